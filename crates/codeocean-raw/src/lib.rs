@@ -1,0 +1,100 @@
+//! The low-level Code Ocean API client, generated from `openapi/codeocean.yaml` by progenitor.
+//!
+//! # Which crate to use
+//!
+//! Most programs want the `codeocean` crate, which adds configuration, typed errors, retries,
+//! waiting for runs, walking and downloading result trees, and the fallback between the two
+//! result-URL endpoints. This crate is for **exact wire control**: one method per operation of
+//! the spec, sending exactly the request the spec describes and returning exactly what the server
+//! answered, with no retries, no waiting and no interpretation.
+//!
+//! # Authentication
+//!
+//! The API uses HTTP Basic authentication with the API token as the user name and an empty
+//! password. The generator ignores security schemes, so the caller builds the
+//! [`reqwest::Client`] with the `Authorization` header (marked sensitive, so that `Debug` output
+//! never shows it) and hands it to [`Client::new_with_client`]. Do not use [`Client::new`]: its
+//! 15-second *total* timeout cuts off long responses, and it sends no credentials.
+//!
+//! ```no_run
+//! use base64::Engine as _;
+//! use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let token = std::env::var("CODEOCEAN_TOKEN")?;
+//! let basic = base64::engine::general_purpose::STANDARD.encode(format!("{token}:"));
+//! let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))?;
+//! auth.set_sensitive(true);
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert(AUTHORIZATION, auth);
+//! // The API documents ask for this header on every request, bodies or not.
+//! headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+//!
+//! let http = reqwest::Client::builder()
+//!     .default_headers(headers)
+//!     .connect_timeout(std::time::Duration::from_secs(10))
+//!     .build()?;
+//! let client = codeocean_raw::Client::new_with_client(
+//!     "https://acmecorp.codeocean.com/api/v1",
+//!     http,
+//! );
+//!
+//! let computation = client
+//!     .get_computation("66095e3a-0747-4ec5-b8b1-95b89a428536")
+//!     .await?
+//!     .into_inner();
+//! println!("{:?} {:?}", computation.state, computation.end_status);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A client built this way sends the token to the API host only: the signed URLs that
+//! `get_result_file_urls` returns point at object storage, and must be fetched with a client
+//! that carries **no** `Authorization` header (storage refuses a second credential, and the token
+//! must not leave the API host).
+//!
+//! # Errors
+//!
+//! Every method returns `Result<ResponseValue<T>, Error<ByteStream>>`. An error status (4xx or 5xx)
+//! is [`Error::ErrorResponse`] holding the status, the headers and the unread body: the body is
+//! usually a JSON [`types::ApiError`], but a proxy may answer with an HTML page and a route a
+//! server does not have answers with no JSON at all, so the spec leaves it undecoded and the
+//! status is never lost. A success response whose body does not decode is
+//! [`Error::InvalidResponsePayload`].
+//!
+//! # Open types
+//!
+//! The enumerations the server owns (computation state, end status, capsule status, data asset
+//! state, type and origin, result item type) are open: a value the server sends that the spec does
+//! not list decodes to `Unknown(String)` instead of failing the whole response. They, the
+//! [`open::Timestamp`] and the [`open::CustomMetadataValue`] are in [`open`], the only
+//! hand-written module of this crate. Unknown fields in responses are ignored.
+//!
+//! # Interface style
+//!
+//! Methods take their parameters positionally (`client.rename_computation(&id, "new name")`):
+//! progenitor's builder style produces about three times the code for no gain at this level,
+//! where the ergonomic API is the `codeocean` crate. Every type derives [`schemars::JsonSchema`],
+//! so request bodies can be described as JSON Schemas (see the `codeocean schema` command).
+//!
+//! # Never edit the generated code
+//!
+//! `src/generated.rs` is written by `cargo xtask regen` from the spec. To change the wire,
+//! change `openapi/codeocean.yaml` and regenerate; `cargo xtask regen --check` (run in CI) and an
+//! ordinary test fail when the committed file is stale.
+//!
+//! Besides the headers the caller sets, every request carries `Accept: application/json` and
+//! progenitor's `api-version: v1` header (the spec's version), which servers ignore.
+
+pub mod open;
+
+#[rustfmt::skip]
+#[allow(missing_docs, unreachable_pub, rust_2018_idioms, clippy::all)]
+mod generated;
+
+pub use generated::*;
+
+/// The `progenitor-client` runtime the generated code uses, re-exported so that callers can
+/// name its types (such as `ClientInfo`) without depending on it directly.
+pub use progenitor_client;
