@@ -1,0 +1,103 @@
+//! Error responses keep their HTTP status whatever their body, and the token never shows.
+
+use codeocean_raw::Error;
+use codeocean_raw::types::ApiError;
+use httpmock::MockServer;
+
+use crate::{TOKEN, body_text, http_client, setup};
+
+const ID: &str = "66095e3a-0747-4ec5-b8b1-95b89a428536";
+
+/// Mocks `GET /computations/{ID}` answering `status` with `body` of type `content_type`.
+async fn answer(server: &MockServer, status: u16, content_type: &str, body: &str) {
+    server
+        .mock_async(|when, then| {
+            when.method("GET")
+                .path(format!("/api/v1/computations/{ID}"));
+            then.status(status)
+                .header("content-type", content_type)
+                .header("retry-after", "7")
+                .body(body);
+        })
+        .await;
+}
+
+async fn get_error(
+    status: u16,
+    content_type: &str,
+    body: &str,
+) -> Error<codeocean_raw::ByteStream> {
+    let (server, client) = setup().await;
+    answer(&server, status, content_type, body).await;
+    client.get_computation(ID).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn json_error_keeps_status_and_message() {
+    let err = get_error(
+        404,
+        "application/json",
+        r#"{"message":"computation not found"}"#,
+    )
+    .await;
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    assert!(!err.is_retryable());
+    let Error::ErrorResponse(response) = err else {
+        panic!("expected an error response, got {err:?}")
+    };
+    let body: ApiError = serde_json::from_str(&body_text(response).await).unwrap();
+    assert_eq!(body.message.as_deref(), Some("computation not found"));
+}
+
+#[tokio::test]
+async fn html_error_page_keeps_status_and_body() {
+    let page = "<html><body>Bad gateway</body></html>";
+    let err = get_error(500, "text/html", page).await;
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    let Error::ErrorResponse(response) = err else {
+        panic!("expected an error response, got {err:?}")
+    };
+    assert_eq!(body_text(response).await, page);
+}
+
+#[tokio::test]
+async fn empty_404_of_a_missing_route_keeps_status() {
+    let err = get_error(404, "text/plain", "").await;
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+}
+
+#[tokio::test]
+async fn retry_after_is_readable_from_a_503() {
+    let err = get_error(503, "text/html", "<h1>busy</h1>").await;
+    assert!(err.is_retryable());
+    let Error::ErrorResponse(response) = err else {
+        panic!("expected an error response, got {err:?}")
+    };
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "7");
+}
+
+#[tokio::test]
+async fn malformed_success_body_is_an_invalid_payload() {
+    let err = get_error(200, "application/json", r#"{"id": 12, "state": }"#).await;
+    assert!(
+        matches!(err, Error::InvalidResponsePayload(..)),
+        "expected an invalid payload, got {err:?}"
+    );
+    let err = get_error(200, "application/json", r#"{"name": "no id"}"#).await;
+    assert!(matches!(err, Error::InvalidResponsePayload(..)), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_token_never_shows_in_debug_output() {
+    let err = get_error(401, "application/json", r#"{"message":"bad token"}"#).await;
+    let basic = "dG9rLTEyMzo=";
+    for text in [
+        format!("{err:?}"),
+        err.to_string(),
+        format!("{:?}", http_client()),
+    ] {
+        assert!(!text.contains(TOKEN), "token in {text}");
+        assert!(!text.contains(basic), "encoded token in {text}");
+    }
+}
