@@ -35,7 +35,8 @@ macro_rules! open_enum {
         $(#[$meta])*
         ///
         /// This enumeration is open: a value the server sends that is not listed here decodes to
-        /// `Unknown` with the value as sent, and is written back unchanged. Build values with
+        /// `Unknown` with the value as sent, and is written back unchanged (a known value read in
+        /// an alternative spelling is written in its main spelling). Build values with
         /// `From<&str>` or [`FromStr`] so that known strings map to their variants.
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
@@ -169,8 +170,9 @@ open_enum! {
         NonRelease = "non_release",
         /// Released (current servers).
         Release = "release",
-        /// Not published (older servers; spelled with `_` or `-`).
-        NonPublished = "non_published" | "non-published",
+        /// Not published (older servers). Read in both spellings of the documents; written as
+        /// `non-published`, the spelling of their example response.
+        NonPublished = "non-published" | "non_published",
         /// Submitted for publication (older servers).
         Submitted = "submitted",
         /// Being published (older servers).
@@ -474,7 +476,7 @@ mod tests {
             CapsuleStatus::from("non_published"),
             CapsuleStatus::NonPublished
         );
-        assert_eq!(CapsuleStatus::NonPublished.as_str(), "non_published");
+        assert_eq!(CapsuleStatus::NonPublished.as_str(), "non-published");
     }
 
     #[test]
