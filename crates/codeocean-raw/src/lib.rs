@@ -2,7 +2,8 @@
 //!
 //! # Which crate to use
 //!
-//! Most programs want the `codeocean` crate, which adds configuration, typed errors, retries,
+//! Most programs want the high-level `codeocean` crate of this workspace (being built on this
+//! one), which adds configuration, typed errors, retries,
 //! waiting for runs, walking and downloading result trees, and the fallback between the two
 //! result-URL endpoints. This crate is for **exact wire control**: one method per operation of
 //! the spec, sending exactly the request the spec describes and returning exactly what the server
@@ -76,7 +77,7 @@
 //! Methods take their parameters positionally (`client.rename_computation(&id, "new name")`):
 //! progenitor's builder style produces about three times the code for no gain at this level,
 //! where the ergonomic API is the `codeocean` crate. Every type derives [`schemars::JsonSchema`],
-//! so request bodies can be described as JSON Schemas (see the `codeocean schema` command).
+//! so request bodies can be described as JSON Schemas (`schemars::schema_for!(types::RunRequest)`).
 //!
 //! # Never edit the generated code
 //!
