@@ -2,6 +2,7 @@
 //! exact request it sends and the decoding of what comes back; and how errors keep the status.
 
 mod errors;
+mod schema;
 mod wire;
 
 use base64::Engine as _;
