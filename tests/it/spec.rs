@@ -99,12 +99,22 @@ fn server_and_basic_auth() {
     assert_eq!(server["url"], "https://{domain}/api/v1");
     assert!(server["variables"]["domain"]["default"].is_string());
     let schemes = spec["components"]["securitySchemes"].as_object().unwrap();
-    let (name, scheme) = schemes.iter().next().unwrap();
-    assert_eq!(
-        (&scheme["type"], &scheme["scheme"]),
-        (&"http".into(), &"basic".into())
+    let (name, _) = schemes
+        .iter()
+        .find(|(_, s)| s["type"] == "http" && s["scheme"] == "basic")
+        .expect("an HTTP basic security scheme");
+    // Applied to every operation: globally, and no operation opts out.
+    let global = spec["security"].as_array().expect("global security");
+    assert!(
+        global.iter().any(|r| r[name] == serde_json::json!([])),
+        "{name} is not applied globally: {global:?}"
     );
-    assert_eq!(spec["security"][0][name], serde_json::json!([]));
+    for (method, path, op) in operations(&spec) {
+        assert!(
+            op.get("security").is_none(),
+            "{method} {path} overrides security"
+        );
+    }
 }
 
 #[test]
