@@ -85,8 +85,10 @@
 //! change `openapi/codeocean.yaml` and regenerate; `cargo xtask regen --check` (run in CI) and an
 //! ordinary test fail when the committed file is stale.
 //!
-//! Besides the headers the caller sets, every request carries `Accept: application/json` and
-//! progenitor's `api-version: v1` header (the spec's version), which servers ignore.
+//! Besides the headers the caller sets, every request carries progenitor's `api-version: v1`
+//! header (the spec's version), which servers ignore, and `Accept: application/json` — except
+//! `delete_computation` and `rename_computation`, whose responses have no body: they send
+//! reqwest's default `Accept: */*`.
 
 pub mod open;
 

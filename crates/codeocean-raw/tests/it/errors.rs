@@ -1,7 +1,7 @@
 //! Error responses keep their HTTP status whatever their body, and the token never shows.
 
-use codeocean_raw::Error;
 use codeocean_raw::types::ApiError;
+use codeocean_raw::{Client, Error};
 use httpmock::MockServer;
 
 use crate::{TOKEN, body_text, http_client, setup};
@@ -54,6 +54,8 @@ async fn html_error_page_keeps_status_and_body() {
     let page = "<html><body>Bad gateway</body></html>";
     let err = get_error(500, "text/html", page).await;
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    // progenitor retries only 408, 429, 502, 503 and 504: a plain 500 is not retryable.
+    assert!(!err.is_retryable());
     let Error::ErrorResponse(response) = err else {
         panic!("expected an error response, got {err:?}")
     };
@@ -64,11 +66,17 @@ async fn html_error_page_keeps_status_and_body() {
 async fn empty_404_of_a_missing_route_keeps_status() {
     let err = get_error(404, "text/plain", "").await;
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    assert!(!err.is_retryable());
+    let Error::ErrorResponse(response) = err else {
+        panic!("expected an error response, got {err:?}")
+    };
+    assert_eq!(body_text(response).await, "");
 }
 
 #[tokio::test]
 async fn retry_after_is_readable_from_a_503() {
     let err = get_error(503, "text/html", "<h1>busy</h1>").await;
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert!(err.is_retryable());
     let Error::ErrorResponse(response) = err else {
         panic!("expected an error response, got {err:?}")
@@ -96,6 +104,10 @@ async fn the_token_never_shows_in_debug_output() {
         format!("{err:?}"),
         err.to_string(),
         format!("{:?}", http_client()),
+        format!(
+            "{:?}",
+            Client::new_with_client("http://x/api/v1", http_client())
+        ),
     ] {
         assert!(!text.contains(TOKEN), "token in {text}");
         assert!(!text.contains(basic), "encoded token in {text}");

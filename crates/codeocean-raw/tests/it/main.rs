@@ -47,11 +47,14 @@ struct Expect<'a> {
     query: Option<&'a str>,
     /// The exact JSON body, or `None` for an empty body.
     body: Option<Value>,
+    /// The exact `Accept` header: `application/json` for the operations that decode an answer,
+    /// reqwest's default `*/*` for the two that answer nothing (delete and rename).
+    accept: &'a str,
 }
 
 /// Mocks one exchange: the request must match `expect` exactly (method, path, query, body,
-/// `Content-Type` and Basic `Authorization`); the answer is `status` with `answer` as JSON (or an
-/// empty body).
+/// `Accept`, `Content-Type`, Basic `Authorization` and progenitor's `api-version: v1`); the answer
+/// is `status` with `answer` as JSON (or an empty body).
 async fn exchange<'a>(
     server: &'a MockServer,
     expect: Expect<'_>,
@@ -69,7 +72,11 @@ async fn exchange<'a>(
                 .is_true(move |req| req.uri().query() == query.as_deref())
                 .header("authorization", AUTH)
                 .header_count("authorization", ".*", 1)
-                .header("content-type", "application/json");
+                .header("content-type", "application/json")
+                .header_count("content-type", ".*", 1)
+                .header("accept", expect.accept)
+                .header_count("accept", ".*", 1)
+                .header("api-version", "v1");
             match body {
                 Some(body) => when.json_body(body),
                 None => when.is_true(|req| req.body_ref().is_empty()),

@@ -22,6 +22,15 @@ fn get(path: &str) -> Expect<'_> {
         path,
         query: None,
         body: None,
+        accept: "application/json",
+    }
+}
+
+fn post(path: &str, body: Value) -> Expect<'_> {
+    Expect {
+        method: "POST",
+        body: Some(body),
+        ..get(path)
     }
 }
 
@@ -133,12 +142,7 @@ async fn run_computation_of_a_capsule_with_ordered_and_named_parameters() {
         "parameters": ["75", "", "HS25"],
         "named_parameters": [{"param_name": "NumFiles", "value": "10"}]
     });
-    let expect = Expect {
-        method: "POST",
-        path: "/computations",
-        query: None,
-        body: Some(body),
-    };
+    let expect = post("/computations", body);
     let mock = exchange(&server, expect, 200, Some(started_json())).await;
     let started = client.run_computation(&request).await.unwrap().into_inner();
     mock.assert_async().await;
@@ -187,12 +191,7 @@ async fn run_computation_of_a_pipeline_version_with_processes() {
             {"name": "capsule_art_simulation_illumina_1", "parameters": ["75", "1", "False"]}
         ]
     });
-    let expect = Expect {
-        method: "POST",
-        path: "/computations",
-        query: None,
-        body: Some(body),
-    };
+    let expect = post("/computations", body);
     // A 201 is a success too: a run reported as failed would be launched again.
     let mock = exchange(&server, expect, 201, Some(started_json())).await;
     let started = client.run_computation(&request).await.unwrap();
@@ -219,8 +218,10 @@ async fn get_computation() {
 async fn delete_computation() {
     let (server, client) = setup().await;
     let path = format!("/computations/{COMPUTATION_ID}");
+    // Operations that answer nothing set no `Accept`: reqwest's default `*/*` goes out.
     let expect = Expect {
         method: "DELETE",
+        accept: "*/*",
         ..get(&path)
     };
     let mock = exchange(&server, expect, 204, None).await;
@@ -236,6 +237,7 @@ async fn rename_computation_sends_the_name_in_the_query_and_no_body() {
     let expect = Expect {
         method: "PATCH",
         query: Some("name=Run+with+%26+and+%2F"),
+        accept: "*/*",
         ..get(&path)
     };
     let mock = exchange(&server, expect, 200, None).await;
@@ -250,11 +252,7 @@ async fn rename_computation_sends_the_name_in_the_query_and_no_body() {
 async fn list_computation_results() {
     let (server, client) = setup().await;
     let path = format!("/computations/{COMPUTATION_ID}/results");
-    let expect = Expect {
-        method: "POST",
-        body: Some(json!({"path": "output/plots"})),
-        ..get(&path)
-    };
+    let expect = post(&path, json!({"path": "output/plots"}));
     let answer = json!({"items": [
         {"name": "fig1.png", "path": "output/plots/fig1.png", "size": 34003, "type": "file"},
         {"name": "raw", "path": "output/plots/raw", "type": "folder"}
@@ -349,12 +347,7 @@ async fn create_data_asset_from_a_computation() {
         "tags": ["proteomics", "bioinformatics"],
         "source": {"computation": {"id": COMPUTATION_ID}}
     });
-    let expect = Expect {
-        method: "POST",
-        path: "/data_assets",
-        query: None,
-        body: Some(body),
-    };
+    let expect = post("/data_assets", body);
     let mock = exchange(&server, expect, 200, Some(data_asset_json("draft"))).await;
     let asset = client
         .create_data_asset(&request)
@@ -471,11 +464,7 @@ async fn unknown_fields_enum_values_and_fractional_times_decode() {
     assert_eq!(c.processes[0].version, Some(3));
 
     let path = format!("/computations/{COMPUTATION_ID}/results");
-    let expect = Expect {
-        method: "POST",
-        body: Some(json!({"path": ""})),
-        ..get(&path)
-    };
+    let expect = post(&path, json!({"path": ""}));
     let answer = json!({"items": [{"name": "l", "path": "l", "type": "symlink", "target": "x"}],
                         "next": null});
     let mock = exchange(&server, expect, 200, Some(answer)).await;
