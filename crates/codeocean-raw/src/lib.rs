@@ -3,9 +3,8 @@
 //! # Which crate to use
 //!
 //! Most programs want the high-level `codeocean` crate of this workspace (being built on this
-//! one), which adds configuration, typed errors, retries,
-//! waiting for runs, walking and downloading result trees, and the fallback between the two
-//! result-URL endpoints. This crate is for **exact wire control**: one method per operation of
+//! one), which adds configuration, typed errors, retries, waiting for runs, walking and
+//! downloading result trees, and the fallback between the two result-URL endpoints. This crate is for **exact wire control**: one method per operation of
 //! the spec, sending exactly the request the spec describes and returning exactly what the server
 //! answered, with no retries, no waiting and no interpretation.
 //!
