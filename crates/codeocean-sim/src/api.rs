@@ -1,0 +1,782 @@
+//! The API origin: the 12 operations of `openapi/codeocean.yaml` under `/api/v1`, and the admin
+//! routes under `/__sim`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use codeocean_raw::open::{CustomMetadataValue, DataAssetOrigin, DataAssetType, ResultItemType};
+use codeocean_raw::types;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::catalogue::{Entry, Runnable};
+use crate::faults::{FaultPlan, RouteClass};
+use crate::state::{self, Asset, OWNER, OWNER_EMAIL, Phase, RecordedRequest, Run};
+use crate::{ApiGeneration, faults_response, storage};
+
+type St = State<Arc<state::State>>;
+
+/// An error answered with a JSON body `{"message": ...}`.
+#[derive(Debug)]
+pub(crate) struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn bad_request(m: impl Into<String>) -> Self {
+        Self(StatusCode::BAD_REQUEST, m.into())
+    }
+    fn not_found(m: impl Into<String>) -> Self {
+        Self(StatusCode::NOT_FOUND, m.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        json_error(self.0, &self.1)
+    }
+}
+
+pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "message": message }))).into_response()
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The API router (operations, gate, auth, faults, recording) and the admin routes.
+pub(crate) fn router(st: Arc<state::State>) -> Router {
+    let api = Router::new()
+        .route("/capsules/{id}", get(get_capsule))
+        .route(
+            "/capsules/{id}/computations",
+            get(list_capsule_computations),
+        )
+        .route("/computations", post(run_computation))
+        .route(
+            "/computations/{id}",
+            get(get_computation)
+                .delete(delete_computation)
+                .patch(rename_computation),
+        )
+        .route("/computations/{id}/results", post(list_results))
+        .route("/computations/{id}/results/urls", get(result_urls))
+        .route(
+            "/computations/{id}/results/download_url",
+            get(result_download_url),
+        )
+        .route("/data_assets", post(create_data_asset))
+        .route(
+            "/data_assets/{id}",
+            get(get_data_asset).put(update_data_asset),
+        );
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(middleware::from_fn_with_state(st.clone(), api_layer))
+        .nest("/__sim", crate::admin::router())
+        .with_state(st)
+}
+
+/// Maps a request to its operation id and route class (`None` for routes the API lacks).
+fn classify(method: &Method, path: &str) -> (&'static str, Option<RouteClass>) {
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return ("unknown", None);
+    };
+    let segs: Vec<&str> = rest.split('/').collect();
+    let m = method.as_str();
+    let (op, class) = match (m, segs.as_slice()) {
+        ("GET" | "HEAD", ["capsules", _]) => ("get_capsule", RouteClass::Capsules),
+        ("GET" | "HEAD", ["capsules", _, "computations"]) => {
+            ("list_capsule_computations", RouteClass::Capsules)
+        }
+        ("POST", ["computations"]) => ("run_computation", RouteClass::Run),
+        ("GET" | "HEAD", ["computations", _]) => ("get_computation", RouteClass::Computations),
+        ("DELETE", ["computations", _]) => ("delete_computation", RouteClass::Computations),
+        ("PATCH", ["computations", _]) => ("rename_computation", RouteClass::Computations),
+        ("POST", ["computations", _, "results"]) => {
+            ("list_computation_results", RouteClass::Results)
+        }
+        ("GET" | "HEAD", ["computations", _, "results", "urls"]) => {
+            ("get_result_file_urls", RouteClass::Urls)
+        }
+        ("GET" | "HEAD", ["computations", _, "results", "download_url"]) => {
+            ("get_result_file_download_url", RouteClass::Urls)
+        }
+        ("POST", ["data_assets"]) => ("create_data_asset", RouteClass::DataAssets),
+        ("GET" | "HEAD", ["data_assets", _]) => ("get_data_asset", RouteClass::DataAssets),
+        ("PUT", ["data_assets", _]) => ("update_data_asset", RouteClass::DataAssets),
+        _ => return ("unknown", None),
+    };
+    (op, Some(class))
+}
+
+fn authorized(st: &state::State, headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let user = decoded.split(|b| *b == b':').next().unwrap_or_default();
+    // Constant-time comparison: the simulator is a stand-in for a server that guards secrets.
+    let token = st.token.as_bytes();
+    user.len() == token.len()
+        && user
+            .iter()
+            .zip(token)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+async fn api_layer(State(st): St, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let has_auth = req.headers().contains_key(header::AUTHORIZATION);
+    let (operation, class) = classify(&method, &path);
+    let removed = matches!(
+        (operation, st.api()),
+        ("get_result_file_urls", ApiGeneration::Legacy)
+            | ("get_result_file_download_url", ApiGeneration::Modern)
+    );
+    let plan = match class {
+        Some(c) if !removed => st.plan(c),
+        _ => FaultPlan::default(),
+    };
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+    let response = if removed {
+        // Exactly what an unknown route gets: no JSON error for a client to misread as "file
+        // not found".
+        StatusCode::NOT_FOUND.into_response()
+    } else if let Some(failure) = plan.fail {
+        faults_response::failure(failure, false)
+    } else if class.is_some() && !authorized(&st, req.headers()) {
+        let mut r = json_error(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid API token: use HTTP Basic with the token as user name",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"Code Ocean\""),
+        );
+        r
+    } else {
+        let mut req = req;
+        req.extensions_mut().insert(plan);
+        next.run(req).await
+    };
+    let response = if plan.unknown && response.status().is_success() {
+        faults_response::add_unknowns(response).await
+    } else {
+        response
+    };
+    let status = response.status().as_u16();
+    let response = match plan.body {
+        Some(fault) => faults_response::break_body(response, fault).await,
+        None => response,
+    };
+    st.record(RecordedRequest {
+        origin: "api",
+        method: method.to_string(),
+        path,
+        operation,
+        authorization: has_auth,
+        status,
+    });
+    response
+}
+
+/// Parses a JSON body: malformed JSON and fields of the wrong shape are 400s naming the place;
+/// `null` counts as absent (the official Python SDK sends `null` for every unset field).
+fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<(T, Value)> {
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?;
+    strip_nulls(&mut value);
+    let parsed = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ApiError::bad_request(format!("invalid request body: {inner}"))
+        } else {
+            ApiError::bad_request(format!("invalid request body: field `{path}`: {inner}"))
+        }
+    })?;
+    Ok((parsed, value))
+}
+
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+fn query(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<HashMap<String, String>> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
+}
+
+fn find_runnable(st: &state::State, id: &str) -> Option<(Arc<Runnable>, bool)> {
+    st.capsules
+        .get(id)
+        .map(|c| (c.clone(), false))
+        .or_else(|| st.pipelines.get(id).map(|p| (p.clone(), true)))
+}
+
+fn capsule_wire(st: &state::State, r: &Runnable) -> types::Capsule {
+    let month_ago = -30.0 * 86_400.0;
+    types::Capsule {
+        article: Default::default(),
+        cloned_from_url: None,
+        created: Some(st.clock.epoch(month_ago)),
+        description: Some(r.description.clone()),
+        field: Some("Bioinformatics".into()),
+        id: r.id.clone(),
+        keywords: Some(vec!["simulation".into()]),
+        last_accessed: Some(st.clock.epoch(0.0)),
+        name: Some(r.name.clone()),
+        owner: Some(OWNER.into()),
+        owner_email: Some(OWNER_EMAIL.into()),
+        published_capsule: None,
+        release_capsule: None,
+        slug: Some(
+            r.slug
+                .clone()
+                .unwrap_or_else(|| r.id.chars().take(7).collect()),
+        ),
+        status: Some(st.capsule_status(r)),
+        submission: Default::default(),
+        tags: vec![],
+        versions: (1..=r.versions)
+            .map(|v| types::CapsuleVersion {
+                major_version: Some(i64::from(v)),
+                minor_version: Some(0),
+                release_time: Some(st.clock.epoch(month_ago + f64::from(v) * 86_400.0)),
+            })
+            .collect(),
+    }
+}
+
+async fn get_capsule(State(st): St, Path(id): Path<String>) -> ApiResult<Json<types::Capsule>> {
+    let (r, _) = find_runnable(&st, &id)
+        .ok_or_else(|| ApiError::not_found(format!("capsule {id} not found")))?;
+    Ok(Json(capsule_wire(&st, &r)))
+}
+
+async fn list_capsule_computations(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<types::Computation>>> {
+    find_runnable(&st, &id)
+        .ok_or_else(|| ApiError::not_found(format!("capsule {id} not found")))?;
+    let runs = st.runs.lock().unwrap();
+    let mut mine: Vec<&Run> = runs.values().filter(|r| r.runnable.id == id).collect();
+    mine.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
+    Ok(Json(
+        mine.into_iter().map(|r| r.to_wire(&st.clock)).collect(),
+    ))
+}
+
+fn validate_run(
+    st: &state::State,
+    req: &mut types::RunRequest,
+) -> ApiResult<(Arc<Runnable>, bool)> {
+    let (runnable, is_pipeline) = match (&req.capsule_id, &req.pipeline_id) {
+        (Some(id), _) => (
+            st.capsules.get(id).cloned().ok_or_else(|| {
+                ApiError::not_found(format!("capsule_id: capsule {id} not found"))
+            })?,
+            false,
+        ),
+        (None, Some(id)) => (
+            st.pipelines.get(id).cloned().ok_or_else(|| {
+                ApiError::not_found(format!("pipeline_id: pipeline {id} not found"))
+            })?,
+            true,
+        ),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "capsule_id or pipeline_id is required",
+            ));
+        }
+    };
+    if let Some(v) = req.version
+        && (v < 1 || v > i64::from(runnable.versions))
+    {
+        return Err(ApiError::bad_request(format!(
+            "version: {} has {} released version(s), not {v}",
+            runnable.id, runnable.versions
+        )));
+    }
+    {
+        let assets = st.assets.lock().unwrap();
+        for (i, d) in req.data_assets.iter_mut().enumerate() {
+            let asset = assets.get(&d.id).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "data_assets[{i}].id: data asset {} not found",
+                    d.id
+                ))
+            })?;
+            if d.mount.is_none() {
+                d.mount = asset.wire.mount.clone();
+            }
+        }
+    }
+    if let Some(declared) = &runnable.parameters {
+        if req.parameters.len() > declared.len() {
+            return Err(ApiError::bad_request(format!(
+                "parameters: {} takes {} parameter(s), got {}",
+                runnable.id,
+                declared.len(),
+                req.parameters.len()
+            )));
+        }
+        for (i, p) in req.named_parameters.iter().enumerate() {
+            if !declared.contains(&p.param_name) {
+                return Err(ApiError::bad_request(format!(
+                    "named_parameters[{i}].param_name: {} has no parameter `{}` (it has: {})",
+                    runnable.id,
+                    p.param_name,
+                    declared.join(", ")
+                )));
+            }
+        }
+    }
+    for (i, p) in req.processes.iter().enumerate() {
+        if !is_pipeline {
+            return Err(ApiError::bad_request(format!(
+                "processes[{i}]: only pipelines have processes"
+            )));
+        }
+        if !runnable.processes.contains(&p.name) {
+            return Err(ApiError::bad_request(format!(
+                "processes[{i}].name: pipeline {} has no process `{}`",
+                runnable.id, p.name
+            )));
+        }
+    }
+    Ok((runnable, is_pipeline))
+}
+
+async fn run_computation(State(st): St, body: Bytes) -> ApiResult<Json<types::Computation>> {
+    let (mut req, _): (types::RunRequest, _) = parse_body(&body)?;
+    if req.capsule_id.is_some() {
+        req.pipeline_id = None;
+    }
+    let (runnable, is_pipeline) = validate_run(&st, &mut req)?;
+    let id = st.new_id();
+    let mut runs = st.runs.lock().unwrap();
+    let run = Run {
+        name: format!("Run {}", 1_000_000 + runs.len()),
+        id: id.clone(),
+        flat: st.flat(&runnable.id),
+        runnable,
+        is_pipeline,
+        created: st.clock.now(),
+        stopped_at: None,
+        request: req,
+    };
+    let wire = run.to_wire(&st.clock);
+    runs.insert(id, run);
+    Ok(Json(wire))
+}
+
+fn with_run<T>(st: &state::State, id: &str, f: impl FnOnce(&mut Run) -> T) -> ApiResult<T> {
+    let mut runs = st.runs.lock().unwrap();
+    let run = runs
+        .get_mut(id)
+        .ok_or_else(|| ApiError::not_found(format!("computation {id} not found")))?;
+    Ok(f(run))
+}
+
+async fn get_computation(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<Json<types::Computation>> {
+    with_run(&st, &id, |r| Json(r.to_wire(&st.clock)))
+}
+
+async fn delete_computation(State(st): St, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let mut runs = st.runs.lock().unwrap();
+    // A running computation is stopped first; then it is gone either way.
+    runs.remove(&id)
+        .ok_or_else(|| ApiError::not_found(format!("computation {id} not found")))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rename_computation(
+    State(st): St,
+    Path(id): Path<String>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<StatusCode> {
+    let q = query(q)?;
+    let name = q
+        .get("name")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("name: a non-empty `name` query parameter is required")
+        })?
+        .to_owned();
+    with_run(&st, &id, |r| r.name = name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A result path as the API takes it: relative to `/results`, `""` for the root; a leading or
+/// trailing `/` is tolerated.
+fn normalize(path: &str) -> &str {
+    path.trim_matches('/')
+}
+
+async fn list_results(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<types::ResultsFolder>> {
+    let (req, _): (types::ListResultsRequest, _) = parse_body(&body)?;
+    let path = normalize(&req.path);
+    let (flat, has_results) = with_run(&st, &id, |r| {
+        (r.flat.clone(), r.has_results(st.clock.now()))
+    })?;
+    let missing = || {
+        ApiError::not_found(format!(
+            "folder `{path}` not found in the results of computation {id}"
+        ))
+    };
+    if !has_results {
+        return if path.is_empty() {
+            Ok(Json(types::ResultsFolder { items: vec![] }))
+        } else {
+            Err(missing())
+        };
+    }
+    let Some(Entry::Folder(children)) = flat.entries.get(path) else {
+        return Err(missing());
+    };
+    let items = children
+        .iter()
+        .map(|child| {
+            let name = child.rsplit('/').next().unwrap_or(child).to_owned();
+            match &flat.entries[child] {
+                Entry::File(size) => types::ResultItem {
+                    name,
+                    path: child.clone(),
+                    size: Some(*size as i64),
+                    type_: ResultItemType::File,
+                },
+                Entry::Folder(_) => types::ResultItem {
+                    name,
+                    path: child.clone(),
+                    size: None,
+                    type_: ResultItemType::Folder,
+                },
+            }
+        })
+        .collect();
+    Ok(Json(types::ResultsFolder { items }))
+}
+
+/// Signed URLs for a result file: (download, view).
+fn signed_urls(
+    st: &state::State,
+    id: &str,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    plan: Option<FaultPlan>,
+) -> ApiResult<(String, String)> {
+    let q = query(q)?;
+    let raw = q
+        .get("path")
+        .ok_or_else(|| ApiError::bad_request("path: the `path` query parameter is required"))?;
+    let path = normalize(raw);
+    let (flat, has_results) =
+        with_run(st, id, |r| (r.flat.clone(), r.has_results(st.clock.now())))?;
+    if !has_results || !matches!(flat.entries.get(path), Some(Entry::File(_))) {
+        return Err(ApiError::not_found(format!(
+            "file `{path}` not found in the results of computation {id}"
+        )));
+    }
+    let expired = plan.is_some_and(|p| p.expire);
+    let ttl = st.dynamic.read().unwrap().url_ttl;
+    Ok((
+        storage::sign_url(st, "results", id, path, ttl, expired),
+        storage::sign_url(st, "view", id, path, ttl, expired),
+    ))
+}
+
+async fn result_urls(
+    State(st): St,
+    Path(id): Path<String>,
+    plan: Option<axum::Extension<FaultPlan>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Json<types::ResultFileUrls>> {
+    let (download_url, view_url) = signed_urls(&st, &id, q, plan.map(|p| p.0))?;
+    Ok(Json(types::ResultFileUrls {
+        download_url,
+        view_url,
+    }))
+}
+
+async fn result_download_url(
+    State(st): St,
+    Path(id): Path<String>,
+    plan: Option<axum::Extension<FaultPlan>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Json<types::ResultFileDownloadUrl>> {
+    let (url, _) = signed_urls(&st, &id, q, plan.map(|p| p.0))?;
+    Ok(Json(types::ResultFileDownloadUrl { url }))
+}
+
+fn check_metadata(m: &Option<types::CustomMetadata>) -> ApiResult<()> {
+    for (k, v) in m.iter().flat_map(|m| m.iter()) {
+        if matches!(v, CustomMetadataValue::Other(_)) {
+            return Err(ApiError::bad_request(format!(
+                "custom_metadata.{k}: values must be strings or numbers"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn create_data_asset(State(st): St, body: Bytes) -> ApiResult<Json<types::DataAsset>> {
+    let (req, _): (types::CreateDataAssetRequest, _) = parse_body(&body)?;
+    for (field, value) in [("name", &req.name), ("mount", &req.mount)] {
+        if value.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("{field}: must not be empty")));
+        }
+    }
+    check_metadata(&req.custom_metadata)?;
+    let source = req
+        .source
+        .as_ref()
+        .ok_or_else(|| ApiError::bad_request("source: a source is required"))?;
+    let comp = source.computation.as_ref().ok_or_else(|| {
+        ApiError::bad_request(
+            "source: the simulator creates data assets from computations only (source.computation)",
+        )
+    })?;
+    let now = st.clock.now();
+    let (files, size, fails, provenance) = {
+        let runs = st.runs.lock().unwrap();
+        let run = runs.get(&comp.id).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "source.computation.id: computation {} not found",
+                comp.id
+            ))
+        })?;
+        if run.phase(now) != Phase::Ended {
+            return Err(ApiError::bad_request(format!(
+                "source.computation.id: computation {} has not finished",
+                comp.id
+            )));
+        }
+        let (files, size) = run.flat.totals();
+        let fails = if run.end_status() != "succeeded" {
+            Some(format!("source computation {} did not succeed", run.id))
+        } else if !run.has_results(now) {
+            Some(format!("source computation {} has no results", run.id))
+        } else {
+            None
+        };
+        let provenance = types::Provenance {
+            capsule: Some(run.runnable.id.clone()),
+            commit: Some(format!("{:040x}", run.runnable.run.seed)),
+            computation: Some(run.id.clone()),
+            data_assets: run
+                .request
+                .data_assets
+                .iter()
+                .map(|d| d.id.clone())
+                .collect(),
+            docker_image: Some(format!(
+                "registry.codeocean.example/capsule/{}",
+                run.runnable.id
+            )),
+            run_script: Some(
+                if run.is_pipeline {
+                    "main.nf"
+                } else {
+                    "code/run"
+                }
+                .into(),
+            ),
+        };
+        (files, size, fails, provenance)
+    };
+    let id = st.new_id();
+    let wire = types::DataAsset {
+        id: id.clone(),
+        name: Some(req.name),
+        description: Some(req.description.unwrap_or_default()),
+        mount: Some(req.mount),
+        tags: req.tags,
+        custom_metadata: req.custom_metadata,
+        owner: Some(OWNER.into()),
+        owner_email: Some(OWNER_EMAIL.into()),
+        files: Some(files as i64),
+        size: Some(size as i64),
+        type_: Some(DataAssetType::Result),
+        provenance: Some(provenance),
+        source_bucket: Some(types::SourceBucket {
+            origin: Some(DataAssetOrigin::Local),
+            ..Default::default()
+        }),
+        ..state::empty_asset()
+    };
+    let asset = Asset {
+        wire,
+        created: now,
+        settles_at: now + st.asset_delay,
+        fails,
+    };
+    let out = asset.to_wire(&st.clock);
+    st.assets.lock().unwrap().insert(id, asset);
+    Ok(Json(out))
+}
+
+async fn get_data_asset(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<Json<types::DataAsset>> {
+    let assets = st.assets.lock().unwrap();
+    let a = assets
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("data asset {id} not found")))?;
+    Ok(Json(a.to_wire(&st.clock)))
+}
+
+async fn update_data_asset(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<types::DataAsset>> {
+    let (req, raw): (types::UpdateDataAssetRequest, Value) = parse_body(&body)?;
+    check_metadata(&req.custom_metadata)?;
+    for (field, value) in [("name", &req.name), ("mount", &req.mount)] {
+        if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(ApiError::bad_request(format!("{field}: must not be empty")));
+        }
+    }
+    let mut assets = st.assets.lock().unwrap();
+    let a = assets
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::not_found(format!("data asset {id} not found")))?;
+    let w = &mut a.wire;
+    if let Some(v) = req.name {
+        w.name = Some(v);
+    }
+    if let Some(v) = req.description {
+        w.description = Some(v);
+    }
+    if let Some(v) = req.mount {
+        w.mount = Some(v);
+    }
+    if raw.get("tags").is_some() {
+        w.tags = req.tags;
+    }
+    if let Some(v) = req.custom_metadata {
+        w.custom_metadata = Some(v);
+    }
+    Ok(Json(a.to_wire(&st.clock)))
+}
+
+/// Stops a computation that is still running (in-process and admin use).
+pub(crate) fn stop(st: &state::State, id: &str) -> bool {
+    let now = st.clock.now();
+    let mut runs = st.runs.lock().unwrap();
+    match runs.get_mut(id) {
+        Some(r) if r.phase(now) != Phase::Ended => {
+            r.stopped_at = Some(now);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_every_operation() {
+        let cases = [
+            ("GET", "/api/v1/capsules/x", "get_capsule"),
+            (
+                "GET",
+                "/api/v1/capsules/x/computations",
+                "list_capsule_computations",
+            ),
+            ("POST", "/api/v1/computations", "run_computation"),
+            ("GET", "/api/v1/computations/x", "get_computation"),
+            ("DELETE", "/api/v1/computations/x", "delete_computation"),
+            ("PATCH", "/api/v1/computations/x", "rename_computation"),
+            (
+                "POST",
+                "/api/v1/computations/x/results",
+                "list_computation_results",
+            ),
+            (
+                "GET",
+                "/api/v1/computations/x/results/urls",
+                "get_result_file_urls",
+            ),
+            (
+                "GET",
+                "/api/v1/computations/x/results/download_url",
+                "get_result_file_download_url",
+            ),
+            ("POST", "/api/v1/data_assets", "create_data_asset"),
+            ("GET", "/api/v1/data_assets/x", "get_data_asset"),
+            ("PUT", "/api/v1/data_assets/x", "update_data_asset"),
+            ("GET", "/api/v1/pipelines/x", "unknown"),
+            ("POST", "/api/v1/capsules/x", "unknown"),
+        ];
+        for (m, p, op) in cases {
+            assert_eq!(
+                classify(&Method::from_bytes(m.as_bytes()).unwrap(), p).0,
+                op,
+                "{m} {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_name_the_bad_field_and_ignore_nulls() {
+        let e =
+            parse_body::<types::RunRequest>(br#"{"capsule_id": "c", "data_assets": [{"id": 5}]}"#)
+                .err()
+                .unwrap();
+        assert!(e.1.contains("data_assets[0].id"), "{}", e.1);
+        let e = parse_body::<types::RunRequest>(b"{\"capsule_id\": \"\xff\"}")
+            .err()
+            .unwrap();
+        assert!(e.1.starts_with("malformed JSON"), "{}", e.1);
+        let (r, _) = parse_body::<types::RunRequest>(
+            br#"{"capsule_id": "c", "data_assets": null, "parameters": null, "version": null}"#,
+        )
+        .unwrap();
+        assert_eq!(r.capsule_id.as_deref(), Some("c"));
+    }
+}

@@ -1,0 +1,347 @@
+//! Fault injection: per route class, deterministic from a seed.
+//!
+//! A [`Faults`] maps a [`RouteClass`] to a [`FaultSpec`]. For every request the simulator draws a
+//! [`FaultPlan`] from the spec with a generator seeded by the simulator's seed and the request's
+//! sequence number, so the same seed and the same order of requests give the same faults.
+//!
+//! On the command line a spec reads `CLASS:key=value,key=value`, e.g.
+//! `--fault storage:reset=0.05,truncate=0.05` or `--fault all:latency=20ms,jitter=5ms`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::content::SplitMix;
+
+/// Groups of routes that share a fault spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteClass {
+    /// `GET /capsules/{id}` and its computations.
+    Capsules,
+    /// `POST /computations` (starting a run).
+    Run,
+    /// Get, rename and delete of a computation.
+    Computations,
+    /// `POST /computations/{id}/results` (listing a folder).
+    Results,
+    /// `results/urls` and `results/download_url`.
+    Urls,
+    /// The data-asset routes.
+    DataAssets,
+    /// The signed-URL storage origin.
+    Storage,
+}
+
+impl RouteClass {
+    /// Every class, in order.
+    pub const ALL: [RouteClass; 7] = [
+        RouteClass::Capsules,
+        RouteClass::Run,
+        RouteClass::Computations,
+        RouteClass::Results,
+        RouteClass::Urls,
+        RouteClass::DataAssets,
+        RouteClass::Storage,
+    ];
+
+    /// Its name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteClass::Capsules => "capsules",
+            RouteClass::Run => "run",
+            RouteClass::Computations => "computations",
+            RouteClass::Results => "results",
+            RouteClass::Urls => "urls",
+            RouteClass::DataAssets => "data_assets",
+            RouteClass::Storage => "storage",
+        }
+    }
+}
+
+/// What can go wrong on one class of routes. Probabilities are in `[0, 1]`; at most one of the
+/// failure kinds happens per request (they are drawn in the order of the fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Latency added to every request, in milliseconds.
+    pub latency_ms: u64,
+    /// Extra latency, uniform in `[0, jitter_ms]`.
+    pub jitter_ms: u64,
+    /// Probability of `429 Too Many Requests`.
+    pub p429: f64,
+    /// The `Retry-After` seconds sent with a 429.
+    pub retry_after_secs: u64,
+    /// Probability of `500` with a JSON error.
+    pub p500: f64,
+    /// Probability of `502` with a JSON error.
+    pub p502: f64,
+    /// Probability of `503` with a JSON error.
+    pub p503: f64,
+    /// Probability of a `502` HTML page, as a proxy sends.
+    pub html: f64,
+    /// Probability of a connection reset in the middle of the body.
+    pub reset: f64,
+    /// Probability of a body cut short that still ends cleanly (no `Content-Length`).
+    pub truncate: f64,
+    /// Probability that a signed URL is issued already expired (urls class).
+    pub expire: f64,
+    /// Probability that a JSON response carries unknown fields and enum values.
+    pub unknown: f64,
+}
+
+/// The faults chosen for one request.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FaultPlan {
+    /// Latency to add before answering.
+    pub delay: Duration,
+    /// Answer with this instead of running the handler.
+    pub fail: Option<Failure>,
+    /// Break the body of the response.
+    pub body: Option<BodyFault>,
+    /// Issue signed URLs that are already expired.
+    pub expire: bool,
+    /// Add unknown fields and enum values to the JSON response.
+    pub unknown: bool,
+}
+
+/// An answer that replaces the handler's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Failure {
+    /// 429 with `Retry-After`.
+    TooMany {
+        /// Seconds.
+        retry_after: u64,
+    },
+    /// A JSON error with this status.
+    Status(u16),
+    /// A 502 HTML page.
+    Html,
+}
+
+/// A broken body.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BodyFault {
+    /// The connection dies after about half the body.
+    Reset,
+    /// About half the body is sent and the response ends cleanly.
+    Truncate,
+}
+
+impl FaultSpec {
+    /// Whether the spec does nothing.
+    pub fn is_noop(&self) -> bool {
+        *self == FaultSpec::default()
+    }
+
+    /// Draws the plan for one request.
+    pub fn plan(&self, rng: &mut SplitMix) -> FaultPlan {
+        let mut plan = FaultPlan {
+            delay: Duration::from_millis(self.latency_ms),
+            ..FaultPlan::default()
+        };
+        if self.jitter_ms > 0 {
+            plan.delay +=
+                Duration::from_micros((rng.next_f64() * self.jitter_ms as f64 * 1e3) as u64);
+        }
+        let roll = rng.next_f64();
+        let mut acc = 0.0;
+        let mut hit = |p: f64| {
+            acc += p;
+            roll < acc
+        };
+        if hit(self.p429) {
+            plan.fail = Some(Failure::TooMany {
+                retry_after: self.retry_after_secs,
+            });
+        } else if hit(self.p500) {
+            plan.fail = Some(Failure::Status(500));
+        } else if hit(self.p502) {
+            plan.fail = Some(Failure::Status(502));
+        } else if hit(self.p503) {
+            plan.fail = Some(Failure::Status(503));
+        } else if hit(self.html) {
+            plan.fail = Some(Failure::Html);
+        } else if hit(self.reset) {
+            plan.body = Some(BodyFault::Reset);
+        } else if hit(self.truncate) {
+            plan.body = Some(BodyFault::Truncate);
+        }
+        plan.expire = rng.next_f64() < self.expire;
+        plan.unknown = rng.next_f64() < self.unknown;
+        plan
+    }
+}
+
+/// Fault specs for every route class.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Faults(pub BTreeMap<RouteClass, FaultSpec>);
+
+impl Faults {
+    /// The spec for a class (a no-op when none is set).
+    pub fn get(&self, class: RouteClass) -> FaultSpec {
+        self.0.get(&class).cloned().unwrap_or_default()
+    }
+
+    /// Sets the spec of one class.
+    pub fn set(&mut self, class: RouteClass, spec: FaultSpec) -> &mut Self {
+        self.0.insert(class, spec);
+        self
+    }
+
+    /// Sets the same spec on every class.
+    pub fn all(spec: FaultSpec) -> Self {
+        Self(RouteClass::ALL.iter().map(|c| (*c, spec.clone())).collect())
+    }
+
+    /// Applies one command-line spec (`CLASS:key=value,...`, class `all` for every class).
+    pub fn apply(&mut self, arg: &str) -> Result<(), FaultParseError> {
+        let err = |m: String| FaultParseError(format!("fault `{arg}`: {m}"));
+        let (class, settings) = arg
+            .split_once(':')
+            .ok_or_else(|| err("expected CLASS:key=value,...".into()))?;
+        let classes: Vec<RouteClass> = if class == "all" {
+            RouteClass::ALL.to_vec()
+        } else {
+            vec![
+                RouteClass::ALL
+                    .into_iter()
+                    .find(|c| c.as_str() == class)
+                    .ok_or_else(|| {
+                        err(format!(
+                            "unknown class `{class}` (all, {})",
+                            RouteClass::ALL.map(RouteClass::as_str).join(", ")
+                        ))
+                    })?,
+            ]
+        };
+        for class in classes {
+            let spec = self.0.entry(class).or_default();
+            for kv in settings.split(',').filter(|s| !s.is_empty()) {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| err(format!("`{kv}` is not key=value")))?;
+                let prob = || -> Result<f64, FaultParseError> {
+                    let p: f64 = v
+                        .parse()
+                        .map_err(|_| err(format!("`{v}` is not a number")))?;
+                    if (0.0..=1.0).contains(&p) {
+                        Ok(p)
+                    } else {
+                        Err(err(format!("probability `{v}` is not in [0, 1]")))
+                    }
+                };
+                let millis = || -> Result<u64, FaultParseError> {
+                    let digits = v.strip_suffix("ms").unwrap_or(v);
+                    digits
+                        .parse()
+                        .map_err(|_| err(format!("`{v}` is not a number of milliseconds")))
+                };
+                match k {
+                    "latency" => spec.latency_ms = millis()?,
+                    "jitter" => spec.jitter_ms = millis()?,
+                    "429" => spec.p429 = prob()?,
+                    "retry_after" => {
+                        spec.retry_after_secs = v
+                            .trim_end_matches('s')
+                            .parse()
+                            .map_err(|_| err(format!("`{v}` is not a number of seconds")))?
+                    }
+                    "500" => spec.p500 = prob()?,
+                    "502" => spec.p502 = prob()?,
+                    "503" => spec.p503 = prob()?,
+                    "html" => spec.html = prob()?,
+                    "reset" => spec.reset = prob()?,
+                    "truncate" => spec.truncate = prob()?,
+                    "expire" => spec.expire = prob()?,
+                    "unknown" => spec.unknown = prob()?,
+                    _ => {
+                        return Err(err(format!(
+                            "unknown key `{k}` (latency, jitter, 429, retry_after, 500, 502, 503, html, reset, truncate, expire, unknown)"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Faults {
+    type Err = FaultParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut f = Faults::default();
+        f.apply(s)?;
+        Ok(f)
+    }
+}
+
+/// A fault spec that does not parse.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultParseError(String);
+
+impl fmt::Display for FaultParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FaultParseError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_command_line_specs() {
+        let mut f = Faults::default();
+        f.apply("all:latency=20ms,jitter=5").unwrap();
+        f.apply("storage:reset=0.1,truncate=0.05").unwrap();
+        assert_eq!(f.get(RouteClass::Run).latency_ms, 20);
+        let s = f.get(RouteClass::Storage);
+        assert_eq!(
+            (s.latency_ms, s.jitter_ms, s.reset, s.truncate),
+            (20, 5, 0.1, 0.05)
+        );
+        for bad in [
+            "storage",
+            "nowhere:reset=0.1",
+            "storage:reset=2",
+            "storage:boom=1",
+            "urls:429",
+        ] {
+            assert!(f.apply(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn plans_are_deterministic_and_follow_probabilities() {
+        let spec = FaultSpec {
+            p503: 0.25,
+            reset: 0.25,
+            ..FaultSpec::default()
+        };
+        let draw = |seed| {
+            let mut rng = SplitMix(seed);
+            (0..4000).map(|_| spec.plan(&mut rng)).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(7), draw(7));
+        let plans = draw(7);
+        let fails = plans
+            .iter()
+            .filter(|p| p.fail == Some(Failure::Status(503)))
+            .count();
+        let resets = plans
+            .iter()
+            .filter(|p| p.body == Some(BodyFault::Reset))
+            .count();
+        assert!((800..1200).contains(&fails), "{fails}");
+        assert!((800..1200).contains(&resets), "{resets}");
+        assert!(FaultSpec::default().plan(&mut SplitMix(1)) == FaultPlan::default());
+    }
+}
