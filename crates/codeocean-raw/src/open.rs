@@ -391,6 +391,27 @@ impl From<i64> for CustomMetadataValue {
     }
 }
 
+macro_rules! metadata_from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for CustomMetadataValue {
+            fn from(value: $t) -> Self {
+                Self::Number(value.into())
+            }
+        }
+    )*};
+}
+
+metadata_from_int!(i32, u32, u64);
+
+/// A finite number becomes [`CustomMetadataValue::Number`]; NaN and infinities, which JSON cannot
+/// carry, become `Other(null)`.
+impl From<f64> for CustomMetadataValue {
+    fn from(value: f64) -> Self {
+        serde_json::Number::from_f64(value)
+            .map_or(Self::Other(serde_json::Value::Null), Self::Number)
+    }
+}
+
 impl From<serde_json::Number> for CustomMetadataValue {
     fn from(value: serde_json::Number) -> Self {
         Self::Number(value)

@@ -1,0 +1,685 @@
+//! The client, its configuration, and how every API request is sent: one tracing span, retries
+//! where they are safe, errors that name the operation.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU8;
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::BackoffBuilder as _;
+use base64::Engine as _;
+use codeocean_raw::progenitor_client::{ByteStream, Error as RawError, ResponseValue};
+use futures_util::TryStreamExt as _;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use tokio::sync::Semaphore;
+use tracing::Instrument as _;
+
+use crate::error::{Error, ErrorKind, Result, from_reqwest, snippet};
+
+/// When and how often to retry a request that failed in a way that may pass.
+///
+/// `429 Too Many Requests` is retried on every request (the server did not act on it),
+/// honouring `Retry-After` up to [`max_retry_after`](Self::max_retry_after). `500`, `502`, `503`,
+/// `504`, timeouts and broken connections are retried only on idempotent requests; a run or a
+/// data-asset creation is retried after them only when the connection could not even be opened
+/// (so the request never reached the server): a duplicate run costs money.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (0 disables retrying).
+    pub max_retries: usize,
+    /// First backoff delay.
+    pub initial_backoff: Duration,
+    /// Longest backoff delay.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` honoured; a longer one fails the request at once.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Jittered exponential delays (backon's `ExponentialBuilder`).
+    pub(crate) fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.initial_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(self.max_retries)
+            .build()
+    }
+}
+
+/// How waiters poll: jittered exponential intervals between `initial_interval` and
+/// `max_interval`, starting again from `initial_interval` whenever the state changes, up to
+/// `max_wait` in all.
+#[derive(Clone, Debug)]
+pub struct PollPolicy {
+    /// First interval between polls.
+    pub initial_interval: Duration,
+    /// Longest interval between polls.
+    pub max_interval: Duration,
+    /// Growth factor of the interval.
+    pub factor: f32,
+    /// Give up after this long (`None`: wait forever).
+    pub max_wait: Option<Duration>,
+}
+
+impl Default for PollPolicy {
+    fn default() -> Self {
+        Self {
+            initial_interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(30),
+            factor: 1.5,
+            max_wait: Some(Duration::from_secs(24 * 3600)),
+        }
+    }
+}
+
+impl PollPolicy {
+    pub(crate) fn intervals(&self) -> impl Iterator<Item = Duration> + use<> {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.initial_interval)
+            .with_max_delay(self.max_interval)
+            .with_factor(self.factor)
+            .with_jitter()
+            .without_max_times()
+            .build()
+    }
+}
+
+/// The API token: never shown by `Debug` or `Display`.
+#[derive(Clone)]
+struct Token(String);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+type Customize = Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
+
+/// Configures a [`Client`]. Start with [`Client::builder`].
+#[derive(Clone)]
+pub struct ClientBuilder {
+    domain: Option<String>,
+    token: Option<Token>,
+    user_agent: String,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    read_timeout: Duration,
+    retry: RetryPolicy,
+    poll: PollPolicy,
+    api_concurrency: usize,
+    download_concurrency: usize,
+    customize: Option<Customize>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("domain", &self.domain)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("poll", &self.poll)
+            .field("api_concurrency", &self.api_concurrency)
+            .field("download_concurrency", &self.download_concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            domain: None,
+            token: None,
+            user_agent: format!("codeocean-rs/{}", env!("CARGO_PKG_VERSION")),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            poll: PollPolicy::default(),
+            api_concurrency: 16,
+            download_concurrency: 8,
+            customize: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The deployment: a bare domain (`acmecorp.codeocean.com`, HTTPS implied) or a URL
+    /// (`https://acmecorp.codeocean.com`, `http://127.0.0.1:8080`), with or without `/api/v1`.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// The API token (sent as the HTTP Basic user name, to the API host only).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(Token(token.into()));
+        self
+    }
+
+    /// The `User-Agent` header (default `codeocean-rs/VERSION`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one API request, response body included (default 60 s). Downloads are
+    /// not bound by it: they fail only when no byte arrives for the
+    /// [`read_timeout`](Self::read_timeout).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Longest silence allowed while reading a download (default 60 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The polling policy of waiters (default [`PollPolicy::default`]).
+    pub fn poll_policy(mut self, poll: PollPolicy) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Most API requests in flight at once, across all tasks using this client (default 16).
+    pub fn api_concurrency(mut self, n: usize) -> Self {
+        self.api_concurrency = n.max(1);
+        self
+    }
+
+    /// Most files downloaded at once by one download job (default 8).
+    pub fn download_concurrency(mut self, n: usize) -> Self {
+        self.download_concurrency = n.max(1);
+        self
+    }
+
+    /// Adjusts the underlying `reqwest` clients (proxy, root certificates, pool settings...).
+    /// The function is applied to both the API client and the storage client before this
+    /// crate adds its timeouts and headers. A finished `reqwest::Client` cannot be taken
+    /// instead: the token must be a default header of the API client only.
+    pub fn customize_http(
+        mut self,
+        f: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.customize = Some(Arc::new(f));
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client> {
+        let config = |m: &str| Error::new(ErrorKind::Config, "configuring the client", m);
+        let domain = self
+            .domain
+            .as_deref()
+            .ok_or_else(|| config("no domain: set it, or CODEOCEAN_DOMAIN"))?;
+        let base = base_url(domain).map_err(|m| config(&m))?;
+        let token = self
+            .token
+            .as_ref()
+            .filter(|t| !t.0.is_empty())
+            .ok_or_else(|| config("no API token: set it, or CODEOCEAN_TOKEN"))?;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:", token.0));
+        let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))
+            .map_err(|_| config("the API token contains characters a header cannot carry"))?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let ua = HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| config("the user agent is not a valid header value"))?;
+        let customize = |b: reqwest::ClientBuilder| match &self.customize {
+            Some(f) => f(b),
+            None => b,
+        };
+        let api_http = customize(reqwest::Client::builder())
+            .default_headers(headers)
+            .user_agent(ua.clone())
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| from_reqwest("configuring the client", e))?;
+        // The storage client carries no credentials: signed URLs point at another host, which
+        // refuses a second credential, and the token must never leave the API host.
+        let storage_http = customize(reqwest::Client::builder())
+            .user_agent(ua)
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| from_reqwest("configuring the client", e))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                raw: codeocean_raw::Client::new_with_client(&base, api_http),
+                storage: storage_http,
+                base,
+                retry: self.retry,
+                poll: self.poll,
+                api_limit: Semaphore::new(self.api_concurrency),
+                download_concurrency: self.download_concurrency,
+                url_mode: AtomicU8::new(URL_MODE_UNKNOWN),
+                probe: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+}
+
+/// Turns what a user calls their deployment into the API base URL.
+pub(crate) fn base_url(domain: &str) -> std::result::Result<String, String> {
+    let d = domain.trim().trim_end_matches('/');
+    if d.is_empty() {
+        return Err("the domain is empty".into());
+    }
+    let with_scheme = if d.contains("://") {
+        d.to_owned()
+    } else {
+        format!("https://{d}")
+    };
+    let url = reqwest::Url::parse(&with_scheme)
+        .map_err(|e| format!("`{domain}` is not a domain or URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{domain}`: only http and https are supported"));
+    }
+    if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("`{domain}`: expected a host, without credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{domain}`: a domain has no query or fragment"));
+    }
+    let path = url.path().trim_end_matches('/');
+    let base = format!("{}{}", url.origin().ascii_serialization(), path);
+    Ok(if path.ends_with("/api/v1") {
+        base
+    } else {
+        format!("{base}/api/v1")
+    })
+}
+
+pub(crate) const URL_MODE_UNKNOWN: u8 = 0;
+pub(crate) const URL_MODE_MODERN: u8 = 1;
+pub(crate) const URL_MODE_LEGACY: u8 = 2;
+
+pub(crate) struct Inner {
+    pub(crate) raw: codeocean_raw::Client,
+    pub(crate) storage: reqwest::Client,
+    base: String,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) poll: PollPolicy,
+    api_limit: Semaphore,
+    pub(crate) download_concurrency: usize,
+    pub(crate) url_mode: AtomicU8,
+    pub(crate) probe: tokio::sync::Mutex<()>,
+}
+
+/// A Code Ocean API client. Cheap to clone (clones share connections, limits and what the
+/// client learned about the server).
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base)
+            .field("retry", &self.inner.retry)
+            .field("poll", &self.inner.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether sending a request twice is harmless.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Idempotent {
+    Yes,
+    /// A run or a data-asset creation: never re-sent once it may have reached the server.
+    No,
+}
+
+/// One API operation about to be sent: its operation id, method and what it is about.
+pub(crate) struct Op {
+    pub(crate) id: &'static str,
+    pub(crate) method: &'static str,
+    pub(crate) idempotent: Idempotent,
+    /// What the request does, for messages: "listing results of computation 66095e3a…".
+    pub(crate) what: String,
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client for `CODEOCEAN_DOMAIN` (a bare domain or a URL) and `CODEOCEAN_TOKEN`, with
+    /// default settings.
+    pub fn from_env() -> Result<Client> {
+        Self::builder_from_env()?.build()
+    }
+
+    /// A builder preset from `CODEOCEAN_DOMAIN` and `CODEOCEAN_TOKEN`, to adjust further.
+    pub fn builder_from_env() -> Result<ClientBuilder> {
+        let var = |name: &str| {
+            std::env::var(name).map_err(|_| {
+                Error::new(
+                    ErrorKind::Config,
+                    "configuring the client from the environment",
+                    format!("{name} is not set"),
+                )
+            })
+        };
+        Ok(Self::builder()
+            .domain(var("CODEOCEAN_DOMAIN")?)
+            .token(var("CODEOCEAN_TOKEN")?))
+    }
+
+    /// The API base URL (`https://…/api/v1`).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// The generated low-level client, for exact wire control. It carries the same
+    /// credentials; it has no retries and no waiting.
+    pub fn raw(&self) -> &codeocean_raw::Client {
+        &self.inner.raw
+    }
+
+    /// Sends one API request with retries, in its own tracing span.
+    pub(crate) async fn send<T, F, Fut>(&self, op: Op, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError<ByteStream>>>,
+    {
+        let span = tracing::info_span!(
+            "codeocean.request",
+            operation = op.id,
+            method = op.method,
+            status = tracing::field::Empty,
+            retries = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let mut delays = self.inner.retry.delays();
+        let mut retries = 0u32;
+        let result = async {
+            loop {
+                let outcome = {
+                    let _permit = self.inner.api_limit.acquire().await.expect("never closed");
+                    attempt().await
+                };
+                let error = match outcome {
+                    Ok(v) => {
+                        tracing::Span::current().record("status", v.status().as_u16());
+                        return Ok(v.into_inner());
+                    }
+                    Err(e) => convert(e, &op.what).await,
+                };
+                if let Some(s) = error.status() {
+                    tracing::Span::current().record("status", s);
+                }
+                let Some(delay) = self.retry_delay(&error, &op, &mut delays) else {
+                    return Err(error);
+                };
+                retries += 1;
+                tracing::Span::current().record("retries", retries);
+                tracing::warn!(
+                    retry = retries,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %error,
+                    "retrying"
+                );
+                tokio::time::sleep(delay).await;
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        if let Err(e) = &result {
+            span.in_scope(|| tracing::debug!(error = %e, "request failed"));
+        }
+        result
+    }
+
+    /// The delay before retrying, or `None` when the error must not be retried.
+    fn retry_delay(
+        &self,
+        error: &Error,
+        op: &Op,
+        delays: &mut impl Iterator<Item = Duration>,
+    ) -> Option<Duration> {
+        let safe = match (error.kind(), error.status()) {
+            (ErrorKind::Status, Some(429)) => true,
+            (ErrorKind::Status, Some(500 | 502 | 503 | 504)) | (ErrorKind::Timeout, _) => {
+                op.idempotent == Idempotent::Yes
+            }
+            (ErrorKind::Connection, _) => {
+                op.idempotent == Idempotent::Yes || is_connect_error(error)
+            }
+            _ => false,
+        };
+        if !safe {
+            return None;
+        }
+        let backoff = delays.next()?;
+        match error.retry_after() {
+            Some(ra) if ra > self.inner.retry.max_retry_after => None,
+            Some(ra) => Some(ra.max(backoff)),
+            None => Some(backoff),
+        }
+    }
+}
+
+/// Whether the connection could not be opened at all (so the request never left).
+fn is_connect_error(error: &Error) -> bool {
+    let mut src = std::error::Error::source(error);
+    while let Some(s) = src {
+        if let Some(re) = s.downcast_ref::<reqwest::Error>() {
+            return re.is_connect();
+        }
+        src = s.source();
+    }
+    false
+}
+
+/// Parses `Retry-After`: delay-seconds or an HTTP date.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Most bytes of an error body read into a message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Turns a progenitor error into ours, reading (a bounded part of) an error body.
+pub(crate) async fn convert(e: RawError<ByteStream>, what: &str) -> Error {
+    match e {
+        RawError::ErrorResponse(rv) => {
+            let status = rv.status().as_u16();
+            let retry_after = rv
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let mut body = Vec::new();
+            let mut stream = rv.into_inner().into_inner();
+            while body.len() < ERROR_BODY_LIMIT {
+                match stream.try_next().await {
+                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            let (detail, json) = describe_body(status, &body);
+            Error::status_error(what, status, detail, json, retry_after)
+        }
+        RawError::CommunicationError(re) | RawError::ResponseBodyError(re) => {
+            from_reqwest(what, re)
+        }
+        RawError::InvalidResponsePayload(bytes, err) if err.is_eof() => Error::new(
+            ErrorKind::Connection,
+            what,
+            format!(
+                "the response body ended early ({} bytes received; {err})",
+                bytes.len()
+            ),
+        ),
+        RawError::InvalidResponsePayload(bytes, err) => Error::new(
+            ErrorKind::Decode,
+            what,
+            format!(
+                "the server answered with success but its body could not be decoded ({err}); body starts: {}",
+                snippet(&bytes, 200)
+            ),
+        ),
+        RawError::UnexpectedResponse(resp) => Error::status_error(
+            what,
+            resp.status().as_u16(),
+            "unexpected response status",
+            false,
+            None,
+        ),
+        RawError::InvalidRequest(m) => Error::new(ErrorKind::InvalidInput, what, m),
+        other => Error::new(ErrorKind::Connection, what, other.to_string()),
+    }
+}
+
+/// The message of an error body: the JSON `message` when there is one, else a snippet.
+pub(crate) fn describe_body(status: u16, body: &[u8]) -> (String, bool) {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body)
+        && let Some(m) = v.get("message").and_then(|m| m.as_str())
+    {
+        return (m.to_owned(), true);
+    }
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("error");
+    if body.is_empty() {
+        (format!("{reason} (empty body)"), false)
+    } else {
+        (format!("{reason}; body: {}", snippet(body, 200)), false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_become_base_urls() {
+        for (input, want) in [
+            (
+                "acmecorp.codeocean.com",
+                "https://acmecorp.codeocean.com/api/v1",
+            ),
+            (
+                "https://acmecorp.codeocean.com/",
+                "https://acmecorp.codeocean.com/api/v1",
+            ),
+            (
+                "https://acmecorp.codeocean.com/api/v1",
+                "https://acmecorp.codeocean.com/api/v1",
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080/api/v1"),
+            (
+                "http://localhost:1/prefix",
+                "http://localhost:1/prefix/api/v1",
+            ),
+        ] {
+            assert_eq!(base_url(input).unwrap(), want, "{input}");
+        }
+        for bad in [
+            "",
+            "ftp://x",
+            "https://user:pw@host",
+            "https://host/?q=1",
+            "https://exa mple.com",
+        ] {
+            assert!(base_url(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        let d = parse_retry_after(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let b = Client::builder().domain("x.example").token("s3cr3t-token");
+        assert!(!format!("{b:?}").contains("s3cr3t"));
+        let c = b.build().unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        assert!(!format!("{:?}", c.raw()).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn error_bodies() {
+        assert_eq!(
+            describe_body(404, br#"{"message":"nope"}"#),
+            ("nope".into(), true)
+        );
+        let (d, json) = describe_body(502, b"<html><title>502 Bad Gateway</title></html>");
+        assert!(!json && d.starts_with("Bad Gateway; body: <html>"), "{d}");
+        assert_eq!(
+            describe_body(404, b""),
+            ("Not Found (empty body)".into(), false)
+        );
+    }
+}

@@ -1,0 +1,667 @@
+//! Result-file URLs (with the fallback between the two routes) and safe, resumable downloads of
+//! one file or a whole result tree.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE, RETRY_AFTER};
+use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+
+use crate::client::{
+    Client, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN, describe_body, parse_retry_after,
+};
+use crate::error::{Error, ErrorKind, Result, from_reqwest, short};
+use crate::ops::FileUrls;
+use crate::{ResultItem, ResultItemType};
+
+/// Follows a download job. Every method has a default that does nothing; implement the ones
+/// you need (the CLI drives its progress bars from them). Called from several tasks at once.
+pub trait Progress: Send + Sync {
+    /// The walk found a file of this size (unknown: `None`).
+    fn file_found(&self, path: &str, size: Option<u64>) {
+        let _ = (path, size);
+    }
+    /// `n` more bytes were written (of any file).
+    fn bytes(&self, n: u64) {
+        let _ = n;
+    }
+    /// A file is complete on disk (`skipped`: it already was, nothing was fetched).
+    fn file_done(&self, path: &str, skipped: bool) {
+        let _ = (path, skipped);
+    }
+    /// A file or folder failed for good.
+    fn failed(&self, path: &str, error: &Error) {
+        let _ = (path, error);
+    }
+    /// A transfer is being retried after this error.
+    fn retrying(&self, path: &str, error: &Error) {
+        let _ = (path, error);
+    }
+}
+
+struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What a download job did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Files fetched.
+    pub downloaded: u64,
+    /// Files already complete on disk, not fetched again.
+    pub skipped: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Transfers retried (broken connections, expired URLs, throttling...).
+    pub retries: u64,
+    /// Files and folders that failed for good, with why.
+    pub failed: Vec<(String, Error)>,
+    /// Wall time of the job.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Whether every file is complete on disk.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// `Ok(self)` when complete, else an error of kind [`ErrorKind::Incomplete`] that counts the
+    /// failures and quotes the first.
+    pub fn into_result(self) -> Result<Summary> {
+        match self.failed.first() {
+            None => Ok(self),
+            Some((path, first)) => Err(Error::new(
+                ErrorKind::Incomplete,
+                "downloading results",
+                format!(
+                    "{} file(s) or folder(s) failed ({} complete); first, `{path}`: {first}",
+                    self.failed.len(),
+                    self.downloaded + self.skipped
+                ),
+            )),
+        }
+    }
+}
+
+/// Checks a result path from the server and splits it into safe segments: no absolute path,
+/// no `..`, `.` or empty segment, no NUL, backslash or drive letter.
+pub fn safe_segments(path: &str) -> Result<Vec<&str>> {
+    let refuse = |why: &str| {
+        Err(Error::new(
+            ErrorKind::UnsafePath,
+            format!("checking result path {path:?}"),
+            format!("refused: {why}; nothing was written for it"),
+        ))
+    };
+    if path.is_empty() {
+        return refuse("the path is empty");
+    }
+    if path.starts_with('/') {
+        return refuse("the path is absolute");
+    }
+    if path.contains('\\') {
+        return refuse("the path contains a backslash");
+    }
+    if path.contains('\0') {
+        return refuse("the path contains a NUL byte");
+    }
+    let bytes = path.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return refuse("the path starts with a drive letter");
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    for s in &segments {
+        match *s {
+            "" => return refuse("the path has an empty segment"),
+            "." | ".." => return refuse("the path has a `.` or `..` segment"),
+            _ if cfg!(windows) && s.contains(':') => return refuse("the path contains `:`"),
+            _ => {}
+        }
+    }
+    Ok(segments)
+}
+
+/// Creates the folders of `segments[..len-1]` under `dest`, refusing to pass through a
+/// symbolic link, and returns the file's path.
+async fn prepare_target(dest: &Path, segments: &[&str], path: &str) -> Result<PathBuf> {
+    let unsafe_path = |why: String| {
+        Error::new(
+            ErrorKind::UnsafePath,
+            format!("writing result `{path}`"),
+            format!("refused: {why}"),
+        )
+    };
+    let mut dir = dest.to_path_buf();
+    for seg in &segments[..segments.len() - 1] {
+        dir.push(seg);
+        match tokio::fs::symlink_metadata(&dir).await {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(unsafe_path(format!("{} is a symbolic link", dir.display())));
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(unsafe_path(format!("{} is not a folder", dir.display()))),
+            Err(_) => match tokio::fs::create_dir(&dir).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let m = tokio::fs::symlink_metadata(&dir)
+                        .await
+                        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                    if !m.is_dir() || m.file_type().is_symlink() {
+                        return Err(unsafe_path(format!("{} is not a folder", dir.display())));
+                    }
+                }
+                Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
+            },
+        }
+    }
+    Ok(dir.join(segments[segments.len() - 1]))
+}
+
+fn route_missing(e: &Error) -> bool {
+    matches!(e.status(), Some(404 | 405 | 501))
+}
+
+impl Client {
+    /// The signed URLs of a result file. Uses `results/urls`; on a server without that route
+    /// (404, 405 or 501) it tries the deprecated `results/download_url` once, and only when
+    /// that succeeds does the client remember the server as legacy and use the old route from
+    /// then on. A missing *file* on a current server therefore stays "not found" and never
+    /// switches the client. The probe happens once per client, not once per file.
+    pub async fn file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
+        let legacy = |url| FileUrls {
+            download_url: url,
+            view_url: None,
+        };
+        let mode = &self.inner.url_mode;
+        match mode.load(Ordering::Acquire) {
+            URL_MODE_MODERN => return self.result_file_urls(computation_id, path).await,
+            URL_MODE_LEGACY => {
+                return self
+                    .legacy_download_url(computation_id, path)
+                    .await
+                    .map(legacy);
+            }
+            _ => {}
+        }
+        // Until the server's generation is known, one request at a time finds out.
+        let _probe = self.inner.probe.lock().await;
+        match mode.load(Ordering::Acquire) {
+            URL_MODE_MODERN => return self.result_file_urls(computation_id, path).await,
+            URL_MODE_LEGACY => {
+                return self
+                    .legacy_download_url(computation_id, path)
+                    .await
+                    .map(legacy);
+            }
+            _ => {}
+        }
+        match self.result_file_urls(computation_id, path).await {
+            Ok(urls) => {
+                let _ = mode.compare_exchange(
+                    URL_MODE_UNKNOWN,
+                    URL_MODE_MODERN,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+                Ok(urls)
+            }
+            Err(e) if route_missing(&e) => {
+                match self.legacy_download_url(computation_id, path).await {
+                    Ok(url) => {
+                        tracing::info!(
+                            "the server has no results/urls route; using the deprecated results/download_url from now on"
+                        );
+                        mode.store(URL_MODE_LEGACY, Ordering::Release);
+                        Ok(legacy(url))
+                    }
+                    // The old route did not help: report the clearer of the two answers.
+                    Err(e2) if e2.is_not_found() && e2.has_json_body() => Err(e2),
+                    Err(_) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts describing a download of a computation's results into `dest` (created if
+    /// missing). Files keep their result paths under `dest` (`figures/plot.png` goes to
+    /// `dest/figures/plot.png`).
+    pub fn download(&self, computation_id: &str, dest: impl Into<PathBuf>) -> Download {
+        Download {
+            client: self.clone(),
+            computation: computation_id.to_owned(),
+            dest: dest.into(),
+            path: String::new(),
+            concurrency: self.inner.download_concurrency,
+            list_concurrency: 16,
+            progress: Arc::new(NoProgress),
+        }
+    }
+}
+
+/// A download job: a whole result tree, a folder of it, or one file. Made by
+/// [`Client::download`].
+///
+/// Each file is streamed to a hidden `.NAME.codeocean-part` file next to its destination and
+/// renamed into place only once its byte count matches the listing, so a file at its final name
+/// is always complete. A re-run skips complete files and resumes partial ones with `Range`.
+/// Expired signed URLs are replaced, broken transfers resumed, throttling honoured. Names from
+/// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
+pub struct Download {
+    client: Client,
+    computation: String,
+    dest: PathBuf,
+    path: String,
+    concurrency: usize,
+    list_concurrency: usize,
+    progress: Arc<dyn Progress>,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("computation", &self.computation)
+            .field("dest", &self.dest)
+            .field("path", &self.path)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Fetched {
+    Done(u64),
+    Skipped,
+}
+
+impl Download {
+    /// Only this folder (or file) of the results (default: everything).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into().trim_matches('/').to_owned();
+        self
+    }
+
+    /// Files transferred at once (default: the client's download concurrency).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Folders listed at once (default 16).
+    pub fn list_concurrency(mut self, n: usize) -> Self {
+        self.list_concurrency = n.max(1);
+        self
+    }
+
+    /// Reports progress to this hook.
+    pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Runs the job. The [`Summary`] lists failures; it is returned even when some files
+    /// failed ([`Summary::into_result`] turns that into an error).
+    pub async fn run(self) -> Result<Summary> {
+        let started = Instant::now();
+        tokio::fs::create_dir_all(&self.dest)
+            .await
+            .map_err(|e| Error::io(format!("creating {}", self.dest.display()), e))?;
+        let job = Arc::new(self);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<ResultItem>>(4096);
+        // The walk runs on its own task so that listing never waits for transfers.
+        let walker = {
+            let job = job.clone();
+            tokio::spawn(async move {
+                if let Some(item) = job.single_file().await {
+                    let _ = tx.send(item).await;
+                    return;
+                }
+                let mut walk = std::pin::pin!(job.client.walk_results(
+                    &job.computation,
+                    &job.path,
+                    job.list_concurrency
+                ));
+                while let Some(item) = walk.next().await {
+                    if tx.send(item).await.is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        let _abort = AbortOnDrop(walker.abort_handle());
+        let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let items =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|i| (i, rx)) },
+            );
+        let mut results = std::pin::pin!(
+            items
+                .map(|item| {
+                    let job = job.clone();
+                    let retries = retries.clone();
+                    async move {
+                        match item {
+                            Err(e) => Some((String::from("(listing)"), Err(e))),
+                            Ok(item) if item.type_ == ResultItemType::File => {
+                                let size = item.size.map(|s| s.max(0) as u64);
+                                job.progress.file_found(&item.path, size);
+                                let path = item.path.clone();
+                                let r = job.fetch(&item, &retries).await;
+                                Some((path, r))
+                            }
+                            Ok(_) => None,
+                        }
+                    }
+                })
+                .buffer_unordered(job.concurrency)
+        );
+        let mut summary = Summary::default();
+        while let Some(done) = results.next().await {
+            let Some((path, r)) = done else { continue };
+            match r {
+                Ok(Fetched::Done(bytes)) => {
+                    summary.downloaded += 1;
+                    summary.bytes += bytes;
+                    job.progress.file_done(&path, false);
+                }
+                Ok(Fetched::Skipped) => {
+                    summary.skipped += 1;
+                    job.progress.file_done(&path, true);
+                }
+                Err(e) => {
+                    job.progress.failed(&path, &e);
+                    summary.failed.push((path, e));
+                }
+            }
+        }
+        summary.retries = retries.load(Ordering::Relaxed);
+        summary.elapsed = started.elapsed();
+        Ok(summary)
+    }
+
+    /// When the job's path names a file, that file's listing entry.
+    async fn single_file(&self) -> Option<Result<ResultItem>> {
+        if self.path.is_empty() {
+            return None;
+        }
+        let (parent, _) = self.path.rsplit_once('/').unwrap_or(("", &self.path));
+        let items = self
+            .client
+            .list_results(&self.computation, parent)
+            .await
+            .ok()?;
+        items
+            .into_iter()
+            .find(|i| i.path.trim_matches('/') == self.path && i.type_ == ResultItemType::File)
+            .map(Ok)
+    }
+
+    /// Downloads one file, resuming and retrying as needed.
+    async fn fetch(
+        &self,
+        item: &ResultItem,
+        retries: &std::sync::atomic::AtomicU64,
+    ) -> Result<Fetched> {
+        let path = item.path.as_str();
+        let segments = safe_segments(path)?;
+        let size = item.size.map(|s| s.max(0) as u64);
+        let target = prepare_target(&self.dest, &segments, path).await?;
+        let ctx = || {
+            format!(
+                "downloading result `{path}` of computation {}",
+                short(&self.computation)
+            )
+        };
+        match tokio::fs::symlink_metadata(&target).await {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Error::new(
+                    ErrorKind::UnsafePath,
+                    ctx(),
+                    format!("refused: {} is a symbolic link", target.display()),
+                ));
+            }
+            Ok(m) if m.is_file() && Some(m.len()) == size => return Ok(Fetched::Skipped),
+            _ => {}
+        }
+        let name = segments[segments.len() - 1];
+        let part = target.with_file_name(format!(".{name}.codeocean-part"));
+        match tokio::fs::symlink_metadata(&part).await {
+            Ok(m) if !m.is_file() => {
+                return Err(Error::new(
+                    ErrorKind::UnsafePath,
+                    ctx(),
+                    format!("refused: {} is not a regular file", part.display()),
+                ));
+            }
+            _ => {}
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&part)
+            .await
+            .map_err(|e| Error::io(ctx(), e))?;
+        let mut have = file
+            .metadata()
+            .await
+            .map_err(|e| Error::io(ctx(), e))?
+            .len();
+        if size.is_some_and(|s| have > s) {
+            file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
+            have = 0;
+        }
+        let policy = &self.client.inner.retry;
+        let mut delays = policy.delays();
+        let mut url: Option<String> = None;
+        let mut written = 0u64;
+        'transfer: loop {
+            if size == Some(have) {
+                break;
+            }
+            let failure: Error = 'attempt: {
+                let u = match &url {
+                    Some(u) => u.clone(),
+                    None => {
+                        let fresh = self
+                            .client
+                            .file_urls(&self.computation, path)
+                            .await?
+                            .download_url;
+                        url = Some(fresh.clone());
+                        fresh
+                    }
+                };
+                let mut req = self.client.inner.storage.get(&u);
+                if have > 0 {
+                    req = req.header(RANGE, format!("bytes={have}-"));
+                }
+                let resp = match req.send().await {
+                    Ok(r) => r,
+                    Err(e) => break 'attempt from_reqwest(ctx(), e),
+                };
+                let status = resp.status().as_u16();
+                match status {
+                    200 | 206 => {}
+                    403 => {
+                        // Expired (or otherwise refused) signed URL: get a fresh one.
+                        url = None;
+                        break 'attempt Error::status_error(
+                            ctx(),
+                            403,
+                            "signed URL refused (expired?)",
+                            false,
+                            None,
+                        );
+                    }
+                    416 => {
+                        file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
+                        have = 0;
+                        break 'attempt Error::status_error(
+                            ctx(),
+                            416,
+                            "range not satisfiable; starting over",
+                            false,
+                            None,
+                        );
+                    }
+                    _ => {
+                        let retry_after = resp
+                            .headers()
+                            .get(RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(parse_retry_after);
+                        let body = resp.bytes().await.unwrap_or_default();
+                        let (detail, json) = describe_body(status, &body);
+                        let e = Error::status_error(ctx(), status, detail, json, retry_after);
+                        if e.is_retryable() {
+                            break 'attempt e;
+                        }
+                        return Err(e);
+                    }
+                }
+                let resumed = status == 206
+                    && resp
+                        .headers()
+                        .get(CONTENT_RANGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("bytes "))
+                        .and_then(|v| v.split('-').next())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        == Some(have);
+                if !resumed && have > 0 {
+                    // The server sent the whole file: start the part file over.
+                    file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
+                    have = 0;
+                }
+                let expected_len = resp
+                    .headers()
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                let start = have;
+                file.seek(std::io::SeekFrom::Start(have))
+                    .await
+                    .map_err(|e| Error::io(ctx(), e))?;
+                let mut out = tokio::io::BufWriter::with_capacity(1 << 20, &mut file);
+                let mut body = resp.bytes_stream();
+                let mut broken = None;
+                while let Some(chunk) = body.next().await {
+                    match chunk {
+                        Ok(c) => {
+                            out.write_all(&c).await.map_err(|e| Error::io(ctx(), e))?;
+                            have += c.len() as u64;
+                            written += c.len() as u64;
+                            self.progress.bytes(c.len() as u64);
+                        }
+                        Err(e) => {
+                            broken = Some(from_reqwest(ctx(), e));
+                            break;
+                        }
+                    }
+                }
+                out.flush().await.map_err(|e| Error::io(ctx(), e))?;
+                if have > start {
+                    // Progress was made: the retry budget is for consecutive failures.
+                    delays = policy.delays();
+                }
+                if let Some(e) = broken {
+                    break 'attempt e;
+                }
+                let got = have - start;
+                match (size, expected_len) {
+                    (Some(s), _) if have == s => break 'transfer,
+                    (Some(s), _) if have > s => {
+                        file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
+                        have = 0;
+                        break 'attempt Error::new(
+                            ErrorKind::Decode,
+                            ctx(),
+                            format!("received more bytes than the listed size {s}"),
+                        );
+                    }
+                    (None, Some(len)) if got == len => break 'transfer,
+                    (None, None) => break 'transfer,
+                    _ => {
+                        break 'attempt Error::new(
+                            ErrorKind::Connection,
+                            ctx(),
+                            format!("the body ended early ({got} bytes received)"),
+                        );
+                    }
+                }
+            };
+            let Some(delay) = delays.next() else {
+                return Err(failure);
+            };
+            let delay = failure.retry_after().map_or(delay, |ra| ra.max(delay));
+            if failure
+                .retry_after()
+                .is_some_and(|ra| ra > policy.max_retry_after)
+            {
+                return Err(failure);
+            }
+            retries.fetch_add(1, Ordering::Relaxed);
+            self.progress.retrying(path, &failure);
+            tracing::debug!(path, error = %failure, "retrying transfer");
+            // A fresh URL after an expiry needs no wait.
+            if failure.status() != Some(403) {
+                tokio::time::sleep(delay).await;
+            }
+        }
+        file.sync_data().await.map_err(|e| Error::io(ctx(), e))?;
+        drop(file);
+        tokio::fs::rename(&part, &target)
+            .await
+            .map_err(|e| Error::io(ctx(), e))?;
+        Ok(Fetched::Done(written))
+    }
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_paths_are_refused() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "a//b",
+            "./a",
+            "a/.",
+            "a\\b",
+            "C:/x",
+            "c:x",
+            "a\0b",
+            "a/",
+        ] {
+            assert_eq!(
+                safe_segments(bad).unwrap_err().kind(),
+                ErrorKind::UnsafePath,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            safe_segments("figures/plot 1.png").unwrap(),
+            ["figures", "plot 1.png"]
+        );
+        assert_eq!(
+            safe_segments("..hidden/x..y").unwrap(),
+            ["..hidden", "x..y"]
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong, broadly. New kinds may be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The API (or the storage origin) answered with an error status; see [`Error::status`].
+    Status,
+    /// A request timed out.
+    Timeout,
+    /// The connection failed or broke.
+    Connection,
+    /// A success response whose body could not be decoded (malformed or truncated JSON).
+    Decode,
+    /// The client was configured wrongly (missing token, bad domain, ...).
+    Config,
+    /// An argument was refused before anything was sent.
+    InvalidInput,
+    /// A name from the server is not a safe relative path; nothing was written for it.
+    UnsafePath,
+    /// A local file operation failed.
+    Io,
+    /// A waiter gave up: the object had not reached a final state in time.
+    WaitTimeout,
+    /// The computation ended without succeeding (failed, stopped or an unknown end status).
+    RunFailed,
+    /// The data asset ended in state `failed`.
+    AssetFailed,
+    /// A download did not complete: some files are missing or partial.
+    Incomplete,
+}
+
+/// An error from the Code Ocean client.
+///
+/// Its message names the operation and the object (`listing results of computation 66095e3a…:
+/// HTTP 404: …`), keeps a snippet of a non-JSON body, and never contains the API token or a
+/// signed URL's signature.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    context: String,
+    status: Option<u16>,
+    detail: String,
+    retry_after: Option<Duration>,
+    /// Whether an error status came with a JSON error body (the route exists).
+    json_body: bool,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        context: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                context: context.into(),
+                status: None,
+                detail: detail.into(),
+                retry_after: None,
+                json_body: false,
+                source: None,
+            }),
+        }
+    }
+
+    pub(crate) fn status_error(
+        context: impl Into<String>,
+        status: u16,
+        detail: impl Into<String>,
+        json_body: bool,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let mut e = Self::new(ErrorKind::Status, context, detail);
+        e.inner.status = Some(status);
+        e.inner.json_body = json_body;
+        e.inner.retry_after = retry_after;
+        e
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    pub(crate) fn io(context: impl Into<String>, e: std::io::Error) -> Self {
+        Self::new(ErrorKind::Io, context, e.to_string()).with_source(e)
+    }
+
+    /// What went wrong, broadly.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The HTTP status, when the server answered with an error status.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// Whether the object does not exist (HTTP 404).
+    pub fn is_not_found(&self) -> bool {
+        self.inner.status == Some(404)
+    }
+
+    /// Whether a request timed out, or a waiter gave up waiting.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::WaitTimeout)
+    }
+
+    /// Whether trying the same request again later may succeed: 408, 429, 5xx except 501,
+    /// timeouts and broken connections. (The client retries these itself where that is safe;
+    /// this tells you what is left.)
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            ErrorKind::Timeout | ErrorKind::Connection => true,
+            ErrorKind::Status => {
+                matches!(self.inner.status, Some(408 | 429 | 500 | 502 | 503 | 504))
+            }
+            _ => false,
+        }
+    }
+
+    /// The delay the server asked for (`Retry-After`), if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    pub(crate) fn has_json_body(&self) -> bool {
+        self.inner.json_body
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        if !i.context.is_empty() {
+            write!(f, "{}: ", i.context)?;
+        }
+        if let Some(status) = i.status {
+            write!(f, "HTTP {status}: ")?;
+        }
+        f.write_str(&i.detail)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Error")
+            .field("kind", &i.kind)
+            .field("context", &i.context)
+            .field("status", &i.status)
+            .field("detail", &i.detail)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The first `max` characters of a body, on one line, for an error message.
+pub(crate) fn snippet(body: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if out.chars().count() > max {
+        out = out.chars().take(max).collect::<String>() + "…";
+    }
+    out
+}
+
+/// A short form of an id for messages (`66095e3a…`).
+pub(crate) fn short(id: &str) -> String {
+    if id.chars().count() > 8 {
+        id.chars().take(8).collect::<String>() + "…"
+    } else {
+        id.to_owned()
+    }
+}
+
+/// Describes a reqwest error without its URL (a signed URL's query is a credential).
+pub(crate) fn from_reqwest(context: impl Into<String>, e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_decode() {
+        ErrorKind::Decode
+    } else {
+        ErrorKind::Connection
+    };
+    let e = e.without_url();
+    let mut detail = e.to_string();
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(s) = src {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        src = s.source();
+    }
+    Error::new(kind, context, detail).with_source(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_are_short_and_on_one_line() {
+        let html = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\n<body>x</body></html>";
+        assert_eq!(snippet(html, 30), "<html> <head><title>502 Bad Ga…");
+        assert_eq!(short("66095e3a-0747-4ec5"), "66095e3a…");
+        let e = Error::status_error(
+            "getting computation 66095e3a…",
+            404,
+            "not found",
+            true,
+            None,
+        );
+        assert_eq!(
+            e.to_string(),
+            "getting computation 66095e3a…: HTTP 404: not found"
+        );
+        assert!(e.is_not_found() && !e.is_retryable());
+    }
+}

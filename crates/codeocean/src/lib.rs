@@ -1,0 +1,84 @@
+//! A client for the [Code Ocean](https://codeocean.com) REST API: run capsules and pipelines,
+//! wait for them, walk and download their results, and turn results into data assets.
+//!
+//! ```no_run
+//! use codeocean::{Client, NewDataAsset, RunRequest};
+//!
+//! # async fn example() -> codeocean::Result<()> {
+//! // CODEOCEAN_DOMAIN (acmecorp.codeocean.com, or a URL) and CODEOCEAN_TOKEN.
+//! let client = Client::from_env()?;
+//!
+//! // Start a run with a data asset and a named parameter.
+//! let run = client
+//!     .run(
+//!         &RunRequest::capsule("c0ffee00-0000-4000-8000-000000000001")
+//!             .data_asset("da7a0000-0000-4000-8000-000000000001", "reference")
+//!             .named_parameter("greeting", "hello"),
+//!     )
+//!     .await?;
+//!
+//! // Wait for it; a failed or stopped run is an error here, giving up waiting another one.
+//! let finished = client.wait_for_computation(&run.id).await?.into_success()?;
+//!
+//! // Download its whole result tree (resumable, verified, concurrent).
+//! let summary = client.download(&finished.id, "results").run().await?.into_result()?;
+//! println!("{} files, {} bytes", summary.downloaded, summary.bytes);
+//!
+//! // Keep the results as a data asset and wait until it is ready.
+//! let asset = client
+//!     .create_data_asset(
+//!         &NewDataAsset::from_computation(&finished.id, "Hello results", "hello-results")
+//!             .tag("demo"),
+//!     )
+//!     .await?;
+//! let asset = client.wait_for_data_asset(&asset.id).await?;
+//! println!("data asset {} is {:?}", asset.id, asset.state);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What it does for you
+//!
+//! - **Errors** are one [`Error`] whose message names the operation and the object, with
+//!   [`status`](Error::status), [`is_not_found`](Error::is_not_found),
+//!   [`is_timeout`](Error::is_timeout) and [`is_retryable`](Error::is_retryable). The token
+//!   never appears in an error, a log line or `Debug` output.
+//! - **Retries** ([`RetryPolicy`]): `429` everywhere (honouring `Retry-After`); `500`, `502`, `503`,
+//!   `504`, timeouts and broken connections only on idempotent requests. A run or a
+//!   data-asset creation is never re-sent once it may have reached the server.
+//! - **Waiters** ([`PollPolicy`]) poll with jittered, growing intervals and a maximum wait, and
+//!   tell succeeded, failed and stopped apart ([`Outcome`]); [`Client::watch_computation`]
+//!   streams state changes for progress display.
+//! - **Walks** ([`Client::walk_results`]) list folders concurrently: a deep tree costs about
+//!   its depth in round trips.
+//! - **Downloads** ([`Client::download`]) stream to disk in constant memory, rename into place
+//!   only complete files, resume with `Range`, refresh expired signed URLs, never send the
+//!   token to the storage host, and refuse hostile names.
+//! - **URL fallback** ([`Client::file_urls`]): `results/urls`, or the deprecated
+//!   `results/download_url` on servers that lack it, probed once per client.
+//!
+//! Every request runs in a `tracing` span `codeocean.request` with the operation, method,
+//! status, duration and retry count. For exact wire control, [`Client::raw`] is the generated
+//! [`codeocean_raw::Client`] with the same credentials.
+
+mod client;
+mod download;
+mod error;
+mod ops;
+mod wait;
+mod walk;
+
+pub use client::{Client, ClientBuilder, PollPolicy, RetryPolicy};
+pub use download::{Download, Progress, Summary, safe_segments};
+pub use error::{Error, ErrorKind, Result};
+pub use ops::{DataAssetUpdate, FileUrls, NewDataAsset, RunRequest};
+pub use wait::{Finished, Outcome, outcome};
+
+pub use codeocean_raw;
+/// Open enumerations and other hand-written wire types: unknown values are kept, never an error.
+pub use codeocean_raw::open::{
+    CapsuleStatus, ComputationEndStatus, ComputationState, CustomMetadataValue, DataAssetOrigin,
+    DataAssetState, DataAssetType, ResultItemType, Timestamp,
+};
+/// The generated wire types, re-exported.
+pub use codeocean_raw::types::{Capsule, Computation, DataAsset, ResultItem};

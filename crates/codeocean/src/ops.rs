@@ -1,0 +1,463 @@
+//! Every operation of the spec, with Rust-friendly signatures.
+
+use std::collections::BTreeMap;
+
+use codeocean_raw::types;
+
+use crate::client::{Client, Idempotent, Op};
+use crate::error::{Result, short};
+use crate::{Capsule, Computation, CustomMetadataValue, DataAsset, ResultItem};
+
+/// What to run and with what: a capsule or a pipeline, data assets, parameters.
+///
+/// ```
+/// use codeocean::RunRequest;
+///
+/// let run = RunRequest::capsule("c0ffee00-0000-4000-8000-000000000001")
+///     .version(2)
+///     .data_asset("da7a0000-0000-4000-8000-000000000001", "reference")
+///     .named_parameter("greeting", "hello");
+/// assert_eq!(run.as_raw().named_parameters.len(), 1);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRequest(types::RunRequest);
+
+impl RunRequest {
+    /// Runs a capsule.
+    pub fn capsule(capsule_id: impl Into<String>) -> Self {
+        Self(types::RunRequest {
+            capsule_id: Some(capsule_id.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Runs a pipeline.
+    pub fn pipeline(pipeline_id: impl Into<String>) -> Self {
+        Self(types::RunRequest {
+            pipeline_id: Some(pipeline_id.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Runs this released version.
+    pub fn version(mut self, version: i64) -> Self {
+        self.0.version = Some(version);
+        self
+    }
+
+    /// Attaches a data asset at a mount folder (empty mount: the asset's default).
+    pub fn data_asset(mut self, id: impl Into<String>, mount: impl Into<String>) -> Self {
+        let mount = mount.into();
+        self.0.data_assets.push(types::RunDataAsset {
+            id: id.into(),
+            mount: (!mount.is_empty()).then_some(mount),
+        });
+        self
+    }
+
+    /// Appends an ordered parameter.
+    pub fn parameter(mut self, value: impl Into<String>) -> Self {
+        self.0.parameters.push(value.into());
+        self
+    }
+
+    /// Sets a named parameter.
+    pub fn named_parameter(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.0.named_parameters.push(types::NamedParameter {
+            param_name: name.into(),
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Parameters of one process of a pipeline (ordered, then named).
+    pub fn process<P, N, K, V>(mut self, name: impl Into<String>, ordered: P, named: N) -> Self
+    where
+        P: IntoIterator,
+        P::Item: Into<String>,
+        N: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.0.processes.push(types::ProcessParameters {
+            name: name.into(),
+            parameters: ordered.into_iter().map(Into::into).collect(),
+            named_parameters: named
+                .into_iter()
+                .map(|(k, v)| types::NamedParameter {
+                    param_name: k.into(),
+                    value: v.into(),
+                })
+                .collect(),
+        });
+        self
+    }
+
+    /// The Nextflow profile of a pipeline run.
+    pub fn nextflow_profile(mut self, profile: impl Into<String>) -> Self {
+        self.0.nextflow_profile = Some(profile.into());
+        self
+    }
+
+    /// The wire form.
+    pub fn as_raw(&self) -> &types::RunRequest {
+        &self.0
+    }
+
+    fn target(&self) -> String {
+        match (&self.0.capsule_id, &self.0.pipeline_id) {
+            (Some(c), _) => format!("capsule {}", short(c)),
+            (None, Some(p)) => format!("pipeline {}", short(p)),
+            (None, None) => "nothing".into(),
+        }
+    }
+}
+
+impl From<types::RunRequest> for RunRequest {
+    fn from(r: types::RunRequest) -> Self {
+        Self(r)
+    }
+}
+
+/// A new data asset made from a computation's results.
+///
+/// ```
+/// use codeocean::NewDataAsset;
+///
+/// let asset = NewDataAsset::from_computation("66095e3a-0747-4ec5-b8b1-95b89a428536", "My results", "my-results")
+///     .description("Results of the nightly run")
+///     .tag("nightly")
+///     .metadata("samples", 42);
+/// assert_eq!(asset.as_raw().tags, ["nightly"]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewDataAsset(types::CreateDataAssetRequest);
+
+impl NewDataAsset {
+    /// A result data asset holding a computation's results, mounted at `mount`.
+    pub fn from_computation(
+        computation_id: impl Into<String>,
+        name: impl Into<String>,
+        mount: impl Into<String>,
+    ) -> Self {
+        Self(types::CreateDataAssetRequest {
+            custom_metadata: None,
+            data_asset_ids: vec![],
+            description: None,
+            mount: mount.into(),
+            name: name.into(),
+            source: Some(types::DataAssetSource {
+                computation: Some(types::ComputationSource {
+                    id: computation_id.into(),
+                    path: None,
+                }),
+                ..Default::default()
+            }),
+            tags: vec![],
+            target: None,
+        })
+    }
+
+    /// Only this folder of the results.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        if let Some(c) = self.0.source.as_mut().and_then(|s| s.computation.as_mut()) {
+            c.path = Some(path.into());
+        }
+        self
+    }
+
+    /// A description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.0.description = Some(description.into());
+        self
+    }
+
+    /// Adds a tag.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.0.tags.push(tag.into());
+        self
+    }
+
+    /// Sets a custom metadata field (a string or a number).
+    pub fn metadata(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<CustomMetadataValue>,
+    ) -> Self {
+        self.0
+            .custom_metadata
+            .get_or_insert_with(|| types::CustomMetadata(BTreeMap::new()))
+            .0
+            .insert(key.into(), value.into());
+        self
+    }
+
+    /// The wire form.
+    pub fn as_raw(&self) -> &types::CreateDataAssetRequest {
+        &self.0
+    }
+}
+
+impl From<types::CreateDataAssetRequest> for NewDataAsset {
+    fn from(r: types::CreateDataAssetRequest) -> Self {
+        Self(r)
+    }
+}
+
+/// New metadata for a data asset; fields left unset are not changed.
+///
+/// ```
+/// use codeocean::DataAssetUpdate;
+///
+/// let update = DataAssetUpdate::new().name("Renamed").tags(["a", "b"]).metadata("score", 0.93);
+/// assert_eq!(update.as_raw().name.as_deref(), Some("Renamed"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DataAssetUpdate(types::UpdateDataAssetRequest);
+
+impl DataAssetUpdate {
+    /// An update that changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.0.name = Some(name.into());
+        self
+    }
+
+    /// A new description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.0.description = Some(description.into());
+        self
+    }
+
+    /// A new mount folder.
+    pub fn mount(mut self, mount: impl Into<String>) -> Self {
+        self.0.mount = Some(mount.into());
+        self
+    }
+
+    /// New tags (replacing the old ones; an empty list is not sent).
+    pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
+        self.0.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets a custom metadata field; the custom metadata sent replaces the asset's.
+    pub fn metadata(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<CustomMetadataValue>,
+    ) -> Self {
+        self.0
+            .custom_metadata
+            .get_or_insert_with(|| types::CustomMetadata(BTreeMap::new()))
+            .0
+            .insert(key.into(), value.into());
+        self
+    }
+
+    /// The wire form.
+    pub fn as_raw(&self) -> &types::UpdateDataAssetRequest {
+        &self.0
+    }
+}
+
+/// The signed URLs of one result file. They point at object storage, expire (typically after
+/// an hour) and must be fetched without credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileUrls {
+    /// URL to download the file.
+    pub download_url: String,
+    /// URL to view the file in a browser (absent when the server only has the deprecated
+    /// `results/download_url` route).
+    pub view_url: Option<String>,
+}
+
+impl std::fmt::Debug for FileUrls {
+    // A signed URL is a credential for its object: show where it points, not its signature.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let strip = |u: &str| u.split('?').next().unwrap_or_default().to_owned() + "?…";
+        f.debug_struct("FileUrls")
+            .field("download_url", &strip(&self.download_url))
+            .field("view_url", &self.view_url.as_deref().map(strip))
+            .finish()
+    }
+}
+
+fn op(id: &'static str, method: &'static str, idempotent: Idempotent, what: String) -> Op {
+    Op {
+        id,
+        method,
+        idempotent,
+        what,
+    }
+}
+
+impl Client {
+    /// Gets a capsule's metadata.
+    pub async fn get_capsule(&self, capsule_id: &str) -> Result<Capsule> {
+        let what = format!("getting capsule {}", short(capsule_id));
+        self.send(op("get_capsule", "GET", Idempotent::Yes, what), || {
+            self.raw().get_capsule(capsule_id)
+        })
+        .await
+    }
+
+    /// Lists a capsule's computations.
+    pub async fn list_capsule_computations(&self, capsule_id: &str) -> Result<Vec<Computation>> {
+        let what = format!("listing computations of capsule {}", short(capsule_id));
+        self.send(
+            op("list_capsule_computations", "GET", Idempotent::Yes, what),
+            || self.raw().list_capsule_computations(capsule_id),
+        )
+        .await
+    }
+
+    /// Starts a run. Never retried once the request may have reached the server (only a
+    /// `429`, which the server did not act on, or a connection that could not be opened).
+    pub async fn run(&self, request: &RunRequest) -> Result<Computation> {
+        let what = format!("running {}", request.target());
+        self.send(op("run_computation", "POST", Idempotent::No, what), || {
+            self.raw().run_computation(&request.0)
+        })
+        .await
+    }
+
+    /// Gets a computation.
+    pub async fn get_computation(&self, computation_id: &str) -> Result<Computation> {
+        let what = format!("getting computation {}", short(computation_id));
+        self.send(op("get_computation", "GET", Idempotent::Yes, what), || {
+            self.raw().get_computation(computation_id)
+        })
+        .await
+    }
+
+    /// Deletes a computation, stopping it first if it is running.
+    pub async fn delete_computation(&self, computation_id: &str) -> Result<()> {
+        let what = format!("deleting computation {}", short(computation_id));
+        self.send(
+            op("delete_computation", "DELETE", Idempotent::Yes, what),
+            || self.raw().delete_computation(computation_id),
+        )
+        .await
+    }
+
+    /// Renames a computation.
+    pub async fn rename_computation(&self, computation_id: &str, name: &str) -> Result<()> {
+        let what = format!("renaming computation {}", short(computation_id));
+        self.send(
+            op("rename_computation", "PATCH", Idempotent::Yes, what),
+            || self.raw().rename_computation(computation_id, name),
+        )
+        .await
+    }
+
+    /// Lists one folder of a computation's results (`""` is the root). See
+    /// [`walk_results`](Client::walk_results) for the whole tree.
+    pub async fn list_results(&self, computation_id: &str, path: &str) -> Result<Vec<ResultItem>> {
+        let what = if path.is_empty() {
+            format!("listing results of computation {}", short(computation_id))
+        } else {
+            format!(
+                "listing results folder `{path}` of computation {}",
+                short(computation_id)
+            )
+        };
+        let body = types::ListResultsRequest {
+            path: path.to_owned(),
+        };
+        // A listing changes nothing on the server: safe to retry although it is a POST.
+        let folder = self
+            .send(
+                op("list_computation_results", "POST", Idempotent::Yes, what),
+                || self.raw().list_computation_results(computation_id, &body),
+            )
+            .await?;
+        Ok(folder.items)
+    }
+
+    /// Gets the signed URLs of a result file from `results/urls` (Code Ocean 4.0 and later).
+    /// [`file_urls`](Client::file_urls) falls back to the older route by itself.
+    pub async fn result_file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
+        let what = format!(
+            "getting URLs of result `{path}` of computation {}",
+            short(computation_id)
+        );
+        let urls = self
+            .send(
+                op("get_result_file_urls", "GET", Idempotent::Yes, what),
+                || self.raw().get_result_file_urls(computation_id, path),
+            )
+            .await?;
+        Ok(FileUrls {
+            download_url: urls.download_url,
+            view_url: Some(urls.view_url),
+        })
+    }
+
+    /// Gets a result file's download URL from the deprecated `results/download_url` route
+    /// (servers before Code Ocean 4.0; announced to be removed after August 2026).
+    #[deprecated(
+        note = "use `file_urls`, which uses `results/urls` and falls back to this route only on servers without it"
+    )]
+    pub async fn result_download_url(&self, computation_id: &str, path: &str) -> Result<String> {
+        self.legacy_download_url(computation_id, path).await
+    }
+
+    pub(crate) async fn legacy_download_url(
+        &self,
+        computation_id: &str,
+        path: &str,
+    ) -> Result<String> {
+        let what = format!(
+            "getting the download URL of result `{path}` of computation {}",
+            short(computation_id)
+        );
+        let url = self
+            .send(
+                op("get_result_file_download_url", "GET", Idempotent::Yes, what),
+                || {
+                    self.raw()
+                        .get_result_file_download_url(computation_id, path)
+                },
+            )
+            .await?;
+        Ok(url.url)
+    }
+
+    /// Creates a data asset. Like a run, never retried once it may have reached the server.
+    pub async fn create_data_asset(&self, asset: &NewDataAsset) -> Result<DataAsset> {
+        let what = format!("creating data asset `{}`", asset.0.name);
+        self.send(
+            op("create_data_asset", "POST", Idempotent::No, what),
+            || self.raw().create_data_asset(&asset.0),
+        )
+        .await
+    }
+
+    /// Gets a data asset.
+    pub async fn get_data_asset(&self, data_asset_id: &str) -> Result<DataAsset> {
+        let what = format!("getting data asset {}", short(data_asset_id));
+        self.send(op("get_data_asset", "GET", Idempotent::Yes, what), || {
+            self.raw().get_data_asset(data_asset_id)
+        })
+        .await
+    }
+
+    /// Updates a data asset's metadata.
+    pub async fn update_data_asset(
+        &self,
+        data_asset_id: &str,
+        update: &DataAssetUpdate,
+    ) -> Result<DataAsset> {
+        let what = format!("updating data asset {}", short(data_asset_id));
+        self.send(
+            op("update_data_asset", "PUT", Idempotent::Yes, what),
+            || self.raw().update_data_asset(data_asset_id, &update.0),
+        )
+        .await
+    }
+}

@@ -1,0 +1,352 @@
+//! Behaviour of the high-level client against the in-process simulator.
+
+use std::path::Path;
+use std::time::Duration;
+
+use codeocean::{Client, ErrorKind, NewDataAsset, Outcome, PollPolicy, RetryPolicy, RunRequest};
+use codeocean_sim::catalogue::{Catalogue, Generated, Tree};
+use codeocean_sim::{ApiGeneration, Config, FaultSpec, Faults, RouteClass, Simulator};
+
+mod hostile;
+
+const HELLO: &str = "c0ffee00-0000-4000-8000-000000000001";
+const FAILS: &str = "c0ffee00-0000-4000-8000-000000000002";
+
+fn sim(config: impl FnOnce(&mut Config)) -> Simulator {
+    let mut c = Config {
+        time_scale: 1000.0,
+        asset_ready_after: Duration::from_secs(5),
+        ..Config::new("test-token-123")
+    };
+    config(&mut c);
+    Simulator::start(c).unwrap()
+}
+
+/// A client with fast retries and polls, as a test wants them.
+fn client(sim: &Simulator) -> Client {
+    Client::builder()
+        .domain(sim.origin())
+        .token(sim.token())
+        .retry_policy(RetryPolicy {
+            max_retries: 8,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(50),
+            max_retry_after: Duration::from_secs(5),
+        })
+        .poll_policy(PollPolicy {
+            initial_interval: Duration::from_millis(5),
+            max_interval: Duration::from_millis(50),
+            factor: 1.5,
+            max_wait: Some(Duration::from_secs(30)),
+        })
+        .build()
+        .unwrap()
+}
+
+async fn finished_run(c: &Client, capsule: &str) -> String {
+    let run = c.run(&RunRequest::capsule(capsule)).await.unwrap();
+    c.wait_for_computation(&run.id).await.unwrap();
+    run.id
+}
+
+/// Every file of a computation's results is on disk with the simulator's bytes, and nothing
+/// else is (no part files).
+fn assert_tree_matches(sim: &Simulator, computation: &str, dest: &Path, expected_files: usize) {
+    let mut seen = 0;
+    let mut stack = vec![dest.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(dest).unwrap().to_str().unwrap().to_owned();
+            assert!(!rel.contains(".codeocean-part"), "partial file left: {rel}");
+            let want = sim
+                .result_content(computation, &rel)
+                .unwrap_or_else(|| panic!("unexpected file {rel}"))
+                .read(0, u64::MAX);
+            assert!(std::fs::read(&p).unwrap() == want, "{rel} differs");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, expected_files);
+}
+
+#[tokio::test]
+async fn a_failed_run_is_reported_as_failed() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let run = c.run(&RunRequest::capsule(FAILS)).await.unwrap();
+    let finished = c.wait_for_computation(&run.id).await.unwrap();
+    assert_eq!(finished.outcome, Outcome::Failed);
+    assert_eq!(finished.computation.exit_code, Some(1));
+    let err = finished.into_success().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RunFailed);
+    assert!(err.to_string().contains("failed (exit code 1)"), "{err}");
+
+    // A data asset made from it fails, and waiting for it says so.
+    let asset = c
+        .create_data_asset(&NewDataAsset::from_computation(&run.id, "broken", "broken"))
+        .await
+        .unwrap();
+    let err = c.wait_for_data_asset(&asset.id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AssetFailed, "{err}");
+}
+
+#[tokio::test]
+async fn giving_up_waiting_is_its_own_error() {
+    let sim = sim(|c| c.time_scale = 1.0);
+    let c = client(&sim);
+    let run = c.run(&RunRequest::capsule(HELLO)).await.unwrap();
+    let policy = PollPolicy {
+        initial_interval: Duration::from_millis(10),
+        max_interval: Duration::from_millis(20),
+        factor: 1.5,
+        max_wait: Some(Duration::from_millis(150)),
+    };
+    let err = c
+        .wait_for_computation_with(&run.id, policy)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WaitTimeout);
+    assert!(err.is_timeout() && err.status().is_none());
+    assert!(err.to_string().contains("gave up"), "{err}");
+}
+
+#[tokio::test]
+async fn watching_sees_every_state_then_stops() {
+    let sim = sim(|c| c.time_scale = 200.0);
+    let c = client(&sim);
+    let run = c.run(&RunRequest::capsule(HELLO)).await.unwrap();
+    use futures_util::StreamExt as _;
+    let states: Vec<String> = c
+        .watch_computation(&run.id)
+        .map(|c| c.unwrap().state.unwrap().to_string())
+        .collect()
+        .await;
+    assert_eq!(states.last().map(String::as_str), Some("completed"));
+    assert!(states.contains(&"running".to_owned()), "{states:?}");
+    let mut dedup = states.clone();
+    dedup.dedup();
+    assert_eq!(dedup, states, "a state was reported twice");
+}
+
+#[tokio::test]
+async fn the_whole_job_succeeds_and_rerunning_skips_complete_files() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = c
+        .download(&id, dir.path())
+        .run()
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!((summary.downloaded, summary.skipped), (7, 0));
+    assert_tree_matches(&sim, &id, dir.path(), 7);
+    let again = c.download(&id, dir.path()).run().await.unwrap();
+    assert_eq!((again.downloaded, again.skipped, again.bytes), (0, 7, 0));
+
+    let asset = c
+        .create_data_asset(&NewDataAsset::from_computation(&id, "kept", "kept").metadata("n", 3))
+        .await
+        .unwrap();
+    let ready = c.wait_for_data_asset(&asset.id).await.unwrap();
+    assert_eq!(ready.state, Some(codeocean::DataAssetState::Ready));
+    assert_eq!(sim.stats().storage_requests_with_authorization, 0);
+}
+
+#[tokio::test]
+async fn a_partial_file_is_resumed_with_range() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let want = sim
+        .result_content(&id, "figures/plot.png")
+        .unwrap()
+        .read(0, u64::MAX);
+    std::fs::create_dir(dir.path().join("figures")).unwrap();
+    std::fs::write(
+        dir.path().join("figures/.plot.png.codeocean-part"),
+        &want[..40_000],
+    )
+    .unwrap();
+    let s = c
+        .download(&id, dir.path())
+        .path("figures/plot.png")
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((s.downloaded, s.bytes), (1, want.len() as u64 - 40_000));
+    assert_eq!(
+        std::fs::read(dir.path().join("figures/plot.png")).unwrap(),
+        want
+    );
+}
+
+fn big_tree() -> Catalogue {
+    let mut cat = Catalogue::builtin();
+    cat.capsules[0].run.results = Tree {
+        entries: vec![],
+        generate: Some(Generated {
+            depth: 3,
+            folders: 3,
+            files: 6,
+            size: 20_000,
+        }),
+    };
+    cat
+}
+
+#[tokio::test]
+async fn a_tree_downloads_intact_through_ten_percent_faults() {
+    let sim = sim(|c| c.catalogue = Some(big_tree()));
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let faults = FaultSpec {
+        p429: 0.02,
+        p500: 0.01,
+        p502: 0.01,
+        p503: 0.01,
+        reset: 0.02,
+        truncate: 0.02,
+        expire: 0.05,
+        ..FaultSpec::default()
+    };
+    sim.set_faults(Faults::all(faults));
+    let dir = tempfile::tempdir().unwrap();
+    let s = c.download(&id, dir.path()).run().await.unwrap();
+    assert!(s.is_complete(), "{:?}", s.failed);
+    // (1 + 3 + 9 + 27) folders of 6 files.
+    assert_eq!(s.downloaded, 240);
+    assert!(s.retries > 0, "no fault was hit");
+    assert_tree_matches(&sim, &id, dir.path(), 240);
+    assert_eq!(sim.stats().storage_requests_with_authorization, 0);
+}
+
+#[tokio::test]
+async fn a_legacy_server_is_served_through_the_fallback_after_one_probe() {
+    let sim = sim(|c| c.api = ApiGeneration::Legacy);
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = c.download(&id, dir.path()).run().await.unwrap();
+    assert!(s.is_complete(), "{:?}", s.failed);
+    assert_tree_matches(&sim, &id, dir.path(), 7);
+    let counts = sim.stats().counts;
+    assert_eq!(counts.get("get_result_file_urls"), Some(&1), "{counts:?}");
+    assert_eq!(
+        counts.get("get_result_file_download_url"),
+        Some(&7),
+        "{counts:?}"
+    );
+    // The deprecated wrapper still works on its own.
+    #[allow(deprecated)]
+    let url = c.result_download_url(&id, "output.txt").await.unwrap();
+    assert!(url.starts_with(sim.storage_origin()));
+}
+
+#[tokio::test]
+async fn a_missing_file_on_a_modern_server_is_not_found_and_switches_nothing() {
+    let sim = sim(|c| c.api = ApiGeneration::Modern);
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let err = c.file_urls(&id, "no/such/file.txt").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(err.to_string().contains("not found"), "{err}");
+    let urls = c.file_urls(&id, "output.txt").await.unwrap();
+    assert!(urls.view_url.is_some(), "served by results/urls");
+    let urls = c.file_urls(&id, "summary.json").await.unwrap();
+    assert!(urls.view_url.is_some(), "still modern");
+    let counts = sim.stats().counts;
+    assert_eq!(counts.get("get_result_file_urls"), Some(&3), "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_run_is_never_resent_after_a_503_or_a_reset() {
+    for fault in ["run:503=1", "run:reset=1", "run:502=1"] {
+        let sim = sim(|c| c.faults = fault.parse().unwrap());
+        let c = client(&sim);
+        let err = c.run(&RunRequest::capsule(HELLO)).await.unwrap_err();
+        assert!(err.is_retryable(), "{fault}: {err}");
+        assert_eq!(
+            sim.stats().counts.get("run_computation"),
+            Some(&1),
+            "{fault}"
+        );
+    }
+    // A 429 was not acted on: retried, and the run starts once the server lets it.
+    let sim = sim(|c| {
+        let mut f = Faults::default();
+        f.set(
+            RouteClass::Run,
+            FaultSpec {
+                p429: 0.5,
+                ..FaultSpec::default()
+            },
+        );
+        c.faults = f;
+        c.seed = 3;
+    });
+    let c = client(&sim);
+    c.run(&RunRequest::capsule(HELLO)).await.unwrap();
+    let counts = sim.stats();
+    assert!(counts.counts["run_computation"] >= 1);
+    assert_eq!(counts.statuses.get(&200), Some(&1));
+}
+
+#[tokio::test]
+async fn errors_name_the_operation_and_never_the_token() {
+    let sim = sim(|c| c.faults = "results:html=1".parse().unwrap());
+    let c = Client::builder()
+        .domain(sim.origin())
+        .token(sim.token())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let id = finished_run(&c, HELLO).await;
+    let err = c.list_results(&id, "").await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "listing results of computation {}…: HTTP 502:",
+            &id[..8]
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains("<title>502 Bad Gateway</title>"), "{msg}");
+    assert_eq!(err.status(), Some(502));
+    assert!(err.is_retryable());
+    for text in [msg, format!("{err:?}"), format!("{c:?}")] {
+        assert!(!text.contains(sim.token()), "token leaked: {text}");
+    }
+
+    let wrong = Client::builder()
+        .domain(sim.origin())
+        .token("wrong")
+        .build()
+        .unwrap();
+    let err = wrong.get_capsule(HELLO).await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn unknown_fields_and_enum_values_are_kept_not_fatal() {
+    let sim = sim(|c| c.faults = "all:unknown=1".parse().unwrap());
+    let c = client(&sim);
+    let capsule = c.get_capsule(HELLO).await.unwrap();
+    assert!(capsule.status.unwrap().is_unknown());
+    let id = finished_run(&c, HELLO).await;
+    let asset = c
+        .create_data_asset(&NewDataAsset::from_computation(&id, "x", "x"))
+        .await
+        .unwrap();
+    assert!(asset.type_.unwrap().is_unknown());
+}
