@@ -144,10 +144,50 @@ fn authorized(st: &state::State, headers: &HeaderMap) -> bool {
             == 0
 }
 
+/// The largest request body the API takes (axum's default limit).
+const BODY_LIMIT: usize = 2 << 20;
+/// How much of a larger body is read (and dropped) before answering 413.
+const DRAIN_LIMIT: u64 = 256 << 20;
+
+/// Reads a request body of at most [`BODY_LIMIT`] bytes. A larger one is read on to its end (up
+/// to [`DRAIN_LIMIT`]) and dropped, so that a client still sending it gets the 413 instead of a
+/// broken pipe when the server closes a connection with unread data.
+async fn read_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut total = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("cannot read body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total += data.len() as u64;
+        if total <= BODY_LIMIT as u64 {
+            buf.extend_from_slice(&data);
+        } else if total > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if total > BODY_LIMIT as u64 {
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {BODY_LIMIT} bytes"),
+        ));
+    }
+    Ok(Bytes::from(buf))
+}
+
 async fn api_layer(State(st): St, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let has_auth = req.headers().contains_key(header::AUTHORIZATION);
+    let (parts, body) = req.into_parts();
+    let body = read_body(body).await;
+    let req = Request::from_parts(
+        parts,
+        axum::body::Body::from(body.as_ref().cloned().unwrap_or_default()),
+    );
     let (operation, class) = classify(&method, &path);
     let removed = matches!(
         (operation, st.api()),
@@ -165,6 +205,8 @@ async fn api_layer(State(st): St, req: Request, next: Next) -> Response {
         // Exactly what an unknown route gets: no JSON error for a client to misread as "file
         // not found".
         StatusCode::NOT_FOUND.into_response()
+    } else if let Err(e) = body {
+        e.into_response()
     } else if let Some(failure) = plan.fail {
         faults_response::failure(failure, false)
     } else if class.is_some() && !authorized(&st, req.headers()) {

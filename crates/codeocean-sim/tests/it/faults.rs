@@ -1,0 +1,248 @@
+//! Injected faults: what each looks like on the wire, and that they are reproducible.
+
+use codeocean_raw::open::{CapsuleStatus, DataAssetOrigin, DataAssetType};
+use codeocean_sim::{FaultSpec, Faults, RouteClass};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use serde_json::json;
+
+use crate::*;
+
+fn faults(spec: &str) -> Faults {
+    spec.parse().unwrap()
+}
+
+#[tokio::test]
+async fn failure_statuses_look_like_a_real_server_or_proxy() {
+    let sim = start();
+    let api = Api::new(&sim);
+    let capsule = format!("/capsules/{HELLO}");
+
+    sim.set_faults(faults("capsules:429=1,retry_after=7"));
+    let r = api.get(&capsule).await;
+    r.expect(429);
+    assert_eq!(r.header(RETRY_AFTER.as_str()), Some("7"));
+    r.message();
+
+    for status in ["500", "502", "503"] {
+        sim.set_faults(faults(&format!("capsules:{status}=1")));
+        let r = api.get(&capsule).await;
+        r.expect(status.parse().unwrap());
+        assert!(
+            r.header(CONTENT_TYPE.as_str())
+                .unwrap()
+                .starts_with("application/json")
+        );
+        r.message();
+    }
+
+    sim.set_faults(faults("capsules:html=1"));
+    let r = api.get(&capsule).await;
+    r.expect(502);
+    assert!(
+        r.header(CONTENT_TYPE.as_str())
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(String::from_utf8_lossy(&r.body).contains("<html>"));
+
+    // Faults hit only their class; storage errors are S3-style XML.
+    api.get(&format!("/data_assets/{INPUT}")).await.expect(200);
+    sim.set_faults(Faults::default());
+    let id = api.finished_run(&sim, HELLO).await;
+    let url = api.download_url(&id, "output.txt").await;
+    sim.set_faults(faults("storage:503=1"));
+    let r = send(reqwest::Client::new().get(&url)).await;
+    r.expect(503);
+    assert!(r.header(CONTENT_TYPE.as_str()).unwrap().contains("xml"));
+    // Failures come before the token check (a proxy answers before the server).
+    sim.set_faults(faults("capsules:503=1"));
+    let r = send(reqwest::Client::new().get(api.url(&capsule))).await;
+    r.expect(503);
+}
+
+#[tokio::test]
+async fn broken_bodies_reset_or_end_short_without_a_length() {
+    let sim = start();
+    let api = Api::new(&sim);
+    let plain = reqwest::Client::new();
+    let id = api.finished_run(&sim, HELLO).await;
+    let path = "figures/plot.png";
+    let file = sim.result_content(&id, path).unwrap().read(0, u64::MAX);
+    let url = api.download_url(&id, path).await;
+    let whole = api.get(&format!("/capsules/{HELLO}")).await;
+    whole.expect(200);
+
+    // Reset: the client sees an error while reading the body (or before the head).
+    sim.set_faults(faults("capsules:reset=1"));
+    let resp = api
+        .http
+        .get(api.url(&format!("/capsules/{HELLO}")))
+        .header(reqwest::header::AUTHORIZATION, basic(TOKEN))
+        .send()
+        .await;
+    if let Ok(resp) = resp {
+        assert!(resp.bytes().await.is_err(), "a reset body read cleanly");
+    }
+    sim.set_faults(faults("storage:reset=1"));
+    match plain.get(&url).send().await {
+        Ok(resp) => {
+            assert_eq!(resp.status(), 200);
+            assert_eq!(resp.content_length(), Some(file.len() as u64));
+            assert!(resp.bytes().await.is_err(), "a reset download read cleanly");
+        }
+        Err(e) => assert!(!e.is_status(), "{e}"),
+    }
+    // The typed client reports a body error too.
+    sim.set_faults(faults("capsules:reset=1"));
+    assert!(raw_client(&sim).get_capsule(HELLO).await.is_err());
+
+    // Truncate: a clean end, no Content-Length, less than the whole.
+    sim.set_faults(faults("capsules:truncate=1"));
+    let short = api.get(&format!("/capsules/{HELLO}")).await;
+    short.expect(200);
+    assert_eq!(short.header(CONTENT_LENGTH.as_str()), None);
+    assert!(short.body.len() < whole.body.len());
+    assert_eq!(short.body, whole.body.slice(..short.body.len()));
+    assert!(serde_json::from_slice::<serde_json::Value>(&short.body).is_err());
+    sim.set_faults(faults("storage:truncate=1"));
+    let short = send(plain.get(&url)).await;
+    short.expect(200);
+    assert_eq!(short.header(CONTENT_LENGTH.as_str()), None);
+    assert!(short.body.len() < file.len());
+    assert!(
+        short.body == file[..short.body.len()],
+        "a truncated body is a prefix"
+    );
+
+    // The typed client: a body that does not decode.
+    sim.set_faults(faults("capsules:truncate=1"));
+    match raw_client(&sim).get_capsule(HELLO).await {
+        Err(codeocean_raw::Error::InvalidResponsePayload(..)) => {}
+        other => panic!("{other:?}"),
+    }
+    sim.set_faults(Faults::default());
+    api.get(&format!("/capsules/{HELLO}")).await.expect(200);
+    send(plain.get(&url)).await.expect(200);
+}
+
+#[tokio::test]
+async fn unknown_fields_and_enum_values_still_parse_in_the_raw_client() {
+    let sim = start();
+    let api = Api::new(&sim);
+    let id = api.finished_run(&sim, HELLO).await;
+    let created = api
+        .post(
+            "/data_assets",
+            json!({ "name": "r", "mount": "r", "tags": [], "source": { "computation": { "id": id } } }),
+        )
+        .await;
+    let asset = created.expect(200).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.set_faults(faults("all:unknown=1"));
+
+    let raw = api.get(&format!("/capsules/{HELLO}")).await.json();
+    assert!(raw.get("x_sim_added").is_some(), "{raw}");
+    let raw = api.get(&format!("/computations/{id}")).await.json();
+    assert!(raw.get("x_sim_added").is_some(), "{raw}");
+
+    let client = raw_client(&sim);
+    let capsule = client.get_capsule(HELLO).await.unwrap().into_inner();
+    assert_eq!(capsule.id, HELLO);
+    assert!(matches!(&capsule.status, Some(CapsuleStatus::Unknown(s)) if s == "under_review"));
+    let a = client.get_data_asset(&asset).await.unwrap().into_inner();
+    assert!(
+        matches!(&a.type_, Some(DataAssetType::Unknown(s)) if s == "vector_index"),
+        "{a:?}"
+    );
+    assert!(matches!(
+        a.source_bucket.as_ref().and_then(|b| b.origin.as_ref()),
+        Some(DataAssetOrigin::Unknown(s)) if s == "azure"
+    ));
+    let c = client.get_computation(&id).await.unwrap().into_inner();
+    assert_eq!(c.id, id);
+    let listed = client
+        .list_capsule_computations(HELLO)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.len(), 1);
+    let folder = client
+        .list_computation_results(
+            &id,
+            &codeocean_raw::types::ListResultsRequest {
+                path: String::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(folder.items.len(), 5);
+    let urls = client
+        .get_result_file_urls(&id, "output.txt")
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(urls.download_url.starts_with("http://"));
+    // Error bodies are left alone.
+    let missing = api.get("/computations/nope").await;
+    missing.expect(404);
+    assert!(missing.json().get("x_sim_added").is_none());
+}
+
+/// The statuses of `n` sequential requests of a mixed sequence.
+async fn draw(seed: u64, n: usize) -> Vec<u16> {
+    let spec = FaultSpec {
+        p429: 0.15,
+        retry_after_secs: 1,
+        p500: 0.1,
+        p502: 0.1,
+        p503: 0.1,
+        html: 0.05,
+        ..FaultSpec::default()
+    };
+    let sim = start_with(|c| {
+        c.seed = seed;
+        c.faults = Faults::all(spec);
+    });
+    let api = Api::new(&sim);
+    let mut statuses = Vec::with_capacity(n);
+    for i in 0..n {
+        let r = match i % 3 {
+            0 => api.get(&format!("/capsules/{HELLO}")).await,
+            1 => api.get(&format!("/data_assets/{INPUT}")).await,
+            _ => {
+                api.post("/computations", json!({ "capsule_id": HELLO }))
+                    .await
+            }
+        };
+        statuses.push(r.status);
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn the_same_seed_and_requests_give_the_same_faults() {
+    let a = draw(42, 60).await;
+    let b = draw(42, 60).await;
+    assert_eq!(a, b);
+    let kinds: std::collections::BTreeSet<u16> = a.iter().copied().collect();
+    assert!(kinds.len() >= 3, "not a mix: {a:?}");
+    assert!(kinds.contains(&200));
+    assert_ne!(a, draw(43, 60).await, "another seed, another sequence");
+    // Classes without faults do not draw.
+    let mut f = Faults::default();
+    f.set(
+        RouteClass::Storage,
+        FaultSpec {
+            p503: 1.0,
+            ..FaultSpec::default()
+        },
+    );
+    let sim = start_with(|c| c.faults = f);
+    Api::new(&sim)
+        .get(&format!("/capsules/{HELLO}"))
+        .await
+        .expect(200);
+}
