@@ -171,33 +171,15 @@ impl Client {
     /// then on. A missing *file* on a current server therefore stays "not found" and never
     /// switches the client. The probe happens once per client, not once per file.
     pub async fn file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
-        let legacy = |url| FileUrls {
-            download_url: url,
-            view_url: None,
-        };
-        let mode = &self.inner.url_mode;
-        match mode.load(Ordering::Acquire) {
-            URL_MODE_MODERN => return self.result_file_urls(computation_id, path).await,
-            URL_MODE_LEGACY => {
-                return self
-                    .legacy_download_url(computation_id, path)
-                    .await
-                    .map(legacy);
-            }
-            _ => {}
+        if let Some(known) = self.urls_in_known_mode(computation_id, path).await {
+            return known;
         }
         // Until the server's generation is known, one request at a time finds out.
         let _probe = self.inner.probe.lock().await;
-        match mode.load(Ordering::Acquire) {
-            URL_MODE_MODERN => return self.result_file_urls(computation_id, path).await,
-            URL_MODE_LEGACY => {
-                return self
-                    .legacy_download_url(computation_id, path)
-                    .await
-                    .map(legacy);
-            }
-            _ => {}
+        if let Some(known) = self.urls_in_known_mode(computation_id, path).await {
+            return known;
         }
+        let mode = &self.inner.url_mode;
         match self.result_file_urls(computation_id, path).await {
             Ok(urls) => {
                 let _ = mode.compare_exchange(
@@ -215,7 +197,7 @@ impl Client {
                             "the server has no results/urls route; using the deprecated results/download_url from now on"
                         );
                         mode.store(URL_MODE_LEGACY, Ordering::Release);
-                        Ok(legacy(url))
+                        Ok(FileUrls::from_legacy(url))
                     }
                     // The old route did not help: report the clearer of the two answers.
                     Err(e2) if e2.is_not_found() && e2.has_json_body() => Err(e2),
@@ -223,6 +205,24 @@ impl Client {
                 }
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// The URLs through the route the server is known to have, or `None` while that is unknown.
+    async fn urls_in_known_mode(
+        &self,
+        computation_id: &str,
+        path: &str,
+    ) -> Option<Result<FileUrls>> {
+        match self.inner.url_mode.load(Ordering::Acquire) {
+            URL_MODE_MODERN => Some(self.result_file_urls(computation_id, path).await),
+            URL_MODE_LEGACY => Some(self.legacy_download_url(computation_id, path).await.map(
+                |url| FileUrls {
+                    download_url: url,
+                    view_url: None,
+                },
+            )),
+            _ => None,
         }
     }
 

@@ -184,11 +184,7 @@ impl NewDataAsset {
         key: impl Into<String>,
         value: impl Into<CustomMetadataValue>,
     ) -> Self {
-        self.0
-            .custom_metadata
-            .get_or_insert_with(|| types::CustomMetadata(BTreeMap::new()))
-            .0
-            .insert(key.into(), value.into());
+        set_metadata(&mut self.0.custom_metadata, key.into(), value.into());
         self
     }
 
@@ -251,11 +247,7 @@ impl DataAssetUpdate {
         key: impl Into<String>,
         value: impl Into<CustomMetadataValue>,
     ) -> Self {
-        self.0
-            .custom_metadata
-            .get_or_insert_with(|| types::CustomMetadata(BTreeMap::new()))
-            .0
-            .insert(key.into(), value.into());
+        set_metadata(&mut self.0.custom_metadata, key.into(), value.into());
         self
     }
 
@@ -276,6 +268,16 @@ pub struct FileUrls {
     pub view_url: Option<String>,
 }
 
+impl FileUrls {
+    /// What the deprecated `results/download_url` route gives: a download URL only.
+    pub(crate) fn from_legacy(download_url: String) -> Self {
+        Self {
+            download_url,
+            view_url: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for FileUrls {
     // A signed URL is a credential for its object: show where it points, not its signature.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -285,6 +287,13 @@ impl std::fmt::Debug for FileUrls {
             .field("view_url", &self.view_url.as_deref().map(strip))
             .finish()
     }
+}
+
+/// Sets one custom metadata field, creating the map when the request has none yet.
+fn set_metadata(map: &mut Option<types::CustomMetadata>, key: String, value: CustomMetadataValue) {
+    map.get_or_insert_with(|| types::CustomMetadata(BTreeMap::new()))
+        .0
+        .insert(key, value);
 }
 
 fn op(id: &'static str, method: &'static str, idempotent: Idempotent, what: String) -> Op {
