@@ -192,23 +192,28 @@ const EXPECTATIONS: &[Expectation] = &[
         "seeds/requests/003-run-pipeline-with-data-assets.json",
         |f| {
             let r = run_request(f);
-            assert_eq!(r.data_assets[0].mount.as_deref(), Some("Alignment"));
+            assert_eq!(
+                r.data_assets.as_ref().unwrap()[0].mount.as_deref(),
+                Some("Alignment")
+            );
         },
     ),
     (
         "seeds/requests/003-run-pipeline-ordered-parameters.json",
         |f| {
             let r = run_request(f);
-            assert_eq!(r.processes[0].parameters.len(), 15);
-            assert_eq!(r.processes[0].parameters[2], "HS25");
-            assert_eq!(r.processes[0].parameters[4], "");
+            let ordered = r.processes.unwrap()[0].parameters.clone().unwrap();
+            assert_eq!(ordered.len(), 15);
+            assert_eq!(ordered[2], "HS25");
+            assert_eq!(ordered[4], "");
         },
     ),
     (
         "seeds/requests/003-run-pipeline-named-parameters.json",
         |f| {
             let r = run_request(f);
-            let named = &r.processes[0].named_parameters[0];
+            let processes = r.processes.unwrap();
+            let named = &processes[0].named_parameters.as_ref().unwrap()[0];
             assert_eq!(
                 (named.param_name.as_str(), named.value.as_str()),
                 ("NumFiles", "10")
@@ -219,7 +224,12 @@ const EXPECTATIONS: &[Expectation] = &[
         "seeds/requests/003-run-pipeline-ordered-and-named-parameters.json",
         |f| {
             let r = run_request(f);
-            let names: Vec<_> = r.processes.iter().map(|p| p.name.as_str()).collect();
+            let names: Vec<_> = r
+                .processes
+                .iter()
+                .flatten()
+                .map(|p| p.name.as_str())
+                .collect();
             assert_eq!(
                 names,
                 [

@@ -42,7 +42,7 @@ pub fn load_spec(root: &Path) -> Result<Value> {
 }
 
 /// The generator settings: one place that says how the raw crate is shaped.
-fn settings(open_types: &[String]) -> GenerationSettings {
+fn settings(open_types: &[String], mapped_types: &[(String, String)]) -> GenerationSettings {
     let mut settings = GenerationSettings::default();
     settings
         // Positional methods (`client.get_computation(&id)`) are about a third of the code of
@@ -59,6 +59,9 @@ fn settings(open_types: &[String]) -> GenerationSettings {
             format!("crate::open::{name}"),
             [TypeImpl::Display].into_iter(),
         );
+    }
+    for (name, rust) in mapped_types {
+        settings.with_replacement(name, rust, std::iter::empty());
     }
     settings
 }
@@ -77,7 +80,10 @@ pub fn generate(root: &Path) -> Result<String> {
     }
     let spec: openapiv3::OpenAPI =
         serde_json::from_value(doc.clone()).context("reading the spec as OpenAPI 3.0")?;
-    let mut generator = Generator::new(&settings(&lint::open_types(&doc)));
+    let mut generator = Generator::new(&settings(
+        &lint::open_types(&doc),
+        &lint::mapped_types(&doc),
+    ));
     let tokens = generator
         .generate_tokens(&spec)
         .map_err(|e| anyhow::anyhow!("progenitor failed on {SPEC}: {e}"))?;

@@ -13,6 +13,10 @@ use serde_json::Value;
 /// `codeocean-raw/src/open.rs` instead of generated.
 pub const OPEN_TYPE_EXTENSION: &str = "x-rust-open-type";
 
+/// The extension that maps a component schema onto an existing Rust type (its value, a path such
+/// as `::std::string::String`) instead of a generated one.
+pub const RUST_TYPE_EXTENSION: &str = "x-rust-type";
+
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -37,6 +41,16 @@ pub fn open_types(doc: &Value) -> Vec<String> {
     schemas(doc)
         .filter(|(_, schema)| is_open(schema))
         .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The component schemas marked `x-rust-type`, with the Rust type each one maps to.
+pub fn mapped_types(doc: &Value) -> Vec<(String, String)> {
+    schemas(doc)
+        .filter_map(|(name, schema)| {
+            let rust = schema.get(RUST_TYPE_EXTENSION)?.as_str()?;
+            Some((name.clone(), rust.to_owned()))
+        })
         .collect()
 }
 
@@ -438,6 +452,13 @@ components:
     fn a_clean_document_passes() {
         assert_eq!(messages(BASE), Vec::<String>::new());
         assert_eq!(open_types(&doc(BASE)), ["State"]);
+        let mapped = doc(&format!(
+            "{BASE}    Name: {{type: string, minLength: 1, x-rust-type: '::std::string::String'}}\n"
+        ));
+        assert_eq!(
+            mapped_types(&mapped),
+            [("Name".to_owned(), "::std::string::String".to_owned())]
+        );
     }
 
     #[test]

@@ -337,8 +337,10 @@ is made from a computation (`source.computation`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom_metadata: ::std::option::Option<CustomMetadata>,
         ///The assets to combine, when creating a combined data asset.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data_asset_ids: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data_asset_ids: ::std::option::Option<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///The new asset's description.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub description: ::std::option::Option<::std::string::String>,
@@ -602,11 +604,11 @@ kinds of source, which become new members here.
         ///The process name, as it appears in the pipeline's `main.nf`.
         pub name: ::std::string::String,
         ///Named parameters of the process.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub named_parameters: ::std::vec::Vec<NamedParameter>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub named_parameters: ::std::option::Option<::std::vec::Vec<NamedParameter>>,
         ///Ordered parameters of the process.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub parameters: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     ///Where a result data asset came from.
     #[derive(
@@ -735,23 +737,23 @@ are set the capsule wins).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub capsule_id: ::std::option::Option<::std::string::String>,
         ///Data assets to attach, with the folder to mount each in.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub data_assets: ::std::vec::Vec<RunDataAsset>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data_assets: ::std::option::Option<::std::vec::Vec<RunDataAsset>>,
         ///Named parameters.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub named_parameters: ::std::vec::Vec<NamedParameter>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub named_parameters: ::std::option::Option<::std::vec::Vec<NamedParameter>>,
         ///The Nextflow profile a pipeline runs with.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub nextflow_profile: ::std::option::Option<::std::string::String>,
         ///Ordered parameters, passed to the run's script in this order.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub parameters: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
         ///The pipeline to run.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pipeline_id: ::std::option::Option<::std::string::String>,
         ///Parameters for individual processes of a pipeline.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub processes: ::std::vec::Vec<ProcessParameters>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub processes: ::std::option::Option<::std::vec::Vec<ProcessParameters>>,
         ///A previous pipeline run to resume from.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resume_run_id: ::std::option::Option<::std::string::String>,
@@ -807,8 +809,8 @@ description, tags and mount as required; current servers accept partial updates.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The new tags (they replace the old ones).
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     /// Error types.
     pub mod error {
@@ -844,7 +846,7 @@ description, tags and mount as required; current servers accept partial updates.
     }
 }
 #[derive(Clone, Debug)]
-#[doc = "Client for Code Ocean API\n\nThe Code Ocean REST API (v1), reconstructed by hand from the public API documents kept in\n`shared/seeds/`, following the readings recorded in `shared/API-NOTES.md`.\n\nThis file is the single source of truth for the wire: `cargo xtask regen` generates the\n`codeocean-raw` crate from it, and the simulator and the high-level crate build on those types.\n\nConventions of this document:\n\n- Timestamps are seconds since the Unix epoch. The documents call them int64 in one place and\n  float64 in another, so the `Timestamp` schema accepts any JSON number.\n- Enumerations owned by the server carry `x-rust-open-type: true`: the values listed are the\n  ones known today, and clients must keep working when a server sends another one.\n- In response objects only the identifying fields are required. The documents show partial\n  objects (a run response omits most computation fields), and current servers add fields;\n  clients must ignore fields they do not know.\n- Success responses are declared as `2XX`: the documents never state the exact code, and a\n  client must not mistake a `201` or `204` for a failure (a run that looks failed gets\n  launched twice).\n- Error responses normally carry a JSON `ApiError`, but proxies and gateways in front of the\n  API answer with HTML or empty bodies, and a route that a server no longer has answers `404`\n  with no JSON at all. Their media type is therefore left open (`*/*`); clients read the body\n  themselves and keep the HTTP status whatever it contains.\n\n\nVersion: v1"]
+#[doc = "Client for Code Ocean API\n\nThe Code Ocean REST API (v1), reconstructed by hand from the public API documents kept in\n`shared/seeds/`, following the readings recorded in `shared/API-NOTES.md`.\n\nThis file is the single source of truth for the wire: `cargo xtask regen` generates the\n`codeocean-raw` crate from it, and the simulator and the high-level crate build on those types.\n\nConventions of this document:\n\n- Timestamps are seconds since the Unix epoch. The documents call them int64 in one place and\n  float64 in another, so the `Timestamp` schema accepts any JSON number.\n- Enumerations owned by the server carry `x-rust-open-type: true`: the values listed are the\n  ones known today, and clients must keep working when a server sends another one.\n- In response objects only the identifying fields are required. The documents show partial\n  objects (a run response omits most computation fields), and current servers add fields;\n  clients must ignore fields they do not know.\n- Success responses are declared as `2XX`: the documents never state the exact code, and a\n  client must not mistake a `201` or `204` for a failure (a run that looks failed gets\n  launched twice).\n- Error responses normally carry a JSON `ApiError`, but proxies and gateways in front of the\n  API answer with HTML or empty bodies, and a route that a server no longer has answers `404`\n  with no JSON at all. Their media type is therefore left open (`*/*`); clients read the body\n  themselves and keep the HTTP status whatever it contains.\n- Optional fields of request bodies are `nullable`: `null` means the same as leaving the field\n  out. The official Python SDK sends `null` for every field it does not set, and servers accept\n  it. Inside `custom_metadata`, whose values are strings or numbers, `null` is not a value.\n- Schemas marked `x-rust-type` are generated as that Rust type instead of a new one (typify\n  would make a validating newtype per field of a constrained string): the constraint is the\n  server's to enforce.\n\n\nVersion: v1"]
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -1138,7 +1140,7 @@ Arguments:
     pub async fn rename_computation<'a>(
         &'a self,
         computation_id: &'a str,
-        name: &'a str,
+        name: &'a ::std::string::String,
     ) -> Result<ResponseValue<()>, Error<ByteStream>> {
         let url = format!(
             "{}/computations/{}", self.baseurl, encode_path(& computation_id

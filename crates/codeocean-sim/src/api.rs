@@ -263,11 +263,17 @@ fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<(T, Value)> {
     Ok((parsed, value))
 }
 
+/// Removes `null` members of objects, at any depth, except inside `custom_metadata`: there a key
+/// names a field and `null` is a value (not a string or number, so it is refused), never "absent".
 fn strip_nulls(v: &mut Value) {
     match v {
         Value::Object(map) => {
             map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(strip_nulls);
+            for (key, value) in map.iter_mut() {
+                if key != "custom_metadata" {
+                    strip_nulls(value);
+                }
+            }
         }
         Value::Array(items) => items.iter_mut().for_each(strip_nulls),
         _ => {}
@@ -375,7 +381,7 @@ fn validate_run(
     }
     {
         let assets = st.assets.lock().unwrap();
-        for (i, d) in req.data_assets.iter_mut().enumerate() {
+        for (i, d) in req.data_assets.iter_mut().flatten().enumerate() {
             let asset = assets.get(&d.id).ok_or_else(|| {
                 ApiError::bad_request(format!(
                     "data_assets[{i}].id: data asset {} not found",
@@ -388,15 +394,15 @@ fn validate_run(
         }
     }
     if let Some(declared) = &runnable.parameters {
-        if req.parameters.len() > declared.len() {
+        if req.parameters.as_ref().map_or(0, Vec::len) > declared.len() {
             return Err(ApiError::bad_request(format!(
                 "parameters: {} takes {} parameter(s), got {}",
                 runnable.id,
                 declared.len(),
-                req.parameters.len()
+                req.parameters.as_ref().map_or(0, Vec::len)
             )));
         }
-        for (i, p) in req.named_parameters.iter().enumerate() {
+        for (i, p) in req.named_parameters.iter().flatten().enumerate() {
             if !declared.contains(&p.param_name) {
                 return Err(ApiError::bad_request(format!(
                     "named_parameters[{i}].param_name: {} has no parameter `{}` (it has: {})",
@@ -407,7 +413,7 @@ fn validate_run(
             }
         }
     }
-    for (i, p) in req.processes.iter().enumerate() {
+    for (i, p) in req.processes.iter().flatten().enumerate() {
         if !is_pipeline {
             return Err(ApiError::bad_request(format!(
                 "processes[{i}]: only pipelines have processes"
@@ -650,6 +656,7 @@ async fn create_data_asset(State(st): St, body: Bytes) -> ApiResult<Json<types::
                 .request
                 .data_assets
                 .iter()
+                .flatten()
                 .map(|d| d.id.clone())
                 .collect(),
             docker_image: Some(format!(
@@ -714,7 +721,7 @@ async fn update_data_asset(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<types::DataAsset>> {
-    let (req, raw): (types::UpdateDataAssetRequest, Value) = parse_body(&body)?;
+    let (req, _): (types::UpdateDataAssetRequest, Value) = parse_body(&body)?;
     check_metadata(&req.custom_metadata)?;
     for (field, value) in [("name", &req.name), ("mount", &req.mount)] {
         if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
@@ -735,8 +742,8 @@ async fn update_data_asset(
     if let Some(v) = req.mount {
         w.mount = Some(v);
     }
-    if raw.get("tags").is_some() {
-        w.tags = req.tags;
+    if let Some(v) = req.tags {
+        w.tags = v;
     }
     if let Some(v) = req.custom_metadata {
         w.custom_metadata = Some(v);
@@ -820,5 +827,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.capsule_id.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn a_null_metadata_value_is_refused_not_taken_for_absent() {
+        let (r, _) = parse_body::<types::UpdateDataAssetRequest>(
+            br#"{"name": null, "custom_metadata": {"k": null, "n": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.name, None);
+        let metadata = r.custom_metadata.clone().unwrap();
+        assert_eq!(metadata.keys().collect::<Vec<_>>(), ["k", "n"]);
+        let e = check_metadata(&r.custom_metadata).unwrap_err();
+        assert!(e.1.contains("custom_metadata.k"), "{}", e.1);
+        let (r, _) =
+            parse_body::<types::UpdateDataAssetRequest>(br#"{"custom_metadata": null}"#).unwrap();
+        assert_eq!(r.custom_metadata, None);
     }
 }

@@ -165,6 +165,7 @@ impl Run {
         let mut parameters: Vec<types::ComputationParameter> = r
             .parameters
             .iter()
+            .flatten()
             .enumerate()
             .map(|(i, v)| types::ComputationParameter {
                 name: self
@@ -176,37 +177,35 @@ impl Run {
                 value: Some(v.clone()),
             })
             .collect();
-        parameters.extend(
-            r.named_parameters
-                .iter()
-                .map(|p| types::ComputationParameter {
-                    name: Some(p.param_name.clone()),
-                    param_name: Some(p.param_name.clone()),
-                    value: Some(p.value.clone()),
-                }),
-        );
+        parameters.extend(r.named_parameters.iter().flatten().map(|p| {
+            types::ComputationParameter {
+                name: Some(p.param_name.clone()),
+                param_name: Some(p.param_name.clone()),
+                value: Some(p.value.clone()),
+            }
+        }));
         let processes = r
             .processes
             .iter()
+            .flatten()
             .map(|p| types::PipelineProcess {
                 capsule_id: Some(format!("{}-{}", self.runnable.id, p.name)),
                 name: Some(p.name.clone()),
                 parameters: p
                     .parameters
                     .iter()
+                    .flatten()
                     .map(|v| types::ComputationParameter {
                         value: Some(v.clone()),
                         ..Default::default()
                     })
-                    .chain(
-                        p.named_parameters
-                            .iter()
-                            .map(|n| types::ComputationParameter {
-                                name: Some(n.param_name.clone()),
-                                param_name: Some(n.param_name.clone()),
-                                value: Some(n.value.clone()),
-                            }),
-                    )
+                    .chain(p.named_parameters.iter().flatten().map(|n| {
+                        types::ComputationParameter {
+                            name: Some(n.param_name.clone()),
+                            param_name: Some(n.param_name.clone()),
+                            value: Some(n.value.clone()),
+                        }
+                    }))
                     .collect(),
                 public: Some(false),
                 version: None,
@@ -218,6 +217,7 @@ impl Run {
             data_assets: r
                 .data_assets
                 .iter()
+                .flatten()
                 .map(|d| types::ComputationDataAsset {
                     id: d.id.clone(),
                     mount: d.mount.clone(),

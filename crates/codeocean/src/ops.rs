@@ -17,7 +17,7 @@ use crate::{Capsule, Computation, CustomMetadataValue, DataAsset, ResultItem};
 ///     .version(2)
 ///     .data_asset("da7a0000-0000-4000-8000-000000000001", "reference")
 ///     .named_parameter("greeting", "hello");
-/// assert_eq!(run.as_raw().named_parameters.len(), 1);
+/// assert_eq!(run.as_raw().named_parameters.as_ref().map(Vec::len), Some(1));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRequest(types::RunRequest);
@@ -48,25 +48,31 @@ impl RunRequest {
     /// Attaches a data asset at a mount folder (empty mount: the asset's default).
     pub fn data_asset(mut self, id: impl Into<String>, mount: impl Into<String>) -> Self {
         let mount = mount.into();
-        self.0.data_assets.push(types::RunDataAsset {
-            id: id.into(),
-            mount: (!mount.is_empty()).then_some(mount),
-        });
+        self.0
+            .data_assets
+            .get_or_insert_default()
+            .push(types::RunDataAsset {
+                id: id.into(),
+                mount: (!mount.is_empty()).then_some(mount),
+            });
         self
     }
 
     /// Appends an ordered parameter.
     pub fn parameter(mut self, value: impl Into<String>) -> Self {
-        self.0.parameters.push(value.into());
+        self.0.parameters.get_or_insert_default().push(value.into());
         self
     }
 
     /// Sets a named parameter.
     pub fn named_parameter(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.0.named_parameters.push(types::NamedParameter {
-            param_name: name.into(),
-            value: value.into(),
-        });
+        self.0
+            .named_parameters
+            .get_or_insert_default()
+            .push(types::NamedParameter {
+                param_name: name.into(),
+                value: value.into(),
+            });
         self
     }
 
@@ -79,17 +85,22 @@ impl RunRequest {
         K: Into<String>,
         V: Into<String>,
     {
-        self.0.processes.push(types::ProcessParameters {
-            name: name.into(),
-            parameters: ordered.into_iter().map(Into::into).collect(),
-            named_parameters: named
-                .into_iter()
-                .map(|(k, v)| types::NamedParameter {
-                    param_name: k.into(),
-                    value: v.into(),
-                })
-                .collect(),
-        });
+        self.0
+            .processes
+            .get_or_insert_default()
+            .push(types::ProcessParameters {
+                name: name.into(),
+                parameters: non_empty(ordered.into_iter().map(Into::into).collect()),
+                named_parameters: non_empty(
+                    named
+                        .into_iter()
+                        .map(|(k, v)| types::NamedParameter {
+                            param_name: k.into(),
+                            value: v.into(),
+                        })
+                        .collect(),
+                ),
+            });
         self
     }
 
@@ -142,7 +153,7 @@ impl NewDataAsset {
     ) -> Self {
         Self(types::CreateDataAssetRequest {
             custom_metadata: None,
-            data_asset_ids: vec![],
+            data_asset_ids: None,
             description: None,
             mount: mount.into(),
             name: name.into(),
@@ -235,9 +246,9 @@ impl DataAssetUpdate {
         self
     }
 
-    /// New tags (replacing the old ones; an empty list is not sent).
+    /// New tags, replacing the old ones (an empty list removes them all).
     pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
-        self.0.tags = tags.into_iter().map(Into::into).collect();
+        self.0.tags = Some(tags.into_iter().map(Into::into).collect());
         self
     }
 
@@ -357,9 +368,10 @@ impl Client {
     /// Renames a computation.
     pub async fn rename_computation(&self, computation_id: &str, name: &str) -> Result<()> {
         let what = format!("renaming computation {}", short(computation_id));
+        let name = name.to_owned();
         self.send(
             op("rename_computation", "PATCH", Idempotent::Yes, what),
-            || self.raw().rename_computation(computation_id, name),
+            || self.raw().rename_computation(computation_id, &name),
         )
         .await
     }
@@ -469,4 +481,9 @@ impl Client {
         )
         .await
     }
+}
+
+/// `None` for an empty list: a field the builder was given nothing for is left out of the body.
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
 }

@@ -125,15 +125,15 @@ async fn run_computation_of_a_capsule_with_ordered_and_named_parameters() {
     let (server, client) = setup().await;
     let request = RunRequest {
         capsule_id: Some(CAPSULE_ID.into()),
-        data_assets: vec![RunDataAsset {
+        data_assets: Some(vec![RunDataAsset {
             id: DATA_ASSET_ID.into(),
             mount: Some("Reference".into()),
-        }],
-        parameters: vec!["75".into(), "".into(), "HS25".into()],
-        named_parameters: vec![NamedParameter {
+        }]),
+        parameters: Some(vec!["75".into(), "".into(), "HS25".into()]),
+        named_parameters: Some(vec![NamedParameter {
             param_name: "NumFiles".into(),
             value: "10".into(),
-        }],
+        }]),
         ..Default::default()
     };
     let body = json!({
@@ -158,25 +158,25 @@ async fn run_computation_of_a_pipeline_version_with_processes() {
         pipeline_id: Some("cd4ef788-b404-4406-8bda-76b5e41a7b8d".into()),
         version: Some(2),
         nextflow_profile: Some("local".into()),
-        data_assets: vec![RunDataAsset {
+        data_assets: Some(vec![RunDataAsset {
             id: DATA_ASSET_ID.into(),
             mount: None,
-        }],
-        processes: vec![
+        }]),
+        processes: Some(vec![
             ProcessParameters {
                 name: "capsule_np_create_files_test_3".into(),
-                named_parameters: vec![NamedParameter {
+                named_parameters: Some(vec![NamedParameter {
                     param_name: "NumFiles".into(),
                     value: "10".into(),
-                }],
-                parameters: vec![],
+                }]),
+                parameters: None,
             },
             ProcessParameters {
                 name: "capsule_art_simulation_illumina_1".into(),
-                parameters: vec!["75".into(), "1".into(), "False".into()],
-                named_parameters: vec![],
+                parameters: Some(vec!["75".into(), "1".into(), "False".into()]),
+                named_parameters: None,
             },
-        ],
+        ]),
         ..Default::default()
     };
     // Fields left empty are not sent at all: no `capsule_id: null`, no `parameters: []`.
@@ -242,7 +242,7 @@ async fn rename_computation_sends_the_name_in_the_query_and_no_body() {
     };
     let mock = exchange(&server, expect, 200, None).await;
     client
-        .rename_computation(COMPUTATION_ID, "Run with & and /")
+        .rename_computation(COMPUTATION_ID, &"Run with & and /".to_owned())
         .await
         .unwrap();
     mock.assert_async().await;
@@ -338,7 +338,7 @@ async fn create_data_asset_from_a_computation() {
         }),
         target: None,
         custom_metadata: None,
-        data_asset_ids: vec![],
+        data_asset_ids: None,
     };
     let body = json!({
         "name": "Data asset From API",
@@ -395,7 +395,7 @@ async fn update_data_asset_with_custom_metadata() {
     let request = UpdateDataAssetRequest {
         name: Some("Modified The Name".into()),
         description: None,
-        tags: vec!["I".into(), "Am".into(), "New".into()],
+        tags: Some(vec!["I".into(), "Am".into(), "New".into()]),
         mount: Some("NewMount".into()),
         custom_metadata: Some(metadata),
     };
