@@ -161,8 +161,8 @@ impl Default for ClientBuilder {
             read_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
-            api_concurrency: 16,
-            download_concurrency: 8,
+            api_concurrency: 32,
+            download_concurrency: 16,
             customize: None,
         }
     }
@@ -220,13 +220,13 @@ impl ClientBuilder {
         self
     }
 
-    /// Most API requests in flight at once, across all tasks using this client (default 16).
+    /// Most API requests in flight at once, across all tasks using this client (default 32).
     pub fn api_concurrency(mut self, n: usize) -> Self {
         self.api_concurrency = n.max(1);
         self
     }
 
-    /// Most files downloaded at once by one download job (default 8).
+    /// Most files downloaded at once by one download job (default 16).
     pub fn download_concurrency(mut self, n: usize) -> Self {
         self.download_concurrency = n.max(1);
         self
