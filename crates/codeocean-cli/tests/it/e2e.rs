@@ -168,3 +168,116 @@ fn data_assets_from_results() {
     assert_eq!(json(&out)["name"], "S");
     assert_eq!(json(&out)["custom_metadata"]["n"], 3);
 }
+
+#[test]
+fn interrupted_download_leaves_only_complete_files_and_resumes() {
+    let sim = sim_with(|c| {
+        c.faults.apply("storage:latency=5").unwrap();
+    });
+    let id = finished_run(&sim, "c0ffee00-0000-4000-8000-000000000003");
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().to_str().unwrap();
+    let mut child = crate::cmd(Some(&sim))
+        .args(["-q", "results", "download", &id, "--to", to])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sim.stats().storage_bytes < 40 * 4096 {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    // Every file under its final name is complete; partial ones are hidden part files.
+    let mut complete = 0;
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else if !name.ends_with(".codeocean-part") {
+                assert_eq!(e.metadata().unwrap().len(), 4096, "{name}");
+                complete += 1;
+            }
+        }
+    }
+    // The big tree: 16 files in each of 1 + 3 + 9 + 27 + 81 folders.
+    assert!(complete > 0 && complete < 1936, "{complete}");
+    let out = run(
+        Some(&sim),
+        &["--json", "results", "download", &id, "--to", to],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["skipped"], complete);
+    assert_eq!(v["downloaded"].as_u64().unwrap() + complete, 1936);
+}
+
+#[test]
+fn demo_uses_the_local_server_even_when_configured_for_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("demo");
+    let out = crate::cmd(None)
+        .env("CODEOCEAN_DOMAIN", "https://acmecorp.codeocean.example")
+        .env("CODEOCEAN_TOKEN", "not-used")
+        .args(["demo", "--to", to.to_str().unwrap(), "--time-scale", "50"])
+        .output()
+        .unwrap();
+    let out = crate::Out::from(out);
+    assert_eq!(out.code, 0, "{out:?}");
+    let first = out.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("server: the local simulator at http://127.0.0.1:")
+            && first.ends_with("CODEOCEAN_DOMAIN is ignored, pass --remote to use it)"),
+        "{first}"
+    );
+    assert!(
+        out.stdout
+            .contains("7 files match the listing and the server's bytes"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("[7/7] POST /data_assets"), "{out:?}");
+    assert!(to.join("tables/per-sample/s2.csv").is_file());
+}
+
+#[test]
+fn sim_command_serves_and_prints_a_hint() {
+    use std::io::BufRead as _;
+    let mut child = crate::cmd(None)
+        .args(["sim", "--token", "tok", "--time-scale", "50"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let origin = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut hint = String::new();
+    stderr.read_line(&mut hint).unwrap();
+    assert_eq!(
+        hint.trim(),
+        format!("export CODEOCEAN_DOMAIN={origin} CODEOCEAN_TOKEN=tok")
+    );
+    let out = crate::cmd(None)
+        .args([
+            "--domain", &origin, "--token", "tok", "capsule", "get", OK_CAPSULE,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
