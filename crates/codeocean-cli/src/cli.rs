@@ -155,15 +155,31 @@ pub(crate) struct RunArgs {
     /// Rename the computation right after it is created (the run API itself has no name).
     #[arg(long)]
     pub(crate) name: Option<String>,
-    /// Wait until the run finishes; exit 3 if it failed or was stopped.
+    #[command(flatten)]
+    pub(crate) then: ThenArgs,
+}
+
+/// What `run` and `batch` do after launching.
+#[derive(Args, Debug)]
+pub(crate) struct ThenArgs {
+    /// Wait until the run finishes (batch: every run, including runs launched by an earlier,
+    /// interrupted batch); exit 3 if a run failed or was stopped.
     #[arg(long)]
     pub(crate) wait: bool,
-    /// Give up waiting after this long (exit 4), e.g. 30s, 10m, 2h.
-    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = duration)]
+    /// Give up waiting for a run after this long (exit 4), e.g. 30s, 10m, 2h.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub(crate) timeout: Option<Duration>,
-    /// After a successful run, download all results into DIR (implies --wait).
+    /// After a successful run, download its results into DIR (batch: DIR/LINE-NAME); implies
+    /// --wait.
     #[arg(long, value_name = "DIR")]
     pub(crate) download: Option<PathBuf>,
+}
+
+impl ThenArgs {
+    /// Whether runs are awaited.
+    pub(crate) fn waits(&self) -> bool {
+        self.wait || self.download.is_some() || self.timeout.is_some()
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -307,15 +323,8 @@ pub(crate) struct BatchArgs {
     /// Journal of launched lines (default FILE.state); a re-run skips lines recorded there.
     #[arg(long, value_name = "FILE")]
     pub(crate) state: Option<PathBuf>,
-    /// Wait for every run (including runs launched by an earlier, interrupted batch).
-    #[arg(long)]
-    pub(crate) wait: bool,
-    /// Give up waiting for a run after this long.
-    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = duration)]
-    pub(crate) timeout: Option<Duration>,
-    /// Download each successful run's results into DIR/LINE-NAME (implies --wait).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) download: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) then: ThenArgs,
 }
 
 #[derive(Args, Debug)]

@@ -277,15 +277,15 @@ async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) ->
         },
     };
     row.computation_id = Some(id.clone());
-    let args = shared.args;
-    if !(args.wait || args.download.is_some()) {
+    let then = &shared.args.then;
+    if !then.waits() {
         if recorded.is_some() {
             row.outcome = "already launched".into();
         }
         return row;
     }
     let finished = tokio::select! {
-        f = wait_run(shared.ctx, &shared.client, &id, args.timeout) => f,
+        f = wait_run(shared.ctx, &shared.client, &id, then.timeout) => f,
         () = shared.on_stop() => {
             row.outcome = "interrupted".into();
             return row;
@@ -302,7 +302,7 @@ async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) ->
     };
     row.state = Some(super::objects::state(&finished.computation));
     row.outcome = outcome_str(&finished.outcome).to_owned();
-    if let (Some(dir), Outcome::Succeeded) = (&args.download, &finished.outcome) {
+    if let (Some(dir), Outcome::Succeeded) = (&then.download, &finished.outcome) {
         let dest = dir.join(folder_name(line));
         let summary = tokio::select! {
             s = download_results(shared.ctx, &shared.client, &id, "", &dest, 8) => s,

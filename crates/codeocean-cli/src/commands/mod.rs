@@ -120,7 +120,7 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     let request = request::from_spec(&args.spec)?;
     let client = ctx.client()?;
     let computation = start(ctx, &client, request, args.name.as_deref()).await?;
-    if !(args.wait || args.download.is_some()) {
+    if !args.then.waits() {
         let out = RunOutput {
             computation: &computation,
             outcome: None,
@@ -128,9 +128,9 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         };
         return show(ctx, &out, || objects::computation(&computation));
     }
-    let finished = wait_run(ctx, &client, &computation.id, args.timeout).await?;
+    let finished = wait_run(ctx, &client, &computation.id, args.then.timeout).await?;
     let mut download = None;
-    if let (Some(dir), true) = (&args.download, finished.is_success()) {
+    if let (Some(dir), true) = (&args.then.download, finished.is_success()) {
         download = Some(download_results(ctx, &client, &computation.id, "", dir, 8).await?);
     }
     let out = RunOutput {
@@ -140,7 +140,7 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     };
     show(ctx, &out, || {
         let mut text = objects::computation(&finished.computation);
-        if let (Some(s), Some(dir)) = (&download, &args.download) {
+        if let (Some(s), Some(dir)) = (&download, &args.then.download) {
             text.push_str(&summary_line(s, dir));
         }
         text
