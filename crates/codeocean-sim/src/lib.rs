@@ -25,6 +25,7 @@
 mod admin;
 mod api;
 pub mod catalogue;
+pub mod cli;
 pub mod content;
 pub mod faults;
 mod faults_response;

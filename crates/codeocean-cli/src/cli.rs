@@ -1,0 +1,359 @@
+//! The command line: every command, flag and help text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+const AFTER_HELP: &str = "\
+Configuration:
+  --domain and --token override CODEOCEAN_DOMAIN and CODEOCEAN_TOKEN. The domain is a bare
+  domain (acmecorp.codeocean.com) or a URL (http://127.0.0.1:8080). The token is never printed.
+
+Exit codes:
+  0  success
+  1  error (including a download that left files missing)
+  2  usage error
+  3  the awaited run or data asset finished but failed or was stopped
+  4  waiting timed out
+  130  interrupted (Ctrl-C)
+
+Try it without an account: `codeocean demo` runs the whole job against a bundled local server.";
+
+/// Run Code Ocean capsules and pipelines, wait for them, download their results and turn them
+/// into data assets.
+#[derive(Parser, Debug)]
+#[command(name = "codeocean", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Code Ocean deployment: a domain or a URL.
+    #[arg(
+        long,
+        global = true,
+        env = "CODEOCEAN_DOMAIN",
+        hide_env_values = true,
+        value_name = "DOMAIN",
+        help_heading = GLOBAL
+    )]
+    pub(crate) domain: Option<String>,
+    /// API token (prefer the environment variable: flags show in process lists).
+    #[arg(
+        long,
+        global = true,
+        env = "CODEOCEAN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        help_heading = GLOBAL
+    )]
+    pub(crate) token: Option<String>,
+    /// Print machine-readable JSON on stdout: one document, or JSON Lines for streaming
+    /// commands (`results ls --recursive`, `batch`).
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub(crate) json: bool,
+    /// More logging on stderr (-v: requests, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = GLOBAL)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr: no progress, no notes.
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
+    pub(crate) quiet: bool,
+    /// First interval between status polls while waiting (they grow up to 30s).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = duration, help_heading = GLOBAL)]
+    pub(crate) poll_interval: Duration,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Parses a duration like `30s`, `10m`, `1h 30m` or `250ms`.
+pub(crate) fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 10m, 1h30m)"))
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Look at capsules.
+    #[command(subcommand)]
+    Capsule(CapsuleCmd),
+    /// Start a run of a capsule or a pipeline, optionally wait for it and download its results.
+    Run(RunArgs),
+    /// Look at, wait for, rename or delete a computation (a run).
+    #[command(subcommand)]
+    Computation(ComputationCmd),
+    /// List, link to and download a computation's results.
+    #[command(subcommand)]
+    Results(ResultsCmd),
+    /// Create, look at, update and wait for data assets.
+    #[command(subcommand)]
+    DataAsset(DataAssetCmd),
+    /// Start many runs from a JSON Lines file, resumably.
+    Batch(BatchArgs),
+    /// Start the bundled local Code Ocean server in the foreground (same flags as codeocean-sim).
+    Sim(Box<codeocean_sim::cli::Args>),
+    /// The whole job end to end against an in-process local server: run, wait, download,
+    /// verify, make a data asset.
+    Demo(DemoArgs),
+    /// Print the JSON Schema of a request file.
+    Schema {
+        /// Which file: a `run --request` body, or one line of a `batch` file.
+        #[arg(value_enum)]
+        kind: SchemaKind,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum CapsuleCmd {
+    /// Show a capsule's metadata.
+    Get {
+        /// Capsule id.
+        id: String,
+    },
+    /// List a capsule's computations.
+    Computations {
+        /// Capsule id.
+        id: String,
+    },
+}
+
+/// What to run and with what.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct RunSpec {
+    /// Capsule to run.
+    #[arg(long, value_name = "ID", group = "target")]
+    pub(crate) capsule: Option<String>,
+    /// Pipeline to run.
+    #[arg(long, value_name = "ID", group = "target")]
+    pub(crate) pipeline: Option<String>,
+    /// A run-request body (the API's JSON; see `codeocean schema run-request`); the flags
+    /// below add to it or override it.
+    #[arg(long, value_name = "FILE.json", group = "target")]
+    pub(crate) request: Option<PathBuf>,
+    /// Released version to run (default: the latest).
+    #[arg(long, value_name = "N")]
+    pub(crate) version: Option<i64>,
+    /// Attach a data asset, at MOUNT under /data (default: the asset's own mount). Repeatable;
+    /// replaces an entry of the request file with the same id.
+    #[arg(long = "data-asset", value_name = "ID[:MOUNT]")]
+    pub(crate) data_assets: Vec<String>,
+    /// Ordered parameter (repeatable, in order); replaces the request file's ordered parameters.
+    #[arg(long = "param", value_name = "VALUE")]
+    pub(crate) params: Vec<String>,
+    /// Named parameter (repeatable); overrides the request file's parameter of that name.
+    #[arg(long = "named-param", value_name = "NAME=VALUE")]
+    pub(crate) named_params: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) spec: RunSpec,
+    /// Rename the computation right after it is created (the run API itself has no name).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) then: ThenArgs,
+}
+
+/// What `run` and `batch` do after launching.
+#[derive(Args, Debug)]
+pub(crate) struct ThenArgs {
+    /// Wait until the run finishes (batch: every run, including runs launched by an earlier,
+    /// interrupted batch); exit 3 if a run failed or was stopped.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// Give up waiting for a run after this long (exit 4), e.g. 30s, 10m, 2h.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub(crate) timeout: Option<Duration>,
+    /// After a successful run, download its results into DIR (batch: DIR/LINE-NAME); implies
+    /// --wait.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) download: Option<PathBuf>,
+}
+
+impl ThenArgs {
+    /// Whether runs are awaited.
+    pub(crate) fn waits(&self) -> bool {
+        self.wait || self.download.is_some() || self.timeout.is_some()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ComputationCmd {
+    /// Show a computation.
+    Get {
+        /// Computation id.
+        id: String,
+    },
+    /// Wait until a computation finishes; exit 3 if it failed or was stopped, 4 on timeout.
+    Wait {
+        /// Computation id.
+        id: String,
+        /// Give up after this long, e.g. 30s, 10m, 2h (default 24h).
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        timeout: Option<Duration>,
+    },
+    /// Rename a computation.
+    Rename {
+        /// Computation id.
+        id: String,
+        /// The new name.
+        name: String,
+    },
+    /// Delete a computation (stopping it first if it is running).
+    Delete {
+        /// Computation id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ResultsCmd {
+    /// List one folder of a computation's results (or the whole tree with --recursive).
+    Ls {
+        /// Computation id.
+        id: String,
+        /// Folder to list (default: the results root).
+        #[arg(default_value = "", hide_default_value = true)]
+        path: String,
+        /// Walk the whole tree below PATH (JSON Lines with --json).
+        #[arg(short, long)]
+        recursive: bool,
+    },
+    /// Print the signed download URL of a result file (and its view URL, on stderr).
+    Url {
+        /// Computation id.
+        id: String,
+        /// File path, relative to the results root.
+        path: String,
+    },
+    /// Download results (resumable: complete files are skipped, partial ones resumed).
+    Download {
+        /// Computation id.
+        id: String,
+        /// Folder or file to download (default: everything).
+        #[arg(default_value = "", hide_default_value = true)]
+        path: String,
+        /// Destination folder (created if missing).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Files transferred at once.
+        #[arg(long, default_value_t = 8, value_name = "N")]
+        concurrency: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum DataAssetCmd {
+    /// Create a data asset from a computation's results.
+    Create {
+        /// The computation whose results become the asset.
+        #[arg(long, value_name = "ID")]
+        from_computation: String,
+        /// The asset's name.
+        #[arg(long)]
+        name: String,
+        /// The folder under /data the asset mounts in.
+        #[arg(long)]
+        mount: String,
+        /// A description.
+        #[arg(long)]
+        description: Option<String>,
+        /// A tag (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Wait until the asset is ready; exit 3 if it failed, 4 on timeout.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this long.
+        #[arg(long, value_name = "DURATION", requires = "wait", value_parser = duration)]
+        timeout: Option<Duration>,
+    },
+    /// Show a data asset.
+    Get {
+        /// Data asset id.
+        id: String,
+    },
+    /// Change a data asset's metadata (only what is given changes).
+    Update {
+        /// Data asset id.
+        id: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Tags replacing the current ones (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// A new mount folder.
+        #[arg(long)]
+        mount: Option<String>,
+        /// A custom metadata field (repeatable; numbers stay numbers). The fields sent replace
+        /// the asset's custom metadata.
+        #[arg(long = "metadata", value_name = "KEY=VALUE")]
+        metadata: Vec<String>,
+    },
+    /// Wait until a data asset is ready; exit 3 if it failed, 4 on timeout.
+    Wait {
+        /// Data asset id.
+        id: String,
+        /// Give up after this long.
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        timeout: Option<Duration>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BatchArgs {
+    /// One run request per line: the `run --request` JSON plus an optional "name" (see
+    /// `codeocean schema batch-line`). Every line is checked before anything is launched.
+    pub(crate) file: PathBuf,
+    /// Runs launched or awaited at once.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub(crate) concurrency: usize,
+    /// Least time between two launches.
+    #[arg(long, default_value = "200ms", value_name = "DURATION", value_parser = duration)]
+    pub(crate) spacing: Duration,
+    /// Journal of launched lines (default FILE.state); a re-run skips lines recorded there.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) then: ThenArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DemoArgs {
+    /// Where to download the results (default: a new ./codeocean-demo-output folder).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) to: Option<PathBuf>,
+    /// Use the configured Code Ocean deployment (--domain/--token or CODEOCEAN_DOMAIN/
+    /// CODEOCEAN_TOKEN) instead of the local server; needs --capsule.
+    #[arg(long, requires = "capsule")]
+    pub(crate) remote: bool,
+    /// With --remote: the capsule to run.
+    #[arg(long, value_name = "ID", requires = "remote")]
+    pub(crate) capsule: Option<String>,
+    /// With --remote: a data asset to attach (repeatable).
+    #[arg(long = "data-asset", value_name = "ID[:MOUNT]", requires = "remote")]
+    pub(crate) data_assets: Vec<String>,
+    /// With --remote: a named parameter (repeatable).
+    #[arg(long = "named-param", value_name = "NAME=VALUE", requires = "remote")]
+    pub(crate) named_params: Vec<String>,
+    /// Simulated seconds per real second of the local server.
+    #[arg(long, default_value_t = 20.0, conflicts_with = "remote")]
+    pub(crate) time_scale: f64,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum SchemaKind {
+    /// The body of `run --request FILE.json` (the API's run request).
+    RunRequest,
+    /// One line of a `batch` file.
+    BatchLine,
+}

@@ -1,0 +1,381 @@
+//! `codeocean batch`: many runs from a JSON Lines file, with a journal so that an interrupted
+//! batch resumes without launching any line twice.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::bail;
+use codeocean::{Client, Outcome, RunRequest};
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::{download_results, interrupted, outcome_str, wait_run};
+use crate::cli::BatchArgs;
+use crate::request::{self, Line};
+use crate::{Ctx, EXIT_FAILED, EXIT_TIMEOUT, Exit, output};
+
+/// One journal record: a line whose computation exists.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+struct Record {
+    line: usize,
+    hash: String,
+    computation_id: String,
+}
+
+/// The state file: JSON Lines of [`Record`]s, appended and synced as each run is created.
+struct Journal {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal and reads what it holds, by line number.
+    fn open(path: &Path) -> anyhow::Result<(Self, BTreeMap<usize, Record>)> {
+        let mut records = BTreeMap::new();
+        match std::fs::File::open(path) {
+            Ok(f) => {
+                for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+                    let line = line?;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    match serde_json::from_str::<Record>(&line) {
+                        Ok(r) => {
+                            records.insert(r.line, r);
+                        }
+                        // A record cut short by a crash: its write never completed.
+                        Err(e) => tracing::warn!(
+                            "{} line {}: ignoring an unreadable record: {e}",
+                            path.display(),
+                            i + 1
+                        ),
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => bail!("reading the state file {}: {e}", path.display()),
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("opening the state file {}: {e}", path.display()))?;
+        Ok((
+            Self {
+                path: path.to_owned(),
+                file: Mutex::new(file),
+            },
+            records,
+        ))
+    }
+
+    /// Appends a record and waits until it is on disk.
+    fn append(&self, record: &Record) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string(record)?;
+        text.push('\n');
+        let mut file = self.file.lock().unwrap();
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| anyhow::anyhow!("writing the state file {}: {e}", self.path.display()))
+    }
+}
+
+/// What became of one line.
+#[derive(Serialize, Debug)]
+struct Row {
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    computation_id: Option<String>,
+    /// Whether the computation was launched by an earlier, interrupted batch.
+    resumed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+    /// launched, succeeded, failed, stopped, timed out, not launched, error.
+    outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Launch spacing and the stop signal, shared by the line tasks.
+struct Shared<'a> {
+    ctx: &'a Ctx,
+    client: Client,
+    journal: Journal,
+    args: &'a BatchArgs,
+    next_launch: tokio::sync::Mutex<tokio::time::Instant>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Shared<'_> {
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Resolves when Ctrl-C was pressed.
+    async fn on_stop(&self) {
+        let mut rx = self.stop.clone();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+}
+
+/// The default state file: `FILE.state` next to the batch file.
+fn default_state(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".state");
+    PathBuf::from(name)
+}
+
+pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
+    // Every line is checked before anything is sent.
+    let lines = request::load_batch(&args.file)?;
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| default_state(&args.file));
+    let (journal, records) = Journal::open(&state_path)?;
+    for r in records.values() {
+        match lines.iter().find(|l| l.number == r.line) {
+            Some(l) if l.hash == r.hash => {}
+            _ => bail!(
+                "{} line {} changed since it was launched as computation {} (state file {}); \
+                 restore the line, or use another --state to start over",
+                args.file.display(),
+                r.line,
+                r.computation_id,
+                state_path.display()
+            ),
+        }
+    }
+    if !records.is_empty() {
+        ctx.note(format!(
+            "resuming: {} of {} lines already launched (state file {})",
+            records.len(),
+            lines.len(),
+            state_path.display()
+        ));
+    }
+    let client = ctx.client()?;
+    let (stop_tx, stop) = watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop_tx.send(true);
+        }
+    });
+    let shared = Shared {
+        ctx,
+        client,
+        journal,
+        args: &args,
+        next_launch: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        stop,
+    };
+    let mut rows = Vec::new();
+    {
+        let shared = &shared;
+        let mut tasks = std::pin::pin!(
+            futures_util::stream::iter(lines.iter())
+                .map(|line| process(shared, line, records.get(&line.number)))
+                .buffer_unordered(args.concurrency.max(1))
+        );
+        while let Some(row) = tasks.next().await {
+            if ctx.json {
+                output::json_line(&row)?;
+            }
+            rows.push(row);
+        }
+    }
+    watcher.abort();
+    rows.sort_by_key(|r| r.line);
+    if !ctx.json {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.line.to_string(),
+                    r.name.clone().unwrap_or_default(),
+                    r.computation_id.clone().unwrap_or_default(),
+                    r.state.clone().unwrap_or_default(),
+                    match &r.error {
+                        Some(e) => format!("{}: {e}", r.outcome),
+                        None => r.outcome.clone(),
+                    },
+                ]
+            })
+            .collect();
+        output::print(&output::table(
+            &["LINE", "NAME", "COMPUTATION", "STATE", "OUTCOME"],
+            &table,
+        ));
+    }
+    if shared.stopped() {
+        ctx.note(format!(
+            "run the same command again to resume (state file {})",
+            state_path.display()
+        ));
+        return Err(interrupted());
+    }
+    let count = |o: &str| rows.iter().filter(|r| r.outcome == o).count();
+    let (errors, failed, timed_out) = (
+        count("error"),
+        count("failed") + count("stopped"),
+        count("timed out"),
+    );
+    let code = if errors > 0 {
+        1
+    } else if failed > 0 {
+        EXIT_FAILED
+    } else if timed_out > 0 {
+        EXIT_TIMEOUT
+    } else {
+        return Ok(());
+    };
+    let parts: Vec<String> = [
+        (errors, "line(s) ended with an error"),
+        (failed, "run(s) failed or were stopped"),
+        (timed_out, "wait(s) timed out"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    Err(Exit {
+        code,
+        message: parts.join(", "),
+    }
+    .into())
+}
+
+/// Launches (unless the journal has it), waits for and downloads one line.
+async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) -> Row {
+    let mut row = Row {
+        line: line.number,
+        name: line.name.clone(),
+        computation_id: recorded.map(|r| r.computation_id.clone()),
+        resumed: recorded.is_some(),
+        state: None,
+        outcome: "launched".into(),
+        error: None,
+    };
+    let fail = |mut row: Row, outcome: &str, e: &dyn std::fmt::Display| {
+        row.outcome = outcome.into();
+        row.error = Some(e.to_string());
+        row
+    };
+    let id = match recorded {
+        Some(r) => r.computation_id.clone(),
+        None => match launch(shared, line).await {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                row.outcome = "not launched".into();
+                return row;
+            }
+            Err(e) => return fail(row, "error", &format!("{e:#}")),
+        },
+    };
+    row.computation_id = Some(id.clone());
+    let then = &shared.args.then;
+    if !then.waits() {
+        if recorded.is_some() {
+            row.outcome = "already launched".into();
+        }
+        return row;
+    }
+    let finished = tokio::select! {
+        f = wait_run(shared.ctx, &shared.client, &id, then.timeout) => f,
+        () = shared.on_stop() => {
+            row.outcome = "interrupted".into();
+            return row;
+        }
+    };
+    let finished = match finished {
+        Ok(f) => f,
+        Err(e) => {
+            let timeout = e
+                .downcast_ref::<codeocean::Error>()
+                .is_some_and(|e| e.kind() == codeocean::ErrorKind::WaitTimeout);
+            return fail(row, if timeout { "timed out" } else { "error" }, &e);
+        }
+    };
+    row.state = Some(super::objects::state(&finished.computation));
+    row.outcome = outcome_str(&finished.outcome).to_owned();
+    if let (Some(dir), Outcome::Succeeded) = (&then.download, &finished.outcome) {
+        let dest = dir.join(folder_name(line));
+        let summary = tokio::select! {
+            s = download_results(shared.ctx, &shared.client, &id, "", &dest, 8) => s,
+            () = shared.on_stop() => {
+                row.outcome = "interrupted".into();
+                return row;
+            }
+        };
+        match summary.and_then(|s| Ok(s.into_result()?)) {
+            Ok(s) => shared.ctx.note(format!(
+                "line {}: {}",
+                line.number,
+                super::summary_line(&s, &dest).trim_end()
+            )),
+            Err(e) => return fail(row, "error", &e),
+        }
+    }
+    row
+}
+
+/// Starts one line's run after the launch spacing, records it, then names it. `None` when
+/// the batch was interrupted before its turn.
+async fn launch(shared: &Shared<'_>, line: &Line) -> anyhow::Result<Option<String>> {
+    {
+        let mut next = shared.next_launch.lock().await;
+        tokio::select! {
+            () = tokio::time::sleep_until(*next) => {}
+            () = shared.on_stop() => return Ok(None),
+        }
+        if shared.stopped() {
+            return Ok(None);
+        }
+        *next = tokio::time::Instant::now() + shared.args.spacing;
+    }
+    // Once sent, the request is seen through even on Ctrl-C, so that it is journaled.
+    let computation = shared
+        .client
+        .run(&RunRequest::from(line.request.clone()))
+        .await?;
+    shared.journal.append(&Record {
+        line: line.number,
+        hash: line.hash.clone(),
+        computation_id: computation.id.clone(),
+    })?;
+    shared.ctx.note(format!(
+        "line {}: started computation {}",
+        line.number, computation.id
+    ));
+    if let Some(name) = &line.name {
+        shared
+            .client
+            .rename_computation(&computation.id, name)
+            .await?;
+    }
+    Ok(Some(computation.id))
+}
+
+/// `DIR/LINE-NAME` for downloads: the line number, and the name made safe for a file name.
+fn folder_name(line: &Line) -> String {
+    match &line.name {
+        Some(name) => {
+            let safe: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            format!("{}-{}", line.number, safe.trim_start_matches('.'))
+        }
+        None => format!("line-{}", line.number),
+    }
+}

@@ -1,0 +1,147 @@
+//! How API objects look in human output.
+
+use codeocean::{Capsule, Computation, DataAsset, ResultItem, ResultItemType};
+
+use crate::output::{bytes, fields, opt, table, time};
+
+/// `state` or `state/end_status`.
+pub(crate) fn state(c: &Computation) -> String {
+    let state = c.state.as_ref().map_or("unknown", |s| s.as_str());
+    match &c.end_status {
+        Some(end) => format!("{state}/{}", end.as_str()),
+        None => state.to_owned(),
+    }
+}
+
+pub(crate) fn capsule(c: &Capsule) -> String {
+    fields(&[
+        ("id", c.id.clone()),
+        ("name", opt(c.name.as_ref())),
+        ("slug", opt(c.slug.as_ref())),
+        ("status", opt(c.status.as_ref().map(|s| s.as_str()))),
+        ("description", opt(c.description.as_ref())),
+        ("owner", opt(c.owner.as_ref())),
+        ("created", time(c.created.as_ref())),
+        ("versions", c.versions.len().to_string()),
+        (
+            "keywords",
+            c.keywords.as_deref().unwrap_or_default().join(", "),
+        ),
+        ("tags", c.tags.join(", ")),
+    ])
+}
+
+pub(crate) fn computation(c: &Computation) -> String {
+    let params = c
+        .parameters
+        .iter()
+        .map(|p| {
+            let name = p.param_name.as_ref().or(p.name.as_ref());
+            match name {
+                Some(n) => format!("{n}={}", opt(p.value.as_ref())),
+                None => opt(p.value.as_ref()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let assets = c
+        .data_assets
+        .iter()
+        .map(|a| match &a.mount {
+            Some(m) => format!("{}:{m}", a.id),
+            None => a.id.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    fields(&[
+        ("id", c.id.clone()),
+        ("name", opt(c.name.as_ref())),
+        ("state", c.state.as_ref().map_or("", |s| s.as_str()).into()),
+        (
+            "end status",
+            c.end_status.as_ref().map_or("", |s| s.as_str()).into(),
+        ),
+        ("exit code", opt(c.exit_code)),
+        ("created", time(c.created.as_ref())),
+        ("run time", opt(c.run_time.map(|s| format!("{s}s")))),
+        (
+            "has results",
+            opt(c.has_results.map(|h| if h { "yes" } else { "no" })),
+        ),
+        ("data assets", assets),
+        ("parameters", params),
+        (
+            "processes",
+            c.processes
+                .iter()
+                .filter_map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+    ])
+}
+
+pub(crate) fn computations(list: &[Computation]) -> String {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                state(c),
+                time(c.created.as_ref()),
+                opt(c.name.as_ref()),
+            ]
+        })
+        .collect();
+    table(&["ID", "STATE", "CREATED", "NAME"], &rows)
+}
+
+pub(crate) fn result_items(items: &[ResultItem]) -> String {
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| {
+            let folder = i.type_ == ResultItemType::Folder;
+            vec![
+                if folder { "folder" } else { "file" }.to_owned(),
+                if folder {
+                    String::new()
+                } else {
+                    opt(i.size.map(|s| bytes(s.max(0) as u64)))
+                },
+                if folder {
+                    format!("{}/", i.path)
+                } else {
+                    i.path.clone()
+                },
+            ]
+        })
+        .collect();
+    table(&["TYPE", "SIZE", "PATH"], &rows)
+}
+
+pub(crate) fn data_asset(a: &DataAsset) -> String {
+    let metadata = a
+        .custom_metadata
+        .as_ref()
+        .map(|m| {
+            m.0.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    fields(&[
+        ("id", a.id.clone()),
+        ("name", opt(a.name.as_ref())),
+        ("state", opt(a.state.as_ref().map(|s| s.as_str()))),
+        ("type", opt(a.type_.as_ref().map(|s| s.as_str()))),
+        ("mount", opt(a.mount.as_ref())),
+        ("size", opt(a.size.map(|s| bytes(s.max(0) as u64)))),
+        ("files", opt(a.files)),
+        ("tags", a.tags.join(", ")),
+        ("description", opt(a.description.as_ref())),
+        ("metadata", metadata),
+        ("created", time(a.created.as_ref())),
+        ("failure", opt(a.failure_reason.as_ref())),
+    ])
+}

@@ -1,0 +1,183 @@
+//! `codeocean`: the Code Ocean REST API from the shell.
+//!
+//! Runs capsules and pipelines (from flags, a request file, or a resumable JSON Lines batch),
+//! waits for them with progress, lists and downloads their results, turns results into data
+//! assets, and bundles a local server (`codeocean sim`) and an end-to-end `codeocean demo`.
+//! Built on the `codeocean` crate only: every request goes through its retries, waiters and
+//! safe downloads.
+//!
+//! Output: tables on stdout by default, or exactly one JSON document with `--json` (JSON Lines
+//! for `results ls --recursive` and `batch`); logs, progress and errors on stderr. Exit codes:
+//! 0 success, 1 error, 2 usage, 3 the awaited run or data asset failed or was stopped, 4 waiting
+//! timed out, 130 interrupted.
+
+mod cli;
+mod commands;
+mod output;
+mod progress;
+mod request;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser as _;
+use codeocean::{Client, ErrorKind, PollPolicy};
+
+use crate::cli::Cli;
+
+/// An error that ends the command with a particular exit code (its message is already shown,
+/// or is shown as usual when not empty).
+#[derive(Debug)]
+pub(crate) struct Exit {
+    pub(crate) code: u8,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Exit code: the awaited run or data asset finished without succeeding.
+pub(crate) const EXIT_FAILED: u8 = 3;
+/// Exit code: waiting gave up.
+pub(crate) const EXIT_TIMEOUT: u8 = 4;
+/// Exit code: interrupted by Ctrl-C.
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
+/// What every command gets: global options and how to reach the server.
+pub(crate) struct Ctx {
+    pub(crate) json: bool,
+    pub(crate) quiet: bool,
+    /// Whether progress bars can be drawn (stderr is a terminal and not quiet).
+    pub(crate) fancy: bool,
+    domain: Option<String>,
+    token: Option<String>,
+    poll_interval: Duration,
+}
+
+impl Ctx {
+    /// A client for the configured deployment, or a one-line error naming what to set.
+    pub(crate) fn client(&self) -> anyhow::Result<Client> {
+        let domain = self
+            .domain
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .ok_or_else(|| anyhow::anyhow!("no domain: pass --domain or set CODEOCEAN_DOMAIN"))?;
+        let token = self
+            .token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| anyhow::anyhow!("no token: pass --token or set CODEOCEAN_TOKEN"))?;
+        self.client_for(domain, token)
+    }
+
+    /// A client for this domain and token, with the command line's polling settings.
+    pub(crate) fn client_for(&self, domain: &str, token: &str) -> anyhow::Result<Client> {
+        let client = Client::builder()
+            .domain(domain)
+            .token(token)
+            .user_agent(concat!("codeocean-cli/", env!("CARGO_PKG_VERSION")))
+            .poll_policy(self.poll(None))
+            .build()?;
+        Ok(client)
+    }
+
+    /// The polling policy, with an overall limit when one is given.
+    pub(crate) fn poll(&self, timeout: Option<Duration>) -> PollPolicy {
+        let default = PollPolicy::default();
+        PollPolicy {
+            initial_interval: self.poll_interval,
+            max_interval: default.max_interval.max(self.poll_interval),
+            max_wait: timeout.or(default.max_wait),
+            ..default
+        }
+    }
+
+    /// A note for the user on stderr (nothing with -q).
+    pub(crate) fn note(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+}
+
+/// The exit code an error deserves.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(exit) = cause.downcast_ref::<Exit>() {
+            return exit.code;
+        }
+        if let Some(ce) = cause.downcast_ref::<codeocean::Error>() {
+            return match ce.kind() {
+                ErrorKind::RunFailed | ErrorKind::AssetFailed => EXIT_FAILED,
+                ErrorKind::WaitTimeout => EXIT_TIMEOUT,
+                _ => 1,
+            };
+        }
+    }
+    1
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let ctx = Ctx {
+        json: cli.json,
+        quiet: cli.quiet,
+        fancy: !cli.quiet && std::io::stderr().is_terminal(),
+        domain: cli.domain,
+        token: cli.token,
+        poll_interval: cli.poll_interval,
+    };
+    let verbose = cli.verbose > 0;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(commands::dispatch(&ctx, cli.command));
+    // Do not wait for tasks still blocked (a walk, a stdin read) after an interruption.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit_code(&e);
+            let message = e.to_string();
+            if !message.is_empty() {
+                eprintln!("error: {message}");
+            }
+            if verbose {
+                for cause in e.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
+            }
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Run requests from files, batch lines and flags, checked before anything is sent.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use codeocean::codeocean_raw::types::{NamedParameter, RunDataAsset, RunRequest};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cli::{RunSpec, SchemaKind};
+
+/// One line of a `codeocean batch` file: a run request (the body of `POST /computations`, as
+/// in `codeocean run --request`) plus an optional name.
+#[derive(Serialize, Deserialize, JsonSchema, Debug, Clone)]
+pub(crate) struct BatchLine {
+    /// A name for the line in summaries; the computation is renamed to it right after it is
+    /// created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<String>,
+    /// The run request.
+    #[serde(flatten)]
+    pub(crate) request: RunRequest,
+}
+
+/// The JSON Schema of a request file, pretty-printed.
+pub(crate) fn schema(kind: SchemaKind) -> String {
+    let schema = match kind {
+        SchemaKind::RunRequest => schemars::schema_for!(RunRequest),
+        SchemaKind::BatchLine => schemars::schema_for!(BatchLine),
+    };
+    serde_json::to_string_pretty(&schema).expect("a schema serializes")
+}
+
+/// Decodes a run request (and, for batch lines, its `name`), naming the first problem by its
+/// JSON path: `runs.jsonl line 3: data_assets[0].id: missing field`.
+pub(crate) fn parse(text: &str, origin: &str, with_name: bool) -> anyhow::Result<BatchLine> {
+    let mut value: Value =
+        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: not valid JSON: {e}"))?;
+    let Some(object) = value.as_object_mut() else {
+        bail!("{origin}: expected a JSON object");
+    };
+    let name = match with_name.then(|| object.remove("name")).flatten() {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => bail!("{origin}: name: expected a string"),
+    };
+    let request: RunRequest = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let inner = e.inner().to_string();
+        let mut path = e.path().to_string();
+        let message = match inner.strip_prefix("missing field `") {
+            Some(rest) => {
+                let field = rest.trim_end_matches('`');
+                path = if path == "." {
+                    field.to_owned()
+                } else {
+                    format!("{path}.{field}")
+                };
+                "missing field".to_owned()
+            }
+            None => inner,
+        };
+        if path == "." {
+            anyhow::anyhow!("{origin}: {message}")
+        } else {
+            anyhow::anyhow!("{origin}: {path}: {message}")
+        }
+    })?;
+    let known = serde_json::to_value(&request)?;
+    if let Some(path) = unknown_field(&value, &known, "") {
+        bail!("{origin}: {path}: unknown field");
+    }
+    Ok(BatchLine { name, request })
+}
+
+/// The path of the first field of `input` that did not survive decoding (a misspelt or
+/// unsupported field), ignoring empty values.
+fn unknown_field(input: &Value, decoded: &Value, path: &str) -> Option<String> {
+    match (input, decoded) {
+        (Value::Object(i), Value::Object(d)) => i.iter().find_map(|(k, v)| {
+            let here = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            match d.get(k) {
+                Some(dv) => unknown_field(v, dv, &here),
+                None if is_empty(v) => None,
+                None => Some(here),
+            }
+        }),
+        (Value::Array(i), Value::Array(d)) => i
+            .iter()
+            .zip(d)
+            .enumerate()
+            .find_map(|(n, (iv, dv))| unknown_field(iv, dv, &format!("{path}[{n}]"))),
+        _ => None,
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// Refuses a request that names nothing to run.
+pub(crate) fn check_target(request: &RunRequest, origin: &str) -> anyhow::Result<()> {
+    if request.capsule_id.is_none() && request.pipeline_id.is_none() {
+        bail!("{origin}: neither capsule_id nor pipeline_id is set");
+    }
+    Ok(())
+}
+
+/// Reads a `--request` file.
+pub(crate) fn load_file(path: &Path) -> anyhow::Result<RunRequest> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}", path.display()))
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    Ok(parse(&text, &path.display().to_string(), false)?.request)
+}
+
+/// Splits `ID[:MOUNT]`.
+pub(crate) fn data_asset(spec: &str) -> RunDataAsset {
+    match spec.split_once(':') {
+        Some((id, mount)) => RunDataAsset {
+            id: id.to_owned(),
+            mount: (!mount.is_empty()).then(|| mount.to_owned()),
+        },
+        None => RunDataAsset {
+            id: spec.to_owned(),
+            mount: None,
+        },
+    }
+}
+
+/// Splits `NAME=VALUE`.
+pub(crate) fn key_value<'a>(spec: &'a str, flag: &str) -> anyhow::Result<(&'a str, &'a str)> {
+    match spec.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k, v)),
+        _ => bail!("{flag} {spec:?}: expected NAME=VALUE"),
+    }
+}
+
+/// The request the flags describe: the `--request` file (if any) with the flags applied.
+pub(crate) fn from_spec(spec: &RunSpec) -> anyhow::Result<RunRequest> {
+    let mut request = match &spec.request {
+        Some(path) => load_file(path)?,
+        None => RunRequest::default(),
+    };
+    if let Some(c) = &spec.capsule {
+        request.capsule_id = Some(c.clone());
+    }
+    if let Some(p) = &spec.pipeline {
+        request.pipeline_id = Some(p.clone());
+    }
+    if spec.version.is_some() {
+        request.version = spec.version;
+    }
+    for a in &spec.data_assets {
+        let asset = data_asset(a);
+        match request.data_assets.iter_mut().find(|d| d.id == asset.id) {
+            Some(existing) => *existing = asset,
+            None => request.data_assets.push(asset),
+        }
+    }
+    if !spec.params.is_empty() {
+        request.parameters.clone_from(&spec.params);
+    }
+    for p in &spec.named_params {
+        let (name, value) = key_value(p, "--named-param")?;
+        let param = NamedParameter {
+            param_name: name.to_owned(),
+            value: value.to_owned(),
+        };
+        match request
+            .named_parameters
+            .iter_mut()
+            .find(|n| n.param_name == name)
+        {
+            Some(existing) => *existing = param,
+            None => request.named_parameters.push(param),
+        }
+    }
+    let origin = match &spec.request {
+        Some(path) => path.display().to_string(),
+        None => "run".to_owned(),
+    };
+    check_target(&request, &origin)?;
+    Ok(request)
+}
+
+/// One line of a batch file, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    /// 1-based line number in the file.
+    pub(crate) number: usize,
+    /// Hash of the line's text, to notice a file edited between a run and its resumption.
+    pub(crate) hash: String,
+    pub(crate) name: Option<String>,
+    pub(crate) request: RunRequest,
+}
+
+/// Reads and checks every line of a batch file (blank lines are skipped).
+pub(crate) fn load_batch(path: &Path) -> anyhow::Result<Vec<Line>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    let mut lines = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let raw = raw.trim_end_matches('\r');
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let origin = format!("{file} line {}", i + 1);
+        let parsed = parse(raw, &origin, true)?;
+        check_target(&parsed.request, &origin)?;
+        lines.push(Line {
+            number: i + 1,
+            hash: fnv1a(raw.as_bytes()),
+            name: parsed.name,
+            request: parsed.request,
+        });
+    }
+    if lines.is_empty() {
+        bail!("{file}: no run requests in it");
+    }
+    Ok(lines)
+}
+
+/// FNV-1a (64-bit) in hex: stable across platforms and Rust versions.
+fn fnv1a(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(text, "f.jsonl line 3", true).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn problems_are_named_by_path() {
+        assert_eq!(
+            err(r#"{"capsule_id": "c", "data_assets": [{"mount": "m"}]}"#),
+            "f.jsonl line 3: data_assets[0].id: missing field"
+        );
+        assert_eq!(
+            err(r#"{"capsule_id": "c", "version": "two"}"#),
+            "f.jsonl line 3: version: invalid type: string \"two\", expected i64"
+        );
+        assert_eq!(
+            err(r#"{"capsule_id": "c", "data_assets": [{"id": "d", "mout": "m"}]}"#),
+            "f.jsonl line 3: data_assets[0].mout: unknown field"
+        );
+        assert_eq!(err(r#"[1]"#), "f.jsonl line 3: expected a JSON object");
+        assert!(err("{").starts_with("f.jsonl line 3: not valid JSON: "));
+        let ok = parse(
+            r#"{"name": "n", "pipeline_id": "p", "parameters": [], "processes": [{"name": "a", "parameters": ["1"]}]}"#,
+            "x",
+            true,
+        )
+        .unwrap();
+        assert_eq!(ok.name.as_deref(), Some("n"));
+        assert_eq!(ok.request.processes[0].parameters, ["1"]);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let spec = RunSpec {
+            capsule: Some("c".into()),
+            data_assets: vec!["d:m".into(), "e".into()],
+            named_params: vec!["a=1".into(), "a=2".into()],
+            params: vec!["x".into()],
+            version: Some(2),
+            ..RunSpec::default()
+        };
+        let r = from_spec(&spec).unwrap();
+        assert_eq!(r.capsule_id.as_deref(), Some("c"));
+        assert_eq!(r.data_assets[0].mount.as_deref(), Some("m"));
+        assert_eq!(r.data_assets[1].mount, None);
+        assert_eq!(r.named_parameters.len(), 1);
+        assert_eq!(r.named_parameters[0].value, "2");
+        assert_eq!(r.parameters, ["x"]);
+        assert_eq!(r.version, Some(2));
+    }
+}
