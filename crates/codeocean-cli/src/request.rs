@@ -162,13 +162,14 @@ pub(crate) fn from_spec(spec: &RunSpec) -> anyhow::Result<RunRequest> {
     }
     for a in &spec.data_assets {
         let asset = data_asset(a);
-        match request.data_assets.iter_mut().find(|d| d.id == asset.id) {
+        let assets = request.data_assets.get_or_insert_default();
+        match assets.iter_mut().find(|d| d.id == asset.id) {
             Some(existing) => *existing = asset,
-            None => request.data_assets.push(asset),
+            None => assets.push(asset),
         }
     }
     if !spec.params.is_empty() {
-        request.parameters.clone_from(&spec.params);
+        request.parameters = Some(spec.params.clone());
     }
     for p in &spec.named_params {
         let (name, value) = key_value(p, "--named-param")?;
@@ -176,13 +177,10 @@ pub(crate) fn from_spec(spec: &RunSpec) -> anyhow::Result<RunRequest> {
             param_name: name.to_owned(),
             value: value.to_owned(),
         };
-        match request
-            .named_parameters
-            .iter_mut()
-            .find(|n| n.param_name == name)
-        {
+        let named = request.named_parameters.get_or_insert_default();
+        match named.iter_mut().find(|n| n.param_name == name) {
             Some(existing) => *existing = param,
-            None => request.named_parameters.push(param),
+            None => named.push(param),
         }
     }
     let origin = match &spec.request {
@@ -275,7 +273,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.name.as_deref(), Some("n"));
-        assert_eq!(ok.request.processes[0].parameters, ["1"]);
+        assert_eq!(
+            ok.request.processes.as_ref().unwrap()[0]
+                .parameters
+                .as_deref(),
+            Some(&["1".to_owned()][..])
+        );
     }
 
     #[test]
@@ -290,11 +293,13 @@ mod tests {
         };
         let r = from_spec(&spec).unwrap();
         assert_eq!(r.capsule_id.as_deref(), Some("c"));
-        assert_eq!(r.data_assets[0].mount.as_deref(), Some("m"));
-        assert_eq!(r.data_assets[1].mount, None);
-        assert_eq!(r.named_parameters.len(), 1);
-        assert_eq!(r.named_parameters[0].value, "2");
-        assert_eq!(r.parameters, ["x"]);
+        let assets = r.data_assets.as_ref().unwrap();
+        assert_eq!(assets[0].mount.as_deref(), Some("m"));
+        assert_eq!(assets[1].mount, None);
+        let named = r.named_parameters.as_ref().unwrap();
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0].value, "2");
+        assert_eq!(r.parameters, Some(vec!["x".to_owned()]));
         assert_eq!(r.version, Some(2));
     }
 }

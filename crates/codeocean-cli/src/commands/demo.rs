@@ -123,10 +123,12 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     let with = raw
         .data_assets
         .iter()
+        .flatten()
         .map(|a| format!("data asset {}:{}", a.id, a.mount.as_deref().unwrap_or("")))
         .chain(
             raw.named_parameters
                 .iter()
+                .flatten()
                 .map(|p| format!("{}={}", p.param_name, p.value)),
         )
         .collect::<Vec<_>>()
