@@ -5,6 +5,7 @@
 //! cargo bench -p codeocean --bench transfer            # everything (about two minutes)
 //! cargo bench -p codeocean --bench transfer -- tree    # only the result-tree table
 //! cargo bench -p codeocean --bench transfer -- big     # only the 1 GiB table
+//! cargo bench -p codeocean --bench transfer -- tree --no-serial   # without the slow baseline
 //! ```
 //!
 //! **Tree.** The built-in capsule `…0003` produces 1,936 files of 4 KiB in 121 folders, five
@@ -59,7 +60,12 @@ fn main() {
     }
     if want("tree") {
         let bandwidth = bandwidth.unwrap_or_else(|| curl_bandwidth(&runtime, work.path()));
-        tree(&runtime, work.path(), bandwidth);
+        tree(
+            &runtime,
+            work.path(),
+            bandwidth,
+            !args.iter().any(|a| a == "--no-serial"),
+        );
     }
 }
 
@@ -295,7 +301,7 @@ fn cpu_time() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-fn tree(runtime: &tokio::runtime::Runtime, work: &Path, bandwidth: f64) {
+fn tree(runtime: &tokio::runtime::Runtime, work: &Path, bandwidth: f64, serial: bool) {
     let sim = Simulator::start(Config {
         time_scale: 1000.0,
         worker_threads: 2,
@@ -340,8 +346,12 @@ fn tree(runtime: &tokio::runtime::Runtime, work: &Path, bandwidth: f64) {
     let bound = rtt * (levels as u32 + 2) + Duration::from_secs_f64(bytes as f64 / bandwidth);
 
     // `limits`: folders listed and files transferred at once; `None` keeps the defaults.
+    let runs = std::cell::Cell::new(0);
     let run = |name: &str, c: Client, limits: Option<(usize, usize)>| -> Vec<String> {
-        let dest = work.join("tree");
+        // A fresh folder per run, all removed at the end: deleting a tree of small files just
+        // before writing the next one makes ext4 slow to create files (`recently_deleted`).
+        runs.set(runs.get() + 1);
+        let dest = work.join(format!("tree-{}", runs.get()));
         let cpu = cpu_time();
         let t = Instant::now();
         let mut job = c.download(&id, &dest);
@@ -352,7 +362,6 @@ fn tree(runtime: &tokio::runtime::Runtime, work: &Path, bandwidth: f64) {
         let elapsed = t.elapsed();
         let cpu = cpu_time() - cpu;
         assert_eq!((summary.downloaded, summary.bytes), (files, bytes));
-        std::fs::remove_dir_all(&dest).unwrap();
         vec![
             name.to_owned(),
             limits.map_or("defaults".into(), |(l, f)| format!("{l} / {f}")),
@@ -380,12 +389,14 @@ fn tree(runtime: &tokio::runtime::Runtime, work: &Path, bandwidth: f64) {
         rows.push(run(name, client(&sim, wide(n)), Some((list, n))));
     }
     rows.push(run("codeocean, default limits", client(&sim, |b| b), None));
-    let serial = run("one request at a time", client(&sim, wide(1)), Some((1, 1)));
-    let serial_time = serial[2].trim_end_matches(" s").parse::<f64>().unwrap();
-    rows.push(serial);
-    for row in &mut rows {
-        let t = row[2].trim_end_matches(" s").parse::<f64>().unwrap();
-        row[4] = format!("{:.1}", serial_time / t);
+    if serial {
+        let serial = run("one request at a time", client(&sim, wide(1)), Some((1, 1)));
+        let serial_time = serial[2].trim_end_matches(" s").parse::<f64>().unwrap();
+        rows.push(serial);
+        for row in &mut rows {
+            let t = row[2].trim_end_matches(" s").parse::<f64>().unwrap();
+            row[4] = format!("{:.1}", serial_time / t);
+        }
     }
     table(
         &format!(
