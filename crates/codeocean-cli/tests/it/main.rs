@@ -4,6 +4,7 @@
 mod batch;
 mod e2e;
 mod golden;
+mod secrets;
 
 use std::process::{Command, Output};
 

@@ -8,6 +8,7 @@ use codeocean_sim::catalogue::{Catalogue, Generated, Tree};
 use codeocean_sim::{ApiGeneration, Config, FaultSpec, Faults, RouteClass, Simulator};
 
 mod hostile;
+mod props;
 
 const HELLO: &str = "c0ffee00-0000-4000-8000-000000000001";
 const FAILS: &str = "c0ffee00-0000-4000-8000-000000000002";
