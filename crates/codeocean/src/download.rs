@@ -610,6 +610,12 @@ impl Download {
                 while let Some(chunk) = body.next().await {
                     match chunk {
                         Ok(c) => {
+                            if size.is_some_and(|s| have + c.len() as u64 > s) {
+                                // More than the listing said: stop reading at once (an endless
+                                // body must not fill the disk); the check below starts over.
+                                have += c.len() as u64;
+                                break;
+                            }
                             out.write_all(&c).await.map_err(|e| Error::io(ctx(), e))?;
                             have += c.len() as u64;
                             written += c.len() as u64;
@@ -622,8 +628,9 @@ impl Download {
                     }
                 }
                 out.flush().await.map_err(|e| Error::io(ctx(), e))?;
-                if have > start {
-                    // Progress was made: the retry budget is for consecutive failures.
+                if have > start && size.is_none_or(|s| have <= s) {
+                    // Progress was made: the retry budget is for consecutive failures. (Bytes
+                    // past the listed size are not progress: they are thrown away.)
                     delays = policy.delays();
                 }
                 if let Some(e) = broken {

@@ -1,12 +1,12 @@
 //! Walking a computation's result tree, listing folders concurrently.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt as _};
 
 use crate::client::Client;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result, short};
 use crate::{ResultItem, ResultItemType};
 
 type Listing =
@@ -19,6 +19,51 @@ struct Walk {
     folders: VecDeque<String>,
     listing: FuturesUnordered<Listing>,
     ready: VecDeque<Result<ResultItem>>,
+    /// Every path already yielded or queued: a listing that repeats an entry, or names a
+    /// folder again (a cycle), cannot make the walk yield it twice or run forever.
+    seen: HashSet<String>,
+}
+
+impl Walk {
+    /// Takes in the entries of one listed folder.
+    fn take(&mut self, folder: &str, items: Vec<ResultItem>) {
+        for item in items {
+            let path = item.path.trim_matches('/').to_owned();
+            if item.type_ == ResultItemType::Folder {
+                // A sub-folder must be strictly inside the folder listed; anything else would
+                // let a server send the walk around in circles.
+                let inside = if folder.is_empty() {
+                    !path.is_empty()
+                } else {
+                    path.strip_prefix(folder)
+                        .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'))
+                };
+                if !inside {
+                    self.ready.push_back(Err(Error::new(
+                        ErrorKind::Decode,
+                        format!(
+                            "walking the results of computation {}",
+                            short(&self.computation)
+                        ),
+                        format!(
+                            "the listing of `{folder}` names folder `{}`, which is not inside \
+                             it; not followed",
+                            item.path
+                        ),
+                    )));
+                    continue;
+                }
+            }
+            if !self.seen.insert(path.clone()) {
+                tracing::debug!(path, "a listing repeated an entry; skipped");
+                continue;
+            }
+            if item.type_ == ResultItemType::Folder {
+                self.folders.push_back(path);
+            }
+            self.ready.push_back(Ok(item));
+        }
+    }
 }
 
 impl Client {
@@ -26,7 +71,8 @@ impl Client {
     /// root), folders included, in no particular order. Folders are listed concurrently (up to
     /// `concurrency` at once, within the client's API limit), so a deep tree costs about its
     /// depth in round trips. A folder that cannot be listed yields its error and the walk goes
-    /// on with the others.
+    /// on with the others. An entry a server lists twice is yielded once, and a folder that is
+    /// not inside the folder listed (a cycle) is reported as an error and not followed.
     pub fn walk_results(
         &self,
         computation_id: &str,
@@ -40,6 +86,7 @@ impl Client {
             folders: VecDeque::from([path.trim_matches('/').to_owned()]),
             listing: FuturesUnordered::new(),
             ready: VecDeque::new(),
+            seen: HashSet::new(),
         };
         futures_util::stream::unfold(walk, |mut w| async move {
             loop {
@@ -57,16 +104,9 @@ impl Client {
                         (folder, items)
                     }));
                 }
-                let (_, items) = w.listing.next().await?;
+                let (folder, items) = w.listing.next().await?;
                 match items {
-                    Ok(items) => {
-                        for item in items {
-                            if item.type_ == ResultItemType::Folder {
-                                w.folders.push_back(item.path.clone());
-                            }
-                            w.ready.push_back(Ok(item));
-                        }
-                    }
+                    Ok(items) => w.take(&folder, items),
                     Err(e) => w.ready.push_back(Err(e)),
                 }
             }

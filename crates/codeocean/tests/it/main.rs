@@ -9,6 +9,7 @@ use codeocean_sim::{ApiGeneration, Config, FaultSpec, Faults, RouteClass, Simula
 
 mod hostile;
 mod props;
+mod scripted;
 
 const HELLO: &str = "c0ffee00-0000-4000-8000-000000000001";
 const FAILS: &str = "c0ffee00-0000-4000-8000-000000000002";

@@ -1,0 +1,282 @@
+//! Servers that misbehave on purpose, in ways the simulator will not: listings that repeat
+//! entries or loop back on themselves, a `Retry-After` of a year, bodies that never end, a
+//! storage origin that redirects to another host. A few lines of HTTP/1.1 each, so that every
+//! byte on the wire is the test's choice.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use super::*;
+
+/// One request as the scripted server saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    head: String,
+    body: String,
+}
+
+impl Seen {
+    fn has_authorization(&self) -> bool {
+        self.head
+            .lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+    }
+}
+
+type Script = Arc<dyn Fn(&Seen, &mut TcpStream) -> Reply + Send + Sync>;
+
+/// What the script answers.
+enum Reply {
+    /// A complete response: status line, extra header lines, body.
+    Full(&'static str, String, String),
+    /// Headers announcing a body of `Content-Length: 1000`, then bytes forever.
+    Endless,
+}
+
+/// Serves `script` on a free port; returns its origin and the requests seen so far.
+async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_log = log.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let script = script.clone();
+            let log = seen_log.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let l = l.to_ascii_lowercase();
+                        l.strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                while buf.len() < head_end + length {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let seen = Seen {
+                    head,
+                    body: String::from_utf8_lossy(&buf[head_end..]).to_string(),
+                };
+                log.lock().unwrap().push(seen.clone());
+                match script(&seen, &mut sock) {
+                    Reply::Full(status, headers, body) => {
+                        let resp = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{headers}\
+                             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = sock.write_all(resp.as_bytes()).await;
+                    }
+                    Reply::Endless => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n";
+                        if sock.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let block = [b'x'; 4096];
+                        while sock.write_all(&block).await.is_ok() {}
+                    }
+                }
+            });
+        }
+    });
+    (origin, log)
+}
+
+fn ok(body: impl Into<String>) -> Reply {
+    Reply::Full("200 OK", String::new(), body.into())
+}
+
+fn listing(items: &[(&str, &str)]) -> String {
+    let items: Vec<_> = items
+        .iter()
+        .map(|(path, kind)| {
+            serde_json::json!({
+                "name": path.rsplit('/').next().unwrap(),
+                "path": path,
+                "type": kind,
+                "size": 3,
+            })
+        })
+        .collect();
+    serde_json::json!({ "items": items }).to_string()
+}
+
+fn fast_client(origin: &str) -> Client {
+    Client::builder()
+        .domain(origin)
+        .token("scripted-token")
+        .read_timeout(Duration::from_millis(500))
+        .retry_policy(RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            max_retry_after: Duration::from_secs(5),
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_listing_that_repeats_entries_and_loops_back_ends_with_each_entry_once() {
+    let (origin, log) = serve(Arc::new(|seen: &Seen, _: &mut TcpStream| {
+        let path = serde_json::from_str::<serde_json::Value>(&seen.body)
+            .ok()
+            .and_then(|v| v["path"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        ok(match path.as_str() {
+            "" => listing(&[
+                ("a", "folder"),
+                ("f", "file"),
+                ("f", "file"),
+                ("a", "folder"),
+            ]),
+            // Itself, the root and its parent again: every way back up.
+            "a" => listing(&[
+                ("a", "folder"),
+                ("", "folder"),
+                ("a/b", "folder"),
+                ("a/x", "file"),
+            ]),
+            "a/b" => listing(&[("a", "folder"), ("a/b", "folder"), ("a/b/y", "file")]),
+            _ => listing(&[]),
+        })
+    }))
+    .await;
+    let c = fast_client(&origin);
+    let walk = tokio::time::timeout(
+        Duration::from_secs(10),
+        c.walk_results("cafe", "", 4).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the walk ends");
+    let mut paths: Vec<String> = walk
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|i| i.path.clone())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["a", "a/b", "a/b/y", "a/x", "f"]);
+    let refused = walk.iter().filter(|r| r.is_err()).count();
+    assert_eq!(
+        refused, 4,
+        "each folder outside its parent is reported: {walk:?}"
+    );
+    // Three folders listed, each once.
+    assert_eq!(log.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_retry_after_of_a_year_is_not_waited_for() {
+    let (origin, log) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| {
+        Reply::Full(
+            "429 Too Many Requests",
+            "retry-after: 31536000\r\n".into(),
+            r#"{"message": "slow down"}"#.into(),
+        )
+    }))
+    .await;
+    let c = fast_client(&origin);
+    let t = Instant::now();
+    let e = c.get_capsule("cafe").await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(e.status(), Some(429));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(31_536_000)));
+    assert_eq!(log.lock().unwrap().len(), 1, "given up at once");
+    assert!(e.to_string().contains("slow down"), "{e}");
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_off_and_nothing_is_left_at_the_final_name() {
+    let writes = Arc::new(AtomicUsize::new(0));
+    let storage_hits = writes.clone();
+    let (storage, _) = serve(Arc::new(move |_: &Seen, _: &mut TcpStream| {
+        storage_hits.fetch_add(1, Ordering::SeqCst);
+        Reply::Endless
+    }))
+    .await;
+    let (origin, _) = serve(Arc::new(move |seen: &Seen, _: &mut TcpStream| {
+        if seen.head.starts_with("POST ") {
+            ok(listing(&[("big.bin", "file")]))
+        } else {
+            ok(serde_json::json!({
+                "download_url": format!("{storage}/big.bin"),
+                "view_url": format!("{storage}/big.bin"),
+            })
+            .to_string())
+        }
+    }))
+    .await;
+    let c = fast_client(&origin);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = tokio::time::timeout(
+        Duration::from_secs(20),
+        c.download("cafe", dir.path()).run(),
+    )
+    .await
+    .expect("the download gives up")
+    .unwrap();
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    assert!(!dir.path().join("big.bin").exists());
+    // The listed size is 3 bytes: nothing near the endless stream was kept.
+    let part = dir.path().join(".big.bin.codeocean-part");
+    assert!(std::fs::metadata(&part).map_or(0, |m| m.len()) <= 3);
+    assert_eq!(writes.load(Ordering::SeqCst), 3, "first try + 2 retries");
+}
+
+#[tokio::test]
+async fn a_storage_redirect_to_another_host_carries_no_credentials() {
+    let (elsewhere, elsewhere_log) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| ok("abc"))).await;
+    let (storage, storage_log) = serve(Arc::new(move |_: &Seen, _: &mut TcpStream| {
+        Reply::Full(
+            "302 Found",
+            format!("location: {elsewhere}/moved\r\n"),
+            String::new(),
+        )
+    }))
+    .await;
+    let (origin, api_log) = serve(Arc::new(move |seen: &Seen, _: &mut TcpStream| {
+        if seen.head.starts_with("POST ") {
+            ok(listing(&[("f.txt", "file")]))
+        } else {
+            ok(serde_json::json!({
+                "download_url": format!("{storage}/f.txt"),
+                "view_url": format!("{storage}/f.txt"),
+            })
+            .to_string())
+        }
+    }))
+    .await;
+    let c = fast_client(&origin);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = c.download("cafe", dir.path()).run().await.unwrap();
+    assert!(summary.is_complete(), "{summary:?}");
+    assert_eq!(std::fs::read(dir.path().join("f.txt")).unwrap(), b"abc");
+    assert!(api_log.lock().unwrap().iter().all(Seen::has_authorization));
+    for log in [&storage_log, &elsewhere_log] {
+        let log = log.lock().unwrap();
+        assert!(!log.is_empty());
+        assert!(!log.iter().any(Seen::has_authorization), "{log:?}");
+    }
+}
