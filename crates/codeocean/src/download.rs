@@ -513,6 +513,7 @@ impl Download {
         let mut delays = policy.delays();
         let mut url: Option<String> = None;
         let mut written = 0u64;
+        let mut furthest = have;
         'transfer: loop {
             if size == Some(have) {
                 break;
@@ -628,9 +629,12 @@ impl Download {
                     }
                 }
                 out.flush().await.map_err(|e| Error::io(ctx(), e))?;
-                if have > start && size.is_none_or(|s| have <= s) {
-                    // Progress was made: the retry budget is for consecutive failures. (Bytes
-                    // past the listed size are not progress: they are thrown away.)
+                if have > furthest && size.is_none_or(|s| have <= s) {
+                    // New ground was covered: the retry budget is for consecutive failures.
+                    // (Bytes past the listed size, or the same bytes again after a restart from
+                    // zero, are not progress: a server that always breaks at the same place must
+                    // not be retried forever.)
+                    furthest = have;
                     delays = policy.delays();
                 }
                 if let Some(e) = broken {

@@ -205,9 +205,17 @@ pub(crate) fn short(id: &str) -> String {
 
 /// Describes a reqwest error without its URL (a signed URL's query is a credential).
 pub(crate) fn from_reqwest(context: impl Into<String>, e: reqwest::Error) -> Error {
+    // reqwest reports a body cut short or stalled while streaming as a "decode" error whose
+    // source is a body (or timeout) error: that is the connection failing, not bad content.
+    let mut chain = std::iter::successors(std::error::Error::source(&e), |s| s.source());
+    let transport = chain.any(|s| {
+        s.downcast_ref::<reqwest::Error>()
+            .is_some_and(|r| r.is_body() || r.is_timeout())
+            || s.downcast_ref::<std::io::Error>().is_some()
+    });
     let kind = if e.is_timeout() {
         ErrorKind::Timeout
-    } else if e.is_decode() {
+    } else if e.is_decode() && !transport {
         ErrorKind::Decode
     } else {
         ErrorKind::Connection

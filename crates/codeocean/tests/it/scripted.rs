@@ -36,6 +36,10 @@ enum Reply {
     Full(&'static str, String, String),
     /// Headers announcing a body of `Content-Length: 1000`, then bytes forever.
     Endless,
+    /// Headers announcing `Content-Length: 1000`, ten bytes, and the connection closed.
+    Lying,
+    /// Headers announcing `Content-Length: 1000`, one byte, then nothing (connection open).
+    Stall,
 }
 
 /// Serves `script` on a free port; returns its origin and the requests seen so far.
@@ -80,7 +84,8 @@ async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
                     body: String::from_utf8_lossy(&buf[head_end..]).to_string(),
                 };
                 log.lock().unwrap().push(seen.clone());
-                match script(&seen, &mut sock) {
+                let reply = script(&seen, &mut sock);
+                match reply {
                     Reply::Full(status, headers, body) => {
                         let resp = format!(
                             "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{headers}\
@@ -88,6 +93,16 @@ async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
                             body.len()
                         );
                         let _ = sock.write_all(resp.as_bytes()).await;
+                    }
+                    Reply::Lying | Reply::Stall => {
+                        let stall = matches!(reply, Reply::Stall);
+                        let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n";
+                        let body: &[u8] = if stall { b"x" } else { b"xxxxxxxxxx" };
+                        let _ = sock.write_all(head.as_bytes()).await;
+                        let _ = sock.write_all(body).await;
+                        if stall {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                        }
                     }
                     Reply::Endless => {
                         let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n";
@@ -207,18 +222,25 @@ async fn a_retry_after_of_a_year_is_not_waited_for() {
     assert!(e.to_string().contains("slow down"), "{e}");
 }
 
-#[tokio::test]
-async fn an_endless_body_is_cut_off_and_nothing_is_left_at_the_final_name() {
-    let writes = Arc::new(AtomicUsize::new(0));
-    let storage_hits = writes.clone();
+/// Lists one file of 1000 bytes (`size` overridden to `listed`) whose storage answers with
+/// `reply`; downloads it; returns the summary, the folder and the storage request count.
+async fn download_from_bad_storage(
+    reply: fn() -> Reply,
+    listed: u64,
+) -> (codeocean::Summary, tempfile::TempDir, usize) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let storage_hits = hits.clone();
     let (storage, _) = serve(Arc::new(move |_: &Seen, _: &mut TcpStream| {
         storage_hits.fetch_add(1, Ordering::SeqCst);
-        Reply::Endless
+        reply()
     }))
     .await;
     let (origin, _) = serve(Arc::new(move |seen: &Seen, _: &mut TcpStream| {
         if seen.head.starts_with("POST ") {
-            ok(listing(&[("big.bin", "file")]))
+            ok(serde_json::json!({"items": [
+                {"name": "big.bin", "path": "big.bin", "type": "file", "size": listed}
+            ]})
+            .to_string())
         } else {
             ok(serde_json::json!({
                 "download_url": format!("{storage}/big.bin"),
@@ -238,11 +260,44 @@ async fn an_endless_body_is_cut_off_and_nothing_is_left_at_the_final_name() {
     .expect("the download gives up")
     .unwrap();
     assert_eq!(summary.failed.len(), 1, "{summary:?}");
-    assert!(!dir.path().join("big.bin").exists());
-    // The listed size is 3 bytes: nothing near the endless stream was kept.
+    assert!(
+        !dir.path().join("big.bin").exists(),
+        "a failed file is never at its final name"
+    );
     let part = dir.path().join(".big.bin.codeocean-part");
-    assert!(std::fs::metadata(&part).map_or(0, |m| m.len()) <= 3);
-    assert_eq!(writes.load(Ordering::SeqCst), 3, "first try + 2 retries");
+    assert!(std::fs::metadata(&part).map_or(0, |m| m.len()) <= listed);
+    (summary, dir, hits.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_off_and_nothing_is_left_at_the_final_name() {
+    // The listed size is 3 bytes: nothing near the endless stream is kept.
+    let (_, _, hits) = download_from_bad_storage(|| Reply::Endless, 3).await;
+    assert_eq!(hits, 3, "first try + 2 retries");
+}
+
+#[tokio::test]
+async fn a_content_length_that_lies_is_a_broken_transfer_not_a_file() {
+    let (summary, _, hits) = download_from_bad_storage(|| Reply::Lying, 1000).await;
+    assert_eq!(
+        summary.failed[0].1.kind(),
+        ErrorKind::Connection,
+        "{summary:?}"
+    );
+    assert!(hits >= 2, "retried ({hits})");
+}
+
+#[tokio::test]
+async fn a_stalled_body_hits_the_read_timeout() {
+    let t = Instant::now();
+    let (summary, _, hits) = download_from_bad_storage(|| Reply::Stall, 1000).await;
+    assert!(
+        summary.failed[0].1.is_timeout() || summary.failed[0].1.kind() == ErrorKind::Connection,
+        "{summary:?}"
+    );
+    assert_eq!(hits, 3, "first try + 2 retries");
+    // Three read timeouts of 0.5 s, not the 30 s the server would hold on.
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
 
 #[tokio::test]
