@@ -377,7 +377,7 @@ fn big_case(ctx: &Ctx<'_>) -> Result<(Case, f64)> {
     let case = Case {
         title: format!(
             "2. One {} file: `codeocean results download` against `curl -o`",
-            report::human_bytes(size)
+            report::binary_bytes(size)
         ),
         about: format!(
             "One file of {} ({size} bytes) served by the simulator's storage origin on \
@@ -493,7 +493,9 @@ fn tree_case(ctx: &Ctx<'_>, bandwidth: f64) -> Result<Case> {
              `computations.get_result_file_urls` per file, `requests` (streamed to disk) for \
              the bodies (`xtask/bench/python_tree.py`). The CLI and the crate run with their \
              default limits (CLI: 8 files at once; crate: 16 files and 32 API requests at \
-             once).",
+             once). Those limits, not the bound, set the pace here: a client that spends two \
+             round trips per file (`results/urls`, then the GET) with N files at once needs at \
+             least files × 2 × RTT ÷ N: {:.1} s with 8 at once, {:.1} s with 16.",
             facts.files,
             report::human_bytes(facts.bytes),
             facts.folders,
@@ -507,6 +509,8 @@ fn tree_case(ctx: &Ctx<'_>, bandwidth: f64) -> Result<Case> {
             bandwidth / 1e9,
             bound,
             facts.levels,
+            facts.files as f64 * 2.0 * rtt / 8.0,
+            facts.files as f64 * 2.0 * rtt / 16.0,
         ),
         baseline: report::Baseline::Bound(bound),
         rows,

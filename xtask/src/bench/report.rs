@@ -57,6 +57,17 @@ pub(crate) fn human_bytes(b: u64) -> String {
     }
 }
 
+/// `1 GiB`-style sizes for powers of two, else as [`human_bytes`].
+pub(crate) fn binary_bytes(b: u64) -> String {
+    if b >= 1 << 30 && b.is_multiple_of(1 << 30) {
+        format!("{} GiB", b >> 30)
+    } else if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+        format!("{} MiB", b >> 20)
+    } else {
+        human_bytes(b)
+    }
+}
+
 fn run(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
     out.status
