@@ -4,7 +4,11 @@
 //! with progenitor; `cargo xtask regen --check` does the same in memory and fails with a diff when
 //! the committed file differs. Before generating, [`lint::check`] refuses what progenitor
 //! mishandles, naming the operation or schema at fault.
+//!
+//! `cargo xtask bench [--quick]` benchmarks the CLI and the crate against the official Python SDK,
+//! curl and a critical-path bound on the simulator and writes `BENCHMARKS.md`: see [`bench`].
 
+pub mod bench;
 pub mod lint;
 
 use std::path::{Path, PathBuf};

@@ -13,15 +13,24 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if args.first() == Some(&"bench") {
+        return match xtask::bench::run(&xtask::workspace_root(), &args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let check = match args.as_slice() {
         ["regen"] => false,
         ["regen", "--check"] => true,
         ["help" | "--help" | "-h"] => {
-            print!("{USAGE}");
+            print!("{USAGE}{}", xtask::bench::USAGE);
             return ExitCode::SUCCESS;
         }
         _ => {
-            eprint!("{USAGE}");
+            eprint!("{USAGE}{}", xtask::bench::USAGE);
             return ExitCode::from(2);
         }
     };

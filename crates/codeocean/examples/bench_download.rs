@@ -1,0 +1,47 @@
+//! Downloads a computation's results with the crate's defaults: the "crate API" tool of
+//! `cargo xtask bench`, built in release mode and run as a child process so that its peak RSS is
+//! its own.
+//!
+//! ```text
+//! CODEOCEAN_DOMAIN=http://127.0.0.1:PORT CODEOCEAN_TOKEN=... \
+//!     bench_download COMPUTATION_ID DEST_DIR [PATH]
+//! ```
+//!
+//! Prints `FILES BYTES` on stdout; exits 1 on any error, including a file left missing.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (id, dest, path) = match args.as_slice() {
+        [id, dest] => (id, dest, ""),
+        [id, dest, path] => (id, dest, path.as_str()),
+        _ => {
+            eprintln!("usage: bench_download COMPUTATION_ID DEST_DIR [PATH]");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let result = runtime.block_on(async {
+        let client = codeocean::Client::from_env()?;
+        client
+            .download(id, dest)
+            .path(path)
+            .run()
+            .await?
+            .into_result()
+    });
+    match result {
+        Ok(summary) => {
+            println!("{} {}", summary.downloaded, summary.bytes);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench_download: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Child processes: the simulator (in its own process, steered through its admin routes with
+//! curl) and the timed tools (wall time around spawn and wait, peak RSS from GNU time).
+
+use std::ffi::OsString;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::Value;
+
+/// GNU time, which reports the peak RSS (`%M`, KiB) of the command it runs.
+const GNU_TIME: &str = "/usr/bin/time";
+
+/// A `codeocean-sim` process, killed when dropped.
+pub(crate) struct Sim {
+    child: Child,
+    /// The API origin (`http://127.0.0.1:PORT`).
+    pub(crate) origin: String,
+    /// The token clients must send.
+    pub(crate) token: String,
+}
+
+impl Sim {
+    /// Starts the simulator binary with `args` and reads its origin from its first line.
+    pub(crate) fn start(bin: &Path, token: &str, args: &[String], log: &Path) -> Result<Sim> {
+        let mut child = Command::new(bin)
+            .args(["--port", "0", "--storage-port", "0", "--token", token])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log)?)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let mut out = BufReader::new(child.stdout.take().expect("piped"));
+        let mut first = String::new();
+        let mut second = String::new();
+        out.read_line(&mut first)?;
+        out.read_line(&mut second)?;
+        let mut sim = Sim {
+            child,
+            origin: String::new(),
+            token: token.to_owned(),
+        };
+        let Some(origin) = first.trim().strip_prefix("listening on ") else {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            bail!("the simulator printed {first:?} instead of `listening on ...`: {log}");
+        };
+        if !second.starts_with("storage on ") {
+            bail!("the simulator printed {second:?} instead of `storage on ...`");
+        }
+        sim.origin = origin.to_owned();
+        Ok(sim)
+    }
+
+    /// Forgets the request counts.
+    pub(crate) fn clear(&self) -> Result<()> {
+        curl(&["-X", "DELETE", &format!("{}/__sim/requests", self.origin)])?;
+        Ok(())
+    }
+
+    /// Requests per operation since the last [`Sim::clear`].
+    pub(crate) fn counts(&self) -> Result<Vec<(String, u64)>> {
+        let stats: Value =
+            serde_json::from_str(&curl(&[&format!("{}/__sim/stats", self.origin)])?)?;
+        let counts = stats["counts"]
+            .as_object()
+            .context("stats without counts")?;
+        Ok(counts
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+            .collect())
+    }
+
+    /// The environment a client of this simulator needs.
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("CODEOCEAN_DOMAIN".into(), self.origin.clone()),
+            ("CODEOCEAN_TOKEN".into(), self.token.clone()),
+        ]
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs curl with `args` (silent, failing on HTTP errors); its stdout.
+pub(crate) fn curl(args: &[&str]) -> Result<String> {
+    output(Command::new("curl").args(["-sS", "--fail"]).args(args))
+}
+
+/// Runs a command to completion; its stdout, or an error with its stderr.
+pub(crate) fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {:?}", cmd.get_program()))?;
+    if !out.status.success() {
+        bail!(
+            "{:?} failed ({}): {}",
+            cmd.get_program(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A command to time.
+#[derive(Clone, Debug)]
+pub(crate) struct Tool {
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<OsString>,
+    pub(crate) env: Vec<(String, String)>,
+}
+
+impl Tool {
+    pub(crate) fn new(program: impl Into<PathBuf>) -> Self {
+        Tool {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    pub(crate) fn arg(mut self, a: impl Into<OsString>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub(crate) fn envs(mut self, env: Vec<(String, String)>) -> Self {
+        self.env.extend(env);
+        self
+    }
+}
+
+/// One timed run of a tool.
+#[derive(Clone, Debug)]
+pub(crate) struct Sample {
+    pub(crate) secs: f64,
+    /// Peak resident set size of the tool's process in KiB (`None` without GNU time).
+    pub(crate) rss_kib: Option<u64>,
+}
+
+/// Whether peak RSS can be measured here.
+pub(crate) fn have_gnu_time() -> bool {
+    Command::new(GNU_TIME)
+        .args(["-f", "%M", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs `tool` to completion as a child: its wall time (spawn to exit, as seen from here) and its
+/// peak RSS (GNU time's `%M` when available). Its stdout is dropped, its stderr goes to
+/// `stderr_log`.
+pub(crate) fn measure(tool: &Tool, rss_file: Option<&Path>, stderr_log: &Path) -> Result<Sample> {
+    let mut cmd = match rss_file {
+        Some(f) => {
+            let mut c = Command::new(GNU_TIME);
+            c.arg("-f").arg("%M").arg("-o").arg(f).arg(&tool.program);
+            c
+        }
+        None => Command::new(&tool.program),
+    };
+    cmd.args(&tool.args)
+        .envs(tool.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(stderr_log)?);
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .with_context(|| format!("running {}", tool.program.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    if !status.success() {
+        let err = std::fs::read_to_string(stderr_log).unwrap_or_default();
+        let tail: Vec<&str> = err.lines().rev().take(15).collect();
+        bail!(
+            "{} {:?} failed ({}):\n{}",
+            tool.program.display(),
+            tool.args,
+            status,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+    let rss_kib = match rss_file {
+        Some(f) => std::fs::read_to_string(f)?
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .next_back(),
+        None => None,
+    };
+    Ok(Sample { secs, rss_kib })
+}
+
+/// Files under `dir` and their total size (to check that a tool downloaded everything).
+pub(crate) fn tree_totals(dir: &Path) -> Result<(u64, u64)> {
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else {
+                files += 1;
+                bytes += meta.len();
+            }
+        }
+    }
+    Ok((files, bytes))
+}

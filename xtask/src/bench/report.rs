@@ -1,0 +1,333 @@
+//! `BENCHMARKS.md`: the template, the tables and the machine facts.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use super::proc::Sample;
+
+/// What the ratio column of a case compares against.
+pub(crate) enum Baseline {
+    /// A computed lower bound on the time (seconds).
+    Bound(f64),
+    /// The first row's tool (throughput ratio).
+    First,
+}
+
+/// One tool's measurements.
+pub(crate) struct Row {
+    pub(crate) name: String,
+    pub(crate) samples: Vec<Sample>,
+    /// Requests the simulator saw, per repetition.
+    pub(crate) requests: Vec<u64>,
+    /// Requests per operation, last repetition.
+    pub(crate) counts: Vec<(String, u64)>,
+    /// Bytes moved, for a throughput column.
+    pub(crate) bytes: Option<u64>,
+}
+
+/// One table.
+pub(crate) struct Case {
+    pub(crate) title: String,
+    pub(crate) about: String,
+    pub(crate) baseline: Baseline,
+    pub(crate) rows: Vec<Row>,
+}
+
+/// The median wall time of the samples, in seconds.
+pub(crate) fn median(samples: &[Sample]) -> f64 {
+    let mut t: Vec<f64> = samples.iter().map(|s| s.secs).collect();
+    t.sort_by(f64::total_cmp);
+    match t.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => t[n / 2],
+        n => (t[n / 2 - 1] + t[n / 2]) / 2.0,
+    }
+}
+
+/// `1.5 GB`-style sizes (decimal units, as throughput is in GB/s).
+pub(crate) fn human_bytes(b: u64) -> String {
+    let b = b as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.1} kB", b / 1e3)
+    }
+}
+
+/// `1 GiB`-style sizes for powers of two, else as [`human_bytes`].
+pub(crate) fn binary_bytes(b: u64) -> String {
+    if b >= 1 << 30 && b.is_multiple_of(1 << 30) {
+        format!("{} GiB", b >> 30)
+    } else if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+        format!("{} MiB", b >> 20)
+    } else {
+        human_bytes(b)
+    }
+}
+
+fn run(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// `(label, value)` facts about the machine and the toolchain.
+pub(crate) fn machine_facts(root: &Path, python: &Path) -> Vec<(&'static str, String)> {
+    let unknown = || "unknown".to_owned();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(unknown);
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_else(unknown);
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let commit =
+        run(Command::new("git")
+            .current_dir(root)
+            .args(["rev-parse", "--short=12", "HEAD"]))
+        .unwrap_or_else(unknown);
+    let dirty = run(Command::new("git")
+        .current_dir(root)
+        .args(["status", "--porcelain"]))
+    .is_some_and(|s| !s.is_empty());
+    vec![
+        (
+            "date",
+            run(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_else(unknown),
+        ),
+        (
+            "commit",
+            format!(
+                "{commit}{}",
+                if dirty { " (with local changes)" } else { "" }
+            ),
+        ),
+        ("nproc", nproc.to_string()),
+        ("CPU", cpu),
+        ("memory", mem),
+        (
+            "kernel",
+            run(Command::new("uname").args(["-srm"])).unwrap_or_else(unknown),
+        ),
+        (
+            "rustc",
+            run(Command::new(rustc).arg("-V")).unwrap_or_else(unknown),
+        ),
+        (
+            "python",
+            run(Command::new(python).arg("-VV"))
+                .map(|v| v.replace('\n', " "))
+                .unwrap_or_else(unknown),
+        ),
+        (
+            "curl",
+            run(Command::new("curl").arg("-V"))
+                .and_then(|v| {
+                    let words: Vec<&str> = v.split_whitespace().take(2).collect();
+                    (!words.is_empty()).then(|| words.join(" "))
+                })
+                .unwrap_or_else(unknown),
+        ),
+    ]
+}
+
+fn rss(row: &Row) -> String {
+    row.samples
+        .iter()
+        .filter_map(|s| s.rss_kib)
+        .max()
+        .map_or("-".into(), |k| format!("{:.1} MB", k as f64 * 1024.0 / 1e6))
+}
+
+fn requests(row: &Row) -> String {
+    let min = row.requests.iter().min().copied().unwrap_or(0);
+    let max = row.requests.iter().max().copied().unwrap_or(0);
+    let total = if min == max {
+        min.to_string()
+    } else {
+        format!("{min}–{max}")
+    };
+    let detail: Vec<String> = row
+        .counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(op, n)| format!("{op} {n}"))
+        .collect();
+    if detail.is_empty() {
+        total
+    } else {
+        format!("{total} ({})", detail.join(", "))
+    }
+}
+
+fn spread(samples: &[Sample]) -> String {
+    let min = samples.iter().map(|s| s.secs).fold(f64::INFINITY, f64::min);
+    let max = samples.iter().map(|s| s.secs).fold(0.0, f64::max);
+    if samples.len() < 2 {
+        "-".into()
+    } else {
+        format!("{min:.3}–{max:.3}")
+    }
+}
+
+fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let rule: Vec<&str> = header
+        .iter()
+        .enumerate()
+        .map(|(i, _)| if i == 0 { "---" } else { "---:" })
+        .collect();
+    let _ = writeln!(out, "| {} |", rule.join(" | "));
+    for r in rows {
+        let _ = writeln!(out, "| {} |", r.join(" | "));
+    }
+}
+
+fn case_table(out: &mut String, case: &Case) {
+    let _ = writeln!(out, "## {}\n\n{}\n", case.title, case.about);
+    let reps = case.rows.iter().map(|r| r.samples.len()).max().unwrap_or(0);
+    match case.baseline {
+        Baseline::Bound(bound) => {
+            let cli = case.rows.first().map_or(f64::NAN, |r| median(&r.samples));
+            let mut rows = vec![vec![
+                "critical-path bound".to_owned(),
+                format!("{bound:.3} s"),
+                "-".into(),
+                "1.00".into(),
+                format!("{:.2}", bound / cli),
+                "-".into(),
+                "-".into(),
+            ]];
+            for r in &case.rows {
+                let m = median(&r.samples);
+                rows.push(vec![
+                    r.name.clone(),
+                    format!("{m:.3} s"),
+                    spread(&r.samples),
+                    format!("{:.2}", m / bound),
+                    format!("{:.2}", m / cli),
+                    rss(r),
+                    requests(r),
+                ]);
+            }
+            table(
+                out,
+                &[
+                    "tool",
+                    &format!("time (median of {reps})"),
+                    "min–max (s)",
+                    "× bound",
+                    "× CLI",
+                    "peak RSS",
+                    "requests",
+                ],
+                &rows,
+            );
+        }
+        Baseline::First => {
+            let base = case.rows.first().map_or(f64::NAN, |r| median(&r.samples));
+            let rows: Vec<Vec<String>> = case
+                .rows
+                .iter()
+                .map(|r| {
+                    let m = median(&r.samples);
+                    let gbps = r
+                        .bytes
+                        .map_or("-".into(), |b| format!("{:.2} GB/s", b as f64 / m / 1e9));
+                    vec![
+                        r.name.clone(),
+                        format!("{m:.3} s"),
+                        spread(&r.samples),
+                        gbps,
+                        format!("{:.2}", base / m),
+                        rss(r),
+                        requests(r),
+                    ]
+                })
+                .collect();
+            let first = case.rows.first().map_or("", |r| r.name.as_str());
+            let ratio = format!("× throughput of {}", first.split(' ').next().unwrap_or(""));
+            table(
+                out,
+                &[
+                    "tool",
+                    &format!("time (median of {reps})"),
+                    "min–max (s)",
+                    "throughput",
+                    &ratio,
+                    "peak RSS",
+                    "requests",
+                ],
+                &rows,
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// The whole `BENCHMARKS.md`.
+pub(crate) fn markdown(
+    command: &str,
+    facts: &[(&str, String)],
+    cases: &[Case],
+    elapsed: f64,
+    quick: bool,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Benchmarks\n\n\
+         Written by `cargo xtask bench` (`xtask/src/bench/`); do not edit by hand, run it again.\n\n\
+         ```sh\n{command}\n```\n"
+    );
+    if quick {
+        let _ = writeln!(
+            out,
+            "> **--quick**: sizes scaled down and one repetition, to keep the harness alive in \
+             CI. These figures say nothing about performance.\n"
+        );
+    }
+    let _ = writeln!(out, "| machine | |\n| --- | --- |");
+    for (k, v) in facts {
+        let _ = writeln!(out, "| {k} | {} |", v.replace('|', "\\|"));
+    }
+    let _ = writeln!(
+        out,
+        "| bench run took | {elapsed:.0} s (build included) |\n"
+    );
+    let _ = writeln!(
+        out,
+        "How to read this: every tool runs as a child process of the bench, against a \
+         `codeocean-sim` release binary on loopback in a separate process. Repetitions alternate \
+         between the tools of a case (A B C A B C ...), so drift of a shared machine hits all \
+         alike; times are wall clock from spawn to exit (process start-up included), shown as \
+         the median and the min–max. Peak RSS is the largest `ru_maxrss` of the tool's process \
+         over the repetitions (GNU time `%M`; for Python, the interpreter). Requests are what the \
+         simulator recorded (`/__sim/stats`, cleared before each run), per operation.\n"
+    );
+    for case in cases {
+        case_table(&mut out, case);
+    }
+    let _ = writeln!(
+        out,
+        "## Not measured yet\n\n\
+         The other cases of issue #6: 3. clean release build time; 4. CPU per call (callgrind); \
+         5. 1,000 concurrent waiters; 6. a scaling chart (time against files and latency)."
+    );
+    out
+}
