@@ -241,9 +241,9 @@ pub(crate) enum ResultsCmd {
         /// Destination folder (created if missing).
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
-        /// Files transferred at once.
-        #[arg(long, default_value_t = 8, value_name = "N")]
-        concurrency: usize,
+        /// Files transferred at once [default: the library's, 16].
+        #[arg(long, value_name = "N")]
+        concurrency: Option<usize>,
     },
 }
 

@@ -305,7 +305,7 @@ async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) ->
     if let (Some(dir), Outcome::Succeeded) = (&then.download, &finished.outcome) {
         let dest = dir.join(folder_name(line));
         let summary = tokio::select! {
-            s = download_results(shared.ctx, &shared.client, &id, "", &dest, 8) => s,
+            s = download_results(shared.ctx, &shared.client, &id, "", &dest, None) => s,
             () = shared.on_stop() => {
                 row.outcome = "interrupted".into();
                 return row;

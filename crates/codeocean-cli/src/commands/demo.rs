@@ -169,7 +169,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     ));
 
     let dir = args.to.clone().unwrap_or_else(fresh_dir);
-    let summary = download_results(ctx, &client, &done.id, "", &dir, 8).await?;
+    let summary = download_results(ctx, &client, &done.id, "", &dir, None).await?;
     n.step(format!(
         "GET results/urls + signed storage URLs -> {}",
         summary_line(&summary, &dir).trim_end()

@@ -131,7 +131,7 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     let finished = wait_run(ctx, &client, &computation.id, args.then.timeout).await?;
     let mut download = None;
     if let (Some(dir), true) = (&args.then.download, finished.is_success()) {
-        download = Some(download_results(ctx, &client, &computation.id, "", dir, 8).await?);
+        download = Some(download_results(ctx, &client, &computation.id, "", dir, None).await?);
     }
     let out = RunOutput {
         computation: &finished.computation,
@@ -267,16 +267,14 @@ pub(crate) async fn download_results(
     id: &str,
     path: &str,
     dir: &Path,
-    concurrency: usize,
+    concurrency: Option<usize>,
 ) -> anyhow::Result<Summary> {
     let progress = Arc::new(Downloading::new(ctx));
-    let summary = client
-        .download(id, dir)
-        .path(path)
-        .concurrency(concurrency)
-        .progress(progress.clone())
-        .run()
-        .await;
+    let mut job = client.download(id, dir).path(path);
+    if let Some(n) = concurrency {
+        job = job.concurrency(n);
+    }
+    let summary = job.progress(progress.clone()).run().await;
     progress.finish();
     Ok(summary?)
 }
