@@ -6,7 +6,7 @@
 //! mishandles, naming the operation or schema at fault.
 //!
 //! `cargo xtask bench [--quick]` benchmarks the CLI and the crate against the official Python SDK,
-//! curl and a critical-path bound on the simulator and writes `BENCHMARKS.md`: see [`bench`].
+//! curl and a critical-path bound on the simulator and writes `BENCHMARKS.md`: see [`bench`](mod@bench).
 
 pub mod bench;
 pub mod lint;
