@@ -359,15 +359,7 @@ fn big_case(ctx: &Ctx<'_>) -> Result<(Case, f64)> {
         Entry {
             name: "codeocean results download".into(),
             make: Box::new(move |dest| {
-                Tool::new(&cli)
-                    .envs(env.clone())
-                    .arg("-q")
-                    .arg("results")
-                    .arg("download")
-                    .arg(&id2)
-                    .arg(fixture::BIG_FILE)
-                    .arg("--to")
-                    .arg(dest)
+                cli_download(&cli, env.clone(), &id2, Some(fixture::BIG_FILE), dest)
             }),
         },
     ];
@@ -424,16 +416,7 @@ fn tree_case(ctx: &Ctx<'_>, bandwidth: f64) -> Result<Case> {
         let (cli, id, env) = (ctx.bins.cli.clone(), id.clone(), env.clone());
         entries.push(Entry {
             name: "codeocean results download (CLI, defaults)".into(),
-            make: Box::new(move |dest| {
-                Tool::new(&cli)
-                    .envs(env.clone())
-                    .arg("-q")
-                    .arg("results")
-                    .arg("download")
-                    .arg(&id)
-                    .arg("--to")
-                    .arg(dest)
-            }),
+            make: Box::new(move |dest| cli_download(&cli, env.clone(), &id, None, dest)),
         });
     }
     {
@@ -541,4 +524,27 @@ fn measure_rtt(sim: &Sim, id: &str) -> Result<f64> {
     }
     times.sort_by(f64::total_cmp);
     Ok(times[times.len() / 2])
+}
+
+/// `codeocean -q results download ID [PATH] --to DEST`, with the simulator's environment: the
+/// CLI as both cases run it.
+fn cli_download(
+    cli: &Path,
+    env: Vec<(String, String)>,
+    id: &str,
+    path: Option<&str>,
+    dest: &Path,
+) -> Tool {
+    let tool = Tool::new(cli)
+        .envs(env)
+        .arg("-q")
+        .arg("results")
+        .arg("download")
+        .arg(id);
+    match path {
+        Some(p) => tool.arg(p),
+        None => tool,
+    }
+    .arg("--to")
+    .arg(dest)
 }
