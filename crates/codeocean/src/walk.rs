@@ -19,47 +19,50 @@ struct Walk {
     folders: VecDeque<String>,
     listing: FuturesUnordered<Listing>,
     ready: VecDeque<Result<ResultItem>>,
-    /// Every path already yielded or queued: a listing that repeats an entry, or names a
-    /// folder again (a cycle), cannot make the walk yield it twice or run forever.
-    seen: HashSet<String>,
+}
+
+/// The folder that directly holds `path` (`""` for the root).
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
 impl Walk {
     /// Takes in the entries of one listed folder.
+    ///
+    /// Only direct children of the folder listed are taken, each once. That is what makes the
+    /// walk end and yield every path at most once without remembering the paths it has seen
+    /// (memory stays flat in the size of the tree): a path has exactly one parent, which is
+    /// listed once, so no folder is queued twice and no cycle can form.
     fn take(&mut self, folder: &str, items: Vec<ResultItem>) {
+        let mut here = HashSet::with_capacity(items.len());
         for item in items {
-            let path = item.path.trim_matches('/').to_owned();
-            if item.type_ == ResultItemType::Folder {
-                // A sub-folder must be strictly inside the folder listed; anything else would
-                // let a server send the walk around in circles.
-                let inside = if folder.is_empty() {
-                    !path.is_empty()
+            let path = item.path.trim_matches('/');
+            if path.is_empty() || parent(path) != folder {
+                let (kind, what, outcome) = if item.type_ == ResultItemType::Folder {
+                    (ErrorKind::Decode, "folder", "not followed")
                 } else {
-                    path.strip_prefix(folder)
-                        .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'))
+                    (ErrorKind::UnsafePath, "file", "not downloaded")
                 };
-                if !inside {
-                    self.ready.push_back(Err(Error::new(
-                        ErrorKind::Decode,
-                        format!(
-                            "walking the results of computation {}",
-                            short(&self.computation)
-                        ),
-                        format!(
-                            "the listing of `{folder}` names folder `{}`, which is not inside \
-                             it; not followed",
-                            item.path
-                        ),
-                    )));
-                    continue;
-                }
+                self.ready.push_back(Err(Error::new(
+                    kind,
+                    format!(
+                        "walking the results of computation {}",
+                        short(&self.computation)
+                    ),
+                    format!(
+                        "the listing of `{folder}` names {what} `{}`, which is not directly \
+                         inside it; {outcome}",
+                        item.path
+                    ),
+                )));
+                continue;
             }
-            if !self.seen.insert(path.clone()) {
+            if !here.insert(path.to_owned()) {
                 tracing::debug!(path, "a listing repeated an entry; skipped");
                 continue;
             }
             if item.type_ == ResultItemType::Folder {
-                self.folders.push_back(path);
+                self.folders.push_back(path.to_owned());
             }
             self.ready.push_back(Ok(item));
         }
@@ -71,8 +74,11 @@ impl Client {
     /// root), folders included, in no particular order. Folders are listed concurrently (up to
     /// `concurrency` at once, within the client's API limit), so a deep tree costs about its
     /// depth in round trips. A folder that cannot be listed yields its error and the walk goes
-    /// on with the others. An entry a server lists twice is yielded once, and a folder that is
-    /// not inside the folder listed (a cycle) is reported as an error and not followed.
+    /// on with the others. An entry a server lists twice is yielded once; an entry that is not
+    /// directly inside the folder listed (a cycle, a path with `..`, a deeper path) is reported
+    /// as an error (a folder: [`ErrorKind::Decode`], not followed; a file:
+    /// [`ErrorKind::UnsafePath`], not yielded). Memory does not grow with the number of
+    /// entries walked: no set of seen paths is kept.
     pub fn walk_results(
         &self,
         computation_id: &str,
@@ -86,7 +92,6 @@ impl Client {
             folders: VecDeque::from([path.trim_matches('/').to_owned()]),
             listing: FuturesUnordered::new(),
             ready: VecDeque::new(),
-            seen: HashSet::new(),
         };
         futures_util::stream::unfold(walk, |mut w| async move {
             loop {
