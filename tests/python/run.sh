@@ -44,6 +44,8 @@ trap 'exit 130' INT TERM
 # start_sim NAME API: starts a simulator in the background; sets URL to its origin.
 start_sim() {
   local name=$1 api=$2 out="$WORK/$1.sim.out" i
+  # Created here, not by the background job's redirection: the loop below may read it first.
+  : >"$out"
   "$SIM" --port 0 --storage-port 0 --token "$TOKEN" --time-scale 200 --api "$api" \
     >"$out" 2>"$WORK/$name.sim.err" &
   PIDS+=($!)
