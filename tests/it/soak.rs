@@ -1,8 +1,8 @@
 //! The fault soak: rounds of launching a batch of runs and downloading a result tree against a
 //! simulator that fails 10–20 % of requests in every way it knows (429 with `Retry-After`,
 //! 500/502/503, HTML 502 pages, connections reset mid-body, bodies cut short, signed URLs issued
-//! already expired), for `CODEOCEAN_SOAK_SECS` seconds (default 60, at most 180 unless that
-//! variable asks for more).
+//! already expired), for `CODEOCEAN_SOAK_SECS` seconds (default 60; the round under way when
+//! time is up finishes, a few seconds).
 //!
 //! After each round: the files are byte-identical to what the simulator serves and no part file
 //! is left; each launched run exists at most once in the simulator (exactly once, with the id
