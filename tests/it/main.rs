@@ -1,7 +1,9 @@
 //! Cross-crate integration tests: the spec's shape, and what the generated types decode — every
-//! example of the API documents, the current form of each object, and hostile variants.
+//! example of the API documents, the current form of each object, and hostile variants; and the
+//! fault soak of the client against the simulator.
 
 mod fixtures;
+mod soak;
 mod spec;
 
 use std::path::{Path, PathBuf};

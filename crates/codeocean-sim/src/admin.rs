@@ -24,12 +24,28 @@ pub(crate) fn router() -> Router<Arc<SimState>> {
         .route("/stats", get(stats))
         .route("/requests", get(requests).delete(clear))
         .route("/config", get(config).put(set_config))
+        .route("/faults/injected", get(injected))
         .route("/advance", post(advance))
         .route("/computations/{id}/stop", post(stop))
 }
 
 async fn stats(State(st): St) -> impl IntoResponse {
     Json(st.stats())
+}
+
+/// The faults drawn under the current fault specs, in total and per class.
+async fn injected(State(st): St) -> impl IntoResponse {
+    let d = st.dynamic.read().unwrap();
+    let per_class: std::collections::BTreeMap<_, _> = d
+        .faults
+        .0
+        .keys()
+        .map(|c| (*c, d.faults.injected_on(*c)))
+        .collect();
+    Json(serde_json::json!({
+        "total": d.faults.injected(),
+        "per_class": per_class,
+    }))
 }
 
 async fn requests(State(st): St) -> impl IntoResponse {

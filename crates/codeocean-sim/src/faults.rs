@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -91,6 +93,152 @@ pub struct FaultSpec {
     pub expire: f64,
     /// Probability that a JSON response carries unknown fields and enum values.
     pub unknown: f64,
+    /// The faults this spec has drawn so far, shared by its clones (the simulator draws from a
+    /// clone of the spec it was given, so a test keeping the spec or the [`Faults`] it passed
+    /// reads the simulator's counts). Not part of the spec's value: equal for any two specs,
+    /// never serialized.
+    #[serde(skip)]
+    pub tally: FaultTally,
+}
+
+/// Counts of drawn faults, shared by the clones of one [`FaultSpec`].
+#[derive(Clone, Default)]
+pub struct FaultTally(Arc<[AtomicU64; FaultCounts::KINDS]>);
+
+impl FaultTally {
+    /// The counts so far.
+    pub fn counts(&self) -> FaultCounts {
+        let n = |i: usize| self.0[i].load(Ordering::Relaxed);
+        FaultCounts {
+            too_many_requests: n(0),
+            status_500: n(1),
+            status_502: n(2),
+            status_503: n(3),
+            html: n(4),
+            reset: n(5),
+            truncate: n(6),
+            expire: n(7),
+            unknown: n(8),
+        }
+    }
+
+    fn count(&self, plan: &FaultPlan) {
+        let add = |i: usize| {
+            self.0[i].fetch_add(1, Ordering::Relaxed);
+        };
+        match plan.fail {
+            Some(Failure::TooMany { .. }) | Some(Failure::Status(429)) => add(0),
+            Some(Failure::Status(500)) => add(1),
+            Some(Failure::Status(502)) => add(2),
+            Some(Failure::Status(_)) => add(3),
+            Some(Failure::Html) => add(4),
+            None => {}
+        }
+        match plan.body {
+            Some(BodyFault::Reset) => add(5),
+            Some(BodyFault::Truncate) => add(6),
+            None => {}
+        }
+        if plan.expire {
+            add(7);
+        }
+        if plan.unknown {
+            add(8);
+        }
+    }
+
+    /// Whether two tallies are the same shared counters.
+    fn same(&self, other: &FaultTally) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Tallies never make two specs differ.
+impl PartialEq for FaultTally {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for FaultTally {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.counts(), f)
+    }
+}
+
+/// How many faults of each kind were drawn (see [`FaultSpec::tally`]).
+///
+/// A drawn fault takes effect, with these exceptions: `expire` matters only on the
+/// [`RouteClass::Urls`] class, `unknown` only on a successful JSON response, and on the storage
+/// origin a body fault only on a successful response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultCounts {
+    /// `429 Too Many Requests` with `Retry-After`.
+    pub too_many_requests: u64,
+    /// `500` (JSON or S3-style XML).
+    pub status_500: u64,
+    /// `502` (JSON or XML).
+    pub status_502: u64,
+    /// `503` (JSON or XML).
+    pub status_503: u64,
+    /// A `502` HTML page.
+    pub html: u64,
+    /// A connection reset in the middle of the body.
+    pub reset: u64,
+    /// A body cut short that ends cleanly.
+    pub truncate: u64,
+    /// A signed URL issued already expired.
+    pub expire: u64,
+    /// A JSON response with unknown fields and enum values.
+    pub unknown: u64,
+}
+
+impl FaultCounts {
+    const KINDS: usize = 9;
+
+    /// All faults counted.
+    pub fn total(&self) -> u64 {
+        self.too_many_requests
+            + self.status_500
+            + self.status_502
+            + self.status_503
+            + self.html
+            + self.reset
+            + self.truncate
+            + self.expire
+            + self.unknown
+    }
+
+    fn add(&mut self, o: &FaultCounts) {
+        self.too_many_requests += o.too_many_requests;
+        self.status_500 += o.status_500;
+        self.status_502 += o.status_502;
+        self.status_503 += o.status_503;
+        self.html += o.html;
+        self.reset += o.reset;
+        self.truncate += o.truncate;
+        self.expire += o.expire;
+        self.unknown += o.unknown;
+    }
+}
+
+impl fmt::Display for FaultCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "429 {}, 500 {}, 502 {}, 503 {}, HTML 502 {}, reset {}, truncated {}, expired URL {}, \
+             unknown fields {}",
+            self.too_many_requests,
+            self.status_500,
+            self.status_502,
+            self.status_503,
+            self.html,
+            self.reset,
+            self.truncate,
+            self.expire,
+            self.unknown
+        )
+    }
 }
 
 /// The faults chosen for one request.
@@ -172,6 +320,7 @@ impl FaultSpec {
         }
         plan.expire = rng.next_f64() < self.expire;
         plan.unknown = rng.next_f64() < self.unknown;
+        self.tally.count(&plan);
         plan
     }
 }
@@ -193,9 +342,42 @@ impl Faults {
         self
     }
 
-    /// Sets the same spec on every class.
+    /// Sets the same spec on every class (each class counts its own faults).
     pub fn all(spec: FaultSpec) -> Self {
-        Self(RouteClass::ALL.iter().map(|c| (*c, spec.clone())).collect())
+        Self(
+            RouteClass::ALL
+                .iter()
+                .map(|c| {
+                    let spec = FaultSpec {
+                        tally: FaultTally::default(),
+                        ..spec.clone()
+                    };
+                    (*c, spec)
+                })
+                .collect(),
+        )
+    }
+
+    /// The faults drawn so far under these specs (by the simulator they were given to, and by
+    /// any other holder of clones of them), each shared tally counted once.
+    pub fn injected(&self) -> FaultCounts {
+        let mut seen: Vec<&FaultTally> = Vec::new();
+        let mut total = FaultCounts::default();
+        for spec in self.0.values() {
+            if !seen.iter().any(|t| t.same(&spec.tally)) {
+                seen.push(&spec.tally);
+                total.add(&spec.tally.counts());
+            }
+        }
+        total
+    }
+
+    /// The faults drawn so far on one class.
+    pub fn injected_on(&self, class: RouteClass) -> FaultCounts {
+        self.0
+            .get(&class)
+            .map(|s| s.tally.counts())
+            .unwrap_or_default()
     }
 
     /// Applies one command-line spec (`CLASS:key=value,...`, class `all` for every class).
@@ -343,5 +525,33 @@ mod tests {
         assert!((800..1200).contains(&fails), "{fails}");
         assert!((800..1200).contains(&resets), "{resets}");
         assert!(FaultSpec::default().plan(&mut SplitMix(1)) == FaultPlan::default());
+    }
+
+    #[test]
+    fn clones_share_their_tally_and_every_class_counts_its_own() {
+        let spec = FaultSpec {
+            p429: 0.5,
+            reset: 0.5,
+            ..FaultSpec::default()
+        };
+        let faults = Faults::all(spec.clone());
+        // What the simulator does: draw from a clone of the class's spec.
+        let storage = faults.get(RouteClass::Storage);
+        let mut rng = SplitMix(9);
+        let plans: Vec<_> = (0..100).map(|_| storage.plan(&mut rng)).collect();
+        let resets = plans
+            .iter()
+            .filter(|p| p.body == Some(BodyFault::Reset))
+            .count() as u64;
+        let counts = faults.injected_on(RouteClass::Storage);
+        assert_eq!(counts.reset, resets);
+        assert_eq!(counts.too_many_requests + counts.reset, 100);
+        assert_eq!(faults.injected(), counts);
+        assert_eq!(faults.injected_on(RouteClass::Urls).total(), 0);
+        // The spec passed to `all` is not one of the class tallies, and tallies never make
+        // specs unequal.
+        assert_eq!(spec.tally.counts().total(), 0);
+        assert_eq!(storage, spec);
+        assert!(!format!("{counts}").is_empty());
     }
 }

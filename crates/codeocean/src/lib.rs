@@ -75,6 +75,22 @@ pub use ops::{DataAssetUpdate, FileUrls, NewDataAsset, RunRequest};
 pub use wait::{Finished, Outcome, outcome};
 
 pub use codeocean_raw;
+
+/// Entry points for the `cargo fuzz` targets in `fuzz/`: the crate's private readers of server
+/// input. Compiled only under `--cfg fuzzing`, which cargo-fuzz sets; not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The message read from an error body (see `client::describe_body`).
+    pub fn describe_body(status: u16, body: &[u8]) -> (String, bool) {
+        crate::client::describe_body(status, body)
+    }
+
+    /// A `Retry-After` value (seconds or an HTTP date).
+    pub fn parse_retry_after(value: &str) -> Option<std::time::Duration> {
+        crate::client::parse_retry_after(value)
+    }
+}
 /// Open enumerations and other hand-written wire types: unknown values are kept, never an error.
 pub use codeocean_raw::open::{
     CapsuleStatus, ComputationEndStatus, ComputationState, CustomMetadataValue, DataAssetOrigin,

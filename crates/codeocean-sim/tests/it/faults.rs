@@ -246,3 +246,25 @@ async fn the_same_seed_and_requests_give_the_same_faults() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn injected_faults_are_counted_for_the_test_and_on_the_admin_route() {
+    let sim = start();
+    let api = Api::new(&sim);
+    let capsule = format!("/capsules/{HELLO}");
+    let faults = faults("capsules:503=1");
+    // The simulator draws from clones of these specs; this copy sees the same counts.
+    sim.set_faults(faults.clone());
+    for _ in 0..3 {
+        api.get(&capsule).await.expect(503);
+    }
+    assert_eq!(faults.injected().status_503, 3);
+    assert_eq!(faults.injected().total(), 3);
+    assert_eq!(faults.injected_on(RouteClass::Capsules).status_503, 3);
+    assert_eq!(faults.injected_on(RouteClass::Storage).total(), 0);
+    let admin =
+        send(reqwest::Client::new().get(format!("{}/__sim/faults/injected", sim.origin()))).await;
+    let counts = admin.expect(200).json();
+    assert_eq!(counts["total"]["status_503"], 3, "{counts}");
+    assert_eq!(counts["per_class"]["capsules"]["status_503"], 3, "{counts}");
+}
