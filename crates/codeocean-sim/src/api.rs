@@ -306,6 +306,7 @@ fn capsule_wire(st: &state::State, r: &Runnable) -> types::Capsule {
         keywords: Some(vec!["simulation".into()]),
         last_accessed: Some(st.clock.epoch(0.0)),
         name: Some(r.name.clone()),
+        original_capsule: None,
         owner: Some(OWNER.into()),
         owner_email: Some(OWNER_EMAIL.into()),
         published_capsule: None,

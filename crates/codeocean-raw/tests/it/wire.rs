@@ -339,6 +339,7 @@ async fn create_data_asset_from_a_computation() {
         target: None,
         custom_metadata: None,
         data_asset_ids: None,
+        results_info: None,
     };
     let body = json!({
         "name": "Data asset From API",
