@@ -12,6 +12,7 @@ mod lifecycle;
 mod load;
 mod results;
 mod runs;
+mod search;
 mod storage;
 
 use std::time::Duration;
