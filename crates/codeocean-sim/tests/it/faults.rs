@@ -246,3 +246,67 @@ async fn the_same_seed_and_requests_give_the_same_faults() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn the_new_operations_fall_in_their_route_classes() {
+    let sim = start();
+    let api = Api::new(&sim);
+    // Each class hits its own routes and no others.
+    let probes: [(&str, &str, &str, Option<serde_json::Value>); 6] = [
+        ("search", "POST", "/data_assets/search", Some(json!({}))),
+        ("manage", "POST", "/capsules/{HELLO}/sync", None),
+        ("capsules", "GET", "/pipelines/{PIPELINE}", None),
+        (
+            "results",
+            "POST",
+            "/data_assets/{INPUT}/files",
+            Some(json!({"path": ""})),
+        ),
+        (
+            "urls",
+            "GET",
+            "/data_assets/{INPUT}/files/urls?path=README.md",
+            None,
+        ),
+        ("data_assets", "GET", "/custom_metadata", None),
+    ];
+    let call = |method: &str, path: &str, body: &Option<serde_json::Value>| {
+        let url = api.url(
+            &path
+                .replace("{HELLO}", HELLO)
+                .replace("{PIPELINE}", PIPELINE)
+                .replace("{INPUT}", INPUT),
+        );
+        let req = api.http.request(method.parse().unwrap(), url);
+        match body {
+            Some(b) => req.json(b),
+            None => req,
+        }
+    };
+    for (class, ..) in &probes {
+        sim.set_faults(faults(&format!("{class}:503=1")));
+        for (other, method, path, body) in &probes {
+            let r = api.send(call(method, path, body)).await;
+            let want = if other == class { 503 } else { 200 };
+            assert_eq!(r.status, want, "fault on {class}, {method} {path}");
+        }
+    }
+    // Data asset file URLs issued already expired under urls:expire.
+    sim.set_faults(faults("urls:expire=1"));
+    let r = api
+        .get(&format!("/data_assets/{INPUT}/files/urls?path=README.md"))
+        .await;
+    r.expect(200);
+    let url = r.json()["download_url"].as_str().unwrap().to_owned();
+    let got = send(reqwest::Client::new().get(url)).await;
+    got.expect(403);
+    assert!(String::from_utf8_lossy(&got.body).contains("expired"));
+    // lie_has_more parses on the command line; other keys still refuse nonsense.
+    assert!("search:lie_has_more=2".parse::<Faults>().is_err());
+    assert_eq!(
+        faults("search:lie_has_more=0.5")
+            .get(RouteClass::Search)
+            .lie_has_more,
+        0.5
+    );
+}
