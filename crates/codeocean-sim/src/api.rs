@@ -1,5 +1,6 @@
-//! The API origin: the 12 operations of `openapi/codeocean.yaml` under `/api/v1`, and the admin
-//! routes under `/__sim`.
+//! The API origin: the 48 operations of `openapi/codeocean.yaml` under `/api/v1` (the 12 of the
+//! API documents here; searches in `search.rs`, capsule and pipeline management in `items.rs`,
+//! the other data asset operations in `assets.rs`), and the admin routes under `/__sim`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
