@@ -505,7 +505,7 @@ async fn list_capsule_computations(
     Ok(Json(computations_of(&st, &id, Kind::Either)?))
 }
 
-/// Every run of a capsule or pipeline, oldest first.
+/// Every computation of a capsule or pipeline, oldest first.
 pub(crate) fn computations_of(
     st: &state::State,
     id: &str,
@@ -513,10 +513,9 @@ pub(crate) fn computations_of(
 ) -> ApiResult<Vec<types::Computation>> {
     with_item(st, id, kind, |_| ())?;
     let runs = st.runs.lock().unwrap();
-    let mut mine: Vec<&Run> = runs
-        .values()
-        .filter(|r| r.runnable.id == id && !r.workstation)
-        .collect();
+    // Cloud workstation sessions of a capsule are among its computations (`cloud_workstation`
+    // tells them apart).
+    let mut mine: Vec<&Run> = runs.values().filter(|r| r.runnable.id == id).collect();
     mine.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
     Ok(mine.into_iter().map(|r| r.to_wire(&st.clock)).collect())
 }

@@ -379,6 +379,13 @@ async fn assets_attach_to_a_running_cloud_workstation_only() {
     let session = sim.start_cloud_workstation(HELLO).unwrap();
     let c = api.computation(&session).await;
     assert_eq!(c["cloud_workstation"], true);
+    let listed = client.list_capsule_computations(HELLO).await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|c| c.id == session && c.cloud_workstation == Some(true)),
+        "the session is among the capsule's computations"
+    );
     let out = client
         .attach_computation_data_assets(&session, &attach_one(INPUT, Some("ref")))
         .await
@@ -445,4 +452,96 @@ async fn assets_attach_to_a_running_cloud_workstation_only() {
         .await;
     r.expect(200);
     assert_eq!(r.json()["cloud_workstation"], true);
+}
+
+/// Every operation with an id in its path: (method, path with `X` for the id, body).
+const WITH_IDS: &[(&str, &str, &str)] = &[
+    ("GET", "/capsules/X", ""),
+    ("DELETE", "/capsules/X", ""),
+    ("GET", "/capsules/X/app_panel", ""),
+    ("PATCH", "/capsules/X/archive?archive=true", ""),
+    ("GET", "/capsules/X/computations", ""),
+    ("POST", "/capsules/X/data_assets", "[]"),
+    ("DELETE", "/capsules/X/data_assets/", "[]"),
+    ("GET", "/capsules/X/permissions", ""),
+    ("POST", "/capsules/X/permissions", "{}"),
+    ("POST", "/capsules/X/release", ""),
+    ("GET", "/capsules/X/release/X", ""),
+    ("POST", "/capsules/X/sync", ""),
+    ("GET", "/pipelines/X", ""),
+    ("DELETE", "/pipelines/X", ""),
+    ("GET", "/pipelines/X/app_panel", ""),
+    ("PATCH", "/pipelines/X/archive?archive=true", ""),
+    ("GET", "/pipelines/X/computations", ""),
+    ("POST", "/pipelines/X/data_assets", "[]"),
+    ("DELETE", "/pipelines/X/data_assets/", "[]"),
+    ("GET", "/pipelines/X/permissions", ""),
+    ("POST", "/pipelines/X/permissions", "{}"),
+    ("POST", "/pipelines/X/release", ""),
+    ("GET", "/pipelines/X/release/X", ""),
+    ("POST", "/pipelines/X/sync", ""),
+    ("GET", "/computations/X", ""),
+    ("DELETE", "/computations/X", ""),
+    ("PATCH", "/computations/X?name=n", ""),
+    ("POST", "/computations/X/data_assets", "[]"),
+    ("DELETE", "/computations/X/data_assets/", "[]"),
+    ("POST", "/computations/X/results", r#"{"path": ""}"#),
+    ("GET", "/computations/X/results/urls?path=a", ""),
+    ("GET", "/computations/X/results/download_url?path=a", ""),
+    ("GET", "/data_assets/X", ""),
+    ("PUT", "/data_assets/X", "{}"),
+    ("DELETE", "/data_assets/X", ""),
+    ("PATCH", "/data_assets/X/archive?archive=true", ""),
+    ("POST", "/data_assets/X/files", r#"{"path": ""}"#),
+    ("GET", "/data_assets/X/files/urls?path=a", ""),
+    ("GET", "/data_assets/X/files/download_url?path=a", ""),
+    ("GET", "/data_assets/X/permissions", ""),
+    ("POST", "/data_assets/X/permissions", "{}"),
+    (
+        "POST",
+        "/data_assets/X/transfer",
+        r#"{"target": {"aws": {"bucket": "b"}}}"#,
+    ),
+];
+
+/// The operations without an id in their path.
+const WITHOUT_IDS: &[(&str, &str, &str)] = &[
+    ("POST", "/capsules/search", "{}"),
+    ("POST", "/pipelines/search", "{}"),
+    ("POST", "/data_assets/search", "{}"),
+    ("POST", "/computations", r#"{"capsule_id": "X"}"#),
+    ("POST", "/data_assets", "{}"),
+    ("GET", "/custom_metadata", ""),
+];
+
+#[tokio::test]
+async fn every_operation_needs_the_token_and_knows_unknown_ids() {
+    let sim = start();
+    let api = Api::new(&sim);
+    assert_eq!(WITH_IDS.len() + WITHOUT_IDS.len(), 48);
+    let request = |method: &str, path: &str, body: &str, id: &str| {
+        let req = api
+            .http
+            .request(method.parse().unwrap(), api.url(&path.replace('X', id)));
+        if body.is_empty() {
+            req
+        } else {
+            req.header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_owned())
+        }
+    };
+    for (method, path, body) in WITH_IDS.iter().chain(WITHOUT_IDS) {
+        let r = send(request(method, path, body, "unknown-id")).await;
+        r.expect(401);
+        assert!(r.header("www-authenticate").is_some(), "{method} {path}");
+    }
+    for (method, path, body) in WITH_IDS {
+        let r = api.send(request(method, path, body, "unknown-id")).await;
+        assert_eq!(r.status, 404, "{method} {path}: {:?}", r.body);
+        assert!(
+            r.message().contains("unknown-id"),
+            "{method} {path}: {}",
+            r.message()
+        );
+    }
 }
