@@ -310,3 +310,71 @@ async fn the_new_operations_fall_in_their_route_classes() {
         0.5
     );
 }
+
+#[tokio::test]
+async fn the_new_shapes_with_unknown_fields_still_parse_in_the_raw_client() {
+    let sim = start_with(|c| c.data_assets = 5);
+    let api = Api::new(&sim);
+    api.finished_run(&sim, HELLO).await;
+    let client = raw_client(&sim);
+    let job = client.release_capsule(HELLO).await.unwrap().into_inner();
+    client
+        .attach_pipeline_data_assets(
+            PIPELINE,
+            &vec![codeocean_raw::types::DataAssetAttachParams {
+                id: INPUT.into(),
+                mount: None,
+            }],
+        )
+        .await
+        .unwrap();
+    sim.set_faults(faults("all:unknown=1"));
+    let page = client
+        .search_data_assets(&Default::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.results.len(), 6);
+    assert!(
+        page.results
+            .iter()
+            .all(|a| a.type_.as_ref().is_some_and(|t| t.is_unknown()))
+    );
+    let capsules = client
+        .search_capsules(&Default::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!capsules.results.is_empty());
+    let panel = client
+        .get_pipeline_app_panel(PIPELINE, None)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(panel.processes.len(), 2);
+    assert_eq!(panel.data_assets.len(), 1);
+    let job = client
+        .get_capsule_release_job(HELLO, &job.job_id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        job.status.is_some_and(|s| s.is_unknown()),
+        "status is mangled"
+    );
+    client.get_capsule_permissions(HELLO).await.unwrap();
+    client.get_custom_metadata().await.unwrap();
+    let files = client
+        .list_data_asset_files(
+            INPUT,
+            &codeocean_raw::types::ListResultsRequest {
+                path: String::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!files.items.is_empty());
+    let raw = api.post("/data_assets/search", json!({})).await.json();
+    assert!(raw.get("x_sim_added").is_some(), "{raw}");
+}
