@@ -25,7 +25,7 @@ use crate::api::{
 };
 use crate::assets::{apply_permissions, archive_flag, check_permissions, share};
 use crate::catalogue::Entry;
-use crate::state::{self, Item, Phase, RELEASE_STARTS_AFTER, ReleaseJob};
+use crate::state::{self, Item, Phase, RELEASE_STARTS_AFTER, RELEASE_TAKES, ReleaseJob};
 
 type St = State<Arc<state::State>>;
 type Q = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -526,7 +526,12 @@ fn job_wire(st: &state::State, item_id: &str, job: &ReleaseJob) -> types::Releas
     let done = status == ReleaseJobStatus::Completed;
     let started = job.created + RELEASE_STARTS_AFTER;
     types::ReleaseJob {
-        duration: (now >= started).then(|| (now.min(job.done_at()) - started) as i64),
+        // Whole seconds run so far; exact once done (no float residue of the clock).
+        duration: (now >= started).then_some(if done {
+            (RELEASE_TAKES - RELEASE_STARTS_AFTER) as i64
+        } else {
+            (now - started) as i64
+        }),
         error: None,
         job_id: job.id.clone(),
         release_capsule: done.then(|| item_id.to_owned()),

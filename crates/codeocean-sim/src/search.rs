@@ -524,8 +524,8 @@ fn metadata_texts(m: Option<&types::CustomMetadata>) -> Vec<String> {
         .collect()
 }
 
-fn type_rank(t: Option<&DataAssetType>) -> String {
-    t.map(|t| t.as_str().to_owned()).unwrap_or_default()
+fn type_rank(t: Option<&DataAssetType>) -> &str {
+    t.map_or("", |t| t.as_str())
 }
 
 fn search_assets(
@@ -577,7 +577,9 @@ fn search_assets(
     let archived = req.archived.unwrap_or(false);
     let now = st.clock.now();
     let assets = st.assets.lock().unwrap();
-    let mut found: Vec<(&Asset, types::DataAsset)> = assets
+    // Matching and sorting read the stored metadata (what `to_wire` adds, the state and the
+    // clock-driven fields, is not searched), so only the page is turned into wire objects.
+    let mut found: Vec<&Asset> = assets
         .values()
         .filter(|a| {
             a.archived == archived
@@ -588,14 +590,16 @@ fn search_assets(
                     Some(_) => !a.is_external(now),
                     None => true,
                 }
+                && req
+                    .type_
+                    .as_ref()
+                    .is_none_or(|t| a.wire.type_.as_ref() == Some(t))
         })
-        .map(|a| (a, a.to_wire(&st.clock)))
-        .filter(|(_, w)| {
-            req.type_
-                .as_ref()
-                .is_none_or(|t| w.type_.as_ref() == Some(t))
-        })
-        .filter(|(_, w)| {
+        .filter(|a| {
+            if terms.is_empty() && filters.is_empty() {
+                return true;
+            }
+            let w = &a.wire;
             let text = |o: &Option<String>| o.clone().into_iter().collect::<Vec<_>>();
             let prov = w.provenance.clone().unwrap_or_default();
             let mut free = text(&w.name);
@@ -624,33 +628,44 @@ fn search_assets(
             })
         })
         .collect();
-    found.sort_by(|(a, wa), (b, wb)| {
-        let by = match req.sort_field {
-            Some(DataAssetSortBy::Name) => order(
-                wa.name
-                    .as_deref()
-                    .unwrap_or("")
-                    .to_lowercase()
-                    .cmp(&wb.name.as_deref().unwrap_or("").to_lowercase()),
-                desc,
-            ),
-            Some(DataAssetSortBy::Size) => order(wa.size.cmp(&wb.size), desc),
-            Some(DataAssetSortBy::Type) => order(
-                type_rank(wa.type_.as_ref()).cmp(&type_rank(wb.type_.as_ref())),
-                desc,
-            ),
-            Some(DataAssetSortBy::Created) => order(a.created.total_cmp(&b.created), desc),
-            // Without a sort field: newest first.
-            _ => b.created.total_cmp(&a.created),
-        };
-        by.then_with(|| wa.id.cmp(&wb.id))
-    });
-    let all: Vec<types::DataAsset> = found.into_iter().map(|(_, w)| w).collect();
-    let (results, has_more, next_token) = page(all, &paging, lie);
+    match req.sort_field {
+        // Names compare case-insensitively: lower-case each once, not per comparison.
+        Some(DataAssetSortBy::Name) => {
+            let key = |a: &&Asset| {
+                (
+                    a.wire.name.as_deref().unwrap_or("").to_lowercase(),
+                    a.wire.id.clone(),
+                )
+            };
+            if desc {
+                found.sort_by_cached_key(|a| {
+                    let (name, id) = key(a);
+                    (std::cmp::Reverse(name), id)
+                });
+            } else {
+                found.sort_by_cached_key(key);
+            }
+        }
+        _ => found.sort_by(|a, b| {
+            let (wa, wb) = (&a.wire, &b.wire);
+            let by = match req.sort_field {
+                Some(DataAssetSortBy::Size) => order(wa.size.cmp(&wb.size), desc),
+                Some(DataAssetSortBy::Type) => order(
+                    type_rank(wa.type_.as_ref()).cmp(type_rank(wb.type_.as_ref())),
+                    desc,
+                ),
+                Some(DataAssetSortBy::Created) => order(a.created.total_cmp(&b.created), desc),
+                // Without a sort field: newest first.
+                _ => b.created.total_cmp(&a.created),
+            };
+            by.then_with(|| wa.id.cmp(&wb.id))
+        }),
+    }
+    let (results, has_more, next_token) = page(found, &paging, lie);
     Ok(types::DataAssetSearchResults {
         has_more,
         next_token,
-        results,
+        results: results.into_iter().map(|a| a.to_wire(&st.clock)).collect(),
     })
 }
 
