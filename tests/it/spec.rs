@@ -1,4 +1,5 @@
-//! The spec holds exactly the documented operations, in the shape the generator needs.
+//! The spec holds exactly the operations of the API documents and of the official Python SDK, in
+//! the shape the generator needs.
 
 use std::collections::BTreeSet;
 
@@ -39,23 +40,90 @@ const DOCUMENTED: [(&str, &str); 12] = [
     ("PUT", "/data_assets/{data_asset_id}"),
 ];
 
+/// The 36 operations the official Python SDK (`codeocean` 0.17.0) has beyond the documents: with
+/// the 12 above, its 48. The detach routes end with a slash, as the SDK sends them.
+const FROM_SDK: [(&str, &str); 36] = [
+    // capsules
+    ("POST", "/capsules/search"),
+    ("DELETE", "/capsules/{capsule_id}"),
+    ("GET", "/capsules/{capsule_id}/app_panel"),
+    ("PATCH", "/capsules/{capsule_id}/archive"),
+    ("POST", "/capsules/{capsule_id}/data_assets"),
+    ("DELETE", "/capsules/{capsule_id}/data_assets/"),
+    ("GET", "/capsules/{capsule_id}/permissions"),
+    ("POST", "/capsules/{capsule_id}/permissions"),
+    ("POST", "/capsules/{capsule_id}/release"),
+    ("GET", "/capsules/{capsule_id}/release/{job_id}"),
+    ("POST", "/capsules/{capsule_id}/sync"),
+    // pipelines
+    ("POST", "/pipelines/search"),
+    ("GET", "/pipelines/{pipeline_id}"),
+    ("DELETE", "/pipelines/{pipeline_id}"),
+    ("GET", "/pipelines/{pipeline_id}/app_panel"),
+    ("PATCH", "/pipelines/{pipeline_id}/archive"),
+    ("GET", "/pipelines/{pipeline_id}/computations"),
+    ("POST", "/pipelines/{pipeline_id}/data_assets"),
+    ("DELETE", "/pipelines/{pipeline_id}/data_assets/"),
+    ("GET", "/pipelines/{pipeline_id}/permissions"),
+    ("POST", "/pipelines/{pipeline_id}/permissions"),
+    ("POST", "/pipelines/{pipeline_id}/release"),
+    ("GET", "/pipelines/{pipeline_id}/release/{job_id}"),
+    ("POST", "/pipelines/{pipeline_id}/sync"),
+    // computations (cloud workstation sessions)
+    ("POST", "/computations/{computation_id}/data_assets"),
+    ("DELETE", "/computations/{computation_id}/data_assets/"),
+    // data assets
+    ("POST", "/data_assets/search"),
+    ("DELETE", "/data_assets/{data_asset_id}"),
+    ("PATCH", "/data_assets/{data_asset_id}/archive"),
+    ("POST", "/data_assets/{data_asset_id}/files"),
+    ("GET", "/data_assets/{data_asset_id}/files/urls"),
+    ("GET", "/data_assets/{data_asset_id}/files/download_url"),
+    ("GET", "/data_assets/{data_asset_id}/permissions"),
+    ("POST", "/data_assets/{data_asset_id}/permissions"),
+    ("POST", "/data_assets/{data_asset_id}/transfer"),
+    // custom metadata
+    ("GET", "/custom_metadata"),
+];
+
 #[test]
 fn is_openapi_3_0() {
     assert!(spec()["openapi"].as_str().unwrap().starts_with("3.0."));
 }
 
 #[test]
-fn holds_exactly_the_documented_operations() {
+fn holds_exactly_the_documented_and_sdk_operations() {
     let spec = spec();
-    let found: BTreeSet<(String, String)> = operations(&spec)
-        .into_iter()
-        .map(|(method, path, _)| (method, path))
-        .collect();
-    let documented: BTreeSet<(String, String)> = DOCUMENTED
+    let ops = operations(&spec);
+    let found: BTreeSet<(String, String)> = ops
         .iter()
+        .map(|(method, path, _)| (method.clone(), path.clone()))
+        .collect();
+    let expected: BTreeSet<(String, String)> = DOCUMENTED
+        .iter()
+        .chain(FROM_SDK.iter())
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
-    assert_eq!(found, documented);
+    assert_eq!(expected.len(), 48, "a duplicate in DOCUMENTED or FROM_SDK");
+    assert_eq!(ops.len(), 48);
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn every_operation_says_where_its_facts_come_from() {
+    let spec = spec();
+    let from_sdk: BTreeSet<(&str, &str)> = FROM_SDK.iter().copied().collect();
+    for (method, path, op) in operations(&spec) {
+        let source = op["x-source"].as_str().unwrap_or_default();
+        if from_sdk.contains(&(method.as_str(), path.as_str())) {
+            assert!(
+                source.starts_with("codeocean 0.17.0 "),
+                "{method} {path}: x-source {source:?} does not name the SDK file"
+            );
+        } else {
+            assert!(source.contains("seeds/"), "{method} {path}: {source:?}");
+        }
+    }
 }
 
 #[test]
@@ -76,20 +144,21 @@ fn operation_ids_are_unique_snake_case() {
 }
 
 #[test]
-fn only_the_old_download_url_is_deprecated() {
+fn only_the_two_old_download_urls_are_deprecated() {
     let spec = spec();
-    let deprecated: Vec<(String, String)> = operations(&spec)
+    let deprecated: BTreeSet<(String, String)> = operations(&spec)
         .into_iter()
         .filter(|(_, _, op)| op["deprecated"] == Value::Bool(true))
         .map(|(method, path, _)| (method, path))
         .collect();
-    assert_eq!(
-        deprecated,
-        [(
-            "GET".to_string(),
-            "/computations/{computation_id}/results/download_url".to_string()
-        )]
-    );
+    let expected: BTreeSet<(String, String)> = [
+        "/computations/{computation_id}/results/download_url",
+        "/data_assets/{data_asset_id}/files/download_url",
+    ]
+    .into_iter()
+    .map(|path| ("GET".to_string(), path.to_string()))
+    .collect();
+    assert_eq!(deprecated, expected);
 }
 
 #[test]

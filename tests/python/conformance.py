@@ -7,10 +7,12 @@ requests without credentials refused, and so on.
 
 Two schemathesis passes run:
 
-1. "known ids": path parameters are pinned to objects that exist (a capsule of the catalogue, a
-   finished computation with results, a ready data asset, a file of the results), so that the
-   generated requests reach the success paths and the 2XX response schemas get validated. DELETE
-   gets its own sacrificial computation so that it does not pull the others away.
+1. "known ids": path parameters are pinned to objects that exist (a capsule and the pipeline of
+   the catalogue, a finished computation with results, a ready data asset, a file of the results
+   and of the built-in data asset, release jobs, a cloud workstation session), so that the
+   generated requests reach the success paths and the 2XX response schemas get validated. Every
+   DELETE gets its own sacrificial object (a computation, copies of the capsule and the pipeline,
+   a data asset) so that it does not pull the others away; the transfer gets its own asset.
 2. "generated ids": everything generated, ids included; this mostly exercises the error paths
    (unknown objects, malformed bodies and queries).
 
@@ -36,6 +38,7 @@ import time
 from pathlib import Path
 
 import requests
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "openapi" / "codeocean.yaml"
@@ -85,8 +88,30 @@ def setup(api: str, token: str) -> dict[str, str]:
         "source": {"computation": {"id": comp}},
     }).json()["id"]
     poll(f"/data_assets/{asset}", lambda a: a.get("state") in ("ready", "failed"))
+    # A finished pipeline run, so that the pipeline meets the release requirements.
+    pipe = call("POST", "/computations", json={"pipeline_id": PIPELINE}).json()["id"]
+    poll(f"/computations/{pipe}", lambda c: c.get("state") in ("completed", "failed"))
+    capsule_job = call("POST", f"/capsules/{CAPSULE_OK}/release").json()["job_id"]
+    pipeline_job = call("POST", f"/pipelines/{PIPELINE}/release").json()["job_id"]
+    # What the API cannot make comes from the simulator's admin routes: copies to delete, a
+    # cloud workstation session to attach data assets to, assets to delete and to transfer.
+    admin = api.removesuffix("/api/v1") + "/__sim"
+
+    def admin_post(path: str, body: dict) -> dict:
+        res = requests.post(f"{admin}{path}", json=body, timeout=30)
+        if res.status_code != 200:
+            sys.exit(f"conformance setup: admin {path}: HTTP {res.status_code}: {res.text[:300]}")
+        return res.json()
+
+    capsule_copy = admin_post(f"/capsules/{CAPSULE_OK}/copies", {"count": 1})["ids"][0]
+    pipeline_copy = admin_post(f"/capsules/{PIPELINE}/copies", {"count": 1})["ids"][0]
+    session = admin_post("/cloud_workstations", {"capsule_id": CAPSULE_OK})["id"]
+    asset_to_delete, asset_to_transfer = admin_post("/data_assets", {"count": 2})["ids"]
     return {"capsule": CAPSULE_OK, "computation": comp, "sacrificial": sacrificial,
-            "data_asset": asset, "file": file}
+            "data_asset": asset, "file": file, "pipeline": PIPELINE,
+            "capsule_copy": capsule_copy, "pipeline_copy": pipeline_copy,
+            "capsule_job": capsule_job, "pipeline_job": pipeline_job, "session": session,
+            "asset_to_delete": asset_to_delete, "asset_to_transfer": asset_to_transfer}
 
 
 # Settings of both passes. Each departure from schemathesis' defaults is explained here.
@@ -108,13 +133,40 @@ allow-extra-parameters = false
 # data asset or source computation that is unknown or unfinished, a version out of range, a
 # parameter name the capsule does not declare, processes for a capsule): referential validity that
 # a JSON schema cannot express. The server answers such bodies 400 (or 404) naming the field, which
-# is right; schemathesis' positive_data_acceptance would call every one a failure. So for the two
-# operations whose bodies hold such references, 400 is an accepted answer to a schema-valid body.
-# Every other operation keeps the default (2xx, 3xx, 401, 403, 404, 409, 429, 5xx).
-REFERENCING_BODY = {
+# is right; schemathesis' positive_data_acceptance would call every one a failure. So for the
+# operations listed below (references, and the other reasons given there), 400 is an accepted
+# answer to a schema-valid request. Every other operation keeps the default (2xx, 3xx, 401, 403,
+# 404, 409, 429, 5xx).
+ACCEPT_400 = {
     "checks.positive_data_acceptance.expected-statuses":
         ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"],
 }
+# The operations whose schema-valid requests may still be refused with 400, and why:
+# - run_computation, create_data_asset: references, as above;
+# - attach_*_data_assets: the ids of data assets to attach (unknown ones are refused), and
+#   mounts already taken by another attached asset; detach_*_data_assets: ids that are not
+#   attached; on a computation, one that is not a running cloud workstation session;
+# - search_*: bounds the spec states in prose but not in the schema (`limit` 1 to 1000, `offset`
+#   not negative, `sort_order` only together with `sort_field`), and `next_token`, which must be
+#   a token the search returned;
+# - transfer_data_asset: an asset that released pipelines use moves only with `force`, and only a
+#   ready asset moves;
+# - update_*_permissions: the owner's own role cannot change;
+# - release_*: the spec says so for a capsule or pipeline never released (the first release is
+#   made in the app);
+# - sync_*: a capsule or pipeline not linked to an external Git repository has nothing to sync;
+# - list_data_asset_files, get_data_asset_file_*: an external asset (the generated-ids pass finds
+#   the one the known-ids pass transferred) has no files in Code Ocean.
+MAY_REFUSE_VALID = (
+    "run_computation", "create_data_asset",
+    "attach_capsule_data_assets", "attach_pipeline_data_assets", "attach_computation_data_assets",
+    "detach_capsule_data_assets", "detach_pipeline_data_assets", "detach_computation_data_assets",
+    "search_capsules", "search_pipelines", "search_data_assets",
+    "transfer_data_asset",
+    "update_capsule_permissions", "update_pipeline_permissions", "update_data_asset_permissions",
+    "release_capsule", "release_pipeline", "sync_capsule", "sync_pipeline",
+    "list_data_asset_files", "get_data_asset_file_urls", "get_data_asset_file_download_url",
+)
 
 
 def toml_value(v) -> str:
@@ -132,8 +184,8 @@ def render_config(operations: dict[str, dict], dictionaries: dict[str, list] | N
     out = [COMMON_CONFIG]
     for name, values in (dictionaries or {}).items():
         out.append(f"[dictionaries.{name}]\nvalues = {toml_value(values)}\n")
-    for op in ("run_computation", "create_data_asset"):
-        operations.setdefault(op, {}).update(REFERENCING_BODY)
+    for op in MAY_REFUSE_VALID:
+        operations.setdefault(op, {}).update(ACCEPT_400)
     for op, settings in operations.items():
         lines = ["[[operations]]", f'include-operation-id = "{op}"']
         lines += [f"{k} = {toml_value(v)}" for k, v in settings.items()]
@@ -156,7 +208,46 @@ def known_ids_config(ids: dict[str, str]) -> str:
         "get_result_file_download_url": {"computation_id": comp, "path": ids["file"]},
         "get_data_asset": {"data_asset_id": ids["data_asset"]},
         "update_data_asset": {"data_asset_id": ids["data_asset"]},
+        # The 36 operations of the official SDK beyond the documents.
+        "delete_capsule": {"capsule_id": ids["capsule_copy"]},
+        "get_capsule_app_panel": {"capsule_id": ids["capsule"]},
+        "archive_capsule": {"capsule_id": ids["capsule"]},
+        "attach_capsule_data_assets": {"capsule_id": ids["capsule"]},
+        "detach_capsule_data_assets": {"capsule_id": ids["capsule"]},
+        "get_capsule_permissions": {"capsule_id": ids["capsule"]},
+        "update_capsule_permissions": {"capsule_id": ids["capsule"]},
+        "release_capsule": {"capsule_id": ids["capsule"]},
+        "get_capsule_release_job": {"capsule_id": ids["capsule"], "job_id": ids["capsule_job"]},
+        "sync_capsule": {"capsule_id": ids["capsule"]},
+        "get_pipeline": {"pipeline_id": ids["pipeline"]},
+        "delete_pipeline": {"pipeline_id": ids["pipeline_copy"]},
+        "get_pipeline_app_panel": {"pipeline_id": ids["pipeline"]},
+        "archive_pipeline": {"pipeline_id": ids["pipeline"]},
+        "list_pipeline_computations": {"pipeline_id": ids["pipeline"]},
+        "attach_pipeline_data_assets": {"pipeline_id": ids["pipeline"]},
+        "detach_pipeline_data_assets": {"pipeline_id": ids["pipeline"]},
+        "get_pipeline_permissions": {"pipeline_id": ids["pipeline"]},
+        "update_pipeline_permissions": {"pipeline_id": ids["pipeline"]},
+        "release_pipeline": {"pipeline_id": ids["pipeline"]},
+        "get_pipeline_release_job": {"pipeline_id": ids["pipeline"], "job_id": ids["pipeline_job"]},
+        "sync_pipeline": {"pipeline_id": ids["pipeline"]},
+        "attach_computation_data_assets": {"computation_id": ids["session"]},
+        "detach_computation_data_assets": {"computation_id": ids["session"]},
+        "delete_data_asset": {"data_asset_id": ids["asset_to_delete"]},
+        "archive_data_asset": {"data_asset_id": ids["data_asset"]},
+        "list_data_asset_files": {"data_asset_id": INPUT_ASSET},
+        "get_data_asset_file_urls": {"data_asset_id": INPUT_ASSET, "path": "README.md"},
+        "get_data_asset_file_download_url": {"data_asset_id": INPUT_ASSET, "path": "README.md"},
+        "get_data_asset_permissions": {"data_asset_id": ids["data_asset"]},
+        "update_data_asset_permissions": {"data_asset_id": ids["data_asset"]},
+        "transfer_data_asset": {"data_asset_id": ids["asset_to_transfer"]},
     }
+    # Every operation with an id in its path is pinned (a new operation must be added here).
+    spec = yaml.safe_load(SPEC.read_text())
+    with_ids = {op["operationId"] for path, item in spec["paths"].items() if "{" in path
+                for method, op in item.items() if method != "parameters"}
+    if with_ids - ops.keys():
+        sys.exit(f"conformance: operations with ids in their path but none pinned: {sorted(with_ids - ops.keys())}")
     operations = {op: {"parameters": params} for op, params in ops.items()}
     operations["run_computation"] = {"parameters": {
         "body.capsule_id": {"dictionary": "capsules", "probability": 0.8},

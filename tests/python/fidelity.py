@@ -4,8 +4,11 @@ Python SDK (`codeocean` 0.17.0 on PyPI) and check that every call the SDK makes 
 
 The SDK's response models are strict: a missing required field raises KeyError and an enum value it
 does not know raises ValueError. So this script proves that the server sends what a current Code
-Ocean sends, as far as the official client can tell. Only the SDK's own methods talk to the API;
-`requests` is used only for the signed storage URLs, which the SDK does not download.
+Ocean sends, as far as the official client can tell. Every one of the SDK's 48 operations is called
+(the script fails otherwise). Only the SDK's own methods talk to the API; `requests` is used only
+for the signed storage URLs, which the SDK does not download, and for the simulator's admin routes
+(`/__sim`), which make what the API cannot: copies of a capsule to delete, a cloud workstation
+session, many data assets.
 
 Usage:
     fidelity.py [--domain http://127.0.0.1:PORT] [--token TOKEN] [--api both|legacy|modern]
@@ -41,13 +44,31 @@ from codeocean.computation import (
     PipelineProcessParams,
     RunParams,
 )
+from codeocean.capsule import CapsuleReleaseJobStatus, CapsuleSearchParams, CapsuleSortBy
+from codeocean.components import (
+    EveryoneRole,
+    GroupPermissions,
+    GroupRole,
+    Permissions,
+    SearchFilter,
+    SearchFilterRange,
+    SortOrder,
+    UserPermissions,
+    UserRole,
+)
 from codeocean.data_asset import (
+    AWSS3Target,
     ComputationSource,
+    DataAssetAttachParams,
     DataAssetParams,
+    DataAssetSearchParams,
+    DataAssetSortBy,
     DataAssetState,
     DataAssetType,
     DataAssetUpdateParams,
     Source,
+    Target,
+    TransferDataParams,
 )
 from codeocean.error import Error as SdkError
 
@@ -57,6 +78,31 @@ CAPSULE_FAILS = "c0ffee00-0000-4000-8000-000000000002"
 PIPELINE = "c0ffee00-0000-4000-8000-00000000000a"
 PIPELINE_PROCESS = "capsule_align_1"
 INPUT_ASSET = "da7a0000-0000-4000-8000-000000000001"
+
+
+# The SDK methods that each send one of the 48 operations of openapi/codeocean.yaml (waiters
+# and iterators call these). fidelity.py fails unless every one was called.
+SDK_OPERATIONS = {
+    *(f"capsules.{m}" for m in (
+        "get_capsule", "delete_capsule", "get_capsule_app_panel", "list_computations",
+        "get_permissions", "update_permissions", "attach_data_assets", "detach_data_assets",
+        "sync_capsule", "release_capsule", "get_release_job", "archive_capsule", "search_capsules")),
+    *(f"pipelines.{m}" for m in (
+        "get_pipeline", "delete_pipeline", "get_pipeline_app_panel", "list_computations",
+        "get_permissions", "update_permissions", "attach_data_assets", "detach_data_assets",
+        "sync_pipeline", "release_pipeline", "get_release_job", "archive_pipeline", "search_pipelines")),
+    *(f"computations.{m}" for m in (
+        "get_computation", "run_capsule", "attach_data_assets", "detach_data_assets",
+        "list_computation_results", "get_result_file_download_url", "get_result_file_urls",
+        "delete_computation", "rename_computation")),
+    *(f"data_assets.{m}" for m in (
+        "get_data_asset", "update_metadata", "create_data_asset", "delete_data_asset",
+        "update_permissions", "archive_data_asset", "search_data_assets", "get_permissions",
+        "list_data_asset_files", "get_data_asset_file_download_url", "get_data_asset_file_urls",
+        "transfer_data_asset")),
+    "custom_metadata.get_custom_metadata",
+}
+assert len(SDK_OPERATIONS) == 48
 
 
 class CheckFailed(Exception):
@@ -74,9 +120,12 @@ class Steps:
     def __init__(self, label: str) -> None:
         self.label = label
         self.count = 0
+        self.covered: set[str] = set()
 
     def __call__(self, name: str, fn: Callable[[], Any]) -> Any:
         self.count += 1
+        # A step named "group.method ..." (or "a + b") calls those SDK methods.
+        self.covered.update(word for word in name.split() if word in SDK_OPERATIONS)
         t0 = time.monotonic()
         try:
             value = fn()
@@ -401,12 +450,309 @@ def main() -> int:
 
     step("data_assets.get_data_asset (catalogue input asset)", input_asset)
 
+    # --- The 36 operations beyond the API documents. Objects the API cannot make (copies of a
+    # capsule to delete, a cloud workstation session, many data assets) come from the
+    # simulator's admin routes.
+    admin = f"{domain}/__sim"
+
+    def admin_post(path: str, body: dict) -> dict:
+        res = requests.post(f"{admin}{path}", json=body, timeout=30)
+        check(res.status_code == 200, f"admin {path}: HTTP {res.status_code}: {res.text[:200]}")
+        return res.json()
+
+    for kind, api_, original, run in (("capsules", co.capsules, CAPSULE_OK, comp),
+                                      ("pipelines", co.pipelines, PIPELINE, pipe)):
+        noun = kind[:-1]
+        get_one = api_.get_capsule if kind == "capsules" else api_.get_pipeline
+
+        if kind == "pipelines":
+            def get_pipeline():
+                got = co.pipelines.get_pipeline(PIPELINE)
+                check(got.id == PIPELINE, f"pipeline id {got.id!r}")
+                return f"{got.name!r} status={got.status}"
+
+            step("pipelines.get_pipeline", get_pipeline)
+
+            def pipeline_runs():
+                runs = co.pipelines.list_computations(PIPELINE)
+                check(pipe.id in {r.id for r in runs}, f"run {pipe.id} not among {len(runs)}")
+                return f"{len(runs)} computation(s)"
+
+            step("pipelines.list_computations", pipeline_runs)
+
+        def app_panel(api_=api_, original=original, kind=kind):
+            get = api_.get_capsule_app_panel if kind == "capsules" else api_.get_pipeline_app_panel
+            panel = get(original)
+            check(panel.general is not None and bool(panel.general.title), f"general {panel.general!r}")
+            if kind == "capsules":
+                names = {p.param_name for p in panel.parameters or []}
+                check({"greeting", "count"} <= names, f"parameters {names}")
+                check(any(r.file_name == "output.txt" for r in panel.results or []), f"results {panel.results!r}")
+            else:
+                check(len(panel.processes or []) == 2, f"processes {panel.processes!r}")
+                check(all(p.categories is not None and p.parameters is not None for p in panel.processes),
+                      f"processes {panel.processes!r}")
+            get(original, version=1)
+            return f"{len(panel.parameters or [])} parameter(s), {len(panel.processes or [])} process(es)"
+
+        step(f"{kind}.get_{noun}_app_panel", app_panel)
+
+        def permissions(api_=api_, original=original):
+            before = api_.get_permissions(original)
+            check(any(u.role == UserRole.Owner for u in before.users or []), f"users {before.users!r}")
+            api_.update_permissions(original, Permissions(
+                users=[UserPermissions(email="colleague@example.org", role=UserRole.Viewer)],
+                groups=[GroupPermissions(group="lab", role=GroupRole.Discoverable)],
+                everyone=EveryoneRole.None_,
+            ))
+            after = api_.get_permissions(original)
+            emails = {u.email: u.role for u in after.users or []}
+            check(emails.get("colleague@example.org") == UserRole.Viewer, f"users {after.users!r}")
+            check([g.group for g in after.groups or []] == ["lab"], f"groups {after.groups!r}")
+            return f"{len(after.users)} user(s), {len(after.groups)} group(s)"
+
+        step(f"{kind}.get_permissions + {kind}.update_permissions", permissions)
+        step(f"{kind}.update_permissions (kept)", lambda api_=api_, original=original:
+             check(len(api_.get_permissions(original).users or []) == 2, "update not kept"))
+
+        def attach(api_=api_, original=original):
+            res = api_.attach_data_assets(original, [DataAssetAttachParams(id=INPUT_ASSET, mount="fidelity-ref")])
+            check(len(res) == 1 and res[0].id == INPUT_ASSET and res[0].mount == "fidelity-ref", f"{res!r}")
+            return f"mount={res[0].mount} ready={res[0].ready}"
+
+        step(f"{kind}.attach_data_assets", attach)
+
+        def attach_unknown(api_=api_, original=original):
+            return expect_sdk_error(
+                400, lambda: api_.attach_data_assets(original, [DataAssetAttachParams(id="no-such-asset")]),
+                json_body=True)
+
+        step(f"{kind}.attach_data_assets (unknown asset is refused)", attach_unknown)
+        step(f"{kind}.detach_data_assets",
+             lambda api_=api_, original=original: api_.detach_data_assets(original, [INPUT_ASSET]))
+
+        def sync(api_=api_, original=original, kind=kind):
+            res = (api_.sync_capsule if kind == "capsules" else api_.sync_pipeline)(original)
+            check(res.pushed > 0 and res.new_branch, f"first sync {res!r}")
+            return f"pushed={res.pushed} pulled={res.pulled} new_branch={res.new_branch}"
+
+        step(f"{kind}.sync_{noun}", sync)
+
+        def release(api_=api_, original=original, kind=kind):
+            versions = len(get_one(original).versions or [])
+            job = (api_.release_capsule if kind == "capsules" else api_.release_pipeline)(original)
+            check(bool(job.job_id), f"job {job!r}")
+            again = api_.get_release_job(original, job.job_id)
+            check(again.job_id == job.job_id, f"job {again!r}")
+            done = api_.wait_until_release_completed(original, job, **wait)
+            check(done.status == CapsuleReleaseJobStatus.Completed, f"status {done.status!r}")
+            check(done.release_version is not None and done.release_version.major_version == versions + 1,
+                  f"release_version {done.release_version!r}, expected major {versions + 1}")
+            now = len(get_one(original).versions or [])
+            check(now == versions + 1, f"{now} versions after the release, expected {versions + 1}")
+            return f"{done.status}: version {done.release_version.major_version}"
+
+        step(f"{kind}.release_{noun} + {kind}.get_release_job + wait_until_release_completed", release)
+
+        def search(api_=api_, original=original, kind=kind):
+            search_fn = api_.search_capsules if kind == "capsules" else api_.search_pipelines
+            iterate = api_.search_capsules_iterator if kind == "capsules" else api_.search_pipelines_iterator
+            page = search_fn(CapsuleSearchParams(query=f"id:{original}", limit=10))
+            check([c.id for c in page.results] == [original] and not page.has_more, f"{page!r}")
+            everything = list(iterate(CapsuleSearchParams(limit=1, sort_field=CapsuleSortBy.Name,
+                                                          sort_order=SortOrder.Ascending)))
+            ids = [c.id for c in everything]
+            check(original in ids and len(ids) == len(set(ids)), f"iterator gave {ids}")
+            return f"{len(ids)} {kind} through the SDK's iterator, one per page"
+
+        step(f"{kind}.search_{kind}", search)
+
+        copy = admin_post(f"/capsules/{original}/copies", {"count": 1})["ids"][0]
+
+        def archive(api_=api_, copy=copy, kind=kind):
+            archive_fn = api_.archive_capsule if kind == "capsules" else api_.archive_pipeline
+            search_fn = api_.search_capsules if kind == "capsules" else api_.search_pipelines
+            archive_fn(copy, True)
+            archived = {c.id for c in search_fn(CapsuleSearchParams(archived=True)).results}
+            active = {c.id for c in search_fn(CapsuleSearchParams()).results}
+            check(copy in archived and copy not in active, f"archived {archived}, active {active}")
+            archive_fn(copy, False)
+            check(copy in {c.id for c in search_fn(CapsuleSearchParams()).results}, "unarchive not kept")
+            return "archived, then back"
+
+        step(f"{kind}.archive_{noun}", archive)
+
+        def delete(api_=api_, copy=copy, kind=kind):
+            (api_.delete_capsule if kind == "capsules" else api_.delete_pipeline)(copy)
+            return expect_sdk_error(404, lambda: get_one(copy), json_body=True)
+
+        step(f"{kind}.delete_{noun} (a copy; then 404)", delete)
+
+    # --- Cloud workstation sessions take data assets while they run.
+    session = admin_post("/cloud_workstations", {"capsule_id": CAPSULE_OK})["id"]
+
+    def session_attach():
+        res = cs.attach_data_assets(session, [DataAssetAttachParams(id=INPUT_ASSET, mount="ref")])
+        check(res[0].id == INPUT_ASSET and res[0].mount == "ref", f"{res!r}")
+        mounted = {(d.id, d.mount) for d in cs.get_computation(session).data_assets or []}
+        check((INPUT_ASSET, "ref") in mounted, f"data_assets {mounted}")
+        return f"ready={res[0].ready} mount_state={res[0].mount_state}"
+
+    step("computations.attach_data_assets (cloud workstation)", session_attach)
+
+    def session_detach():
+        cs.detach_data_assets(session, [INPUT_ASSET])
+        check(not cs.get_computation(session).data_assets, "still attached")
+
+    step("computations.detach_data_assets (cloud workstation)", session_detach)
+
+    # --- Data asset files: the built-in asset, and the result asset made above, which lists its
+    # computation's files.
+    def walk_asset(asset_id: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        pending = [""]
+        while pending:
+            folder = pending.pop()
+            for item in das.list_data_asset_files(asset_id, path=folder).items:
+                check(item.path.rpartition("/")[0] == folder, f"{item.path!r} listed under {folder!r}")
+                if item.type == "folder":
+                    pending.append(item.path)
+                else:
+                    out[item.path] = item.size
+        return out
+
+    asset_files: dict[str, int] = {}
+
+    def list_input_files():
+        asset_files.update(walk_asset(INPUT_ASSET))
+        got = das.get_data_asset(INPUT_ASSET)
+        check(len(asset_files) == got.files and sum(asset_files.values()) == got.size,
+              f"{len(asset_files)} files, {sum(asset_files.values())} bytes; the asset says {got.files}, {got.size}")
+        return f"{len(asset_files)} files, {sum(asset_files.values())} bytes"
+
+    step("data_assets.list_data_asset_files (built-in asset, recursive walk)", list_input_files)
+
+    def list_result_asset():
+        listed = walk_asset(asset.id)
+        check(listed == files, f"the result asset lists {sorted(listed)}, its computation {sorted(files)}")
+        return f"{len(listed)} files, as its computation's results"
+
+    step("data_assets.list_data_asset_files (result asset = its computation's files)", list_result_asset)
+    readme = "README.md"
+    if has_urls:
+        def asset_urls():
+            for path, size in sorted(asset_files.items()):
+                urls = das.get_data_asset_file_urls(INPUT_ASSET, path)
+                download(urls.download_url, size)
+                download(urls.view_url, size)
+            return f"{len(asset_files)} files downloaded without auth, sizes match"
+
+        step("data_assets.get_data_asset_file_urls + download", asset_urls)
+        step("data_assets.get_data_asset_file_urls (missing file)",
+             lambda: expect_sdk_error(404, lambda: das.get_data_asset_file_urls(INPUT_ASSET, "no/such"), json_body=True))
+    else:
+        step("data_assets.get_data_asset_file_urls is missing on a legacy server",
+             lambda: expect_sdk_error(404, lambda: das.get_data_asset_file_urls(INPUT_ASSET, readme), json_body=False))
+    if has_download_url:
+        def asset_download_url():
+            url = deprecated(lambda: das.get_data_asset_file_download_url(INPUT_ASSET, readme)).url
+            download(url, asset_files[readme])
+            return f"{readme}: {asset_files[readme]} bytes"
+
+        step("data_assets.get_data_asset_file_download_url (deprecated) + download", asset_download_url)
+    else:
+        step("data_assets.get_data_asset_file_download_url is missing on a modern server",
+             lambda: expect_sdk_error(
+                 404, lambda: deprecated(lambda: das.get_data_asset_file_download_url(INPUT_ASSET, readme)),
+                 json_body=False))
+
+    def asset_permissions():
+        das.update_permissions(asset.id, Permissions(
+            users=[UserPermissions(email="colleague@example.org", role=UserRole.Editor)],
+            everyone=EveryoneRole.Discoverable,
+        ))
+        got = das.get_permissions(asset.id)
+        check(got.everyone == EveryoneRole.Discoverable, f"everyone {got.everyone!r}")
+        check({u.email for u in got.users or []} == {"colleague@example.org", "scientist@example.org"},
+              f"users {got.users!r}")
+
+    step("data_assets.update_permissions + data_assets.get_permissions", asset_permissions)
+
+    # Many assets, paged through with the SDK's own iterator.
+    bulk = admin_post("/data_assets", {"count": 250, "name_prefix": f"fidelity {suffix}"})["ids"]
+
+    def search_assets():
+        page = das.search_data_assets(DataAssetSearchParams(query=f"name:{suffix} tag:bulk", limit=100))
+        check(len(page.results) == 100 and page.has_more and bool(page.next_token), f"first page: {len(page.results)}, has_more={page.has_more}")
+        seen = [a.id for a in das.search_data_assets_iterator(
+            DataAssetSearchParams(query=f"name:{suffix} tag:bulk", limit=100))]
+        check(sorted(seen) == sorted(bulk), f"the iterator gave {len(seen)} ids, {len(set(seen))} distinct, of {len(bulk)}")
+        models = das.search_data_assets(DataAssetSearchParams(
+            query=f"name:{suffix}", type=DataAssetType.Model, limit=1000,
+            sort_field=DataAssetSortBy.Size, sort_order=SortOrder.Descending))
+        sizes = [a.size for a in models.results]
+        check(all(a.type == DataAssetType.Model for a in models.results) and sizes == sorted(sizes, reverse=True),
+              "type filter or size order not kept")
+        replicate = das.search_data_assets(DataAssetSearchParams(
+            query=f"name:{suffix}", limit=1000,
+            filters=[SearchFilter(key="replicate", range=SearchFilterRange(min=1, max=2))]))
+        check(len(replicate.results) == 50, f"replicate 1-2: {len(replicate.results)} of 250")
+        return f"{len(seen)} assets in 3 pages; {len(models.results)} models by size; filters work"
+
+    step("data_assets.search_data_assets (+ the SDK iterator over 250 assets)", search_assets)
+
+    def archive_asset():
+        das.archive_data_asset(asset.id, True)
+        archived = {a.id for a in das.search_data_assets(DataAssetSearchParams(archived=True)).results}
+        check(asset.id in archived, "not among archived assets")
+        das.archive_data_asset(asset.id, False)
+        archived = {a.id for a in das.search_data_assets(DataAssetSearchParams(archived=True)).results}
+        check(asset.id not in archived, "still archived")
+
+    step("data_assets.archive_data_asset", archive_asset)
+
+    def transfer():
+        das.transfer_data_asset(bulk[0], TransferDataParams(target=Target(aws=AWSS3Target(
+            bucket="fidelity-archive", prefix=f"{suffix}/"))))
+        deadline = time.monotonic() + 30
+        while True:
+            got = das.get_data_asset(bulk[0])
+            if got.last_transferred is not None:
+                break
+            check(time.monotonic() < deadline, "the transfer did not complete in 30 s")
+            time.sleep(0.05)
+        check(got.source_bucket is not None and got.source_bucket.bucket == "fidelity-archive"
+              and got.source_bucket.external is True, f"source_bucket {got.source_bucket!r}")
+        return f"now external in s3://{got.source_bucket.bucket}/{got.source_bucket.prefix}"
+
+    step("data_assets.transfer_data_asset", transfer)
+
+    def custom_metadata():
+        schema = co.custom_metadata.get_custom_metadata()
+        names = {f.name: f for f in schema.fields or []}
+        check({"study", "replicate"} <= set(names), f"fields {sorted(names)}")
+        check(all(f.category in (schema.categories or []) for f in names.values()), "a field's category is not listed")
+        return f"{len(names)} fields in {len(schema.categories or [])} categories"
+
+    step("custom_metadata.get_custom_metadata", custom_metadata)
+
+    def delete_asset():
+        das.delete_data_asset(asset.id)
+        return expect_sdk_error(404, lambda: das.get_data_asset(asset.id), json_body=True)
+
+    step("data_assets.delete_data_asset (then 404)", delete_asset)
+
     # --- Delete the run; the server must then answer 404 for it.
     step("computations.delete_computation", lambda: cs.delete_computation(comp.id))
     step("computations.get_computation after delete",
          lambda: expect_sdk_error(404, lambda: cs.get_computation(comp.id), json_body=True))
 
-    print(f"[{args.api}] all {step.count} steps passed", flush=True)
+    missing = sorted(SDK_OPERATIONS - step.covered)
+    if missing:
+        print(f"[{args.api}] FAIL SDK operations never called: {', '.join(missing)}", flush=True)
+        return 1
+    print(f"[{args.api}] all {step.count} steps passed; all {len(SDK_OPERATIONS)} SDK operations called",
+          flush=True)
     return 0
 
 

@@ -184,6 +184,19 @@ fn check_parameter(doc: &Value, param: &Value, report: &mut impl FnMut(String)) 
     }
 }
 
+/// An array of plain strings, numbers or booleans (no enum): progenitor takes it as a `Vec` of the
+/// Rust primitive, with no type to name.
+fn is_primitive_array(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("array")
+        && schema.get("items").is_some_and(|items| {
+            items.get("enum").is_none()
+                && matches!(
+                    items.get("type").and_then(Value::as_str),
+                    Some("string" | "integer" | "number" | "boolean")
+                )
+        })
+}
+
 fn check_request_body(body: &Value, report: &mut impl FnMut(String)) {
     let content = body.get("content").and_then(Value::as_object);
     for (media, media_type) in content.into_iter().flatten() {
@@ -194,7 +207,7 @@ fn check_request_body(body: &Value, report: &mut impl FnMut(String)) {
             continue;
         }
         match media_type.get("schema") {
-            Some(schema) if is_named(schema) => {}
+            Some(schema) if is_named(schema) || is_primitive_array(schema) => {}
             Some(_) => report(
                 "request body uses an inline schema: put it under components/schemas and `$ref` it"
                     .into(),
@@ -491,6 +504,38 @@ components:
         ));
         assert_eq!(m.len(), 1, "{m:?}");
         assert!(m[0].contains("response 200 (application/json) uses an inline schema"));
+    }
+
+    /// Adds `POST /things` with `schema` as its request body.
+    fn with_body(schema: &str) -> String {
+        BASE.replace(
+            "paths:\n",
+            &format!(
+                "paths:\n  /things:\n    post:\n      operationId: post_things\n      requestBody:\n        content:\n          application/json:\n            schema: {schema}\n      responses:\n        '200': {{description: ok}}\n"
+            ),
+        )
+    }
+
+    #[test]
+    fn array_bodies_of_refs_or_plain_values_pass_and_inline_objects_do_not() {
+        for ok in [
+            "{type: array, items: {$ref: '#/components/schemas/Thing'}}",
+            "{type: array, items: {type: string}}",
+        ] {
+            assert_eq!(messages(&with_body(ok)), Vec::<String>::new(), "{ok}");
+        }
+        for bad in [
+            "{type: array, items: {type: string, enum: [a, b]}}",
+            "{type: array, items: {type: object, properties: {a: {type: string}}}}",
+            "{type: object, properties: {a: {type: string}}}",
+        ] {
+            let m = messages(&with_body(bad));
+            assert!(
+                m.iter()
+                    .any(|m| m.contains("request body uses an inline schema")),
+                "{bad}: {m:?}"
+            );
+        }
     }
 
     #[test]

@@ -24,6 +24,190 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub message: ::std::option::Option<::std::string::String>,
     }
+    /**The app panel of a capsule or pipeline: the form a run is configured with.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct AppPanel {
+        ///The categories that group the parameters.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub categories: ::std::vec::Vec<AppPanelCategory>,
+        ///The data assets the app mounts, which a run may replace.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub data_assets: ::std::vec::Vec<AppPanelDataAsset>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub general: ::std::option::Option<AppPanelGeneral>,
+        ///The parameters.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parameters: ::std::vec::Vec<AppPanelParameter>,
+        ///The app panels of a pipeline's processes.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub processes: ::std::vec::Vec<AppPanelProcess>,
+        ///The result files shown once a run has completed.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub results: ::std::vec::Vec<AppPanelResult>,
+    }
+    ///A category that groups app panel parameters.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct AppPanelCategory {
+        ///A description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Help text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub help_text: ::std::option::Option<::std::string::String>,
+        ///The category's id, which parameters name in their `category`.
+        pub id: ::std::string::String,
+        ///The category's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    ///A data asset an app mounts.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct AppPanelDataAsset {
+        ///Whether the caller can use the data asset.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub accessible: ::std::option::Option<bool>,
+        ///A description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Help text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub help_text: ::std::option::Option<::std::string::String>,
+        ///The data asset's id.
+        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub kind: ::std::option::Option<crate::open::AppPanelDataAssetKind>,
+        ///Where it is mounted; give this mount to a run to replace the asset with another.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mount: ::std::option::Option<::std::string::String>,
+        ///The data asset's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    ///An app panel's title and instructions.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct AppPanelGeneral {
+        ///Help text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub help_text: ::std::option::Option<::std::string::String>,
+        ///Instructions for using the app.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub instructions: ::std::option::Option<::std::string::String>,
+        ///The title.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    ///One app panel parameter.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct AppPanelParameter {
+        ///The id of the category it belongs to.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub category: ::std::option::Option<::std::string::String>,
+        ///The default value.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub default_value: ::std::option::Option<::std::string::String>,
+        ///A description.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///Help text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub help_text: ::std::option::Option<::std::string::String>,
+        ///Whether the parameter is hidden.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub hidden: ::std::option::Option<bool>,
+        ///The largest value allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub maximum: ::std::option::Option<f64>,
+        ///The smallest value allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub minimum: ::std::option::Option<f64>,
+        ///The parameter's label.
+        pub name: ::std::string::String,
+        ///The parameter's name, as used by named parameters of a run.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub param_name: ::std::option::Option<::std::string::String>,
+        ///A regular expression values must match.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pattern: ::std::option::Option<::std::string::String>,
+        ///Whether a value is required.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub required: ::std::option::Option<bool>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<crate::open::AppPanelParameterType>,
+        ///The values allowed (list parameters).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub value_options: ::std::vec::Vec<::std::string::String>,
+        ///The type of its value, as the server words it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value_type: ::std::option::Option<::std::string::String>,
+    }
+    ///A pipeline process and its app panel.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct AppPanelProcess {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub categories: ::std::option::Option<crate::open::AppPanelProcessCategories>,
+        ///The process name.
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parameters: ::std::option::Option<crate::open::AppPanelProcessParameters>,
+    }
+    ///A result file an app shows once a run has completed.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct AppPanelResult {
+        ///The file's name.
+        pub file_name: ::std::string::String,
+    }
     ///The name and value of one app panel parameter.
     #[derive(
         ::serde::Deserialize,
@@ -89,7 +273,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub prefix: ::std::option::Option<::std::string::String>,
     }
-    ///A capsule's metadata.
+    ///A capsule's (or a pipeline's) metadata.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -123,6 +307,8 @@ pub mod types {
         ///The capsule's display name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub original_capsule: ::std::option::Option<OriginalCapsuleInfo>,
         ///The id of the capsule's owner.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub owner: ::std::option::Option<::std::string::String>,
@@ -149,6 +335,79 @@ pub mod types {
         ///The capsule's released versions.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub versions: ::std::vec::Vec<CapsuleVersion>,
+    }
+    /**What to search capsules or pipelines for, and which page of the results to return.
+Every field is optional; an empty request returns the first page of all the caller can
+see.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CapsuleSearchRequest {
+        ///Only archived items.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub archived: ::std::option::Option<bool>,
+        ///Only the caller's favourites.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub favorite: ::std::option::Option<bool>,
+        ///Field-level filters on name, description, tags or custom fields.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filters: ::std::option::Option<::std::vec::Vec<SearchFilter>>,
+        ///How many results to return (at most 1000; 100 when absent).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+        ///The `next_token` of the previous page, to get the page after it (`offset` is then ignored).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_token: ::std::option::Option<::std::string::String>,
+        ///The index of the first result to return (ignored when `next_token` is set).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub offset: ::std::option::Option<i64>,
+        ///Only items of this ownership; all the caller can see when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ownership: ::std::option::Option<crate::open::Ownership>,
+        /**Free text and `field:value` terms. Fields: `id`, `name`, `doi`, `tag`, `field`,
+`affiliation`, `journal`, `article`, `author`. The same field repeated means OR,
+different fields AND; quotes match a phrase; no wildcards; not case sensitive.
+Free text matches name, tags, description, authors and more. Example:
+`name:"single cell analysis" tag:genomics`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub query: ::std::option::Option<::std::string::String>,
+        ///The field to sort by.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_field: ::std::option::Option<crate::open::CapsuleSortBy>,
+        ///The sort order; only together with `sort_field`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_order: ::std::option::Option<crate::open::SortOrder>,
+        ///Only items of this status (`release` or `non_release`); all when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<crate::open::CapsuleStatus>,
+    }
+    /**One page of capsule or pipeline search results. Unlike the other response objects,
+both `has_more` and `results` are always present (an empty page has `"results": []`).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CapsuleSearchResults {
+        ///Whether more results follow this page.
+        pub has_more: bool,
+        ///The token that asks for the next page (send it as `next_token`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_token: ::std::option::Option<::std::string::String>,
+        ///The capsules or pipelines of this page.
+        pub results: ::std::vec::Vec<Capsule>,
     }
     ///One released version of a capsule.
     #[derive(
@@ -349,6 +608,8 @@ is made from a computation (`source.computation`).
         ///The new asset's name.
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub results_info: ::std::option::Option<ResultsInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub source: ::std::option::Option<DataAssetSource>,
         ///Keywords to find the asset by.
         pub tags: ::std::vec::Vec<::std::string::String>,
@@ -408,6 +669,74 @@ is made from a computation (`source.computation`).
         ) -> Self {
             Self(value)
         }
+    }
+    ///One custom metadata field and the values it takes.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CustomMetadataField {
+        ///The values allowed, strings or numbers according to the field's type.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub allowed_values: ::std::vec::Vec<crate::open::CustomMetadataValue>,
+        ///The category it belongs to.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub category: ::std::option::Option<::std::string::String>,
+        ///Whether the field takes several values.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub multiple: ::std::option::Option<bool>,
+        ///The field's name, the key in a data asset's `custom_metadata`.
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub range: ::std::option::Option<CustomMetadataFieldRange>,
+        ///Whether every data asset must have a value.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub required: ::std::option::Option<bool>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<crate::open::CustomMetadataFieldType>,
+        ///The units of its values.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub units: ::std::option::Option<::std::string::String>,
+    }
+    ///The range of a number or date field's values.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CustomMetadataFieldRange {
+        ///The largest value allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max: ::std::option::Option<f64>,
+        ///The smallest value allowed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub min: ::std::option::Option<f64>,
+    }
+    ///The custom metadata fields a deployment's administrators defined for data assets.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct CustomMetadataSchema {
+        ///The categories the fields are grouped in.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub categories: ::std::vec::Vec<::std::string::String>,
+        ///The fields.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub fields: ::std::vec::Vec<CustomMetadataField>,
     }
     /**A data asset. A new asset is `draft` until it becomes `ready` or `failed`.
 */
@@ -478,6 +807,125 @@ is made from a computation (`source.computation`).
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<crate::open::DataAssetType>,
     }
+    ///A data asset to attach to a capsule, pipeline or cloud workstation session.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct DataAssetAttachParams {
+        ///The data asset's id.
+        pub id: ::std::string::String,
+        ///The folder under `/data` to mount it in; the asset's default mount when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mount: ::std::option::Option<::std::string::String>,
+    }
+    ///A data asset that was attached, and the state of its mount.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct DataAssetAttachResult {
+        ///Whether the asset's files are stored outside Code Ocean.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub external: ::std::option::Option<bool>,
+        ///The data asset's id.
+        pub id: ::std::string::String,
+        ///The id of the job that mounts it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub job_id: ::std::option::Option<::std::string::String>,
+        ///The folder under `/data` it is mounted in.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mount: ::std::option::Option<::std::string::String>,
+        ///The state of the mount, as the server words it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mount_state: ::std::option::Option<::std::string::String>,
+        ///Whether the asset can be used yet.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ready: ::std::option::Option<bool>,
+    }
+    /**What to search data assets for, and which page of the results to return. Every field is
+optional; an empty request returns the first page of all the caller can see.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct DataAssetSearchRequest {
+        ///Only archived data assets.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub archived: ::std::option::Option<bool>,
+        ///Only the caller's favourites.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub favorite: ::std::option::Option<bool>,
+        ///Field-level filters on name, description, tags or custom fields.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filters: ::std::option::Option<::std::vec::Vec<SearchFilter>>,
+        ///How many results to return (at most 1000; 100 when absent).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub limit: ::std::option::Option<i64>,
+        ///The `next_token` of the previous page, to get the page after it (`offset` is then ignored).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_token: ::std::option::Option<::std::string::String>,
+        ///The index of the first result to return (ignored when `next_token` is set).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub offset: ::std::option::Option<i64>,
+        ///Only internal or only external data assets.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub origin: ::std::option::Option<crate::open::DataAssetSearchOrigin>,
+        ///Only data assets of this ownership (`created` or `shared`); all the caller can see when absent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ownership: ::std::option::Option<crate::open::Ownership>,
+        /**Free text and `field:value` terms. Fields: `name`, `tag`, `run_script`,
+`commit_id`, `contained_data_id`. The same field repeated means OR, different
+fields AND; quotes match a phrase; no wildcards; not case sensitive. Free text
+matches name, tags, description and custom metadata. Example:
+`name:RNA-seq tag:genomics`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub query: ::std::option::Option<::std::string::String>,
+        ///The field to sort by.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_field: ::std::option::Option<crate::open::DataAssetSortBy>,
+        ///The sort order; only together with `sort_field`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sort_order: ::std::option::Option<crate::open::SortOrder>,
+        ///Only data assets of this type.
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<crate::open::DataAssetType>,
+    }
+    /**One page of data asset search results. Unlike the other response objects, both
+`has_more` and `results` are always present (an empty page has `"results": []`).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct DataAssetSearchResults {
+        ///Whether more results follow this page.
+        pub has_more: bool,
+        ///The token that asks for the next page (send it as `next_token`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next_token: ::std::option::Option<::std::string::String>,
+        ///The data assets of this page.
+        pub results: ::std::vec::Vec<DataAsset>,
+    }
     /**Where a new data asset's files come from. Set exactly one member; servers may learn other
 kinds of source, which become new members here.
 */
@@ -536,7 +984,45 @@ kinds of source, which become new members here.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub prefix: ::std::option::Option<::std::string::String>,
     }
-    ///Which results folder to list.
+    /**What syncing with the external Git repository did. Servers leave out zero counts and a
+false `new_branch`: absent means 0 or false.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct GitSyncResults {
+        ///Whether the sync created the current branch on the remote.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub new_branch: ::std::option::Option<bool>,
+        ///How many commits were pulled from the remote.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pulled: ::std::option::Option<i64>,
+        ///How many commits were pushed to the remote.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pushed: ::std::option::Option<i64>,
+    }
+    ///One group's role.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct GroupPermissions {
+        ///The group's id.
+        pub group: ::std::string::String,
+        pub role: crate::open::GroupRole,
+    }
+    /**Which folder to list: of a computation's results, or of a data asset's files.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -546,7 +1032,9 @@ kinds of source, which become new members here.
         schemars::JsonSchema
     )]
     pub struct ListResultsRequest {
-        ///The folder's path relative to `/results`; the empty string lists the root.
+        /**The folder's path relative to `/results` (or to the data asset's root); the empty
+string lists the root.
+*/
         pub path: ::std::string::String,
     }
     ///A parameter given by name.
@@ -563,6 +1051,63 @@ kinds of source, which become new members here.
         pub param_name: ::std::string::String,
         ///The parameter's value.
         pub value: ::std::string::String,
+    }
+    ///The capsule a capsule was duplicated from.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct OriginalCapsuleInfo {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created: ::std::option::Option<crate::open::Timestamp>,
+        ///The original capsule's id.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///The original capsule's major version.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub major_version: ::std::option::Option<i64>,
+        ///The original capsule's minor version.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub minor_version: ::std::option::Option<i64>,
+        ///The original capsule's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Whether the original capsule is public.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub public: ::std::option::Option<bool>,
+    }
+    /**Who may see or change a capsule, pipeline or data asset: the answer of the permissions
+routes, and the body that sets them.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct Permissions {
+        ///What everyone in the deployment may do.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub everyone: ::std::option::Option<crate::open::EveryoneRole>,
+        ///Permissions of groups.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub groups: ::std::option::Option<::std::vec::Vec<GroupPermissions>>,
+        /**When setting permissions: also share the related assets (attached data assets, the
+capsules of a pipeline) with the users and groups added.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub share_assets: ::std::option::Option<bool>,
+        ///Permissions of individual users.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub users: ::std::option::Option<::std::vec::Vec<UserPermissions>>,
     }
     ///One process of a pipeline run.
     #[derive(
@@ -640,7 +1185,80 @@ kinds of source, which become new members here.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub run_script: ::std::option::Option<::std::string::String>,
     }
-    ///A signed, expiring download URL of one result file (deprecated form).
+    /**A background job releasing a new version of a capsule or pipeline. Poll it until its
+status is `completed`, `failed` or `canceled`; once completed, `release_capsule` and
+`release_version` say what was released, and a failed job says why in `error`.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ReleaseJob {
+        ///How long the job has run, in seconds.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<i64>,
+        ///Why the job failed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///The job's id, to poll it with.
+        pub job_id: ::std::string::String,
+        ///The id of the released capsule, once the job has completed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub release_capsule: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub release_version: ::std::option::Option<CapsuleVersion>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub started: ::std::option::Option<crate::open::Timestamp>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<crate::open::ReleaseJobStatus>,
+    }
+    /**The body of a 403 answer to a release request: the release requirements not met. Each
+flag is present and true only when its requirement is not met. It is an error body, so
+the generated client leaves it undecoded; decode it from the error response.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ReleaseValidationIssues {
+        ///The capsule is out of sync with its external Git repository.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub git_out_of_sync: ::std::option::Option<bool>,
+        ///The app panel is invalid.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invalid_app_panel: ::std::option::Option<bool>,
+        ///Required metadata is missing.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub missing_metadata: ::std::option::Option<bool>,
+        ///Required release functionality is missing.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub missing_release_functionality: ::std::option::Option<bool>,
+        ///The capsule has no completed reproducible run.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub missing_reproducible_run: ::std::option::Option<bool>,
+        ///The capsule is not on its default branch.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub non_default_branch: ::std::option::Option<bool>,
+        ///The capsule has uncommitted files.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uncommitted_files: ::std::option::Option<bool>,
+        ///Capsules of the pipeline's processes are not released.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub unreleased_pipeline_capsules: ::std::option::Option<bool>,
+        ///The post-run capsule is not released.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub unreleased_post_run_capsule: ::std::option::Option<bool>,
+    }
+    ///A signed, expiring download URL of one result file or data asset file (deprecated form).
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -653,7 +1271,7 @@ kinds of source, which become new members here.
         ///A signed URL that downloads the file.
         pub url: ::std::string::String,
     }
-    ///Signed, expiring URLs of one result file.
+    ///Signed, expiring URLs of one result file or data asset file.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -668,8 +1286,8 @@ kinds of source, which become new members here.
         ///A signed URL that shows the file in a browser.
         pub view_url: ::std::string::String,
     }
-    /**A file or folder in a computation's results. Its name and path come from the server:
-never use them as a local path without checking them.
+    /**A file or folder in a computation's results or a data asset's files. Its name and path
+come from the server: never use them as a local path without checking them.
 */
     #[derive(
         ::serde::Deserialize,
@@ -682,7 +1300,7 @@ never use them as a local path without checking them.
     pub struct ResultItem {
         ///The entry's name.
         pub name: ::std::string::String,
-        ///The entry's path relative to `/results`.
+        ///The entry's path relative to `/results` (or to the data asset's root).
         pub path: ::std::string::String,
         ///The file's size in bytes (files only, though some servers send it for folders too).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -690,7 +1308,7 @@ never use them as a local path without checking them.
         #[serde(rename = "type")]
         pub type_: crate::open::ResultItemType,
     }
-    ///The entries of one results folder.
+    ///The entries of one folder of a computation's results or of a data asset's files.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -702,6 +1320,47 @@ never use them as a local path without checking them.
     pub struct ResultsFolder {
         ///The folder's files and sub-folders, one level deep.
         pub items: ::std::vec::Vec<ResultItem>,
+    }
+    /**For a data asset made from results produced outside Code Ocean's own runs: what ran,
+and with what, so that it gets the provenance of a result asset.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct ResultsInfo {
+        ///The capsule that ran.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub capsule_id: ::std::option::Option<::std::string::String>,
+        ///The commit of the code that ran.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub commit: ::std::option::Option<::std::string::String>,
+        ///The ids of the data assets the run read.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data_assets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///The Nextflow profile of a pipeline run.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub nextflow_profile: ::std::option::Option<::std::string::String>,
+        ///The parameters of the run.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub parameters: ::std::option::Option<::std::vec::Vec<ComputationParameter>>,
+        ///The pipeline that ran.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pipeline_id: ::std::option::Option<::std::string::String>,
+        ///The processes of a pipeline run.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub processes: ::std::option::Option<::std::vec::Vec<PipelineProcess>>,
+        ///The script that ran, relative to the capsule folder.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub run_script: ::std::option::Option<::std::string::String>,
+        ///The released version of the capsule or pipeline that ran.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<i64>,
     }
     ///A data asset to attach to a run.
     #[derive(
@@ -761,6 +1420,53 @@ are set the capsule wins).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub version: ::std::option::Option<i64>,
     }
+    /**A filter on one field: its values are included (or, with `exclude`, excluded) by one
+value, several values, or a numeric range.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct SearchFilter {
+        ///Exclude the values given instead of including them.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub exclude: ::std::option::Option<bool>,
+        ///The field to filter on (`name`, `description`, `tags`, or a custom metadata field's key).
+        pub key: ::std::string::String,
+        ///A numeric range of values to include or exclude.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub range: ::std::option::Option<SearchFilterRange>,
+        ///One value to include or exclude (a string, or a number for number and date fields).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub value: ::std::option::Option<crate::open::CustomMetadataValue>,
+        ///Several values to include or exclude.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub values: ::std::option::Option<
+            ::std::vec::Vec<crate::open::CustomMetadataValue>,
+        >,
+    }
+    ///A numeric range for a search filter; set at least one bound.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct SearchFilterRange {
+        ///The largest value.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub max: ::std::option::Option<f64>,
+        ///The smallest value.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub min: ::std::option::Option<f64>,
+    }
     ///The storage bucket a data asset's files came from.
     #[derive(
         ::serde::Deserialize,
@@ -783,6 +1489,21 @@ are set the capsule wins).
         ///The folder in the bucket.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub prefix: ::std::option::Option<::std::string::String>,
+    }
+    ///Where to move a data asset's files.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct TransferDataAssetRequest {
+        ///Transfer even when released pipelines use the data asset.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub force: ::std::option::Option<bool>,
+        pub target: DataAssetTarget,
     }
     /**New metadata for a data asset. Fields left out are not sent. The documents mark name,
 description, tags and mount as required; current servers accept partial updates.
@@ -811,6 +1532,20 @@ description, tags and mount as required; current servers accept partial updates.
         ///The new tags (they replace the old ones).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    }
+    ///One user's role.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    pub struct UserPermissions {
+        ///The user's e-mail address.
+        pub email: ::std::string::String,
+        pub role: crate::open::UserRole,
     }
     /// Error types.
     pub mod error {
@@ -846,7 +1581,7 @@ description, tags and mount as required; current servers accept partial updates.
     }
 }
 #[derive(Clone, Debug)]
-#[doc = "Client for Code Ocean API\n\nThe Code Ocean REST API (v1), reconstructed by hand from the public API documents kept in\n`shared/seeds/`, following the readings recorded in `shared/API-NOTES.md`.\n\nThis file is the single source of truth for the wire: `cargo xtask regen` generates the\n`codeocean-raw` crate from it, and the simulator and the high-level crate build on those types.\n\nConventions of this document:\n\n- Timestamps are seconds since the Unix epoch. The documents call them int64 in one place and\n  float64 in another, so the `Timestamp` schema accepts any JSON number.\n- Enumerations owned by the server carry `x-rust-open-type: true`: the values listed are the\n  ones known today, and clients must keep working when a server sends another one.\n- In response objects only the identifying fields are required. The documents show partial\n  objects (a run response omits most computation fields), and current servers add fields;\n  clients must ignore fields they do not know.\n- Success responses are declared as `2XX`: the documents never state the exact code, and a\n  client must not mistake a `201` or `204` for a failure (a run that looks failed gets\n  launched twice).\n- Error responses normally carry a JSON `ApiError`, but proxies and gateways in front of the\n  API answer with HTML or empty bodies, and a route that a server no longer has answers `404`\n  with no JSON at all. Their media type is therefore left open (`*/*`); clients read the body\n  themselves and keep the HTTP status whatever it contains.\n- Optional fields of request bodies are `nullable`: `null` means the same as leaving the field\n  out. The official Python SDK sends `null` for every field it does not set, and servers accept\n  it. Inside `custom_metadata`, whose values are strings or numbers, `null` is not a value.\n- Schemas marked `x-rust-type` are generated as that Rust type instead of a new one (typify\n  would make a validating newtype per field of a constrained string): the constraint is the\n  server's to enforce.\n\n\nVersion: v1"]
+#[doc = "Client for Code Ocean API\n\nThe Code Ocean REST API (v1), reconstructed by hand from the public API documents kept in\n`shared/seeds/`, following the readings recorded in `shared/API-NOTES.md`, and completed\nfrom the official Python SDK (`codeocean` 0.17.0 on PyPI) for the operations the documents\ndo not cover. Each operation's `x-source` says which document or SDK function its facts\ncome from.\n\nThis file is the single source of truth for the wire: `cargo xtask regen` generates the\n`codeocean-raw` crate from it, and the simulator and the high-level crate build on those types.\n\nConventions of this document:\n\n- Timestamps are seconds since the Unix epoch. The documents call them int64 in one place and\n  float64 in another, so the `Timestamp` schema accepts any JSON number.\n- Enumerations owned by the server carry `x-rust-open-type: true`: the values listed are the\n  ones known today, and clients must keep working when a server sends another one.\n- In response objects only the identifying fields are required. The documents show partial\n  objects (a run response omits most computation fields), and current servers add fields;\n  clients must ignore fields they do not know.\n- Success responses are declared as `2XX`: the documents never state the exact code, and a\n  client must not mistake a `201` or `204` for a failure (a run that looks failed gets\n  launched twice).\n- Error responses normally carry a JSON `ApiError`, but proxies and gateways in front of the\n  API answer with HTML or empty bodies, and a route that a server no longer has answers `404`\n  with no JSON at all. Their media type is therefore left open (`*/*`); clients read the body\n  themselves and keep the HTTP status whatever it contains.\n- Optional fields of request bodies are `nullable`: `null` means the same as leaving the field\n  out. The official Python SDK sends `null` for every field it does not set, and servers accept\n  it. Inside `custom_metadata`, whose values are strings or numbers, `null` is not a value.\n- Schemas marked `x-rust-type` are generated as that Rust type instead of a new one (typify\n  would make a validating newtype per field of a constrained string): the constraint is the\n  server's to enforce.\n\n\nVersion: v1"]
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -897,6 +1632,53 @@ impl ClientInfo<()> for Client {
 impl ClientHooks<()> for &Client {}
 #[allow(clippy::all)]
 impl Client {
+    /**Search capsules
+
+Returns one page of the capsules the caller can see that match a query, filters, an
+ownership, a status, favourites or the archive, sorted as asked. Page with `limit` and
+either `offset` or the `next_token` of the previous page, while `has_more` is true.
+Although it is a POST, the request only reads and may safely be repeated.
+
+
+Sends a `POST` request to `/capsules/search`
+
+*/
+    pub async fn search_capsules<'a>(
+        &'a self,
+        body: &'a types::CapsuleSearchRequest,
+    ) -> Result<ResponseValue<types::CapsuleSearchResults>, Error<ByteStream>> {
+        let url = format!("{}/capsules/search", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "search_capsules",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**Get a capsule's metadata
 
 Returns the metadata of one capsule.
@@ -943,6 +1725,146 @@ Arguments:
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+    /**Delete a capsule
+
+Deletes a capsule permanently.
+
+Sends a `DELETE` request to `/capsules/{capsule_id}`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+*/
+    pub async fn delete_capsule<'a>(
+        &'a self,
+        capsule_id: &'a str,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}", self.baseurl, encode_path(& capsule_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self.client.delete(url).headers(header_map).build()?;
+        let info = OperationInfo {
+            operation_id: "delete_capsule",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a capsule's app panel
+
+Returns the app panel of a capsule: its general information, the data assets it mounts,
+its parameter categories and parameters, and the result files it shows.
+
+
+Sends a `GET` request to `/capsules/{capsule_id}/app_panel`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+- `version`: The released version whose app panel to return; the current one when absent.
+*/
+    pub async fn get_capsule_app_panel<'a>(
+        &'a self,
+        capsule_id: &'a str,
+        version: Option<i64>,
+    ) -> Result<ResponseValue<types::AppPanel>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}/app_panel", self.baseurl, encode_path(& capsule_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("version", &version))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_capsule_app_panel",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Archive or unarchive a capsule
+
+Archives a capsule (`archive=true`) or brings it back from the archive (`archive=false`).
+There is no body.
+
+
+Sends a `PATCH` request to `/capsules/{capsule_id}/archive`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+- `archive`: `true` to archive, `false` to unarchive. The official SDK writes Python's `True` and
+`False`; servers accept either spelling.
+
+*/
+    pub async fn archive_capsule<'a>(
+        &'a self,
+        capsule_id: &'a str,
+        archive: bool,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}/archive", self.baseurl, encode_path(& capsule_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .patch(url)
+            .query(&progenitor_client::QueryParam::new("archive", &archive))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "archive_capsule",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**List a capsule's computations
 
 Returns every run of the capsule as a plain JSON array (not wrapped in an object).
@@ -979,6 +1901,353 @@ Arguments:
             .build()?;
         let info = OperationInfo {
             operation_id: "list_capsule_computations",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Attach data assets to a capsule
+
+Attaches data assets to a capsule, each in the folder under `/data` given by its `mount`
+(the asset's default mount when absent). Returns one entry per attached asset.
+
+
+Sends a `POST` request to `/capsules/{capsule_id}/data_assets`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+- `body`
+*/
+    pub async fn attach_capsule_data_assets<'a>(
+        &'a self,
+        capsule_id: &'a str,
+        body: &'a ::std::vec::Vec<types::DataAssetAttachParams>,
+    ) -> Result<
+        ResponseValue<::std::vec::Vec<types::DataAssetAttachResult>>,
+        Error<ByteStream>,
+    > {
+        let url = format!(
+            "{}/capsules/{}/data_assets", self.baseurl, encode_path(& capsule_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "attach_capsule_data_assets",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Detach data assets from a capsule
+
+Detaches data assets from a capsule; the body is the JSON array of their ids. The path
+ends with a slash, as the official SDK sends it.
+
+
+Sends a `DELETE` request to `/capsules/{capsule_id}/data_assets/`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+- `body`
+*/
+    pub async fn detach_capsule_data_assets<'a>(
+        &'a self,
+        capsule_id: &'a str,
+        body: &'a ::std::vec::Vec<::std::string::String>,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}/data_assets/", self.baseurl, encode_path(& capsule_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .delete(url)
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "detach_capsule_data_assets",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a capsule's permissions
+
+Returns who may see or change the capsule (users, groups and everyone).
+
+Sends a `GET` request to `/capsules/{capsule_id}/permissions`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+*/
+    pub async fn get_capsule_permissions<'a>(
+        &'a self,
+        capsule_id: &'a str,
+    ) -> Result<ResponseValue<types::Permissions>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}/permissions", self.baseurl, encode_path(& capsule_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_capsule_permissions",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Update a capsule's permissions
+
+Sets who may see or change the capsule. With `share_assets`, the data assets it uses
+are shared with the users and groups added too.
+
+
+Sends a `POST` request to `/capsules/{capsule_id}/permissions`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+- `body`
+*/
+    pub async fn update_capsule_permissions<'a>(
+        &'a self,
+        capsule_id: &'a str,
+        body: &'a types::Permissions,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}/permissions", self.baseurl, encode_path(& capsule_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self.client.post(url).json(&body).headers(header_map).build()?;
+        let info = OperationInfo {
+            operation_id: "update_capsule_permissions",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Start releasing a new version of a capsule
+
+Starts releasing a new version of a capsule that was released before (the first release
+is made in the app; servers answer 400 for a capsule never released). The release runs
+in the background: the answer is a release job, to be polled with
+`get_capsule_release_job` until its status is `completed`, `failed` or `canceled`; a
+completed job names the released capsule and its version.
+
+A capsule that does not meet the release requirements is answered with 403 and a
+`ReleaseValidationIssues` body. Not idempotent: each request starts a release.
+
+
+Sends a `POST` request to `/capsules/{capsule_id}/release`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+*/
+    pub async fn release_capsule<'a>(
+        &'a self,
+        capsule_id: &'a str,
+    ) -> Result<ResponseValue<types::ReleaseJob>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}/release", self.baseurl, encode_path(& capsule_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "release_capsule",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a capsule release job
+
+Returns the current status of a release job of the capsule. `completed`, `failed` and
+`canceled` are final; the SDK polls every 5 seconds or more until one of them.
+
+
+Sends a `GET` request to `/capsules/{capsule_id}/release/{job_id}`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+- `job_id`: The release job's id, as the release request answered it.
+*/
+    pub async fn get_capsule_release_job<'a>(
+        &'a self,
+        capsule_id: &'a str,
+        job_id: &'a str,
+    ) -> Result<ResponseValue<types::ReleaseJob>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}/release/{}", self.baseurl, encode_path(& capsule_id
+            .to_string()), encode_path(& job_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_capsule_release_job",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Sync a capsule with its Git remote
+
+Pushes the capsule's commits to its linked external Git repository and pulls the
+repository's new commits. There is no body.
+
+
+Sends a `POST` request to `/capsules/{capsule_id}/sync`
+
+Arguments:
+- `capsule_id`: The capsule's id.
+*/
+    pub async fn sync_capsule<'a>(
+        &'a self,
+        capsule_id: &'a str,
+    ) -> Result<ResponseValue<types::GitSyncResults>, Error<ByteStream>> {
+        let url = format!(
+            "{}/capsules/{}/sync", self.baseurl, encode_path(& capsule_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "sync_capsule",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
@@ -1173,6 +2442,110 @@ Arguments:
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+    /**Attach data assets to a cloud workstation session
+
+Attaches data assets to a running cloud workstation session (a computation whose
+`cloud_workstation` is true), each in the folder under `/data` given by its `mount`.
+Returns one entry per attached asset; `ready` tells whether it is mounted yet.
+
+
+Sends a `POST` request to `/computations/{computation_id}/data_assets`
+
+Arguments:
+- `computation_id`: The computation's id.
+- `body`
+*/
+    pub async fn attach_computation_data_assets<'a>(
+        &'a self,
+        computation_id: &'a str,
+        body: &'a ::std::vec::Vec<types::DataAssetAttachParams>,
+    ) -> Result<
+        ResponseValue<::std::vec::Vec<types::DataAssetAttachResult>>,
+        Error<ByteStream>,
+    > {
+        let url = format!(
+            "{}/computations/{}/data_assets", self.baseurl, encode_path(& computation_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "attach_computation_data_assets",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Detach data assets from a cloud workstation session
+
+Detaches data assets from a running cloud workstation session; the body is the JSON
+array of their ids. The path ends with a slash, as the official SDK sends it.
+
+
+Sends a `DELETE` request to `/computations/{computation_id}/data_assets/`
+
+Arguments:
+- `computation_id`: The computation's id.
+- `body`
+*/
+    pub async fn detach_computation_data_assets<'a>(
+        &'a self,
+        computation_id: &'a str,
+        body: &'a ::std::vec::Vec<::std::string::String>,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/computations/{}/data_assets/", self.baseurl, encode_path(& computation_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .delete(url)
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "detach_computation_data_assets",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**List one folder of a computation's results
 
 Lists the files and folders directly inside one folder of the computation's `/results`
@@ -1333,6 +2706,50 @@ Arguments:
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+    /**Get the deployment's custom metadata schema
+
+Returns the custom metadata fields the deployment's administrators defined for data
+assets (name, type, allowed values or range, units, category, whether required), and
+the categories they are grouped in.
+
+
+Sends a `GET` request to `/custom_metadata`
+
+*/
+    pub async fn get_custom_metadata<'a>(
+        &'a self,
+    ) -> Result<ResponseValue<types::CustomMetadataSchema>, Error<ByteStream>> {
+        let url = format!("{}/custom_metadata", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_custom_metadata",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**Create a data asset
 
 Creates a data asset, for example from a computation's results. The new asset starts in
@@ -1369,6 +2786,53 @@ Sends a `POST` request to `/data_assets`
             .build()?;
         let info = OperationInfo {
             operation_id: "create_data_asset",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Search data assets
+
+Returns one page of the data assets the caller can see that match a query, filters, a
+type, an ownership, an origin, favourites or the archive, sorted as asked. Page with
+`limit` and either `offset` or the `next_token` of the previous page, while `has_more`
+is true. Although it is a POST, the request only reads and may safely be repeated.
+
+
+Sends a `POST` request to `/data_assets/search`
+
+*/
+    pub async fn search_data_assets<'a>(
+        &'a self,
+        body: &'a types::DataAssetSearchRequest,
+    ) -> Result<ResponseValue<types::DataAssetSearchResults>, Error<ByteStream>> {
+        let url = format!("{}/data_assets/search", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "search_data_assets",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;
@@ -1466,6 +2930,1018 @@ Arguments:
             .build()?;
         let info = OperationInfo {
             operation_id: "update_data_asset",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Delete a data asset
+
+Deletes a data asset permanently.
+
+Sends a `DELETE` request to `/data_assets/{data_asset_id}`
+
+Arguments:
+- `data_asset_id`: The data asset's id.
+*/
+    pub async fn delete_data_asset<'a>(
+        &'a self,
+        data_asset_id: &'a str,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/data_assets/{}", self.baseurl, encode_path(& data_asset_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self.client.delete(url).headers(header_map).build()?;
+        let info = OperationInfo {
+            operation_id: "delete_data_asset",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Archive or unarchive a data asset
+
+Archives a data asset (`archive=true`) or brings it back from the archive
+(`archive=false`). There is no body.
+
+
+Sends a `PATCH` request to `/data_assets/{data_asset_id}/archive`
+
+Arguments:
+- `data_asset_id`: The data asset's id.
+- `archive`: `true` to archive, `false` to unarchive. The official SDK writes Python's `True` and
+`False`; servers accept either spelling.
+
+*/
+    pub async fn archive_data_asset<'a>(
+        &'a self,
+        data_asset_id: &'a str,
+        archive: bool,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/data_assets/{}/archive", self.baseurl, encode_path(& data_asset_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .patch(url)
+            .query(&progenitor_client::QueryParam::new("archive", &archive))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "archive_data_asset",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**List one folder of a data asset's files
+
+Lists the files and folders directly inside one folder of an internal data asset (one
+level, not recursive); the empty path lists the root. The request and the answer have
+the shapes of `list_computation_results`. Although it is a POST, the request only reads
+and may safely be repeated.
+
+
+Sends a `POST` request to `/data_assets/{data_asset_id}/files`
+
+Arguments:
+- `data_asset_id`: The data asset's id.
+- `body`
+*/
+    pub async fn list_data_asset_files<'a>(
+        &'a self,
+        data_asset_id: &'a str,
+        body: &'a types::ListResultsRequest,
+    ) -> Result<ResponseValue<types::ResultsFolder>, Error<ByteStream>> {
+        let url = format!(
+            "{}/data_assets/{}/files", self.baseurl, encode_path(& data_asset_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_data_asset_files",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a signed download URL for a data asset file (deprecated)
+
+The older form of `files/urls`: returns only a signed download URL. Deprecated like
+`results/download_url` (the official SDK warns on every call); current servers may
+answer 404 for the route. Use it only as a fallback when `files/urls` is missing.
+
+
+Sends a `GET` request to `/data_assets/{data_asset_id}/files/download_url`
+
+Arguments:
+- `data_asset_id`: The data asset's id.
+- `path`: The file's path inside the data asset, as listed.
+*/
+    pub async fn get_data_asset_file_download_url<'a>(
+        &'a self,
+        data_asset_id: &'a str,
+        path: &'a str,
+    ) -> Result<ResponseValue<types::ResultFileDownloadUrl>, Error<ByteStream>> {
+        let url = format!(
+            "{}/data_assets/{}/files/download_url", self.baseurl, encode_path(&
+            data_asset_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("path", &path))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_data_asset_file_download_url",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get signed URLs for a data asset file
+
+Returns two signed, expiring URLs for one file of an internal data asset: one that
+downloads it and one that shows it in a browser. The URLs point at object storage, not
+at the API: never send the API's `Authorization` header to them. The counterpart of
+`get_result_file_urls`; older servers may answer 404 for the route itself.
+
+
+Sends a `GET` request to `/data_assets/{data_asset_id}/files/urls`
+
+Arguments:
+- `data_asset_id`: The data asset's id.
+- `path`: The file's path inside the data asset, as listed.
+*/
+    pub async fn get_data_asset_file_urls<'a>(
+        &'a self,
+        data_asset_id: &'a str,
+        path: &'a str,
+    ) -> Result<ResponseValue<types::ResultFileUrls>, Error<ByteStream>> {
+        let url = format!(
+            "{}/data_assets/{}/files/urls", self.baseurl, encode_path(& data_asset_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("path", &path))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_data_asset_file_urls",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a data asset's permissions
+
+Returns who may see or change the data asset (users, groups and everyone).
+
+Sends a `GET` request to `/data_assets/{data_asset_id}/permissions`
+
+Arguments:
+- `data_asset_id`: The data asset's id.
+*/
+    pub async fn get_data_asset_permissions<'a>(
+        &'a self,
+        data_asset_id: &'a str,
+    ) -> Result<ResponseValue<types::Permissions>, Error<ByteStream>> {
+        let url = format!(
+            "{}/data_assets/{}/permissions", self.baseurl, encode_path(& data_asset_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_data_asset_permissions",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Update a data asset's permissions
+
+Sets who may see or change the data asset.
+
+Sends a `POST` request to `/data_assets/{data_asset_id}/permissions`
+
+Arguments:
+- `data_asset_id`: The data asset's id.
+- `body`
+*/
+    pub async fn update_data_asset_permissions<'a>(
+        &'a self,
+        data_asset_id: &'a str,
+        body: &'a types::Permissions,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/data_assets/{}/permissions", self.baseurl, encode_path(& data_asset_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self.client.post(url).json(&body).headers(header_map).build()?;
+        let info = OperationInfo {
+            operation_id: "update_data_asset_permissions",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Transfer a data asset's files to another S3 location
+
+Moves a data asset's files to another S3 bucket or folder (administrators only): an
+internal asset becomes external, an external one changes place. Result assets keep
+their provenance. `force` transfers even when released pipelines use the asset. The
+transfer happens in the background; the asset's `last_transferred` and
+`transfer_error` tell how it went.
+
+
+Sends a `POST` request to `/data_assets/{data_asset_id}/transfer`
+
+Arguments:
+- `data_asset_id`: The data asset's id.
+- `body`
+*/
+    pub async fn transfer_data_asset<'a>(
+        &'a self,
+        data_asset_id: &'a str,
+        body: &'a types::TransferDataAssetRequest,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/data_assets/{}/transfer", self.baseurl, encode_path(& data_asset_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self.client.post(url).json(&body).headers(header_map).build()?;
+        let info = OperationInfo {
+            operation_id: "transfer_data_asset",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Search pipelines
+
+Returns one page of the pipelines the caller can see that match a query, filters, an
+ownership, a status, favourites or the archive, sorted as asked. Page with `limit` and
+either `offset` or the `next_token` of the previous page, while `has_more` is true.
+Although it is a POST, the request only reads and may safely be repeated.
+
+
+Sends a `POST` request to `/pipelines/search`
+
+*/
+    pub async fn search_pipelines<'a>(
+        &'a self,
+        body: &'a types::CapsuleSearchRequest,
+    ) -> Result<ResponseValue<types::CapsuleSearchResults>, Error<ByteStream>> {
+        let url = format!("{}/pipelines/search", self.baseurl,);
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "search_pipelines",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a pipeline's metadata
+
+Returns the metadata of one pipeline (pipelines are capsules to the API: the same shapes, under `/pipelines`).
+
+
+Sends a `GET` request to `/pipelines/{pipeline_id}`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+*/
+    pub async fn get_pipeline<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+    ) -> Result<ResponseValue<types::Capsule>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}", self.baseurl, encode_path(& pipeline_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_pipeline",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Delete a pipeline
+
+Deletes a pipeline permanently.
+
+Sends a `DELETE` request to `/pipelines/{pipeline_id}`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+*/
+    pub async fn delete_pipeline<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}", self.baseurl, encode_path(& pipeline_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self.client.delete(url).headers(header_map).build()?;
+        let info = OperationInfo {
+            operation_id: "delete_pipeline",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a pipeline's app panel
+
+Returns the app panel of a pipeline: its general information, the data assets it mounts,
+its parameter categories and parameters, the result files it shows, and the app panels of its processes.
+
+
+Sends a `GET` request to `/pipelines/{pipeline_id}/app_panel`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+- `version`: The released version whose app panel to return; the current one when absent.
+*/
+    pub async fn get_pipeline_app_panel<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+        version: Option<i64>,
+    ) -> Result<ResponseValue<types::AppPanel>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/app_panel", self.baseurl, encode_path(& pipeline_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .query(&progenitor_client::QueryParam::new("version", &version))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_pipeline_app_panel",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Archive or unarchive a pipeline
+
+Archives a pipeline (`archive=true`) or brings it back from the archive (`archive=false`).
+There is no body.
+
+
+Sends a `PATCH` request to `/pipelines/{pipeline_id}/archive`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+- `archive`: `true` to archive, `false` to unarchive. The official SDK writes Python's `True` and
+`False`; servers accept either spelling.
+
+*/
+    pub async fn archive_pipeline<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+        archive: bool,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/archive", self.baseurl, encode_path(& pipeline_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .patch(url)
+            .query(&progenitor_client::QueryParam::new("archive", &archive))
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "archive_pipeline",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**List a pipeline's computations
+
+Returns every run of the pipeline as a plain JSON array (not wrapped in an object).
+
+
+Sends a `GET` request to `/pipelines/{pipeline_id}/computations`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+*/
+    pub async fn list_pipeline_computations<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+    ) -> Result<ResponseValue<::std::vec::Vec<types::Computation>>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/computations", self.baseurl, encode_path(& pipeline_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_pipeline_computations",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Attach data assets to a pipeline
+
+Attaches data assets to a pipeline, each in the folder under `/data` given by its `mount`
+(the asset's default mount when absent). Returns one entry per attached asset.
+
+
+Sends a `POST` request to `/pipelines/{pipeline_id}/data_assets`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+- `body`
+*/
+    pub async fn attach_pipeline_data_assets<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+        body: &'a ::std::vec::Vec<types::DataAssetAttachParams>,
+    ) -> Result<
+        ResponseValue<::std::vec::Vec<types::DataAssetAttachResult>>,
+        Error<ByteStream>,
+    > {
+        let url = format!(
+            "{}/pipelines/{}/data_assets", self.baseurl, encode_path(& pipeline_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "attach_pipeline_data_assets",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Detach data assets from a pipeline
+
+Detaches data assets from a pipeline; the body is the JSON array of their ids. The path
+ends with a slash, as the official SDK sends it.
+
+
+Sends a `DELETE` request to `/pipelines/{pipeline_id}/data_assets/`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+- `body`
+*/
+    pub async fn detach_pipeline_data_assets<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+        body: &'a ::std::vec::Vec<::std::string::String>,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/data_assets/", self.baseurl, encode_path(& pipeline_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .delete(url)
+            .json(&body)
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "detach_pipeline_data_assets",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a pipeline's permissions
+
+Returns who may see or change the pipeline (users, groups and everyone).
+
+Sends a `GET` request to `/pipelines/{pipeline_id}/permissions`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+*/
+    pub async fn get_pipeline_permissions<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+    ) -> Result<ResponseValue<types::Permissions>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/permissions", self.baseurl, encode_path(& pipeline_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_pipeline_permissions",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Update a pipeline's permissions
+
+Sets who may see or change the pipeline. With `share_assets`, the data assets it uses
+and the capsules of its processes are shared with the users and groups added too.
+
+
+Sends a `POST` request to `/pipelines/{pipeline_id}/permissions`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+- `body`
+*/
+    pub async fn update_pipeline_permissions<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+        body: &'a types::Permissions,
+    ) -> Result<ResponseValue<()>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/permissions", self.baseurl, encode_path(& pipeline_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self.client.post(url).json(&body).headers(header_map).build()?;
+        let info = OperationInfo {
+            operation_id: "update_pipeline_permissions",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => Ok(ResponseValue::empty(response)),
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Start releasing a new version of a pipeline
+
+Starts releasing a new version of a pipeline that was released before (the first release
+is made in the app; servers answer 400 for a pipeline never released). The release runs
+in the background: the answer is a release job, to be polled with
+`get_pipeline_release_job` until its status is `completed`, `failed` or `canceled`; a
+completed job names the released pipeline and its version.
+
+A pipeline that does not meet the release requirements is answered with 403 and a
+`ReleaseValidationIssues` body. Not idempotent: each request starts a release.
+
+
+Sends a `POST` request to `/pipelines/{pipeline_id}/release`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+*/
+    pub async fn release_pipeline<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+    ) -> Result<ResponseValue<types::ReleaseJob>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/release", self.baseurl, encode_path(& pipeline_id
+            .to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "release_pipeline",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Get a pipeline release job
+
+Returns the current status of a release job of the pipeline. `completed`, `failed` and
+`canceled` are final; the SDK polls every 5 seconds or more until one of them.
+
+
+Sends a `GET` request to `/pipelines/{pipeline_id}/release/{job_id}`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+- `job_id`: The release job's id, as the release request answered it.
+*/
+    pub async fn get_pipeline_release_job<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+        job_id: &'a str,
+    ) -> Result<ResponseValue<types::ReleaseJob>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/release/{}", self.baseurl, encode_path(& pipeline_id
+            .to_string()), encode_path(& job_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .get(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_pipeline_release_job",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200..=299 => ResponseValue::from_response(response).await,
+            400u16..=499u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            500u16..=599u16 => Err(Error::ErrorResponse(ResponseValue::stream(response))),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Sync a pipeline with its Git remote
+
+Pushes the pipeline's commits to its linked external Git repository and pulls the
+repository's new commits. There is no body.
+
+
+Sends a `POST` request to `/pipelines/{pipeline_id}/sync`
+
+Arguments:
+- `pipeline_id`: The pipeline's id.
+*/
+    pub async fn sync_pipeline<'a>(
+        &'a self,
+        pipeline_id: &'a str,
+    ) -> Result<ResponseValue<types::GitSyncResults>, Error<ByteStream>> {
+        let url = format!(
+            "{}/pipelines/{}/sync", self.baseurl, encode_path(& pipeline_id.to_string()),
+        );
+        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+        header_map
+            .append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
+            );
+        #[allow(unused_mut)]
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                ::reqwest::header::ACCEPT,
+                ::reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .headers(header_map)
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "sync_pipeline",
         };
         self.pre(&mut request, &info).await?;
         let result = self.exec(request, &info).await;

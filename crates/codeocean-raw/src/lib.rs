@@ -65,11 +65,25 @@
 //!
 //! # Open types
 //!
-//! The enumerations the server owns (computation state, end status, capsule status, data asset
-//! state, type and origin, result item type) are open: a value the server sends that the spec does
-//! not list decodes to `Unknown(String)` instead of failing the whole response. They, the
-//! [`open::Timestamp`] and the [`open::CustomMetadataValue`] are in [`open`], the only
-//! hand-written module of this crate. Unknown fields in responses are ignored.
+//! The enumerations of the API (computation state, end status, capsule status, data asset
+//! state, type and origin, result item type, release job status, roles, app panel kinds, search
+//! sort fields and filters) are open: a value the server sends that the spec does not list
+//! decodes to `Unknown(String)` instead of failing the whole response, and a caller can send a
+//! value a newer server knows. They, the [`open::Timestamp`], the [`open::CustomMetadataValue`]
+//! and [`open::OneOrMany`] are in [`open`], the only hand-written module of this crate. Unknown
+//! fields in responses are ignored.
+//!
+//! # Operations
+//!
+//! The 12 operations of the API documents and the 36 more of the official Python SDK
+//! (`codeocean` 0.17.0): capsules and pipelines (get, delete, app panel, computations,
+//! permissions, attach and detach data assets, archive, Git sync, release and release jobs,
+//! search), computations (run, get, delete, rename, results, result URLs, data assets of cloud
+//! workstations), data assets (create, get, update, delete, archive, permissions, search, files
+//! and file URLs, transfer) and the custom metadata schema. Searches return one page
+//! (`has_more`, `results`, `next_token`); the caller pages with `offset` or `next_token`.
+//! `get_result_file_download_url` and `get_data_asset_file_download_url` are deprecated on the
+//! server side (the generator does not mark them `#[deprecated]`).
 //!
 //! # Interface style
 //!
@@ -86,8 +100,8 @@
 //!
 //! Besides the headers the caller sets, every request carries progenitor's `api-version: v1`
 //! header (the spec's version), which servers ignore, and `Accept: application/json` — except
-//! `delete_computation` and `rename_computation`, whose responses have no body: they send
-//! reqwest's default `Accept: */*`.
+//! the operations whose responses have no body (deletes, renames, archives, detaches, permission
+//! updates, transfers): they send reqwest's default `Accept: */*`.
 
 pub mod open;
 

@@ -9,7 +9,8 @@
 //! - the server-owned enumerations keep a value they do not know as `Unknown(String)`, and write it
 //!   back unchanged;
 //! - [`Timestamp`] accepts integral and fractional seconds (the documents say both);
-//! - [`CustomMetadataValue`] keeps a value of any JSON type.
+//! - [`CustomMetadataValue`] keeps a value of any JSON type;
+//! - [`OneOrMany`] reads a field the sources give as one object or as a list in either form.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -231,6 +232,236 @@ open_enum! {
         Folder = "folder",
     }
 }
+
+open_enum! {
+    /// Where a capsule or pipeline release job is. `Completed`, `Failed` and `Canceled` are
+    /// final.
+    ReleaseJobStatus {
+        /// The job was created and has not started yet.
+        Created = "created",
+        /// The release is under way.
+        Started = "started",
+        /// The new version was released.
+        Completed = "completed",
+        /// The release failed; the job's `error` says why.
+        Failed = "failed",
+        /// The release was canceled.
+        Canceled = "canceled",
+        /// The release is being canceled.
+        Canceling = "canceling",
+    }
+}
+
+open_enum! {
+    /// Where the files of a data asset shown in an app panel live. In a pipeline, an asset can
+    /// only be replaced by one of the same kind.
+    AppPanelDataAssetKind {
+        /// Stored inside Code Ocean.
+        Internal = "internal",
+        /// Stored outside Code Ocean.
+        External = "external",
+        /// Several external data assets combined.
+        Combined = "combined",
+    }
+}
+
+open_enum! {
+    /// How an app panel parameter is entered.
+    AppPanelParameterType {
+        /// Free text.
+        Text = "text",
+        /// A choice from a list of values.
+        List = "list",
+        /// A file.
+        File = "file",
+    }
+}
+
+open_enum! {
+    /// The type of a custom metadata field's values.
+    CustomMetadataFieldType {
+        /// Strings.
+        String = "string",
+        /// Numbers.
+        Number = "number",
+        /// Dates, as seconds since the Unix epoch.
+        Date = "date",
+    }
+}
+
+open_enum! {
+    /// What a user may do with a capsule, pipeline or data asset.
+    UserRole {
+        /// Everything, including changing permissions.
+        Owner = "owner",
+        /// See and change it.
+        Editor = "editor",
+        /// See it.
+        Viewer = "viewer",
+    }
+}
+
+open_enum! {
+    /// What a group may do with a capsule, pipeline or data asset.
+    GroupRole {
+        /// Everything, including changing permissions.
+        Owner = "owner",
+        /// See and change it.
+        Editor = "editor",
+        /// See it.
+        Viewer = "viewer",
+        /// Find it in searches.
+        Discoverable = "discoverable",
+    }
+}
+
+open_enum! {
+    /// What everyone in the deployment may do with a capsule, pipeline or data asset.
+    EveryoneRole {
+        /// See it.
+        Viewer = "viewer",
+        /// Find it in searches.
+        Discoverable = "discoverable",
+        /// Nothing.
+        None = "none",
+    }
+}
+
+open_enum! {
+    /// The order of search results.
+    SortOrder {
+        /// Smallest first.
+        Ascending = "asc",
+        /// Largest first.
+        Descending = "desc",
+    }
+}
+
+open_enum! {
+    /// The field capsule and pipeline search results are sorted by.
+    CapsuleSortBy {
+        /// Creation time.
+        Created = "created",
+        /// Last access time.
+        LastAccessed = "last_accessed",
+        /// Name.
+        Name = "name",
+    }
+}
+
+open_enum! {
+    /// The field data asset search results are sorted by.
+    DataAssetSortBy {
+        /// Creation time.
+        Created = "created",
+        /// Type.
+        Type = "type",
+        /// Name.
+        Name = "name",
+        /// Size.
+        Size = "size",
+    }
+}
+
+open_enum! {
+    /// Which items a search returns by who owns them.
+    Ownership {
+        /// The caller's private items (capsules and pipelines).
+        Private = "private",
+        /// Items shared with the caller.
+        Shared = "shared",
+        /// Items the caller created.
+        Created = "created",
+    }
+}
+
+open_enum! {
+    /// Whether a data asset search returns internal or external assets.
+    DataAssetSearchOrigin {
+        /// Assets stored inside Code Ocean.
+        Internal = "internal",
+        /// Assets stored outside Code Ocean.
+        External = "external",
+    }
+}
+
+/// One value or a list of values: a field whose form the sources disagree on.
+///
+/// The official SDK reads one object where the surrounding shape suggests a list (the
+/// categories and parameters of a pipeline process's app panel). Both forms decode; each is
+/// written back in the form it was read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OneOrMany<T> {
+    /// A single value, as the official SDK models the field.
+    One(T),
+    /// A list of values.
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    /// The values, one or many, as a slice.
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            Self::One(value) => std::slice::from_ref(value),
+            Self::Many(values) => values,
+        }
+    }
+
+    /// The values, one or many, as a list.
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            Self::One(value) => vec![value],
+            Self::Many(values) => values,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for OneOrMany<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::One(value) => value.serialize(serializer),
+            Self::Many(values) => values.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Array(items) => items
+                .into_iter()
+                .map(serde_json::from_value)
+                .collect::<Result<Vec<T>, _>>()
+                .map(Self::Many)
+                .map_err(de::Error::custom),
+            value => serde_json::from_value(value)
+                .map(Self::One)
+                .map_err(de::Error::custom),
+        }
+    }
+}
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for OneOrMany<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("OneOrMany_{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one = generator.subschema_for::<T>();
+        schemars::json_schema!({
+            "description": "One value, or a list of values.",
+            "oneOf": [one, {"type": "array", "items": one}],
+        })
+    }
+}
+
+/// The parameter categories of a pipeline process's app panel: one, as the official SDK reads
+/// them, or a list, as the top-level app panel has them.
+pub type AppPanelProcessCategories = OneOrMany<crate::types::AppPanelCategory>;
+
+/// The parameters of a pipeline process's app panel: one, as the official SDK reads them, or a
+/// list, as the top-level app panel has them.
+pub type AppPanelProcessParameters = OneOrMany<crate::types::AppPanelParameter>;
 
 /// A point in time, in seconds since the Unix epoch, exactly as the server wrote it.
 ///
@@ -540,6 +771,64 @@ mod tests {
             Some(Timestamp::from_secs(7))
         );
         assert_eq!(Timestamp::from_secs_f64(f64::NAN), None);
+    }
+
+    #[test]
+    fn one_or_many_reads_either_form_and_writes_it_back() {
+        let one = json!({"id": "c1", "name": "Inputs", "colour": "blue"});
+        let decoded: AppPanelProcessCategories = serde_json::from_value(one.clone()).unwrap();
+        assert!(matches!(decoded, OneOrMany::One(_)));
+        assert_eq!(decoded.as_slice()[0].id, "c1");
+        assert_eq!(
+            serde_json::to_value(&decoded).unwrap(),
+            json!({"id": "c1", "name": "Inputs"}),
+            "unknown fields are dropped, the form is kept"
+        );
+
+        let many = json!([{"id": "c1"}, {"id": "c2", "name": "Outputs"}]);
+        let decoded: AppPanelProcessCategories = serde_json::from_value(many.clone()).unwrap();
+        assert_eq!(decoded.as_slice().len(), 2);
+        assert_eq!(serde_json::to_value(&decoded).unwrap(), many);
+        let ids: Vec<String> = decoded.into_vec().into_iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["c1", "c2"]);
+
+        let empty: AppPanelProcessParameters = serde_json::from_value(json!([])).unwrap();
+        assert_eq!(empty, OneOrMany::Many(vec![]));
+
+        // An item without its required field fails in either form, naming the field.
+        for bad in [
+            json!({"name": "no id"}),
+            json!([{"id": "c1"}, {"name": "no id"}]),
+        ] {
+            let err = serde_json::from_value::<AppPanelProcessCategories>(bad).unwrap_err();
+            assert!(err.to_string().contains("missing field `id`"), "{err}");
+        }
+        assert!(serde_json::from_value::<AppPanelProcessCategories>(json!("c1")).is_err());
+    }
+
+    #[test]
+    fn one_or_many_schema_offers_both_forms() {
+        let schema =
+            serde_json::to_value(schemars::schema_for!(AppPanelProcessParameters)).unwrap();
+        let forms = schema["oneOf"].as_array().unwrap();
+        assert_eq!(forms.len(), 2);
+        assert_eq!(forms[1]["type"], "array");
+        assert_eq!(forms[0], forms[1]["items"]);
+    }
+
+    #[test]
+    fn sdk_enum_values_are_known() {
+        assert_eq!(
+            ReleaseJobStatus::from("canceling"),
+            ReleaseJobStatus::Canceling
+        );
+        assert_eq!(SortOrder::Descending.as_str(), "desc");
+        assert_eq!(EveryoneRole::from("none"), EveryoneRole::None);
+        assert_eq!(
+            CapsuleSortBy::from("last_accessed"),
+            CapsuleSortBy::LastAccessed
+        );
+        assert!(GroupRole::from("admin").is_unknown());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Admin routes under `/__sim` (no auth; they exist only in the simulator): counts, the request
 //! log, the API generation, faults and the clock, so that a shell session or a test in another
-//! process can watch and steer the simulator.
+//! process can watch and steer the simulator; and objects the API cannot make: many data assets
+//! at once, copies of a capsule or pipeline, cloud workstation sessions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,93 @@ pub(crate) fn router() -> Router<Arc<SimState>> {
         .route("/faults/injected", get(injected))
         .route("/advance", post(advance))
         .route("/computations/{id}/stop", post(stop))
+        .route("/data_assets", post(bulk_assets))
+        .route("/capsules/{id}/copies", post(copies))
+        .route("/cloud_workstations", post(workstation))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Bulk {
+    count: usize,
+    #[serde(default)]
+    name_prefix: Option<String>,
+}
+
+/// `POST /__sim/data_assets {"count": N, "name_prefix": "..."}`: N ready datasets at once
+/// (see `assets::add_bulk`); answers `{"ids": [...]}`.
+async fn bulk_assets(State(st): St, body: axum::body::Bytes) -> Response {
+    let b: Bulk = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")),
+    };
+    if b.count > crate::assets::MAX_BULK {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            &format!("count: at most {} at once", crate::assets::MAX_BULK),
+        );
+    }
+    let ids = crate::assets::add_bulk(&st, b.count, b.name_prefix.as_deref());
+    Json(serde_json::json!({ "ids": ids })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Copies {
+    #[serde(default = "one")]
+    count: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// `POST /__sim/capsules/{id}/copies {"count": N}`: N copies of a capsule or pipeline (for
+/// searches over many, or to delete one without losing the original); answers `{"ids": [...]}`.
+async fn copies(State(st): St, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let c: Copies = if body.is_empty() {
+        Copies { count: 1 }
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(c) => c,
+            Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")),
+        }
+    };
+    if c.count > crate::assets::MAX_BULK {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            &format!("count: at most {} at once", crate::assets::MAX_BULK),
+        );
+    }
+    match crate::items::copy(&st, &id, c.count) {
+        Some(ids) => Json(serde_json::json!({ "ids": ids })).into_response(),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            &format!("no capsule or pipeline {id}"),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Workstation {
+    capsule_id: String,
+}
+
+/// `POST /__sim/cloud_workstations {"capsule_id": "..."}`: starts a cloud workstation session
+/// (a computation with `cloud_workstation: true` that runs until stopped); answers it.
+async fn workstation(State(st): St, body: axum::body::Bytes) -> Response {
+    let w: Workstation = match serde_json::from_slice(&body) {
+        Ok(w) => w,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")),
+    };
+    match crate::items::start_workstation(&st, &w.capsule_id) {
+        Some(c) => Json(c).into_response(),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            &format!("no capsule {}", w.capsule_id),
+        ),
+    }
 }
 
 async fn stats(State(st): St) -> impl IntoResponse {

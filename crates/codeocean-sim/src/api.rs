@@ -1,5 +1,6 @@
-//! The API origin: the 12 operations of `openapi/codeocean.yaml` under `/api/v1`, and the admin
-//! routes under `/__sim`.
+//! The API origin: the 48 operations of `openapi/codeocean.yaml` under `/api/v1` (the 12 of the
+//! API documents here; searches in `search.rs`, capsule and pipeline management in `items.rs`,
+//! the other data asset operations in `assets.rs`), and the admin routes under `/__sim`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use codeocean_raw::open::{CustomMetadataValue, DataAssetOrigin, DataAssetType, ResultItemType};
@@ -18,22 +19,24 @@ use codeocean_raw::types;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::catalogue::{Entry, Runnable};
+use crate::catalogue::{Entry, Flat, Runnable};
 use crate::faults::{FaultPlan, RouteClass};
-use crate::state::{self, Asset, OWNER, OWNER_EMAIL, Phase, RecordedRequest, Run};
+use crate::state::{
+    self, Asset, AssetFiles, Item, OWNER, OWNER_EMAIL, Phase, RecordedRequest, Run,
+};
 use crate::{ApiGeneration, faults_response, storage};
 
 type St = State<Arc<state::State>>;
 
 /// An error answered with a JSON body `{"message": ...}`.
 #[derive(Debug)]
-pub(crate) struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(pub(crate) StatusCode, pub(crate) String);
 
 impl ApiError {
-    fn bad_request(m: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(m: impl Into<String>) -> Self {
         Self(StatusCode::BAD_REQUEST, m.into())
     }
-    fn not_found(m: impl Into<String>) -> Self {
+    pub(crate) fn not_found(m: impl Into<String>) -> Self {
         Self(StatusCode::NOT_FOUND, m.into())
     }
 }
@@ -48,16 +51,62 @@ pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "message": message }))).into_response()
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// The API router (operations, gate, auth, faults, recording) and the admin routes.
 pub(crate) fn router(st: Arc<state::State>) -> Router {
+    use crate::{assets, items, search};
     let api = Router::new()
-        .route("/capsules/{id}", get(get_capsule))
+        .route("/capsules/search", post(search::search_capsules))
+        .route("/pipelines/search", post(search::search_pipelines))
+        .route("/data_assets/search", post(search::search_data_assets))
+        .route(
+            "/capsules/{id}",
+            get(get_capsule).delete(items::delete_capsule),
+        )
+        .route(
+            "/pipelines/{id}",
+            get(items::get_pipeline).delete(items::delete_pipeline),
+        )
         .route(
             "/capsules/{id}/computations",
             get(list_capsule_computations),
         )
+        .route(
+            "/pipelines/{id}/computations",
+            get(items::list_pipeline_computations),
+        )
+        .route("/capsules/{id}/app_panel", get(items::capsule_app_panel))
+        .route("/pipelines/{id}/app_panel", get(items::pipeline_app_panel))
+        .route("/capsules/{id}/archive", patch(items::archive_capsule))
+        .route("/pipelines/{id}/archive", patch(items::archive_pipeline))
+        .route("/capsules/{id}/data_assets", post(items::attach_capsule))
+        .route("/pipelines/{id}/data_assets", post(items::attach_pipeline))
+        .route("/capsules/{id}/data_assets/", delete(items::detach_capsule))
+        .route(
+            "/pipelines/{id}/data_assets/",
+            delete(items::detach_pipeline),
+        )
+        .route(
+            "/capsules/{id}/permissions",
+            get(items::capsule_permissions).post(items::update_capsule_permissions),
+        )
+        .route(
+            "/pipelines/{id}/permissions",
+            get(items::pipeline_permissions).post(items::update_pipeline_permissions),
+        )
+        .route("/capsules/{id}/release", post(items::release_capsule))
+        .route("/pipelines/{id}/release", post(items::release_pipeline))
+        .route(
+            "/capsules/{id}/release/{job}",
+            get(items::capsule_release_job),
+        )
+        .route(
+            "/pipelines/{id}/release/{job}",
+            get(items::pipeline_release_job),
+        )
+        .route("/capsules/{id}/sync", post(items::sync_capsule))
+        .route("/pipelines/{id}/sync", post(items::sync_pipeline))
         .route("/computations", post(run_computation))
         .route(
             "/computations/{id}",
@@ -65,17 +114,43 @@ pub(crate) fn router(st: Arc<state::State>) -> Router {
                 .delete(delete_computation)
                 .patch(rename_computation),
         )
+        .route(
+            "/computations/{id}/data_assets",
+            post(items::attach_computation),
+        )
+        .route(
+            "/computations/{id}/data_assets/",
+            delete(items::detach_computation),
+        )
         .route("/computations/{id}/results", post(list_results))
         .route("/computations/{id}/results/urls", get(result_urls))
         .route(
             "/computations/{id}/results/download_url",
             get(result_download_url),
         )
+        .route("/custom_metadata", get(assets::custom_metadata))
         .route("/data_assets", post(create_data_asset))
         .route(
             "/data_assets/{id}",
-            get(get_data_asset).put(update_data_asset),
-        );
+            get(get_data_asset)
+                .put(update_data_asset)
+                .delete(assets::delete_data_asset),
+        )
+        .route(
+            "/data_assets/{id}/archive",
+            patch(assets::archive_data_asset),
+        )
+        .route("/data_assets/{id}/files", post(assets::list_files))
+        .route("/data_assets/{id}/files/urls", get(assets::file_urls))
+        .route(
+            "/data_assets/{id}/files/download_url",
+            get(assets::file_download_url),
+        )
+        .route(
+            "/data_assets/{id}/permissions",
+            get(assets::permissions).post(assets::update_permissions),
+        )
+        .route("/data_assets/{id}/transfer", post(assets::transfer));
     Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { StatusCode::NOT_FOUND })
@@ -91,27 +166,80 @@ fn classify(method: &Method, path: &str) -> (&'static str, Option<RouteClass>) {
     };
     let segs: Vec<&str> = rest.split('/').collect();
     let m = method.as_str();
+    use RouteClass as C;
     let (op, class) = match (m, segs.as_slice()) {
-        ("GET" | "HEAD", ["capsules", _]) => ("get_capsule", RouteClass::Capsules),
+        ("POST", ["capsules", "search"]) => ("search_capsules", C::Search),
+        ("POST", ["pipelines", "search"]) => ("search_pipelines", C::Search),
+        ("POST", ["data_assets", "search"]) => ("search_data_assets", C::Search),
+        ("GET" | "HEAD", ["capsules", _]) => ("get_capsule", C::Capsules),
+        ("GET" | "HEAD", ["pipelines", _]) => ("get_pipeline", C::Capsules),
         ("GET" | "HEAD", ["capsules", _, "computations"]) => {
-            ("list_capsule_computations", RouteClass::Capsules)
+            ("list_capsule_computations", C::Capsules)
         }
-        ("POST", ["computations"]) => ("run_computation", RouteClass::Run),
-        ("GET" | "HEAD", ["computations", _]) => ("get_computation", RouteClass::Computations),
-        ("DELETE", ["computations", _]) => ("delete_computation", RouteClass::Computations),
-        ("PATCH", ["computations", _]) => ("rename_computation", RouteClass::Computations),
-        ("POST", ["computations", _, "results"]) => {
-            ("list_computation_results", RouteClass::Results)
+        ("GET" | "HEAD", ["pipelines", _, "computations"]) => {
+            ("list_pipeline_computations", C::Capsules)
         }
+        ("DELETE", ["capsules", _]) => ("delete_capsule", C::Manage),
+        ("DELETE", ["pipelines", _]) => ("delete_pipeline", C::Manage),
+        ("GET" | "HEAD", ["capsules", _, "app_panel"]) => ("get_capsule_app_panel", C::Manage),
+        ("GET" | "HEAD", ["pipelines", _, "app_panel"]) => ("get_pipeline_app_panel", C::Manage),
+        ("PATCH", ["capsules", _, "archive"]) => ("archive_capsule", C::Manage),
+        ("PATCH", ["pipelines", _, "archive"]) => ("archive_pipeline", C::Manage),
+        ("POST", ["capsules", _, "data_assets"]) => ("attach_capsule_data_assets", C::Manage),
+        ("POST", ["pipelines", _, "data_assets"]) => ("attach_pipeline_data_assets", C::Manage),
+        ("DELETE", ["capsules", _, "data_assets", ""]) => ("detach_capsule_data_assets", C::Manage),
+        ("DELETE", ["pipelines", _, "data_assets", ""]) => {
+            ("detach_pipeline_data_assets", C::Manage)
+        }
+        ("GET" | "HEAD", ["capsules", _, "permissions"]) => ("get_capsule_permissions", C::Manage),
+        ("GET" | "HEAD", ["pipelines", _, "permissions"]) => {
+            ("get_pipeline_permissions", C::Manage)
+        }
+        ("POST", ["capsules", _, "permissions"]) => ("update_capsule_permissions", C::Manage),
+        ("POST", ["pipelines", _, "permissions"]) => ("update_pipeline_permissions", C::Manage),
+        ("POST", ["capsules", _, "release"]) => ("release_capsule", C::Manage),
+        ("POST", ["pipelines", _, "release"]) => ("release_pipeline", C::Manage),
+        ("GET" | "HEAD", ["capsules", _, "release", _]) => ("get_capsule_release_job", C::Manage),
+        ("GET" | "HEAD", ["pipelines", _, "release", _]) => ("get_pipeline_release_job", C::Manage),
+        ("POST", ["capsules", _, "sync"]) => ("sync_capsule", C::Manage),
+        ("POST", ["pipelines", _, "sync"]) => ("sync_pipeline", C::Manage),
+        ("POST", ["computations"]) => ("run_computation", C::Run),
+        ("GET" | "HEAD", ["computations", _]) => ("get_computation", C::Computations),
+        ("DELETE", ["computations", _]) => ("delete_computation", C::Computations),
+        ("PATCH", ["computations", _]) => ("rename_computation", C::Computations),
+        ("POST", ["computations", _, "data_assets"]) => {
+            ("attach_computation_data_assets", C::Computations)
+        }
+        ("DELETE", ["computations", _, "data_assets", ""]) => {
+            ("detach_computation_data_assets", C::Computations)
+        }
+        ("POST", ["computations", _, "results"]) => ("list_computation_results", C::Results),
         ("GET" | "HEAD", ["computations", _, "results", "urls"]) => {
-            ("get_result_file_urls", RouteClass::Urls)
+            ("get_result_file_urls", C::Urls)
         }
         ("GET" | "HEAD", ["computations", _, "results", "download_url"]) => {
-            ("get_result_file_download_url", RouteClass::Urls)
+            ("get_result_file_download_url", C::Urls)
         }
-        ("POST", ["data_assets"]) => ("create_data_asset", RouteClass::DataAssets),
-        ("GET" | "HEAD", ["data_assets", _]) => ("get_data_asset", RouteClass::DataAssets),
-        ("PUT", ["data_assets", _]) => ("update_data_asset", RouteClass::DataAssets),
+        ("GET" | "HEAD", ["custom_metadata"]) => ("get_custom_metadata", C::DataAssets),
+        ("POST", ["data_assets"]) => ("create_data_asset", C::DataAssets),
+        ("GET" | "HEAD", ["data_assets", _]) => ("get_data_asset", C::DataAssets),
+        ("PUT", ["data_assets", _]) => ("update_data_asset", C::DataAssets),
+        ("DELETE", ["data_assets", _]) => ("delete_data_asset", C::DataAssets),
+        ("PATCH", ["data_assets", _, "archive"]) => ("archive_data_asset", C::DataAssets),
+        ("POST", ["data_assets", _, "files"]) => ("list_data_asset_files", C::Results),
+        ("GET" | "HEAD", ["data_assets", _, "files", "urls"]) => {
+            ("get_data_asset_file_urls", C::Urls)
+        }
+        ("GET" | "HEAD", ["data_assets", _, "files", "download_url"]) => {
+            ("get_data_asset_file_download_url", C::Urls)
+        }
+        ("GET" | "HEAD", ["data_assets", _, "permissions"]) => {
+            ("get_data_asset_permissions", C::DataAssets)
+        }
+        ("POST", ["data_assets", _, "permissions"]) => {
+            ("update_data_asset_permissions", C::DataAssets)
+        }
+        ("POST", ["data_assets", _, "transfer"]) => ("transfer_data_asset", C::DataAssets),
         _ => return ("unknown", None),
     };
     (op, Some(class))
@@ -191,8 +319,13 @@ async fn api_layer(State(st): St, req: Request, next: Next) -> Response {
     let (operation, class) = classify(&method, &path);
     let removed = matches!(
         (operation, st.api()),
-        ("get_result_file_urls", ApiGeneration::Legacy)
-            | ("get_result_file_download_url", ApiGeneration::Modern)
+        (
+            "get_result_file_urls" | "get_data_asset_file_urls",
+            ApiGeneration::Legacy
+        ) | (
+            "get_result_file_download_url" | "get_data_asset_file_download_url",
+            ApiGeneration::Modern
+        )
     );
     let plan = match class {
         Some(c) if !removed => st.plan(c),
@@ -247,7 +380,7 @@ async fn api_layer(State(st): St, req: Request, next: Next) -> Response {
 
 /// Parses a JSON body: malformed JSON and fields of the wrong shape are 400s naming the place;
 /// `null` counts as absent (the official Python SDK sends `null` for every unset field).
-fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<(T, Value)> {
+pub(crate) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<(T, Value)> {
     let mut value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?;
     strip_nulls(&mut value);
@@ -280,32 +413,69 @@ fn strip_nulls(v: &mut Value) {
     }
 }
 
-fn query(
+pub(crate) fn query(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> ApiResult<HashMap<String, String>> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
 }
 
-fn find_runnable(st: &state::State, id: &str) -> Option<(Arc<Runnable>, bool)> {
-    st.capsules
-        .get(id)
-        .map(|c| (c.clone(), false))
-        .or_else(|| st.pipelines.get(id).map(|p| (p.clone(), true)))
+/// Which objects a route takes: `/capsules/...` routes take capsules, `/pipelines/...` routes
+/// pipelines; the two original capsule routes take either (pipelines are capsules to the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Capsule,
+    Pipeline,
+    Either,
 }
 
-fn capsule_wire(st: &state::State, r: &Runnable) -> types::Capsule {
-    let month_ago = -30.0 * 86_400.0;
+impl Kind {
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Kind::Pipeline => "pipeline",
+            Kind::Capsule | Kind::Either => "capsule",
+        }
+    }
+
+    fn admits(self, item: &Item) -> bool {
+        match self {
+            Kind::Capsule => !item.is_pipeline,
+            Kind::Pipeline => item.is_pipeline,
+            Kind::Either => true,
+        }
+    }
+}
+
+/// Runs `f` on the capsule or pipeline `id` (404 when there is none of this kind).
+pub(crate) fn with_item<T>(
+    st: &state::State,
+    id: &str,
+    kind: Kind,
+    f: impl FnOnce(&mut Item) -> T,
+) -> ApiResult<T> {
+    let mut items = st.items.lock().unwrap();
+    match items.get_mut(id) {
+        Some(item) if kind.admits(item) => Ok(f(item)),
+        _ => Err(ApiError::not_found(format!(
+            "{} {id} not found",
+            kind.noun()
+        ))),
+    }
+}
+
+pub(crate) fn capsule_wire(st: &state::State, item: &Item) -> types::Capsule {
+    let r = &item.runnable;
     types::Capsule {
         article: Default::default(),
         cloned_from_url: None,
-        created: Some(st.clock.epoch(month_ago)),
+        created: Some(st.clock.epoch(item.created)),
         description: Some(r.description.clone()),
         field: Some("Bioinformatics".into()),
         id: r.id.clone(),
         keywords: Some(vec!["simulation".into()]),
-        last_accessed: Some(st.clock.epoch(0.0)),
+        last_accessed: Some(st.clock.epoch(item.last_accessed.max(0.0))),
         name: Some(r.name.clone()),
+        original_capsule: None,
         owner: Some(OWNER.into()),
         owner_email: Some(OWNER_EMAIL.into()),
         published_capsule: None,
@@ -315,68 +485,71 @@ fn capsule_wire(st: &state::State, r: &Runnable) -> types::Capsule {
                 .clone()
                 .unwrap_or_else(|| r.id.chars().take(7).collect()),
         ),
-        status: Some(st.capsule_status(r)),
+        status: Some(item.status(&st.clock)),
         submission: Default::default(),
         tags: vec![],
-        versions: (1..=r.versions)
-            .map(|v| types::CapsuleVersion {
-                major_version: Some(i64::from(v)),
-                minor_version: Some(0),
-                release_time: Some(st.clock.epoch(month_ago + f64::from(v) * 86_400.0)),
-            })
-            .collect(),
+        versions: item.versions(&st.clock),
     }
 }
 
 async fn get_capsule(State(st): St, Path(id): Path<String>) -> ApiResult<Json<types::Capsule>> {
-    let (r, _) = find_runnable(&st, &id)
-        .ok_or_else(|| ApiError::not_found(format!("capsule {id} not found")))?;
-    Ok(Json(capsule_wire(&st, &r)))
+    Ok(Json(with_item(&st, &id, Kind::Either, |item| {
+        capsule_wire(&st, item)
+    })?))
 }
 
 async fn list_capsule_computations(
     State(st): St,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<types::Computation>>> {
-    find_runnable(&st, &id)
-        .ok_or_else(|| ApiError::not_found(format!("capsule {id} not found")))?;
+    Ok(Json(computations_of(&st, &id, Kind::Either)?))
+}
+
+/// Every computation of a capsule or pipeline, oldest first.
+pub(crate) fn computations_of(
+    st: &state::State,
+    id: &str,
+    kind: Kind,
+) -> ApiResult<Vec<types::Computation>> {
+    with_item(st, id, kind, |_| ())?;
     let runs = st.runs.lock().unwrap();
+    // Cloud workstation sessions of a capsule are among its computations (`cloud_workstation`
+    // tells them apart).
     let mut mine: Vec<&Run> = runs.values().filter(|r| r.runnable.id == id).collect();
     mine.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
-    Ok(Json(
-        mine.into_iter().map(|r| r.to_wire(&st.clock)).collect(),
-    ))
+    Ok(mine.into_iter().map(|r| r.to_wire(&st.clock)).collect())
 }
 
 fn validate_run(
     st: &state::State,
     req: &mut types::RunRequest,
-) -> ApiResult<(Arc<Runnable>, bool)> {
-    let (runnable, is_pipeline) = match (&req.capsule_id, &req.pipeline_id) {
-        (Some(id), _) => (
-            st.capsules.get(id).cloned().ok_or_else(|| {
-                ApiError::not_found(format!("capsule_id: capsule {id} not found"))
-            })?,
-            false,
-        ),
-        (None, Some(id)) => (
-            st.pipelines.get(id).cloned().ok_or_else(|| {
-                ApiError::not_found(format!("pipeline_id: pipeline {id} not found"))
-            })?,
-            true,
-        ),
+) -> ApiResult<(Arc<Runnable>, Arc<Flat>, bool)> {
+    let (id, kind, field) = match (&req.capsule_id, &req.pipeline_id) {
+        (Some(id), _) => (id, Kind::Capsule, "capsule_id"),
+        (None, Some(id)) => (id, Kind::Pipeline, "pipeline_id"),
         (None, None) => {
             return Err(ApiError::bad_request(
                 "capsule_id or pipeline_id is required",
             ));
         }
     };
+    let now = st.clock.now();
+    let (runnable, flat, is_pipeline, versions) = with_item(st, id, kind, |item| {
+        item.last_accessed = now;
+        (
+            item.runnable.clone(),
+            item.flat.clone(),
+            item.is_pipeline,
+            item.versions(&st.clock).len() as i64,
+        )
+    })
+    .map_err(|e| ApiError::not_found(format!("{field}: {}", e.1)))?;
     if let Some(v) = req.version
-        && (v < 1 || v > i64::from(runnable.versions))
+        && (v < 1 || v > versions)
     {
         return Err(ApiError::bad_request(format!(
-            "version: {} has {} released version(s), not {v}",
-            runnable.id, runnable.versions
+            "version: {} has {versions} released version(s), not {v}",
+            runnable.id
         )));
     }
     {
@@ -426,7 +599,7 @@ fn validate_run(
             )));
         }
     }
-    Ok((runnable, is_pipeline))
+    Ok((runnable, flat, is_pipeline))
 }
 
 async fn run_computation(State(st): St, body: Bytes) -> ApiResult<Json<types::Computation>> {
@@ -434,25 +607,30 @@ async fn run_computation(State(st): St, body: Bytes) -> ApiResult<Json<types::Co
     if req.capsule_id.is_some() {
         req.pipeline_id = None;
     }
-    let (runnable, is_pipeline) = validate_run(&st, &mut req)?;
+    let (runnable, flat, is_pipeline) = validate_run(&st, &mut req)?;
     let id = st.new_id();
     let mut runs = st.runs.lock().unwrap();
     let run = Run {
         name: format!("Run {}", 1_000_000 + runs.len()),
         id: id.clone(),
-        flat: st.flat(&runnable.id),
+        flat,
         runnable,
         is_pipeline,
         created: st.clock.now(),
         stopped_at: None,
         request: req,
+        workstation: false,
     };
     let wire = run.to_wire(&st.clock);
     runs.insert(id, run);
     Ok(Json(wire))
 }
 
-fn with_run<T>(st: &state::State, id: &str, f: impl FnOnce(&mut Run) -> T) -> ApiResult<T> {
+pub(crate) fn with_run<T>(
+    st: &state::State,
+    id: &str,
+    f: impl FnOnce(&mut Run) -> T,
+) -> ApiResult<T> {
     let mut runs = st.runs.lock().unwrap();
     let run = runs
         .get_mut(id)
@@ -495,7 +673,7 @@ async fn rename_computation(
 
 /// A result path as the API takes it: relative to `/results`, `""` for the root; a leading or
 /// trailing `/` is tolerated.
-fn normalize(path: &str) -> &str {
+pub(crate) fn normalize(path: &str) -> &str {
     path.trim_matches('/')
 }
 
@@ -521,8 +699,16 @@ async fn list_results(
             Err(missing())
         };
     }
+    folder_items(&flat, path)
+        .map(|items| Json(types::ResultsFolder { items }))
+        .ok_or_else(missing)
+}
+
+/// The entries directly inside the folder at `path` of a tree, or `None` when it is not a
+/// folder of the tree.
+pub(crate) fn folder_items(flat: &Flat, path: &str) -> Option<Vec<types::ResultItem>> {
     let Some(Entry::Folder(children)) = flat.entries.get(path) else {
-        return Err(missing());
+        return None;
     };
     let items = children
         .iter()
@@ -544,7 +730,7 @@ async fn list_results(
             }
         })
         .collect();
-    Ok(Json(types::ResultsFolder { items }))
+    Some(items)
 }
 
 /// Signed URLs for a result file: (download, view).
@@ -597,7 +783,7 @@ async fn result_download_url(
     Ok(Json(types::ResultFileDownloadUrl { url }))
 }
 
-fn check_metadata(m: &Option<types::CustomMetadata>) -> ApiResult<()> {
+pub(crate) fn check_metadata(m: &Option<types::CustomMetadata>) -> ApiResult<()> {
     for (k, v) in m.iter().flat_map(|m| m.iter()) {
         if matches!(v, CustomMetadataValue::Other(_)) {
             return Err(ApiError::bad_request(format!(
@@ -626,7 +812,7 @@ async fn create_data_asset(State(st): St, body: Bytes) -> ApiResult<Json<types::
         )
     })?;
     let now = st.clock.now();
-    let (files, size, fails, provenance) = {
+    let (files, size, fails, provenance, tree) = {
         let runs = st.runs.lock().unwrap();
         let run = runs.get(&comp.id).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -640,7 +826,26 @@ async fn create_data_asset(State(st): St, body: Bytes) -> ApiResult<Json<types::
                 comp.id
             )));
         }
-        let (files, size) = run.flat.totals();
+        let prefix = comp
+            .path
+            .as_deref()
+            .map(normalize)
+            .filter(|p| !p.is_empty());
+        let flat = match prefix {
+            None => run.flat.clone(),
+            Some(p) => Arc::new(run.flat.subtree(p).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "source.computation.path: `{p}` is not a folder of the results of computation {}",
+                    run.id
+                ))
+            })?),
+        };
+        let (files, size) = flat.totals();
+        let tree = AssetFiles {
+            flat,
+            seed: run.runnable.run.seed,
+            prefix: prefix.map(|p| format!("{p}/")).unwrap_or_default(),
+        };
         let fails = if run.end_status() != "succeeded" {
             Some(format!("source computation {} did not succeed", run.id))
         } else if !run.has_results(now) {
@@ -672,7 +877,7 @@ async fn create_data_asset(State(st): St, body: Bytes) -> ApiResult<Json<types::
                 .into(),
             ),
         };
-        (files, size, fails, provenance)
+        (files, size, fails, provenance, tree)
     };
     let id = st.new_id();
     let wire = types::DataAsset {
@@ -694,12 +899,7 @@ async fn create_data_asset(State(st): St, body: Bytes) -> ApiResult<Json<types::
         }),
         ..state::empty_asset()
     };
-    let asset = Asset {
-        wire,
-        created: now,
-        settles_at: now + st.asset_delay,
-        fails,
-    };
+    let asset = Asset::new(wire, now, now + st.asset_delay, fails, Some(tree));
     let out = asset.to_wire(&st.clock);
     st.assets.lock().unwrap().insert(id, asset);
     Ok(Json(out))
@@ -799,9 +999,146 @@ mod tests {
             ("POST", "/api/v1/data_assets", "create_data_asset"),
             ("GET", "/api/v1/data_assets/x", "get_data_asset"),
             ("PUT", "/api/v1/data_assets/x", "update_data_asset"),
-            ("GET", "/api/v1/pipelines/x", "unknown"),
+            ("POST", "/api/v1/capsules/search", "search_capsules"),
+            ("POST", "/api/v1/pipelines/search", "search_pipelines"),
+            ("POST", "/api/v1/data_assets/search", "search_data_assets"),
+            ("GET", "/api/v1/pipelines/x", "get_pipeline"),
+            ("DELETE", "/api/v1/capsules/x", "delete_capsule"),
+            ("DELETE", "/api/v1/pipelines/x", "delete_pipeline"),
+            (
+                "GET",
+                "/api/v1/capsules/x/app_panel",
+                "get_capsule_app_panel",
+            ),
+            (
+                "GET",
+                "/api/v1/pipelines/x/app_panel",
+                "get_pipeline_app_panel",
+            ),
+            ("PATCH", "/api/v1/capsules/x/archive", "archive_capsule"),
+            ("PATCH", "/api/v1/pipelines/x/archive", "archive_pipeline"),
+            (
+                "GET",
+                "/api/v1/pipelines/x/computations",
+                "list_pipeline_computations",
+            ),
+            (
+                "POST",
+                "/api/v1/capsules/x/data_assets",
+                "attach_capsule_data_assets",
+            ),
+            (
+                "POST",
+                "/api/v1/pipelines/x/data_assets",
+                "attach_pipeline_data_assets",
+            ),
+            (
+                "DELETE",
+                "/api/v1/capsules/x/data_assets/",
+                "detach_capsule_data_assets",
+            ),
+            (
+                "DELETE",
+                "/api/v1/pipelines/x/data_assets/",
+                "detach_pipeline_data_assets",
+            ),
+            (
+                "GET",
+                "/api/v1/capsules/x/permissions",
+                "get_capsule_permissions",
+            ),
+            (
+                "GET",
+                "/api/v1/pipelines/x/permissions",
+                "get_pipeline_permissions",
+            ),
+            (
+                "POST",
+                "/api/v1/capsules/x/permissions",
+                "update_capsule_permissions",
+            ),
+            (
+                "POST",
+                "/api/v1/pipelines/x/permissions",
+                "update_pipeline_permissions",
+            ),
+            ("POST", "/api/v1/capsules/x/release", "release_capsule"),
+            ("POST", "/api/v1/pipelines/x/release", "release_pipeline"),
+            (
+                "GET",
+                "/api/v1/capsules/x/release/j",
+                "get_capsule_release_job",
+            ),
+            (
+                "GET",
+                "/api/v1/pipelines/x/release/j",
+                "get_pipeline_release_job",
+            ),
+            ("POST", "/api/v1/capsules/x/sync", "sync_capsule"),
+            ("POST", "/api/v1/pipelines/x/sync", "sync_pipeline"),
+            (
+                "POST",
+                "/api/v1/computations/x/data_assets",
+                "attach_computation_data_assets",
+            ),
+            (
+                "DELETE",
+                "/api/v1/computations/x/data_assets/",
+                "detach_computation_data_assets",
+            ),
+            ("GET", "/api/v1/custom_metadata", "get_custom_metadata"),
+            ("DELETE", "/api/v1/data_assets/x", "delete_data_asset"),
+            (
+                "PATCH",
+                "/api/v1/data_assets/x/archive",
+                "archive_data_asset",
+            ),
+            (
+                "POST",
+                "/api/v1/data_assets/x/files",
+                "list_data_asset_files",
+            ),
+            (
+                "GET",
+                "/api/v1/data_assets/x/files/urls",
+                "get_data_asset_file_urls",
+            ),
+            (
+                "GET",
+                "/api/v1/data_assets/x/files/download_url",
+                "get_data_asset_file_download_url",
+            ),
+            (
+                "GET",
+                "/api/v1/data_assets/x/permissions",
+                "get_data_asset_permissions",
+            ),
+            (
+                "POST",
+                "/api/v1/data_assets/x/permissions",
+                "update_data_asset_permissions",
+            ),
+            (
+                "POST",
+                "/api/v1/data_assets/x/transfer",
+                "transfer_data_asset",
+            ),
             ("POST", "/api/v1/capsules/x", "unknown"),
+            ("DELETE", "/api/v1/capsules/x/data_assets", "unknown"),
+            ("GET", "/api/v1/capsules/search", "get_capsule"),
         ];
+        // Every operation of the spec is routed (and nothing else).
+        let ops: std::collections::BTreeSet<&str> = cases
+            .iter()
+            .map(|c| c.2)
+            .filter(|op| *op != "unknown")
+            .collect();
+        let spec: std::collections::BTreeSet<&str> =
+            include_str!("../../../openapi/codeocean.yaml")
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("operationId: "))
+                .collect();
+        assert_eq!(ops, spec);
         for (m, p, op) in cases {
             assert_eq!(
                 classify(&Method::from_bytes(m.as_bytes()).unwrap(), p).0,

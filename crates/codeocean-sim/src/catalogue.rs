@@ -50,6 +50,10 @@ pub struct Runnable {
     /// Number of released versions (run requests may name `version` 1..=versions).
     #[serde(default)]
     pub versions: u32,
+    /// The external Git repository the capsule is linked to (what `sync` pushes to and pulls
+    /// from); `sync` is refused without one. Not sent on the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_remote: Option<String>,
     /// What a run does.
     #[serde(default)]
     pub run: RunPlan,
@@ -153,12 +157,37 @@ pub struct InputAsset {
     pub name: String,
     /// Its default mount folder.
     pub mount: String,
-    /// Its size in bytes.
+    /// Its size in bytes (derived from `tree` when that has entries; if both are given they
+    /// must agree).
     #[serde(default)]
     pub size: u64,
-    /// Its number of files.
+    /// Its number of files (derived from `tree` like `size`).
     #[serde(default)]
     pub files: u64,
+    /// Its files, as `list_data_asset_files` lists them (contents are seeded by the asset id).
+    #[serde(default)]
+    pub tree: Tree,
+}
+
+impl InputAsset {
+    /// Number of files and total size: the tree's when it has entries, else the given ones.
+    pub fn totals(&self) -> Result<(u64, u64), String> {
+        let flat = self
+            .tree
+            .flatten()
+            .map_err(|e| format!("{}: {e}", self.id))?;
+        if flat.entries.len() <= 1 {
+            return Ok((self.files, self.size));
+        }
+        let (files, size) = flat.totals();
+        if (self.files != 0 && self.files != files) || (self.size != 0 && self.size != size) {
+            return Err(format!(
+                "{}: files/size ({}, {}) disagree with its tree ({files}, {size})",
+                self.id, self.files, self.size
+            ));
+        }
+        Ok((files, size))
+    }
 }
 
 /// A flattened result tree: path → entry, with `""` the root folder.
@@ -178,6 +207,33 @@ pub enum Entry {
 }
 
 impl Flat {
+    /// The folder at `path` as a tree of its own (paths relative to it), or `None` when
+    /// `path` is not a folder.
+    pub fn subtree(&self, path: &str) -> Option<Flat> {
+        if path.is_empty() {
+            return Some(self.clone());
+        }
+        let Some(Entry::Folder(_)) = self.entries.get(path) else {
+            return None;
+        };
+        let prefix = format!("{path}/");
+        let strip = |p: &str| p.strip_prefix(&prefix).map(str::to_owned);
+        let rebase = |e: &Entry| match e {
+            Entry::File(size) => Entry::File(*size),
+            Entry::Folder(children) => {
+                Entry::Folder(children.iter().filter_map(|c| strip(c)).collect())
+            }
+        };
+        let mut entries: BTreeMap<String, Entry> = self
+            .entries
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(k, e)| strip(k).map(|k| (k, rebase(e))))
+            .collect();
+        entries.insert(String::new(), rebase(&self.entries[path]));
+        Some(Flat { entries })
+    }
+
     /// Number of files and their total size.
     pub fn totals(&self) -> (u64, u64) {
         self.entries.values().fold((0, 0), |(n, b), e| match e {
@@ -307,12 +363,14 @@ impl Catalogue {
             if !ids.insert(a.id.as_str()) {
                 return Err(format!("duplicate id {}", a.id));
             }
+            a.totals()?;
         }
         Ok(())
     }
 
     /// The default catalogue: a capsule that succeeds with a small tree, one that fails, a
-    /// pipeline, and an input data asset. Ids are stable (documented in the README).
+    /// pipeline, and an input data asset with a small file tree (8 files in 5 folders). Ids are
+    /// stable (documented in the README).
     pub fn builtin() -> Self {
         let file = |name: &str, size: u64| Node::File {
             name: name.into(),
@@ -354,6 +412,7 @@ impl Catalogue {
                     parameters: Some(vec!["greeting".into(), "count".into()]),
                     processes: vec![],
                     versions: 2,
+                    git_remote: Some("https://git.example.org/lab/hello-results.git".into()),
                     run: RunPlan {
                         results: tree,
                         ..RunPlan::default()
@@ -367,6 +426,7 @@ impl Catalogue {
                     parameters: None,
                     processes: vec![],
                     versions: 0,
+                    git_remote: None,
                     run: RunPlan {
                         running: 3.0,
                         end_status: "failed".into(),
@@ -387,6 +447,7 @@ impl Catalogue {
                     parameters: None,
                     processes: vec![],
                     versions: 0,
+                    git_remote: None,
                     run: RunPlan {
                         results: Tree {
                             entries: vec![],
@@ -411,6 +472,7 @@ impl Catalogue {
                 parameters: None,
                 processes: vec!["capsule_align_1".into(), "capsule_count_2".into()],
                 versions: 1,
+                git_remote: Some("https://git.example.org/lab/align-and-count.git".into()),
                 run: RunPlan {
                     results: Tree {
                         entries: vec![folder("capsule_count_2", vec![file("counts.tsv", 65_537)])],
@@ -424,8 +486,34 @@ impl Catalogue {
                 id: "da7a0000-0000-4000-8000-000000000001".into(),
                 name: "Reference genome".into(),
                 mount: "reference".into(),
-                size: 3_221_225_472,
-                files: 24,
+                size: 0,
+                files: 0,
+                tree: Tree {
+                    entries: vec![
+                        file("README.md", 1_234),
+                        folder(
+                            "genome",
+                            vec![
+                                file("GRCh38.fa", 131_079),
+                                file("GRCh38.fa.fai", 893),
+                                folder(
+                                    "chromosomes",
+                                    vec![
+                                        file("chr1.fa", 65_537),
+                                        file("chr2.fa", 65_536),
+                                        file("chrX.fa", 40_000),
+                                    ],
+                                ),
+                            ],
+                        ),
+                        folder(
+                            "annotation",
+                            vec![file("genes.gtf", 54_321), file("transcripts.gtf", 33_333)],
+                        ),
+                        folder("index", vec![]),
+                    ],
+                    generate: None,
+                },
             }],
         }
     }
@@ -452,6 +540,30 @@ mod tests {
         assert!(
             big.entries
                 .contains_key("dir-002/dir-001/dir-000/dir-002/file-0015.bin")
+        );
+    }
+
+    #[test]
+    fn subtrees_are_rebased() {
+        let c = Catalogue::builtin();
+        let flat = c.capsules[0].run.results.flatten().unwrap();
+        let sub = flat.subtree("tables").unwrap();
+        assert!(matches!(&sub.entries[""], Entry::Folder(c) if c == &["counts.csv", "per-sample"]));
+        assert!(matches!(
+            &sub.entries["per-sample"],
+            Entry::Folder(c) if c == &["per-sample/s1.csv", "per-sample/s2.csv"]
+        ));
+        assert_eq!(sub.totals(), (3, 20_480 + 4_096 + 4_097));
+        assert!(flat.subtree("output.txt").is_none());
+        assert!(flat.subtree("nowhere").is_none());
+        assert_eq!(flat.subtree("").unwrap().totals(), flat.totals());
+        let (files, size) = c.data_assets[0].totals().unwrap();
+        assert_eq!(
+            (files, size),
+            (
+                8,
+                1_234 + 131_079 + 893 + 65_537 + 65_536 + 40_000 + 54_321 + 33_333
+            )
         );
     }
 

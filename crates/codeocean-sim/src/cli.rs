@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::{ApiGeneration, Catalogue, Config, Faults};
 
-/// A local, stateful Code Ocean server: the 12 API operations, runs on a fast clock, signed-URL
+/// A local, stateful Code Ocean server: the 48 API operations, runs on a fast clock, signed-URL
 /// storage on a second port, and fault injection.
 ///
 /// Prints `listening on http://HOST:PORT` (the API origin; the API is under /api/v1) as its first
@@ -40,8 +40,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// A fault spec, CLASS:key=value,... (repeatable). Classes: all, capsules, run,
-    /// computations, results, urls, data_assets, storage. Keys: latency, jitter (ms), 429,
-    /// retry_after (s), 500, 502, 503, html, reset, truncate, expire, unknown (probabilities).
+    /// computations, results, urls, data_assets, manage, search, storage. Keys: latency, jitter
+    /// (ms), 429, retry_after (s), 500, 502, 503, html, reset, truncate, expire, unknown,
+    /// lie_has_more (probabilities; lie_has_more makes searches claim more pages forever).
     #[arg(long = "fault")]
     pub faults: Vec<String>,
     /// Lifetime of signed URLs in seconds.
@@ -53,6 +54,10 @@ pub struct Args {
     /// Server threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// Extra ready datasets to make at start ("Bulk dataset 00000", ...), for searches over
+    /// many assets (more at run time: POST /__sim/data_assets {"count": N}).
+    #[arg(long, default_value_t = 0)]
+    pub data_assets: usize,
     /// Print the built-in catalogue as YAML (a starting point for --fixture) and exit.
     #[arg(long)]
     pub print_builtin: bool,
@@ -73,6 +78,12 @@ impl Args {
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
             return Err("--time-scale must be a positive number".into());
         }
+        if self.data_assets > crate::assets::MAX_BULK {
+            return Err(format!(
+                "--data-assets: at most {}",
+                crate::assets::MAX_BULK
+            ));
+        }
         if !(self.asset_delay.is_finite() && self.asset_delay >= 0.0) {
             return Err("--asset-delay must be a non-negative number".into());
         }
@@ -88,6 +99,7 @@ impl Args {
             port: self.port,
             storage_port: self.storage_port,
             worker_threads: self.threads,
+            data_assets: self.data_assets,
             ..Config::new(self.token.clone())
         })
     }

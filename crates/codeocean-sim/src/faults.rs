@@ -5,7 +5,8 @@
 //! sequence number, so the same seed and the same order of requests give the same faults.
 //!
 //! On the command line a spec reads `CLASS:key=value,key=value`, e.g.
-//! `--fault storage:reset=0.05,truncate=0.05` or `--fault all:latency=20ms,jitter=5ms`.
+//! `--fault storage:reset=0.05,truncate=0.05`, `--fault all:latency=20ms,jitter=5ms` or
+//! `--fault search:lie_has_more=1`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,21 +33,29 @@ pub enum RouteClass {
     Results,
     /// `results/urls` and `results/download_url`.
     Urls,
-    /// The data-asset routes.
+    /// The data-asset routes (but for their file listings and URLs) and the custom metadata
+    /// schema.
     DataAssets,
+    /// The other capsule and pipeline routes: delete, app panel, archive, permissions, attach and
+    /// detach, release, sync, and the pipeline routes that mirror the capsule ones.
+    Manage,
+    /// The three searches (`/capsules/search`, `/pipelines/search`, `/data_assets/search`).
+    Search,
     /// The signed-URL storage origin.
     Storage,
 }
 
 impl RouteClass {
     /// Every class, in order.
-    pub const ALL: [RouteClass; 7] = [
+    pub const ALL: [RouteClass; 9] = [
         RouteClass::Capsules,
         RouteClass::Run,
         RouteClass::Computations,
         RouteClass::Results,
         RouteClass::Urls,
         RouteClass::DataAssets,
+        RouteClass::Manage,
+        RouteClass::Search,
         RouteClass::Storage,
     ];
 
@@ -59,6 +68,8 @@ impl RouteClass {
             RouteClass::Results => "results",
             RouteClass::Urls => "urls",
             RouteClass::DataAssets => "data_assets",
+            RouteClass::Manage => "manage",
+            RouteClass::Search => "search",
             RouteClass::Storage => "storage",
         }
     }
@@ -93,6 +104,9 @@ pub struct FaultSpec {
     pub expire: f64,
     /// Probability that a JSON response carries unknown fields and enum values.
     pub unknown: f64,
+    /// Probability that a search answers `has_more: true` with a `next_token` leading back to
+    /// the same page (search class): a client that trusts it pages forever.
+    pub lie_has_more: f64,
     /// The faults this spec has drawn so far, shared by its clones (the simulator draws from a
     /// clone of the spec it was given, so a test keeping the spec or the [`Faults`] it passed
     /// reads the simulator's counts). Not part of the spec's value: equal for any two specs,
@@ -254,6 +268,8 @@ pub struct FaultPlan {
     pub expire: bool,
     /// Add unknown fields and enum values to the JSON response.
     pub unknown: bool,
+    /// Claim more search results than there are.
+    pub lie_has_more: bool,
 }
 
 /// An answer that replaces the handler's.
@@ -320,6 +336,7 @@ impl FaultSpec {
         }
         plan.expire = rng.next_f64() < self.expire;
         plan.unknown = rng.next_f64() < self.unknown;
+        plan.lie_has_more = rng.next_f64() < self.lie_has_more;
         self.tally.count(&plan);
         plan
     }
@@ -441,9 +458,10 @@ impl Faults {
                     "truncate" => spec.truncate = prob()?,
                     "expire" => spec.expire = prob()?,
                     "unknown" => spec.unknown = prob()?,
+                    "lie_has_more" => spec.lie_has_more = prob()?,
                     _ => {
                         return Err(err(format!(
-                            "unknown key `{k}` (latency, jitter, 429, retry_after, 500, 502, 503, html, reset, truncate, expire, unknown)"
+                            "unknown key `{k}` (latency, jitter, 429, retry_after, 500, 502, 503, html, reset, truncate, expire, unknown, lie_has_more)"
                         )));
                     }
                 }

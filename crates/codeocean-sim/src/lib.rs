@@ -1,6 +1,6 @@
 //! A local, stateful Code Ocean server for tests, demos and benchmarks.
 //!
-//! It serves the 12 operations of `openapi/codeocean.yaml` with the bodies current servers send
+//! It serves the 48 operations of `openapi/codeocean.yaml` with the bodies current servers send
 //! (built from the `codeocean-raw` types, so it cannot drift from the spec), runs computations on
 //! a clock you can speed up, serves result files through signed, expiring URLs on a second origin,
 //! and injects faults on demand. Nothing is written to disk: file contents are generated from a
@@ -24,11 +24,14 @@
 
 mod admin;
 mod api;
+mod assets;
 pub mod catalogue;
 pub mod cli;
 pub mod content;
 pub mod faults;
 mod faults_response;
+mod items;
+mod search;
 mod state;
 mod storage;
 
@@ -98,6 +101,8 @@ pub struct Config {
     pub storage_port: u16,
     /// Threads of the server's runtime.
     pub worker_threads: usize,
+    /// Extra ready datasets made at start (see [`Simulator::add_data_assets`]).
+    pub data_assets: usize,
 }
 
 impl Config {
@@ -117,6 +122,7 @@ impl Config {
             port: 0,
             storage_port: 0,
             worker_threads: 2,
+            data_assets: 0,
         }
     }
 }
@@ -132,6 +138,7 @@ impl fmt::Debug for Config {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("storage_port", &self.storage_port)
+            .field("data_assets", &self.data_assets)
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +177,7 @@ impl Simulator {
         let origin = format!("http://{}", api_listener.local_addr()?);
         let storage_origin = format!("http://{}", storage_listener.local_addr()?);
         *state.storage_origin.write().unwrap() = storage_origin.clone();
+        assets::add_bulk(&state, config.data_assets, None);
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.worker_threads.max(1))
@@ -250,6 +258,43 @@ impl Simulator {
     /// Moves the simulated clock forward.
     pub fn advance(&self, by: Duration) {
         self.state.clock.advance(by);
+    }
+
+    /// Makes `count` ready datasets at once (for searches over many assets) and returns their
+    /// ids. Asset `n` (counting on over calls, from 0) is named `Bulk dataset {n:05}`, has tags
+    /// `bulk` and `group-{n % 10}`, type `model` when `n % 4 == 3` (else `dataset`), custom
+    /// metadata `study: bulk, replicate: n % 10 + 1`, and `1 + n % 5` files of
+    /// `1024 * (1 + n % 97)` bytes; they were created one simulated second apart. The same as
+    /// `POST /__sim/data_assets {"count": N}`.
+    pub fn add_data_assets(&self, count: usize) -> Vec<String> {
+        assets::add_bulk(&self.state, count, None)
+    }
+
+    /// Makes `count` copies of a capsule or pipeline (new ids, same runs and versions) and
+    /// returns their ids; `None` when there is no such capsule or pipeline. The same as
+    /// `POST /__sim/capsules/{id}/copies {"count": N}`.
+    pub fn copy_capsule(&self, id: &str, count: usize) -> Option<Vec<String>> {
+        items::copy(&self.state, id, count)
+    }
+
+    /// Starts a cloud workstation session of a capsule (a computation with `cloud_workstation`
+    /// true that runs until stopped, to which data assets can be attached) and returns its id;
+    /// `None` when there is no such capsule. The same as `POST /__sim/cloud_workstations`.
+    pub fn start_cloud_workstation(&self, capsule_id: &str) -> Option<String> {
+        items::start_workstation(&self.state, capsule_id).map(|c| c.id)
+    }
+
+    /// The expected contents of a file of a data asset (to check downloads), or `None` when
+    /// there is no such file.
+    pub fn data_asset_content(&self, asset_id: &str, path: &str) -> Option<content::Content> {
+        let assets = self.state.assets.lock().unwrap();
+        let files = assets.get(asset_id)?.files.as_ref()?;
+        match files.flat.entries.get(path)? {
+            catalogue::Entry::File(size) => {
+                Some(content::Content::new(files.file_seed(path), *size))
+            }
+            catalogue::Entry::Folder(_) => None,
+        }
     }
 
     /// Stops a running computation (it ends with end status `stopped`); false when there is no

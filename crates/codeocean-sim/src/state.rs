@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use codeocean_raw::open::{
     CapsuleStatus, ComputationEndStatus, ComputationState, DataAssetOrigin, DataAssetState,
-    DataAssetType, Timestamp,
+    DataAssetType, EveryoneRole, Timestamp, UserRole,
 };
 use codeocean_raw::types;
 use hmac::{Hmac, KeyInit, Mac};
@@ -103,6 +103,9 @@ pub(crate) struct Run {
     pub(crate) created: f64,
     pub(crate) stopped_at: Option<f64>,
     pub(crate) request: types::RunRequest,
+    /// A cloud workstation session: it runs until stopped, and data assets can be attached to
+    /// and detached from it.
+    pub(crate) workstation: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -120,6 +123,13 @@ impl Run {
         }
         let p = &self.runnable.run;
         let t = now - self.created;
+        if self.workstation {
+            return if t < p.initializing {
+                Phase::Initializing
+            } else {
+                Phase::Running
+            };
+        }
         if t < p.initializing {
             Phase::Initializing
         } else if t < p.initializing + p.running {
@@ -141,7 +151,7 @@ impl Run {
 
     /// Results exist once the run has ended, if its plan has any.
     pub(crate) fn has_results(&self, now: f64) -> bool {
-        self.phase(now) == Phase::Ended && self.runnable.run.has_results
+        self.phase(now) == Phase::Ended && self.runnable.run.has_results && !self.workstation
     }
 
     pub(crate) fn to_wire(&self, clock: &Clock) -> types::Computation {
@@ -149,7 +159,11 @@ impl Run {
         let phase = self.phase(now);
         let plan = &self.runnable.run;
         let total = plan.initializing + plan.running + plan.finalizing;
-        let end = self.stopped_at.unwrap_or(self.created + total);
+        let end = self.stopped_at.unwrap_or(if self.workstation {
+            f64::INFINITY
+        } else {
+            self.created + total
+        });
         let run_time = (now.min(end) - self.created).max(0.0) as i64;
         let ended = phase == Phase::Ended;
         let state = match phase {
@@ -212,7 +226,7 @@ impl Run {
             })
             .collect();
         types::Computation {
-            cloud_workstation: Some(false),
+            cloud_workstation: Some(self.workstation),
             created: Some(clock.epoch(self.created)),
             data_assets: r
                 .data_assets
@@ -246,29 +260,185 @@ impl Run {
     }
 }
 
+/// The files of a data asset: a flattened tree whose contents are those of `prefix + path`
+/// under `seed` (a computation's results keep their bytes when they become an asset).
+#[derive(Clone)]
+pub(crate) struct AssetFiles {
+    pub(crate) flat: Arc<Flat>,
+    pub(crate) seed: u64,
+    pub(crate) prefix: String,
+}
+
+impl AssetFiles {
+    /// The content seed of the file at `path` (relative to the asset's root).
+    pub(crate) fn file_seed(&self, path: &str) -> u64 {
+        crate::content::file_seed(self.seed, &format!("{}{path}", self.prefix))
+    }
+}
+
+/// A transfer of an asset's files to another bucket, done at `done_at` (simulated).
+#[derive(Clone)]
+pub(crate) struct Transfer {
+    pub(crate) done_at: f64,
+    pub(crate) bucket: String,
+    pub(crate) prefix: Option<String>,
+}
+
 pub(crate) struct Asset {
     pub(crate) wire: types::DataAsset,
     pub(crate) created: f64,
     /// Simulated instant at which a draft asset settles, and whether it then fails.
     pub(crate) settles_at: f64,
     pub(crate) fails: Option<String>,
+    pub(crate) archived: bool,
+    pub(crate) permissions: types::Permissions,
+    pub(crate) files: Option<AssetFiles>,
+    pub(crate) transfer: Option<Transfer>,
 }
 
 impl Asset {
+    /// A new asset with default permissions, not archived, never transferred.
+    pub(crate) fn new(
+        wire: types::DataAsset,
+        created: f64,
+        settles_at: f64,
+        fails: Option<String>,
+        files: Option<AssetFiles>,
+    ) -> Self {
+        Self {
+            wire,
+            created,
+            settles_at,
+            fails,
+            archived: false,
+            permissions: owner_permissions(),
+            files,
+            transfer: None,
+        }
+    }
+
+    pub(crate) fn state(&self, now: f64) -> DataAssetState {
+        if now < self.settles_at {
+            DataAssetState::Draft
+        } else if self.fails.is_some() {
+            DataAssetState::Failed
+        } else {
+            DataAssetState::Ready
+        }
+    }
+
+    /// Whether its files live outside Code Ocean (a transfer has completed).
+    pub(crate) fn is_external(&self, now: f64) -> bool {
+        self.transfer.as_ref().is_some_and(|t| now >= t.done_at)
+            || self
+                .wire
+                .source_bucket
+                .as_ref()
+                .is_some_and(|b| b.external == Some(true))
+    }
+
     pub(crate) fn to_wire(&self, clock: &Clock) -> types::DataAsset {
         let mut w = self.wire.clone();
         let now = clock.now();
         w.created = Some(clock.epoch(self.created));
         w.last_used = Some(Timestamp::from_secs(0));
-        w.state = Some(if now < self.settles_at {
-            DataAssetState::Draft
-        } else if let Some(reason) = &self.fails {
+        w.state = Some(self.state(now));
+        if let (DataAssetState::Failed, Some(reason)) = (self.state(now), &self.fails) {
             w.failure_reason = Some(reason.clone());
-            DataAssetState::Failed
-        } else {
-            DataAssetState::Ready
-        });
+        }
+        if let Some(t) = &self.transfer
+            && now >= t.done_at
+        {
+            w.last_transferred = Some(clock.epoch(t.done_at));
+            w.source_bucket = Some(types::SourceBucket {
+                origin: Some(DataAssetOrigin::Aws),
+                bucket: Some(t.bucket.clone()),
+                prefix: t.prefix.clone(),
+                external: Some(true),
+            });
+        }
         w
+    }
+}
+
+/// A release of a new version of a capsule or pipeline, moving on the simulated clock.
+#[derive(Clone)]
+pub(crate) struct ReleaseJob {
+    pub(crate) id: String,
+    pub(crate) created: f64,
+    pub(crate) major: i64,
+}
+
+/// Simulated seconds a release job stays `created`, then `started`.
+pub(crate) const RELEASE_STARTS_AFTER: f64 = 1.0;
+/// Simulated seconds from its creation until a release job is `completed`.
+pub(crate) const RELEASE_TAKES: f64 = 6.0;
+
+impl ReleaseJob {
+    pub(crate) fn done_at(&self) -> f64 {
+        self.created + RELEASE_TAKES
+    }
+}
+
+/// A capsule or pipeline and what changed about it since the simulator started.
+pub(crate) struct Item {
+    pub(crate) runnable: Arc<Runnable>,
+    pub(crate) flat: Arc<Flat>,
+    pub(crate) is_pipeline: bool,
+    pub(crate) created: f64,
+    pub(crate) last_accessed: f64,
+    pub(crate) archived: bool,
+    pub(crate) permissions: types::Permissions,
+    /// Attached data assets (id, mount), in attach order.
+    pub(crate) attached: Vec<(String, String)>,
+    pub(crate) releases: Vec<ReleaseJob>,
+    /// How many times it was synced with its Git remote.
+    pub(crate) syncs: u32,
+}
+
+impl Item {
+    /// Its released versions at `now`: those of the catalogue, then completed releases.
+    pub(crate) fn versions(&self, clock: &Clock) -> Vec<types::CapsuleVersion> {
+        let now = clock.now();
+        let month_ago = -30.0 * 86_400.0;
+        (1..=self.runnable.versions)
+            .map(|v| types::CapsuleVersion {
+                major_version: Some(i64::from(v)),
+                minor_version: Some(0),
+                release_time: Some(clock.epoch(month_ago + f64::from(v) * 86_400.0)),
+            })
+            .chain(
+                self.releases
+                    .iter()
+                    .filter(|j| now >= j.done_at())
+                    .map(|j| types::CapsuleVersion {
+                        major_version: Some(j.major),
+                        minor_version: Some(0),
+                        release_time: Some(clock.epoch(j.done_at())),
+                    }),
+            )
+            .collect()
+    }
+
+    pub(crate) fn status(&self, clock: &Clock) -> CapsuleStatus {
+        if self.versions(clock).is_empty() {
+            CapsuleStatus::NonRelease
+        } else {
+            CapsuleStatus::Release
+        }
+    }
+}
+
+/// What a new object's permissions are: its owner, and nobody else.
+pub(crate) fn owner_permissions() -> types::Permissions {
+    types::Permissions {
+        users: Some(vec![types::UserPermissions {
+            email: OWNER_EMAIL.into(),
+            role: UserRole::Owner,
+        }]),
+        groups: Some(vec![]),
+        everyone: Some(EveryoneRole::None),
+        share_assets: None,
     }
 }
 
@@ -286,9 +456,8 @@ struct Log {
 
 pub(crate) struct State {
     pub(crate) token: String,
-    pub(crate) capsules: HashMap<String, Arc<Runnable>>,
-    pub(crate) pipelines: HashMap<String, Arc<Runnable>>,
-    flats: HashMap<String, Arc<Flat>>,
+    /// Capsules and pipelines by id (a deleted one is removed).
+    pub(crate) items: Mutex<HashMap<String, Item>>,
     pub(crate) clock: Clock,
     pub(crate) runs: Mutex<HashMap<String, Run>>,
     pub(crate) assets: Mutex<HashMap<String, Asset>>,
@@ -298,6 +467,8 @@ pub(crate) struct State {
     seed: u64,
     seq: AtomicU64,
     ids: AtomicU64,
+    /// Data assets made by `add_bulk_assets` so far (their names count on).
+    pub(crate) bulk: AtomicU64,
     key: [u8; 32],
     log: Mutex<Log>,
 }
@@ -305,21 +476,44 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn new(config: &Config, catalogue: Catalogue) -> Result<Self, String> {
         catalogue.validate()?;
-        let mut flats = HashMap::new();
-        for r in catalogue.capsules.iter().chain(&catalogue.pipelines) {
-            flats.insert(r.id.clone(), Arc::new(r.run.results.flatten()?));
+        let mut items = HashMap::new();
+        let runnables = catalogue
+            .capsules
+            .iter()
+            .map(|r| (r, false))
+            .chain(catalogue.pipelines.iter().map(|r| (r, true)));
+        for (i, (r, is_pipeline)) in runnables.enumerate() {
+            // Made a month ago, an hour apart, in catalogue order.
+            let created = -30.0 * 86_400.0 + i as f64 * 3_600.0;
+            items.insert(
+                r.id.clone(),
+                Item {
+                    runnable: Arc::new(r.clone()),
+                    flat: Arc::new(r.run.results.flatten()?),
+                    is_pipeline,
+                    created,
+                    last_accessed: created,
+                    archived: false,
+                    permissions: owner_permissions(),
+                    attached: vec![],
+                    releases: vec![],
+                    syncs: 0,
+                },
+            );
         }
         let clock = Clock::new(config.time_scale);
         let mut assets = HashMap::new();
         for a in &catalogue.data_assets {
+            let (files, size) = a.totals()?;
+            let flat = a.tree.flatten()?;
             let wire = types::DataAsset {
                 id: a.id.clone(),
                 name: Some(a.name.clone()),
                 mount: Some(a.mount.clone()),
                 owner: Some(OWNER.into()),
                 owner_email: Some(OWNER_EMAIL.into()),
-                size: Some(a.size as i64),
-                files: Some(a.files as i64),
+                size: Some(size as i64),
+                files: Some(files as i64),
                 type_: Some(DataAssetType::Dataset),
                 description: Some(String::new()),
                 tags: vec!["input".into()],
@@ -329,12 +523,12 @@ impl State {
                 }),
                 ..empty_asset()
             };
-            let asset = Asset {
-                wire,
-                created: 0.0,
-                settles_at: 0.0,
-                fails: None,
+            let files = AssetFiles {
+                flat: Arc::new(flat),
+                seed: crate::content::file_seed(0, &a.id),
+                prefix: String::new(),
             };
+            let asset = Asset::new(wire, -7.0 * 86_400.0, 0.0, None, Some(files));
             assets.insert(a.id.clone(), asset);
         }
         let mut key = [0u8; 32];
@@ -347,16 +541,9 @@ impl State {
         for chunk in key.chunks_mut(8) {
             chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
         }
-        let index = |list: &[Runnable]| -> HashMap<String, Arc<Runnable>> {
-            list.iter()
-                .map(|r| (r.id.clone(), Arc::new(r.clone())))
-                .collect()
-        };
         Ok(Self {
             token: config.token.clone(),
-            capsules: index(&catalogue.capsules),
-            pipelines: index(&catalogue.pipelines),
-            flats,
+            items: Mutex::new(items),
             clock,
             runs: Mutex::new(HashMap::new()),
             assets: Mutex::new(assets),
@@ -370,13 +557,10 @@ impl State {
             seed: config.seed,
             seq: AtomicU64::new(0),
             ids: AtomicU64::new(0),
+            bulk: AtomicU64::new(0),
             key,
             log: Mutex::new(Log::default()),
         })
-    }
-
-    pub(crate) fn flat(&self, runnable_id: &str) -> Arc<Flat> {
-        self.flats.get(runnable_id).cloned().unwrap_or_default()
     }
 
     /// A fresh UUID-shaped id, deterministic from the seed and the count of ids so far.
@@ -458,14 +642,6 @@ impl State {
         mac.update(b"\n");
         mac.update(expires.to_string().as_bytes());
         mac.verify_slice(&sig).is_ok()
-    }
-
-    pub(crate) fn capsule_status(&self, r: &Runnable) -> CapsuleStatus {
-        if r.versions > 0 {
-            CapsuleStatus::Release
-        } else {
-            CapsuleStatus::NonRelease
-        }
     }
 }
 

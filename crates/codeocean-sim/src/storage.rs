@@ -1,7 +1,9 @@
 //! The storage origin: signed, expiring URLs for result files, served S3-style.
 //!
-//! A URL reads `{origin}/{kind}/{computation}/{path}?X-Amz-Date=..&X-Amz-Expires=..&X-Amz-Signature=..`
-//! where `kind` is `results` (download) or `view`. The signature is an HMAC-SHA256, under a key
+//! A URL reads `{origin}/{kind}/{owner}/{path}?X-Amz-Date=..&X-Amz-Expires=..&X-Amz-Signature=..`
+//! where `kind` is `results` (download) or `view` for a file of a computation's results, and
+//! `data` (download) or `data-view` for a file of a data asset; `owner` is the computation's or
+//! the asset's id. The signature is an HMAC-SHA256, under a key
 //! drawn when the simulator starts, of the object key and the expiry. The origin refuses any
 //! request that carries `Authorization` (400, as S3 does for a second auth mechanism), expired or
 //! tampered URLs (403), and serves single `Range` requests (206).
@@ -32,11 +34,16 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Builds a signed URL for a result file.
+/// The kind of a data asset file's download URL.
+pub(crate) const DATA: &str = "data";
+/// The kind of a data asset file's view URL.
+pub(crate) const DATA_VIEW: &str = "data-view";
+
+/// Builds a signed URL for a result file or a data asset file.
 pub(crate) fn sign_url(
     st: &SimState,
     kind: &str,
-    computation: &str,
+    owner: &str,
     path: &str,
     ttl: Duration,
     expired: bool,
@@ -47,7 +54,7 @@ pub(crate) fn sign_url(
         unix_now()
     };
     let expires = ttl.as_secs();
-    let key = format!("{kind}/{computation}/{path}");
+    let key = format!("{kind}/{owner}/{path}");
     let signature = st.sign(&key, date + expires);
     let encoded: Vec<String> = key
         .split('/')
@@ -136,31 +143,40 @@ async fn object(
         return xml_error(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired");
     }
     let mut parts = key.splitn(3, '/');
-    let (Some(kind), Some(computation), Some(path)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(kind), Some(owner), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
         return xml_error(
             StatusCode::NOT_FOUND,
             "NoSuchKey",
             "The specified key does not exist.",
         );
     };
-    let found =
+    let found = if kind == DATA || kind == DATA_VIEW {
+        st.assets
+            .lock()
+            .unwrap()
+            .get(owner)
+            .and_then(|a| a.files.clone())
+            .and_then(|f| match f.flat.entries.get(path) {
+                Some(Entry::File(size)) => Some((f.file_seed(path), *size)),
+                _ => None,
+            })
+    } else {
         st.runs
             .lock()
             .unwrap()
-            .get(computation)
+            .get(owner)
             .and_then(|r| match r.flat.entries.get(path) {
-                Some(Entry::File(size)) => Some((r.runnable.run.seed, *size)),
+                Some(Entry::File(size)) => Some((file_seed(r.runnable.run.seed, path), *size)),
                 _ => None,
-            });
-    let Some((run_seed, size)) = found else {
+            })
+    };
+    let Some((seed, size)) = found else {
         return xml_error(
             StatusCode::NOT_FOUND,
             "NoSuchKey",
             "The specified key does not exist.",
         );
     };
-    let seed = file_seed(run_seed, path);
     let (status, start, end) = match headers.get(header::RANGE).map(|r| parse_range(r, size)) {
         None | Some(RangeSpec::Ignore) => (StatusCode::OK, 0, size),
         Some(RangeSpec::Unsatisfiable) => {
@@ -190,7 +206,7 @@ async fn object(
         header::ETAG,
         HeaderValue::from_str(&format!("\"{seed:016x}\"")).expect("ascii"),
     );
-    let content_type = if kind == "view" {
+    let content_type = if kind == "view" || kind == DATA_VIEW {
         "text/plain"
     } else {
         "application/octet-stream"

@@ -164,6 +164,7 @@ impl NewDataAsset {
                 }),
                 ..Default::default()
             }),
+            results_info: None,
             tags: vec![],
             target: None,
         })

@@ -268,3 +268,135 @@ async fn injected_faults_are_counted_for_the_test_and_on_the_admin_route() {
     assert_eq!(counts["total"]["status_503"], 3, "{counts}");
     assert_eq!(counts["per_class"]["capsules"]["status_503"], 3, "{counts}");
 }
+
+#[tokio::test]
+async fn the_new_operations_fall_in_their_route_classes() {
+    let sim = start();
+    let api = Api::new(&sim);
+    // Each class hits its own routes and no others.
+    let probes: [(&str, &str, &str, Option<serde_json::Value>); 6] = [
+        ("search", "POST", "/data_assets/search", Some(json!({}))),
+        ("manage", "POST", "/capsules/{HELLO}/sync", None),
+        ("capsules", "GET", "/pipelines/{PIPELINE}", None),
+        (
+            "results",
+            "POST",
+            "/data_assets/{INPUT}/files",
+            Some(json!({"path": ""})),
+        ),
+        (
+            "urls",
+            "GET",
+            "/data_assets/{INPUT}/files/urls?path=README.md",
+            None,
+        ),
+        ("data_assets", "GET", "/custom_metadata", None),
+    ];
+    let call = |method: &str, path: &str, body: &Option<serde_json::Value>| {
+        let url = api.url(
+            &path
+                .replace("{HELLO}", HELLO)
+                .replace("{PIPELINE}", PIPELINE)
+                .replace("{INPUT}", INPUT),
+        );
+        let req = api.http.request(method.parse().unwrap(), url);
+        match body {
+            Some(b) => req.json(b),
+            None => req,
+        }
+    };
+    for (class, ..) in &probes {
+        sim.set_faults(faults(&format!("{class}:503=1")));
+        for (other, method, path, body) in &probes {
+            let r = api.send(call(method, path, body)).await;
+            let want = if other == class { 503 } else { 200 };
+            assert_eq!(r.status, want, "fault on {class}, {method} {path}");
+        }
+    }
+    // Data asset file URLs issued already expired under urls:expire.
+    sim.set_faults(faults("urls:expire=1"));
+    let r = api
+        .get(&format!("/data_assets/{INPUT}/files/urls?path=README.md"))
+        .await;
+    r.expect(200);
+    let url = r.json()["download_url"].as_str().unwrap().to_owned();
+    let got = send(reqwest::Client::new().get(url)).await;
+    got.expect(403);
+    assert!(String::from_utf8_lossy(&got.body).contains("expired"));
+    // lie_has_more parses on the command line; other keys still refuse nonsense.
+    assert!("search:lie_has_more=2".parse::<Faults>().is_err());
+    assert_eq!(
+        faults("search:lie_has_more=0.5")
+            .get(RouteClass::Search)
+            .lie_has_more,
+        0.5
+    );
+}
+
+#[tokio::test]
+async fn the_new_shapes_with_unknown_fields_still_parse_in_the_raw_client() {
+    let sim = start_with(|c| c.data_assets = 5);
+    let api = Api::new(&sim);
+    api.finished_run(&sim, HELLO).await;
+    let client = raw_client(&sim);
+    let job = client.release_capsule(HELLO).await.unwrap().into_inner();
+    client
+        .attach_pipeline_data_assets(
+            PIPELINE,
+            &vec![codeocean_raw::types::DataAssetAttachParams {
+                id: INPUT.into(),
+                mount: None,
+            }],
+        )
+        .await
+        .unwrap();
+    sim.set_faults(faults("all:unknown=1"));
+    let page = client
+        .search_data_assets(&Default::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.results.len(), 6);
+    assert!(
+        page.results
+            .iter()
+            .all(|a| a.type_.as_ref().is_some_and(|t| t.is_unknown()))
+    );
+    let capsules = client
+        .search_capsules(&Default::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!capsules.results.is_empty());
+    let panel = client
+        .get_pipeline_app_panel(PIPELINE, None)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(panel.processes.len(), 2);
+    assert_eq!(panel.data_assets.len(), 1);
+    let job = client
+        .get_capsule_release_job(HELLO, &job.job_id)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        job.status.is_some_and(|s| s.is_unknown()),
+        "status is mangled"
+    );
+    client.get_capsule_permissions(HELLO).await.unwrap();
+    client.get_custom_metadata().await.unwrap();
+    let files = client
+        .list_data_asset_files(
+            INPUT,
+            &codeocean_raw::types::ListResultsRequest {
+                path: String::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!files.items.is_empty());
+    let raw = api.post("/data_assets/search", json!({})).await.json();
+    assert!(raw.get("x_sim_added").is_some(), "{raw}");
+}

@@ -5,13 +5,16 @@
 //! Every simulator runs on a nearly frozen clock (`time_scale` 0.001) and tests move it with
 //! [`Simulator::advance`], so no test sleeps and none depends on timing.
 
+mod assets;
 mod binary;
 mod faults;
 mod generations;
+mod items;
 mod lifecycle;
 mod load;
 mod results;
 mod runs;
+mod search;
 mod storage;
 
 use std::time::Duration;

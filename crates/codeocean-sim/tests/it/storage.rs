@@ -186,6 +186,7 @@ async fn odd_file_names_round_trip_through_signed_urls() {
             parameters: None,
             processes: vec![],
             versions: 0,
+            git_remote: None,
             run: RunPlan {
                 results: Tree {
                     entries,

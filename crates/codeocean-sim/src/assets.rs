@@ -1,0 +1,478 @@
+//! The data-asset operations beyond get, create and update: delete, archive, permissions,
+//! file listings and signed file URLs, transfer; and the custom metadata schema.
+//!
+//! An asset's files are a tree like a computation's results (a built-in asset's from the
+//! catalogue, a result asset's from its computation, re-rooted at `source.computation.path`),
+//! listed one folder at a time and served by the storage origin under `data/{asset}/{path}`.
+//! A draft or failed asset lists an empty root; an external asset (after a transfer) has no
+//! files in Code Ocean to list.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use codeocean_raw::open::{
+    CustomMetadataFieldType, CustomMetadataValue, DataAssetOrigin, DataAssetState, DataAssetType,
+    EveryoneRole, GroupRole, UserRole,
+};
+use codeocean_raw::types;
+
+use crate::api::{ApiError, ApiResult, folder_items, normalize, parse_body, query};
+use crate::catalogue::Entry;
+use crate::faults::FaultPlan;
+use crate::state::{self, AssetFiles, OWNER_EMAIL, Transfer};
+use crate::storage;
+
+type St = State<Arc<state::State>>;
+
+/// Simulated seconds a transfer of an asset's files takes.
+pub(crate) const TRANSFER_TAKES: f64 = 3.0;
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("data asset {id} not found"))
+}
+
+/// Runs `f` on the data asset `id` (404 when there is none).
+pub(crate) fn with_asset<T>(
+    st: &state::State,
+    id: &str,
+    f: impl FnOnce(&mut state::Asset) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let mut assets = st.assets.lock().unwrap();
+    f(assets.get_mut(id).ok_or_else(|| not_found(id))?)
+}
+
+/// The `archive` query parameter: `true` or `false`, in any case (the official SDK writes
+/// Python's `True` and `False`).
+pub(crate) fn archive_flag(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<bool> {
+    let q = query(q)?;
+    let v = q.get("archive").ok_or_else(|| {
+        ApiError::bad_request("archive: the `archive` query parameter is required")
+    })?;
+    match v.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ApiError::bad_request(format!(
+            "archive: `{v}` is not true or false"
+        ))),
+    }
+}
+
+// --- Permissions (shared with capsules and pipelines) -------------------------------------
+
+/// Refuses roles the simulator does not know, naming the place.
+pub(crate) fn check_permissions(p: &types::Permissions) -> ApiResult<()> {
+    for (i, u) in p.users.iter().flatten().enumerate() {
+        if u.role.is_unknown() {
+            return Err(ApiError::bad_request(format!(
+                "users[{i}].role: unknown role `{}` (one of {})",
+                u.role,
+                UserRole::KNOWN.join(", ")
+            )));
+        }
+        if u.email.eq_ignore_ascii_case(OWNER_EMAIL) && u.role != UserRole::Owner {
+            return Err(ApiError::bad_request(format!(
+                "users[{i}].role: the owner ({OWNER_EMAIL}) stays owner"
+            )));
+        }
+    }
+    for (i, g) in p.groups.iter().flatten().enumerate() {
+        if g.role.is_unknown() {
+            return Err(ApiError::bad_request(format!(
+                "groups[{i}].role: unknown role `{}` (one of {})",
+                g.role,
+                GroupRole::KNOWN.join(", ")
+            )));
+        }
+    }
+    if let Some(e) = &p.everyone
+        && e.is_unknown()
+    {
+        return Err(ApiError::bad_request(format!(
+            "everyone: unknown role `{e}` (one of {})",
+            EveryoneRole::KNOWN.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Applies an update: each list given replaces the old one (the owner always stays, first), and
+/// `everyone` replaces the old value when given. A later entry for the same user or group wins.
+pub(crate) fn apply_permissions(cur: &mut types::Permissions, new: &types::Permissions) {
+    if let Some(users) = &new.users {
+        let mut out = vec![types::UserPermissions {
+            email: OWNER_EMAIL.into(),
+            role: UserRole::Owner,
+        }];
+        for u in users {
+            if u.email.eq_ignore_ascii_case(OWNER_EMAIL) {
+                continue;
+            }
+            out.retain(|o| !o.email.eq_ignore_ascii_case(&u.email));
+            out.push(u.clone());
+        }
+        cur.users = Some(out);
+    }
+    if let Some(groups) = &new.groups {
+        let mut out: Vec<types::GroupPermissions> = Vec::new();
+        for g in groups {
+            out.retain(|o| o.group != g.group);
+            out.push(g.clone());
+        }
+        cur.groups = Some(out);
+    }
+    if let Some(e) = &new.everyone {
+        cur.everyone = Some(e.clone());
+    }
+}
+
+/// Shares with the users and groups of `with` (as viewers) what is not shared with them yet.
+pub(crate) fn share(cur: &mut types::Permissions, with: &types::Permissions) {
+    let users = cur.users.get_or_insert_with(Vec::new);
+    for u in with.users.iter().flatten() {
+        if !users.iter().any(|o| o.email.eq_ignore_ascii_case(&u.email)) {
+            users.push(types::UserPermissions {
+                email: u.email.clone(),
+                role: UserRole::Viewer,
+            });
+        }
+    }
+    let groups = cur.groups.get_or_insert_with(Vec::new);
+    for g in with.groups.iter().flatten() {
+        if !groups.iter().any(|o| o.group == g.group) {
+            groups.push(types::GroupPermissions {
+                group: g.group.clone(),
+                role: GroupRole::Viewer,
+            });
+        }
+    }
+}
+
+pub(crate) async fn permissions(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<Json<types::Permissions>> {
+    with_asset(&st, &id, |a| Ok(Json(a.permissions.clone())))
+}
+
+pub(crate) async fn update_permissions(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let (p, _): (types::Permissions, _) = parse_body(&body)?;
+    check_permissions(&p)?;
+    with_asset(&st, &id, |a| {
+        apply_permissions(&mut a.permissions, &p);
+        Ok(StatusCode::NO_CONTENT)
+    })
+}
+
+// --- Delete, archive, transfer ------------------------------------------------------------
+
+pub(crate) async fn delete_data_asset(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    st.assets
+        .lock()
+        .unwrap()
+        .remove(&id)
+        .ok_or_else(|| not_found(&id))?;
+    // It is no longer attached anywhere.
+    for item in st.items.lock().unwrap().values_mut() {
+        item.attached.retain(|(a, _)| *a != id);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn archive_data_asset(
+    State(st): St,
+    Path(id): Path<String>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<StatusCode> {
+    let archive = archive_flag(q)?;
+    with_asset(&st, &id, |a| {
+        a.archived = archive;
+        Ok(StatusCode::NO_CONTENT)
+    })
+}
+
+pub(crate) async fn transfer(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let (req, _): (types::TransferDataAssetRequest, _) = parse_body(&body)?;
+    let aws = req
+        .target
+        .aws
+        .as_ref()
+        .ok_or_else(|| ApiError::bad_request("target.aws: an S3 target is required"))?;
+    if aws.bucket.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "target.aws.bucket: must not be empty",
+        ));
+    }
+    let released_users: Vec<String> = st
+        .items
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|item| {
+            item.is_pipeline
+                && item.attached.iter().any(|(a, _)| *a == id)
+                && !item.versions(&st.clock).is_empty()
+        })
+        .map(|item| item.runnable.id.clone())
+        .collect();
+    let now = st.clock.now();
+    with_asset(&st, &id, |a| {
+        if a.state(now) != DataAssetState::Ready {
+            return Err(ApiError::bad_request(format!(
+                "data asset {id} is not ready (state {})",
+                a.state(now)
+            )));
+        }
+        if !released_users.is_empty() && req.force != Some(true) {
+            return Err(ApiError::bad_request(format!(
+                "force: data asset {id} is used by released pipeline(s) {}; send force to transfer anyway",
+                released_users.join(", ")
+            )));
+        }
+        a.transfer = Some(Transfer {
+            done_at: now + TRANSFER_TAKES,
+            bucket: aws.bucket.clone(),
+            prefix: aws.prefix.clone(),
+        });
+        Ok(StatusCode::NO_CONTENT)
+    })
+}
+
+// --- Files --------------------------------------------------------------------------------
+
+/// The asset's files if it can serve them: (files, listable). A draft or failed asset has none
+/// yet (an empty root); an external one has none in Code Ocean (400).
+fn files_of(st: &state::State, id: &str) -> ApiResult<(Option<AssetFiles>, bool)> {
+    let now = st.clock.now();
+    with_asset(st, id, |a| {
+        if a.is_external(now) {
+            return Err(ApiError::bad_request(format!(
+                "data asset {id} is external: its files are not stored in Code Ocean"
+            )));
+        }
+        Ok((a.files.clone(), a.state(now) == DataAssetState::Ready))
+    })
+}
+
+pub(crate) async fn list_files(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<types::ResultsFolder>> {
+    let (req, _): (types::ListResultsRequest, _) = parse_body(&body)?;
+    let path = normalize(&req.path);
+    let (files, ready) = files_of(&st, &id)?;
+    let missing = || ApiError::not_found(format!("folder `{path}` not found in data asset {id}"));
+    match files {
+        Some(files) if ready => folder_items(&files.flat, path)
+            .map(|items| Json(types::ResultsFolder { items }))
+            .ok_or_else(missing),
+        _ if path.is_empty() => Ok(Json(types::ResultsFolder { items: vec![] })),
+        _ => Err(missing()),
+    }
+}
+
+/// Signed URLs for a file of a data asset: (download, view).
+fn signed_urls(
+    st: &state::State,
+    id: &str,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    plan: Option<FaultPlan>,
+) -> ApiResult<(String, String)> {
+    let q = query(q)?;
+    let raw = q
+        .get("path")
+        .ok_or_else(|| ApiError::bad_request("path: the `path` query parameter is required"))?;
+    let path = normalize(raw);
+    let (files, ready) = files_of(st, id)?;
+    let is_file = files
+        .as_ref()
+        .is_some_and(|f| matches!(f.flat.entries.get(path), Some(Entry::File(_))));
+    if !ready || !is_file {
+        return Err(ApiError::not_found(format!(
+            "file `{path}` not found in data asset {id}"
+        )));
+    }
+    let expired = plan.is_some_and(|p| p.expire);
+    let ttl = st.dynamic.read().unwrap().url_ttl;
+    Ok((
+        storage::sign_url(st, storage::DATA, id, path, ttl, expired),
+        storage::sign_url(st, storage::DATA_VIEW, id, path, ttl, expired),
+    ))
+}
+
+pub(crate) async fn file_urls(
+    State(st): St,
+    Path(id): Path<String>,
+    plan: Option<axum::Extension<FaultPlan>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Json<types::ResultFileUrls>> {
+    let (download_url, view_url) = signed_urls(&st, &id, q, plan.map(|p| p.0))?;
+    Ok(Json(types::ResultFileUrls {
+        download_url,
+        view_url,
+    }))
+}
+
+pub(crate) async fn file_download_url(
+    State(st): St,
+    Path(id): Path<String>,
+    plan: Option<axum::Extension<FaultPlan>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> ApiResult<Json<types::ResultFileDownloadUrl>> {
+    let (url, _) = signed_urls(&st, &id, q, plan.map(|p| p.0))?;
+    Ok(Json(types::ResultFileDownloadUrl { url }))
+}
+
+// --- Custom metadata schema ---------------------------------------------------------------
+
+/// The deployment's custom metadata schema: fixed, in the shape administrators define.
+pub(crate) fn metadata_schema() -> types::CustomMetadataSchema {
+    let field =
+        |name: &str, type_: CustomMetadataFieldType, category: &str| types::CustomMetadataField {
+            allowed_values: vec![],
+            category: Some(category.into()),
+            multiple: Some(false),
+            name: name.into(),
+            range: None,
+            required: Some(false),
+            type_: Some(type_),
+            units: None,
+        };
+    let range = |min: f64, max: f64| {
+        Some(types::CustomMetadataFieldRange {
+            min: Some(min),
+            max: Some(max),
+        })
+    };
+    types::CustomMetadataSchema {
+        categories: vec!["Project".into(), "Sample".into(), "Sequencing".into()],
+        fields: vec![
+            types::CustomMetadataField {
+                required: Some(true),
+                ..field("study", CustomMetadataFieldType::String, "Project")
+            },
+            types::CustomMetadataField {
+                allowed_values: ["Homo sapiens", "Mus musculus", "Danio rerio"]
+                    .into_iter()
+                    .map(CustomMetadataValue::from)
+                    .collect(),
+                ..field("organism", CustomMetadataFieldType::String, "Sample")
+            },
+            types::CustomMetadataField {
+                multiple: Some(true),
+                ..field("tissue", CustomMetadataFieldType::String, "Sample")
+            },
+            types::CustomMetadataField {
+                range: range(1.0, 100.0),
+                ..field("replicate", CustomMetadataFieldType::Number, "Sample")
+            },
+            field("collection_date", CustomMetadataFieldType::Date, "Sample"),
+            types::CustomMetadataField {
+                range: range(36.0, 300.0),
+                units: Some("bp".into()),
+                ..field("read_length", CustomMetadataFieldType::Number, "Sequencing")
+            },
+        ],
+    }
+}
+
+pub(crate) async fn custom_metadata() -> Json<types::CustomMetadataSchema> {
+    Json(metadata_schema())
+}
+
+// --- Many assets at once (admin) ----------------------------------------------------------
+
+/// The most assets one bulk request makes.
+pub(crate) const MAX_BULK: usize = 100_000;
+
+/// Makes `count` ready datasets at once, for searches over many assets; their ids.
+///
+/// Asset `n` (counting on over calls) is named `{prefix} {n:05}` (prefix `Bulk dataset`), has
+/// tags `bulk` and `group-{n % 10}`, type `model` when `n % 4 == 3` and `dataset` otherwise,
+/// custom metadata `study: bulk` and `replicate: n % 10 + 1`, and `1 + n % 5` files of
+/// `1024 * (1 + n % 97)` bytes. They were created one simulated second apart, the last one now.
+pub(crate) fn add_bulk(st: &state::State, count: usize, prefix: Option<&str>) -> Vec<String> {
+    use std::sync::atomic::Ordering;
+    let prefix = prefix.unwrap_or("Bulk dataset");
+    let first = st.bulk.fetch_add(count as u64, Ordering::Relaxed);
+    let now = st.clock.now();
+    let mut made = Vec::with_capacity(count);
+    let mut new = Vec::with_capacity(count);
+    for i in 0..count {
+        let n = first + i as u64;
+        let id = st.new_id();
+        let tree = crate::catalogue::Tree {
+            entries: vec![],
+            generate: Some(crate::catalogue::Generated {
+                depth: 0,
+                folders: 0,
+                files: 1 + (n % 5) as u32,
+                size: 1024 * (1 + n % 97),
+            }),
+        };
+        let flat = tree.flatten().expect("generated names are valid");
+        let (files, size) = flat.totals();
+        let metadata: std::collections::BTreeMap<String, CustomMetadataValue> = [
+            ("study".to_owned(), CustomMetadataValue::from("bulk")),
+            (
+                "replicate".to_owned(),
+                CustomMetadataValue::from(n % 10 + 1),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let wire = types::DataAsset {
+            id: id.clone(),
+            name: Some(format!("{prefix} {n:05}")),
+            description: Some(format!("Generated data asset number {n}.")),
+            mount: Some(format!("bulk-{n:05}")),
+            owner: Some(state::OWNER.into()),
+            owner_email: Some(OWNER_EMAIL.into()),
+            files: Some(files as i64),
+            size: Some(size as i64),
+            type_: Some(if n % 4 == 3 {
+                DataAssetType::Model
+            } else {
+                DataAssetType::Dataset
+            }),
+            tags: vec!["bulk".into(), format!("group-{}", n % 10)],
+            custom_metadata: Some(metadata.into()),
+            source_bucket: Some(types::SourceBucket {
+                origin: Some(DataAssetOrigin::Local),
+                ..Default::default()
+            }),
+            ..state::empty_asset()
+        };
+        let created = now - (count - 1 - i) as f64;
+        let files = AssetFiles {
+            flat: Arc::new(flat),
+            seed: crate::content::file_seed(n, "bulk"),
+            prefix: String::new(),
+        };
+        new.push((
+            id.clone(),
+            state::Asset::new(wire, created, created, None, Some(files)),
+        ));
+        made.push(id);
+    }
+    st.assets.lock().unwrap().extend(new);
+    made
+}
