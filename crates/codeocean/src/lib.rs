@@ -61,24 +61,38 @@
 //! status, duration and retry count. For exact wire control, [`Client::raw`] is the generated
 //! [`codeocean_raw::Client`] with the same credentials.
 
+mod access;
+mod capsules;
 mod client;
+mod data_assets;
 mod download;
 mod error;
 mod ops;
+pub mod search;
+mod source;
 mod wait;
 mod walk;
 
+pub use access::{Attachments, PermissionsUpdate};
 pub use client::{Client, ClientBuilder, PollPolicy, RetryPolicy};
+pub use data_assets::Transfer;
 pub use download::{Download, Progress, Summary, safe_segments};
 pub use error::{Error, ErrorKind, Result};
 pub use ops::{DataAssetUpdate, FileUrls, NewDataAsset, RunRequest};
+pub use search::{CapsuleSearch, DataAssetSearch, Filter};
 pub use wait::{Finished, Outcome, outcome};
 
 pub use codeocean_raw;
 /// Open enumerations and other hand-written wire types: unknown values are kept, never an error.
 pub use codeocean_raw::open::{
-    CapsuleStatus, ComputationEndStatus, ComputationState, CustomMetadataValue, DataAssetOrigin,
-    DataAssetState, DataAssetType, ResultItemType, Timestamp,
+    AppPanelDataAssetKind, AppPanelParameterType, CapsuleSortBy, CapsuleStatus,
+    ComputationEndStatus, ComputationState, CustomMetadataFieldType, CustomMetadataValue,
+    DataAssetOrigin, DataAssetSearchOrigin, DataAssetSortBy, DataAssetState, DataAssetType,
+    EveryoneRole, GroupRole, OneOrMany, Ownership, ReleaseJobStatus, ResultItemType, SortOrder,
+    Timestamp, UserRole,
 };
 /// The generated wire types, re-exported.
-pub use codeocean_raw::types::{Capsule, Computation, DataAsset, ResultItem};
+pub use codeocean_raw::types::{
+    AppPanel, Capsule, Computation, CustomMetadataSchema, DataAsset, DataAssetAttachResult,
+    GitSyncResults, Permissions, ReleaseJob, ResultItem,
+};
