@@ -468,7 +468,7 @@ async fn data_asset_files_fall_back_to_the_deprecated_route_like_results() {
     assert_eq!((summary.downloaded, summary.skipped), (2, 0));
     assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"/a!");
     assert_eq!(std::fs::read(dir.path().join("d/b")).unwrap(), b"/d/b!");
-    let api = api_log.lock().unwrap();
+    let api = api_log.lock().unwrap().clone();
     let routes: Vec<&str> = api
         .iter()
         .map(|s| {
@@ -503,7 +503,6 @@ async fn data_asset_files_fall_back_to_the_deprecated_route_like_results() {
             .iter()
             .any(Seen::has_authorization)
     );
-    drop(api);
 
     // What the client learned about data asset files says nothing about results: they still
     // ask results/urls first.
