@@ -15,23 +15,23 @@ use super::*;
 
 /// One request as the scripted server saw it.
 #[derive(Clone, Debug)]
-struct Seen {
-    head: String,
-    body: String,
+pub(crate) struct Seen {
+    pub(crate) head: String,
+    pub(crate) body: String,
 }
 
 impl Seen {
-    fn has_authorization(&self) -> bool {
+    pub(crate) fn has_authorization(&self) -> bool {
         self.head
             .lines()
             .any(|l| l.to_ascii_lowercase().starts_with("authorization:"))
     }
 }
 
-type Script = Arc<dyn Fn(&Seen, &mut TcpStream) -> Reply + Send + Sync>;
+pub(crate) type Script = Arc<dyn Fn(&Seen, &mut TcpStream) -> Reply + Send + Sync>;
 
 /// What the script answers.
-enum Reply {
+pub(crate) enum Reply {
     /// A complete response: status line, extra header lines, body.
     Full(&'static str, String, String),
     /// Headers announcing a body of `Content-Length: 1000`, then bytes forever.
@@ -43,7 +43,7 @@ enum Reply {
 }
 
 /// Serves `script` on a free port; returns its origin and the requests seen so far.
-async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
+pub(crate) async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -119,7 +119,7 @@ async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
     (origin, log)
 }
 
-fn ok(body: impl Into<String>) -> Reply {
+pub(crate) fn ok(body: impl Into<String>) -> Reply {
     Reply::Full("200 OK", String::new(), body.into())
 }
 
@@ -138,7 +138,7 @@ fn listing(items: &[(&str, &str)]) -> String {
     serde_json::json!({ "items": items }).to_string()
 }
 
-fn fast_client(origin: &str) -> Client {
+pub(crate) fn fast_client(origin: &str) -> Client {
     Client::builder()
         .domain(origin)
         .token("scripted-token")
