@@ -17,7 +17,7 @@ Exit codes:
   0  success
   1  error (including a download that left files missing)
   2  usage error
-  3  the awaited run or data asset finished but failed or was stopped
+  3  the awaited run, data asset or release finished but failed or was stopped
   4  waiting timed out
   130  interrupted (Ctrl-C)
 
@@ -49,7 +49,7 @@ pub(crate) struct Cli {
     )]
     pub(crate) token: Option<String>,
     /// Print machine-readable JSON on stdout: one document, or JSON Lines for streaming
-    /// commands (`results ls --recursive`, `batch`).
+    /// commands (`search`, `ls --recursive`, `batch`).
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) json: bool,
     /// More logging on stderr (-v: requests, -vv: debug).
@@ -72,18 +72,22 @@ pub(crate) fn duration(s: &str) -> Result<Duration, String> {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// Look at capsules.
+    /// Find, look at and manage capsules: search, attach data assets, release.
     #[command(subcommand)]
-    Capsule(CapsuleCmd),
+    Capsule(AppCmd),
+    /// Find, look at and manage pipelines: search, attach data assets, release.
+    #[command(subcommand)]
+    Pipeline(AppCmd),
     /// Start a run of a capsule or a pipeline, optionally wait for it and download its results.
     Run(RunArgs),
-    /// Look at, wait for, rename or delete a computation (a run).
+    /// Look at, wait for, rename or delete a computation (a run); attach data assets to a
+    /// cloud workstation session.
     #[command(subcommand)]
     Computation(ComputationCmd),
     /// List, link to and download a computation's results.
     #[command(subcommand)]
     Results(ResultsCmd),
-    /// Create, look at, update and wait for data assets.
+    /// Find, create, look at, update, list, download, archive and delete data assets.
     #[command(subcommand)]
     DataAsset(DataAssetCmd),
     /// Start many runs from a JSON Lines file, resumably.
@@ -106,18 +110,108 @@ pub(crate) enum Command {
     },
 }
 
+/// The commands of capsules and of pipelines (the API serves both alike).
 #[derive(Subcommand, Debug)]
-pub(crate) enum CapsuleCmd {
-    /// Show a capsule's metadata.
+pub(crate) enum AppCmd {
+    /// Show its metadata.
     Get {
-        /// Capsule id.
+        /// Capsule or pipeline id.
         id: String,
     },
-    /// List a capsule's computations.
+    /// List its computations.
     Computations {
-        /// Capsule id.
+        /// Capsule or pipeline id.
         id: String,
     },
+    /// Search by text, status, ownership and more; every match, page after page (JSON Lines
+    /// with --json).
+    Search {
+        #[command(flatten)]
+        common: SearchArgs,
+        /// Only released (`release`) or only unreleased (`non_release`) ones.
+        #[arg(long, value_name = "STATUS", value_parser = ["release", "non_release"])]
+        status: Option<String>,
+        /// Sort by this field (with --desc: largest first).
+        #[arg(long, value_name = "FIELD", value_parser = ["created", "last_accessed", "name"])]
+        sort: Option<String>,
+    },
+    /// Attach data assets (each at its mount folder under /data, or its own default).
+    Attach {
+        /// Capsule or pipeline id.
+        id: String,
+        /// A data asset to attach (repeatable).
+        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true)]
+        data_assets: Vec<String>,
+    },
+    /// Detach data assets.
+    Detach {
+        /// Capsule or pipeline id.
+        id: String,
+        /// Ids of the data assets to detach.
+        #[arg(required = true, value_name = "DATA_ASSET_ID")]
+        data_assets: Vec<String>,
+    },
+    /// Archive it (--undo: bring it back from the archive).
+    Archive {
+        /// Capsule or pipeline id.
+        id: String,
+        /// Unarchive instead.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Delete it permanently.
+    Delete {
+        /// Capsule or pipeline id.
+        id: String,
+    },
+    /// Push its commits to its linked Git repository and pull new ones.
+    Sync {
+        /// Capsule or pipeline id.
+        id: String,
+    },
+    /// Release a new version (of one released before); with --wait, exit 3 if the release
+    /// failed or was canceled.
+    Release {
+        /// Capsule or pipeline id.
+        id: String,
+        /// Wait until the release job ends.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this long (exit 4); implies --wait.
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        timeout: Option<Duration>,
+    },
+}
+
+/// What every search takes.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct SearchArgs {
+    /// Free text and field:value terms, e.g. `tag:genomics name:"single cell"` (default:
+    /// everything you can see).
+    pub(crate) query: Option<String>,
+    /// Only items you created, items shared with you, or (capsules and pipelines) your
+    /// private ones.
+    #[arg(long, value_name = "WHICH", value_parser = ["created", "shared", "private"])]
+    pub(crate) ownership: Option<String>,
+    /// Only your favourites.
+    #[arg(long)]
+    pub(crate) favorite: bool,
+    /// Only archived items.
+    #[arg(long)]
+    pub(crate) archived: bool,
+    /// With --sort: descending order.
+    #[arg(long, requires = "sort")]
+    pub(crate) desc: bool,
+    /// Stop after N results.
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
+    /// Results per request (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) page_size: u32,
+    /// Most requests (pages) before giving up with an error, so a server that always claims
+    /// more results cannot keep the command running forever.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) max_pages: usize,
 }
 
 /// What to run and with what.
@@ -208,6 +302,22 @@ pub(crate) enum ComputationCmd {
     Delete {
         /// Computation id.
         id: String,
+    },
+    /// Attach data assets to a running cloud workstation session.
+    Attach {
+        /// Computation id of the session.
+        id: String,
+        /// A data asset to attach (repeatable).
+        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true)]
+        data_assets: Vec<String>,
+    },
+    /// Detach data assets from a running cloud workstation session.
+    Detach {
+        /// Computation id of the session.
+        id: String,
+        /// Ids of the data assets to detach.
+        #[arg(required = true, value_name = "DATA_ASSET_ID")]
+        data_assets: Vec<String>,
     },
 }
 
@@ -306,6 +416,67 @@ pub(crate) enum DataAssetCmd {
         /// Give up after this long.
         #[arg(long, value_name = "DURATION", value_parser = duration)]
         timeout: Option<Duration>,
+    },
+    /// Search data assets by text, type, ownership and more; every match, page after page
+    /// (JSON Lines with --json).
+    Search {
+        #[command(flatten)]
+        common: SearchArgs,
+        /// Only data assets of this type.
+        #[arg(long = "type", value_name = "TYPE", value_parser = ["dataset", "result", "combined", "model"])]
+        asset_type: Option<String>,
+        /// Only internal or only external data assets.
+        #[arg(long, value_name = "ORIGIN", value_parser = ["internal", "external"])]
+        origin: Option<String>,
+        /// Sort by this field (with --desc: largest first).
+        #[arg(long, value_name = "FIELD", value_parser = ["created", "type", "name", "size"])]
+        sort: Option<String>,
+    },
+    /// List one folder of a data asset's files (or the whole tree with --recursive).
+    Ls {
+        /// Data asset id.
+        id: String,
+        /// Folder to list (default: the root).
+        #[arg(default_value = "", hide_default_value = true)]
+        path: String,
+        /// Walk the whole tree below PATH (JSON Lines with --json).
+        #[arg(short, long)]
+        recursive: bool,
+    },
+    /// Print the signed download URL of a data asset's file (and its view URL, on stderr).
+    Url {
+        /// Data asset id.
+        id: String,
+        /// File path, relative to the data asset's root.
+        path: String,
+    },
+    /// Download a data asset's files (resumable: complete files are skipped, partial ones
+    /// resumed).
+    Download {
+        /// Data asset id.
+        id: String,
+        /// Folder or file to download (default: everything).
+        #[arg(default_value = "", hide_default_value = true)]
+        path: String,
+        /// Destination folder (created if missing).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Files transferred at once [default: the library's, 16].
+        #[arg(long, value_name = "N")]
+        concurrency: Option<usize>,
+    },
+    /// Archive a data asset (--undo: bring it back from the archive).
+    Archive {
+        /// Data asset id.
+        id: String,
+        /// Unarchive instead.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Delete a data asset permanently.
+    Delete {
+        /// Data asset id.
+        id: String,
     },
 }
 

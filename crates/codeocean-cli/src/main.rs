@@ -7,9 +7,9 @@
 //! safe downloads.
 //!
 //! Output: tables on stdout by default, or exactly one JSON document with `--json` (JSON Lines
-//! for `results ls --recursive` and `batch`); logs, progress and errors on stderr. Exit codes:
-//! 0 success, 1 error, 2 usage, 3 the awaited run or data asset failed or was stopped, 4 waiting
-//! timed out, 130 interrupted.
+//! for searches, `ls --recursive` and `batch`); logs, progress and errors on stderr. Exit codes:
+//! 0 success, 1 error, 2 usage, 3 the awaited run, data asset or release failed or was stopped,
+//! 4 waiting timed out, 130 interrupted.
 
 mod cli;
 mod commands;
@@ -42,7 +42,7 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-/// Exit code: the awaited run or data asset finished without succeeding.
+/// Exit code: the awaited run, data asset or release finished without succeeding.
 pub(crate) const EXIT_FAILED: u8 = 3;
 /// Exit code: waiting gave up.
 pub(crate) const EXIT_TIMEOUT: u8 = 4;
@@ -114,7 +114,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         }
         if let Some(ce) = cause.downcast_ref::<codeocean::Error>() {
             return match ce.kind() {
-                ErrorKind::RunFailed | ErrorKind::AssetFailed => EXIT_FAILED,
+                ErrorKind::RunFailed | ErrorKind::AssetFailed | ErrorKind::ReleaseFailed => {
+                    EXIT_FAILED
+                }
                 ErrorKind::WaitTimeout => EXIT_TIMEOUT,
                 _ => 1,
             };

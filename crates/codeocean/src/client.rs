@@ -296,8 +296,11 @@ impl ClientBuilder {
                 poll: self.poll,
                 api_limit: Semaphore::new(self.api_concurrency),
                 download_concurrency: self.download_concurrency,
-                url_mode: AtomicU8::new(URL_MODE_UNKNOWN),
-                probe: tokio::sync::Mutex::new(()),
+                url_mode: [
+                    AtomicU8::new(URL_MODE_UNKNOWN),
+                    AtomicU8::new(URL_MODE_UNKNOWN),
+                ],
+                probe: [tokio::sync::Mutex::new(()), tokio::sync::Mutex::new(())],
             }),
         })
     }
@@ -346,8 +349,10 @@ pub(crate) struct Inner {
     pub(crate) poll: PollPolicy,
     api_limit: Semaphore,
     pub(crate) download_concurrency: usize,
-    pub(crate) url_mode: AtomicU8,
-    pub(crate) probe: tokio::sync::Mutex<()>,
+    /// Which URL route the server has, per source kind (results, data asset files).
+    pub(crate) url_mode: [AtomicU8; 2],
+    /// Serializes the probe of each URL mode.
+    pub(crate) probe: [tokio::sync::Mutex<()>; 2],
 }
 
 /// A Code Ocean API client. Cheap to clone (clones share connections, limits and what the
@@ -382,6 +387,22 @@ pub(crate) struct Op {
     pub(crate) idempotent: Idempotent,
     /// What the request does, for messages: "listing results of computation 66095e3a…".
     pub(crate) what: String,
+}
+
+impl Op {
+    pub(crate) fn new(
+        id: &'static str,
+        method: &'static str,
+        idempotent: Idempotent,
+        what: String,
+    ) -> Self {
+        Self {
+            id,
+            method,
+            idempotent,
+            what,
+        }
+    }
 }
 
 impl Client {

@@ -1,5 +1,5 @@
-//! Result-file URLs (with the fallback between the two routes) and safe, resumable downloads of
-//! one file or a whole result tree.
+//! Safe, resumable downloads of one file or a whole tree, from either source (a computation's
+//! results or a data asset's files): one implementation for both.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,11 +10,9 @@ use futures_util::StreamExt as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE, RETRY_AFTER};
 use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
-use crate::client::{
-    Client, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN, describe_body, parse_retry_after,
-};
-use crate::error::{Error, ErrorKind, Result, from_reqwest, short};
-use crate::ops::FileUrls;
+use crate::client::{Client, describe_body, parse_retry_after};
+use crate::error::{Error, ErrorKind, Result, from_reqwest};
+use crate::source::Source;
 use crate::{ResultItem, ResultItemType};
 
 /// Follows a download job. Every method has a default that does nothing; implement the ones
@@ -60,6 +58,8 @@ pub struct Summary {
     pub failed: Vec<(String, Error)>,
     /// Wall time of the job.
     pub elapsed: Duration,
+    /// What was downloaded, for the message of [`into_result`](Self::into_result).
+    what: String,
 }
 
 impl Summary {
@@ -75,7 +75,11 @@ impl Summary {
             None => Ok(self),
             Some((path, first)) => Err(Error::new(
                 ErrorKind::Incomplete,
-                "downloading results",
+                if self.what.is_empty() {
+                    "downloading".to_owned()
+                } else {
+                    format!("downloading the {}", self.what)
+                },
                 format!(
                     "{} file(s) or folder(s) failed ({} complete); first, `{path}`: {first}",
                     self.failed.len(),
@@ -86,13 +90,13 @@ impl Summary {
     }
 }
 
-/// Checks a result path from the server and splits it into safe segments: no absolute path,
+/// Checks a file path from the server (a result or a data asset file) and splits it into safe segments: no absolute path,
 /// no `..`, `.` or empty segment, no NUL, backslash or drive letter.
 pub fn safe_segments(path: &str) -> Result<Vec<&str>> {
     let refuse = |why: &str| {
         Err(Error::new(
             ErrorKind::UnsafePath,
-            format!("checking result path {path:?}"),
+            format!("checking server path {path:?}"),
             format!("refused: {why}; nothing was written for it"),
         ))
     };
@@ -124,7 +128,7 @@ pub fn safe_segments(path: &str) -> Result<Vec<&str>> {
     Ok(segments)
 }
 
-/// Where a file of the results goes, made ready for writing: the folders above it created (none
+/// Where a file of the tree goes, made ready for writing: the folders above it created (none
 /// of them a symbolic link), and its part file opened, or `None` when the file is already
 /// complete at its final name. All of it in one blocking call: a tree of small files would
 /// otherwise spend more time hopping to the blocking pool than transferring.
@@ -137,11 +141,11 @@ fn open_part(
     let unsafe_path = |why: String| {
         Error::new(
             ErrorKind::UnsafePath,
-            format!("writing result `{path}`"),
+            format!("writing `{path}`"),
             format!("refused: {why}"),
         )
     };
-    let io = |what: &Path, e| Error::io(format!("writing result `{path}` ({})", what.display()), e);
+    let io = |what: &Path, e| Error::io(format!("writing `{path}` ({})", what.display()), e);
     let mut dir = dest.to_path_buf();
     for seg in &segments[..segments.len() - 1] {
         dir.push(seg);
@@ -217,86 +221,50 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
         Err(Error::new(
             ErrorKind::Io,
-            "writing results",
+            "writing files",
             format!("the filesystem task failed: {e}"),
         ))
     })
 }
 
-fn route_missing(e: &Error) -> bool {
-    matches!(e.status(), Some(404 | 405 | 501))
-}
-
 impl Client {
-    /// The signed URLs of a result file. Uses `results/urls`; on a server without that route
-    /// (404, 405 or 501) it tries the deprecated `results/download_url` once, and only when
-    /// that succeeds does the client remember the server as legacy and use the old route from
-    /// then on. A missing *file* on a current server therefore stays "not found" and never
-    /// switches the client. The probe happens once per client, not once per file.
-    pub async fn file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
-        if let Some(known) = self.urls_in_known_mode(computation_id, path).await {
-            return known;
-        }
-        // Until the server's generation is known, one request at a time finds out.
-        let _probe = self.inner.probe.lock().await;
-        if let Some(known) = self.urls_in_known_mode(computation_id, path).await {
-            return known;
-        }
-        let mode = &self.inner.url_mode;
-        match self.result_file_urls(computation_id, path).await {
-            Ok(urls) => {
-                let _ = mode.compare_exchange(
-                    URL_MODE_UNKNOWN,
-                    URL_MODE_MODERN,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                );
-                Ok(urls)
-            }
-            Err(e) if route_missing(&e) => {
-                match self.legacy_download_url(computation_id, path).await {
-                    Ok(url) => {
-                        tracing::info!(
-                            "the server has no results/urls route; using the deprecated results/download_url from now on"
-                        );
-                        mode.store(URL_MODE_LEGACY, Ordering::Release);
-                        Ok(FileUrls::from_legacy(url))
-                    }
-                    // The old route did not help: report the clearer of the two answers.
-                    Err(e2) if e2.is_not_found() && e2.has_json_body() => Err(e2),
-                    Err(_) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The URLs through the route the server is known to have, or `None` while that is unknown.
-    async fn urls_in_known_mode(
-        &self,
-        computation_id: &str,
-        path: &str,
-    ) -> Option<Result<FileUrls>> {
-        match self.inner.url_mode.load(Ordering::Acquire) {
-            URL_MODE_MODERN => Some(self.result_file_urls(computation_id, path).await),
-            URL_MODE_LEGACY => Some(self.legacy_download_url(computation_id, path).await.map(
-                |url| FileUrls {
-                    download_url: url,
-                    view_url: None,
-                },
-            )),
-            _ => None,
-        }
-    }
-
     /// Starts describing a download of a computation's results into `dest` (created if
     /// missing). Files keep their result paths under `dest` (`figures/plot.png` goes to
     /// `dest/figures/plot.png`).
     pub fn download(&self, computation_id: &str, dest: impl Into<PathBuf>) -> Download {
+        self.download_from(Source::results(computation_id), dest.into())
+    }
+
+    /// Starts describing a download of a data asset's files into `dest` (created if missing),
+    /// with the same machinery and guarantees as [`download`](Client::download): files keep
+    /// their paths under `dest`, only complete files reach their final names, a re-run skips
+    /// complete files and resumes partial ones, names from the server are checked, and the
+    /// token is never sent to the storage host. URLs come from `files/urls`, or from the
+    /// deprecated `files/download_url` on servers without it
+    /// ([`data_asset_file_urls`](Client::data_asset_file_urls)).
+    ///
+    /// ```no_run
+    /// # async fn example() -> codeocean::Result<()> {
+    /// let client = codeocean::Client::from_env()?;
+    /// let summary = client
+    ///     .download_data_asset("da7a0000-0000-4000-8000-000000000001", "reference-data")
+    ///     .path("genome") // only this folder (default: everything)
+    ///     .run()
+    ///     .await?
+    ///     .into_result()?;
+    /// println!("{} fetched, {} already there", summary.downloaded, summary.skipped);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn download_data_asset(&self, data_asset_id: &str, dest: impl Into<PathBuf>) -> Download {
+        self.download_from(Source::data_asset(data_asset_id), dest.into())
+    }
+
+    fn download_from(&self, source: Source, dest: PathBuf) -> Download {
         Download {
             client: self.clone(),
-            computation: computation_id.to_owned(),
-            dest: dest.into(),
+            source,
+            dest,
             path: String::new(),
             concurrency: self.inner.download_concurrency,
             list_concurrency: 16,
@@ -306,8 +274,8 @@ impl Client {
     }
 }
 
-/// A download job: a whole result tree, a folder of it, or one file. Made by
-/// [`Client::download`].
+/// A download job: a whole tree (a computation's results or a data asset's files), a folder of
+/// it, or one file. Made by [`Client::download`] and [`Client::download_data_asset`].
 ///
 /// Each file is streamed to a hidden `.NAME.codeocean-part` file next to its destination and
 /// renamed into place only once its byte count matches the listing, so a file at its final name
@@ -316,7 +284,7 @@ impl Client {
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
 pub struct Download {
     client: Client,
-    computation: String,
+    source: Source,
     dest: PathBuf,
     path: String,
     concurrency: usize,
@@ -328,7 +296,7 @@ pub struct Download {
 impl std::fmt::Debug for Download {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Download")
-            .field("computation", &self.computation)
+            .field("source", &self.source)
             .field("dest", &self.dest)
             .field("path", &self.path)
             .field("concurrency", &self.concurrency)
@@ -343,7 +311,7 @@ enum Fetched {
 }
 
 impl Download {
-    /// Only this folder (or file) of the results (default: everything).
+    /// Only this folder (or file) of the tree (default: everything).
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into().trim_matches('/').to_owned();
         self
@@ -393,8 +361,8 @@ impl Download {
                     let _ = tx.send(item).await;
                     return;
                 }
-                let mut walk = std::pin::pin!(job.client.walk_results(
-                    &job.computation,
+                let mut walk = std::pin::pin!(job.client.walk(
+                    job.source.clone(),
                     &job.path,
                     job.list_concurrency
                 ));
@@ -433,7 +401,10 @@ impl Download {
                 })
                 .buffer_unordered(job.concurrency)
         );
-        let mut summary = Summary::default();
+        let mut summary = Summary {
+            what: job.source.tree(),
+            ..Summary::default()
+        };
         while let Some(done) = results.next().await {
             let Some((path, r)) = done else { continue };
             match r {
@@ -463,11 +434,7 @@ impl Download {
             return None;
         }
         let (parent, _) = self.path.rsplit_once('/').unwrap_or(("", &self.path));
-        let items = self
-            .client
-            .list_results(&self.computation, parent)
-            .await
-            .ok()?;
+        let items = self.source.list(&self.client, parent).await.ok()?;
         items
             .into_iter()
             .find(|i| i.path.trim_matches('/') == self.path && i.type_ == ResultItemType::File)
@@ -483,12 +450,7 @@ impl Download {
         let path = item.path.as_str();
         let segments = safe_segments(path)?;
         let size = item.size.map(|s| s.max(0) as u64);
-        let ctx = || {
-            format!(
-                "downloading result `{path}` of computation {}",
-                short(&self.computation)
-            )
-        };
+        let ctx = || format!("downloading {}", self.source.file(path));
         let opened = {
             let dest = self.dest.clone();
             let segments: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
@@ -522,11 +484,7 @@ impl Download {
                 let u = match &url {
                     Some(u) => u.clone(),
                     None => {
-                        let fresh = self
-                            .client
-                            .file_urls(&self.computation, path)
-                            .await?
-                            .download_url;
+                        let fresh = self.source.urls(&self.client, path).await?.download_url;
                         url = Some(fresh.clone());
                         fresh
                     }

@@ -29,6 +29,11 @@ pub enum ErrorKind {
     RunFailed,
     /// The data asset ended in state `failed`.
     AssetFailed,
+    /// A release job of a capsule or pipeline ended `failed` or `canceled`.
+    ReleaseFailed,
+    /// A paged listing (a search) could not go on: the server said more pages follow but gave
+    /// none that made progress, or the page cap was reached.
+    Paging,
     /// A download did not complete: some files are missing or partial.
     Incomplete,
 }

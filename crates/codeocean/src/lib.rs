@@ -1,5 +1,6 @@
 //! A client for the [Code Ocean](https://codeocean.com) REST API: run capsules and pipelines,
-//! wait for them, walk and download their results, and turn results into data assets.
+//! wait for them, walk and download their results, turn results into data assets, search and
+//! download data assets, and manage capsules, pipelines and data assets.
 //!
 //! ```no_run
 //! use codeocean::{Client, NewDataAsset, RunRequest};
@@ -49,29 +50,46 @@
 //! - **Waiters** ([`PollPolicy`]) poll with jittered, growing intervals and a maximum wait, and
 //!   tell succeeded, failed and stopped apart ([`Outcome`]); [`Client::watch_computation`]
 //!   streams state changes for progress display.
-//! - **Walks** ([`Client::walk_results`]) list folders concurrently: a deep tree costs about
-//!   its depth in round trips.
-//! - **Downloads** ([`Client::download`]) stream to disk in constant memory, rename into place
-//!   only complete files, resume with `Range`, refresh expired signed URLs, never send the
-//!   token to the storage host, and refuse hostile names.
-//! - **URL fallback** ([`Client::file_urls`]): `results/urls`, or the deprecated
-//!   `results/download_url` on servers that lack it, probed once per client.
+//! - **Every operation** of the API v1 (the 48 of the official Python SDK 0.17.0): capsules and
+//!   pipelines (search, app panels, permissions, attach/detach, archive, Git sync, releases
+//!   with [`Client::wait_for_capsule_release`]), computations, data assets (search, files,
+//!   permissions, archive, transfer) and the custom metadata schema.
+//! - **Searches** ([`Client::search_capsules`], [`Client::search_pipelines`],
+//!   [`Client::search_data_assets`]) are streams that page by themselves and always end: a
+//!   server that claims more results without sending them is an [`ErrorKind::Paging`] error,
+//!   not a loop, and so is passing the page cap.
+//! - **Walks** ([`Client::walk_results`], [`Client::walk_data_asset`]) list folders
+//!   concurrently: a deep tree costs about its depth in round trips.
+//! - **Downloads** ([`Client::download`], [`Client::download_data_asset`]) stream to disk in
+//!   constant memory, rename into place only complete files, resume with `Range`, refresh
+//!   expired signed URLs, never send the token to the storage host, and refuse hostile names;
+//!   results and data assets share one implementation.
+//! - **URL fallback** ([`Client::file_urls`], [`Client::data_asset_file_urls`]): `…/urls`, or
+//!   the deprecated `…/download_url` on servers that lack it, probed once per client.
 //!
 //! Every request runs in a `tracing` span `codeocean.request` with the operation, method,
 //! status, duration and retry count. For exact wire control, [`Client::raw`] is the generated
 //! [`codeocean_raw::Client`] with the same credentials.
 
+mod access;
+mod capsules;
 mod client;
+mod data_assets;
 mod download;
 mod error;
 mod ops;
+pub mod search;
+mod source;
 mod wait;
 mod walk;
 
+pub use access::{Attachments, PermissionsUpdate};
 pub use client::{Client, ClientBuilder, PollPolicy, RetryPolicy};
+pub use data_assets::Transfer;
 pub use download::{Download, Progress, Summary, safe_segments};
 pub use error::{Error, ErrorKind, Result};
 pub use ops::{DataAssetUpdate, FileUrls, NewDataAsset, RunRequest};
+pub use search::{CapsuleSearch, DataAssetSearch, Filter};
 pub use wait::{Finished, Outcome, outcome};
 
 pub use codeocean_raw;
@@ -93,8 +111,14 @@ pub mod fuzzing {
 }
 /// Open enumerations and other hand-written wire types: unknown values are kept, never an error.
 pub use codeocean_raw::open::{
-    CapsuleStatus, ComputationEndStatus, ComputationState, CustomMetadataValue, DataAssetOrigin,
-    DataAssetState, DataAssetType, ResultItemType, Timestamp,
+    AppPanelDataAssetKind, AppPanelParameterType, CapsuleSortBy, CapsuleStatus,
+    ComputationEndStatus, ComputationState, CustomMetadataFieldType, CustomMetadataValue,
+    DataAssetOrigin, DataAssetSearchOrigin, DataAssetSortBy, DataAssetState, DataAssetType,
+    EveryoneRole, GroupRole, OneOrMany, Ownership, ReleaseJobStatus, ResultItemType, SortOrder,
+    Timestamp, UserRole,
 };
 /// The generated wire types, re-exported.
-pub use codeocean_raw::types::{Capsule, Computation, DataAsset, ResultItem};
+pub use codeocean_raw::types::{
+    AppPanel, Capsule, Computation, CustomMetadataSchema, DataAsset, DataAssetAttachResult,
+    GitSyncResults, Permissions, ReleaseJob, ResultItem,
+};

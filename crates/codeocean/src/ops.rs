@@ -6,6 +6,7 @@ use codeocean_raw::types;
 
 use crate::client::{Client, Idempotent, Op};
 use crate::error::{Result, short};
+use crate::source::Source;
 use crate::{Capsule, Computation, CustomMetadataValue, DataAsset, ResultItem};
 
 /// What to run and with what: a capsule or a pipeline, data assets, parameters.
@@ -308,13 +309,13 @@ fn set_metadata(map: &mut Option<types::CustomMetadata>, key: String, value: Cus
         .insert(key, value);
 }
 
-fn op(id: &'static str, method: &'static str, idempotent: Idempotent, what: String) -> Op {
-    Op {
-        id,
-        method,
-        idempotent,
-        what,
-    }
+pub(crate) fn op(
+    id: &'static str,
+    method: &'static str,
+    idempotent: Idempotent,
+    what: String,
+) -> Op {
+    Op::new(id, method, idempotent, what)
 }
 
 impl Client {
@@ -380,44 +381,15 @@ impl Client {
     /// Lists one folder of a computation's results (`""` is the root). See
     /// [`walk_results`](Client::walk_results) for the whole tree.
     pub async fn list_results(&self, computation_id: &str, path: &str) -> Result<Vec<ResultItem>> {
-        let what = if path.is_empty() {
-            format!("listing results of computation {}", short(computation_id))
-        } else {
-            format!(
-                "listing results folder `{path}` of computation {}",
-                short(computation_id)
-            )
-        };
-        let body = types::ListResultsRequest {
-            path: path.to_owned(),
-        };
-        // A listing changes nothing on the server: safe to retry although it is a POST.
-        let folder = self
-            .send(
-                op("list_computation_results", "POST", Idempotent::Yes, what),
-                || self.raw().list_computation_results(computation_id, &body),
-            )
-            .await?;
-        Ok(folder.items)
+        Source::results(computation_id).list(self, path).await
     }
 
     /// Gets the signed URLs of a result file from `results/urls` (Code Ocean 4.0 and later).
     /// [`file_urls`](Client::file_urls) falls back to the older route by itself.
     pub async fn result_file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
-        let what = format!(
-            "getting URLs of result `{path}` of computation {}",
-            short(computation_id)
-        );
-        let urls = self
-            .send(
-                op("get_result_file_urls", "GET", Idempotent::Yes, what),
-                || self.raw().get_result_file_urls(computation_id, path),
-            )
-            .await?;
-        Ok(FileUrls {
-            download_url: urls.download_url,
-            view_url: Some(urls.view_url),
-        })
+        Source::results(computation_id)
+            .modern_urls(self, path)
+            .await
     }
 
     /// Gets a result file's download URL from the deprecated `results/download_url` route
@@ -426,28 +398,7 @@ impl Client {
         note = "use `file_urls`, which uses `results/urls` and falls back to this route only on servers without it"
     )]
     pub async fn result_download_url(&self, computation_id: &str, path: &str) -> Result<String> {
-        self.legacy_download_url(computation_id, path).await
-    }
-
-    pub(crate) async fn legacy_download_url(
-        &self,
-        computation_id: &str,
-        path: &str,
-    ) -> Result<String> {
-        let what = format!(
-            "getting the download URL of result `{path}` of computation {}",
-            short(computation_id)
-        );
-        let url = self
-            .send(
-                op("get_result_file_download_url", "GET", Idempotent::Yes, what),
-                || {
-                    self.raw()
-                        .get_result_file_download_url(computation_id, path)
-                },
-            )
-            .await?;
-        Ok(url.url)
+        Source::results(computation_id).legacy_url(self, path).await
     }
 
     /// Creates a data asset. Like a run, never retried once it may have reached the server.

@@ -87,7 +87,7 @@ fn state_key(c: &Computation) -> (Option<String>, Option<String>) {
     )
 }
 
-struct Poll {
+pub(crate) struct Poll {
     client: Client,
     id: String,
     policy: PollPolicy,
@@ -100,7 +100,7 @@ struct Poll {
 }
 
 impl Poll {
-    fn new(client: &Client, id: &str, policy: PollPolicy) -> Self {
+    pub(crate) fn new(client: &Client, id: &str, policy: PollPolicy) -> Self {
         Self {
             client: client.clone(),
             id: id.to_owned(),
@@ -115,7 +115,12 @@ impl Poll {
     }
 
     /// Sleeps until the next poll, or fails when the next poll would come after `max_wait`.
-    async fn pause(&mut self, what: &str, last_state: &str) -> Result<()> {
+    /// Something is happening: poll again soon.
+    pub(crate) fn restart(&mut self) {
+        self.intervals = Box::new(self.policy.intervals());
+    }
+
+    pub(crate) async fn pause(&mut self, what: &str, last_state: &str) -> Result<()> {
         if std::mem::take(&mut self.first) {
             return Ok(());
         }

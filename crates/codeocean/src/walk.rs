@@ -1,4 +1,5 @@
-//! Walking a computation's result tree, listing folders concurrently.
+//! Walking a file tree (a computation's results or a data asset's files), listing folders
+//! concurrently.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -6,7 +7,8 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt as _};
 
 use crate::client::Client;
-use crate::error::{Error, ErrorKind, Result, short};
+use crate::error::{Error, ErrorKind, Result};
+use crate::source::Source;
 use crate::{ResultItem, ResultItemType};
 
 type Listing =
@@ -14,7 +16,7 @@ type Listing =
 
 struct Walk {
     client: Client,
-    computation: String,
+    source: Source,
     limit: usize,
     folders: VecDeque<String>,
     listing: FuturesUnordered<Listing>,
@@ -45,10 +47,7 @@ impl Walk {
                 };
                 self.ready.push_back(Err(Error::new(
                     kind,
-                    format!(
-                        "walking the results of computation {}",
-                        short(&self.computation)
-                    ),
+                    format!("walking the {}", self.source.tree()),
                     format!(
                         "the listing of `{folder}` names {what} `{}`, which is not directly \
                          inside it; {outcome}",
@@ -85,9 +84,32 @@ impl Client {
         path: &str,
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
+        self.walk(Source::results(computation_id), path, concurrency)
+    }
+
+    /// Every entry under a data asset's files (or under the folder `path`; `""` is the root),
+    /// folders included, in no particular order: [`walk_results`](Client::walk_results) for a
+    /// data asset, with the same concurrency and the same guarantees (each entry once, cycles
+    /// reported and not followed). Only internal data assets list their files.
+    pub fn walk_data_asset(
+        &self,
+        data_asset_id: &str,
+        path: &str,
+        concurrency: usize,
+    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
+        self.walk(Source::data_asset(data_asset_id), path, concurrency)
+    }
+
+    /// The walk of either source.
+    pub(crate) fn walk(
+        &self,
+        source: Source,
+        path: &str,
+        concurrency: usize,
+    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
         let walk = Walk {
             client: self.clone(),
-            computation: computation_id.to_owned(),
+            source,
             limit: concurrency.max(1),
             folders: VecDeque::from([path.trim_matches('/').to_owned()]),
             listing: FuturesUnordered::new(),
@@ -103,9 +125,9 @@ impl Client {
                         break;
                     };
                     let client = w.client.clone();
-                    let id = w.computation.clone();
+                    let source = w.source.clone();
                     w.listing.push(Box::pin(async move {
-                        let items = client.list_results(&id, &folder).await;
+                        let items = source.list(&client, &folder).await;
                         (folder, items)
                     }));
                 }

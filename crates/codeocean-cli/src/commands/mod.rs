@@ -1,13 +1,15 @@
 //! One function per command, and what they share: waiting, downloading, showing objects.
 
+mod apps;
 mod batch;
 mod demo;
 mod objects;
+mod search;
 mod sim;
+mod tree;
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
@@ -19,16 +21,19 @@ use codeocean::{
 use futures_util::StreamExt as _;
 use serde::Serialize;
 
-use crate::cli::{CapsuleCmd, Cli, Command, ComputationCmd, DataAssetCmd, ResultsCmd, RunArgs};
+use self::tree::Tree;
+
+use crate::cli::{Cli, Command, ComputationCmd, DataAssetCmd, ResultsCmd, RunArgs};
 use crate::output;
-use crate::progress::{Downloading, Waiting};
+use crate::progress::Waiting;
 use crate::request;
 use crate::{Ctx, EXIT_INTERRUPTED, Exit};
 
 /// Runs one command.
 pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Capsule(c) => interruptible(capsule(ctx, c)).await,
+        Command::Capsule(c) => interruptible(apps::app(ctx, apps::App::Capsule, c)).await,
+        Command::Pipeline(c) => interruptible(apps::app(ctx, apps::App::Pipeline, c)).await,
         Command::Run(args) => interruptible(run(ctx, args)).await,
         Command::Computation(c) => interruptible(computation(ctx, c)).await,
         Command::Results(c) => interruptible(results(ctx, c)).await,
@@ -64,21 +69,6 @@ async fn interruptible(fut: impl Future<Output = anyhow::Result<()>>) -> anyhow:
     tokio::select! {
         r = fut => r,
         _ = tokio::signal::ctrl_c() => Err(interrupted()),
-    }
-}
-
-async fn capsule(ctx: &Ctx, cmd: CapsuleCmd) -> anyhow::Result<()> {
-    let client = ctx.client()?;
-    match cmd {
-        CapsuleCmd::Get { id } => {
-            let capsule = client.get_capsule(&id).await?;
-            show(ctx, &capsule, || objects::capsule(&capsule))
-        }
-        CapsuleCmd::Computations { id } => {
-            let mut list = client.list_capsule_computations(&id).await?;
-            list.sort_by_key(|c| (c.created.as_ref().map(|t| t.as_secs()), c.id.clone()));
-            show(ctx, &list, || objects::computations(&list))
-        }
     }
 }
 
@@ -269,14 +259,7 @@ pub(crate) async fn download_results(
     dir: &Path,
     concurrency: Option<usize>,
 ) -> anyhow::Result<Summary> {
-    let progress = Arc::new(Downloading::new(ctx));
-    let mut job = client.download(id, dir).path(path);
-    if let Some(n) = concurrency {
-        job = job.concurrency(n);
-    }
-    let summary = job.progress(progress.clone()).run().await;
-    progress.finish();
-    Ok(summary?)
+    tree::fetch(ctx, client, Tree::Results(id), path, dir, concurrency).await
 }
 
 async fn computation(ctx: &Ctx, cmd: ComputationCmd) -> anyhow::Result<()> {
@@ -303,6 +286,18 @@ async fn computation(ctx: &Ctx, cmd: ComputationCmd) -> anyhow::Result<()> {
             let out = serde_json::json!({"id": id, "deleted": true});
             show(ctx, &out, || format!("deleted computation {id}\n"))
         }
+        ComputationCmd::Attach { id, data_assets } => {
+            let attached = client
+                .attach_computation_data_assets(&id, &apps::attachments(&data_assets))
+                .await?;
+            show(ctx, &attached, || objects::attached(&attached))
+        }
+        ComputationCmd::Detach { id, data_assets } => {
+            client
+                .detach_computation_data_assets(&id, &data_assets)
+                .await?;
+            apps::show_detached(ctx, &format!("computation {id}"), &data_assets)
+        }
     }
 }
 
@@ -312,68 +307,15 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
         ResultsCmd::Ls {
             id,
             path,
-            recursive: false,
-        } => {
-            let mut items = client.list_results(&id, path.trim_matches('/')).await?;
-            items.sort_by(|a, b| a.path.cmp(&b.path));
-            show(ctx, &items, || objects::result_items(&items))
-        }
-        ResultsCmd::Ls {
-            id,
-            path,
-            recursive: true,
-        } => {
-            let mut walk = std::pin::pin!(client.walk_results(&id, &path, 16));
-            let mut items = Vec::new();
-            let mut first_error = None;
-            while let Some(item) = walk.next().await {
-                match item {
-                    Ok(item) if ctx.json => output::json_line(&item)?,
-                    Ok(item) => items.push(item),
-                    Err(e) => {
-                        tracing::error!("{e}");
-                        first_error.get_or_insert(e);
-                    }
-                }
-            }
-            if !ctx.json {
-                items.sort_by(|a, b| a.path.cmp(&b.path));
-                output::print(&objects::result_items(&items));
-            }
-            match first_error {
-                Some(e) => Err(e.into()),
-                None => Ok(()),
-            }
-        }
-        ResultsCmd::Url { id, path } => {
-            let urls = client.file_urls(&id, &path).await?;
-            let out = serde_json::json!({
-                "download_url": urls.download_url,
-                "view_url": urls.view_url,
-            });
-            if !ctx.json
-                && let Some(view) = &urls.view_url
-            {
-                ctx.note(format!("view: {view}"));
-            }
-            show(ctx, &out, || format!("{}\n", urls.download_url))
-        }
+            recursive,
+        } => tree::ls(ctx, &client, Tree::Results(&id), &path, recursive).await,
+        ResultsCmd::Url { id, path } => tree::url(ctx, &client, Tree::Results(&id), &path).await,
         ResultsCmd::Download {
             id,
             path,
             to,
             concurrency,
-        } => {
-            let summary = download_results(ctx, &client, &id, &path, &to, concurrency).await?;
-            show(ctx, &DownloadOutput::from(&summary), || {
-                summary_line(&summary, &to)
-            })?;
-            for (path, e) in &summary.failed {
-                tracing::error!("{path}: {e}");
-            }
-            summary.into_result()?;
-            Ok(())
-        }
+        } => tree::download(ctx, &client, Tree::Results(&id), &path, &to, concurrency).await,
     }
 }
 
@@ -456,6 +398,40 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             client.update_data_asset(&id, &update).await?
         }
         DataAssetCmd::Wait { id, timeout } => wait_asset(ctx, &client, &id, timeout).await?,
+        DataAssetCmd::Search {
+            common,
+            asset_type,
+            origin,
+            sort,
+        } => {
+            return search::data_assets(ctx, &client, &common, asset_type, origin, sort).await;
+        }
+        DataAssetCmd::Ls {
+            id,
+            path,
+            recursive,
+        } => return tree::ls(ctx, &client, Tree::DataAsset(&id), &path, recursive).await,
+        DataAssetCmd::Url { id, path } => {
+            return tree::url(ctx, &client, Tree::DataAsset(&id), &path).await;
+        }
+        DataAssetCmd::Download {
+            id,
+            path,
+            to,
+            concurrency,
+        } => {
+            return tree::download(ctx, &client, Tree::DataAsset(&id), &path, &to, concurrency)
+                .await;
+        }
+        DataAssetCmd::Archive { id, undo } => {
+            client.archive_data_asset(&id, !undo).await?;
+            return apps::show_archived(ctx, &format!("data asset {id}"), &id, !undo);
+        }
+        DataAssetCmd::Delete { id } => {
+            client.delete_data_asset(&id).await?;
+            let out = serde_json::json!({"id": id, "deleted": true});
+            return show(ctx, &out, || format!("deleted data asset {id}\n"));
+        }
     };
     show(ctx, &asset, || objects::data_asset(&asset))
 }

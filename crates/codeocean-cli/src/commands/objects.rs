@@ -1,6 +1,8 @@
 //! How API objects look in human output.
 
-use codeocean::{Capsule, Computation, DataAsset, ResultItem, ResultItemType};
+use codeocean::{
+    Capsule, Computation, DataAsset, DataAssetAttachResult, ReleaseJob, ResultItem, ResultItemType,
+};
 
 use crate::output::{bytes, fields, opt, table, time};
 
@@ -143,5 +145,70 @@ pub(crate) fn data_asset(a: &DataAsset) -> String {
         ("metadata", metadata),
         ("created", time(a.created.as_ref())),
         ("failure", opt(a.failure_reason.as_ref())),
+    ])
+}
+
+pub(crate) fn capsules(list: &[Capsule]) -> String {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                opt(c.status.as_ref().map(|s| s.as_str())),
+                time(c.created.as_ref()),
+                opt(c.name.as_ref()),
+            ]
+        })
+        .collect();
+    table(&["ID", "STATUS", "CREATED", "NAME"], &rows)
+}
+
+pub(crate) fn data_assets(list: &[DataAsset]) -> String {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|a| {
+            vec![
+                a.id.clone(),
+                opt(a.type_.as_ref().map(|s| s.as_str())),
+                opt(a.state.as_ref().map(|s| s.as_str())),
+                opt(a.size.map(|s| bytes(s.max(0) as u64))),
+                opt(a.name.as_ref()),
+            ]
+        })
+        .collect();
+    table(&["ID", "TYPE", "STATE", "SIZE", "NAME"], &rows)
+}
+
+pub(crate) fn attached(list: &[DataAssetAttachResult]) -> String {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|a| {
+            vec![
+                a.id.clone(),
+                opt(a.mount.as_ref()),
+                opt(a.mount_state.as_ref()),
+                opt(a.ready.map(|r| if r { "yes" } else { "no" })),
+            ]
+        })
+        .collect();
+    table(&["ID", "MOUNT", "MOUNT STATE", "READY"], &rows)
+}
+
+pub(crate) fn release_job(j: &ReleaseJob) -> String {
+    let version = j.release_version.as_ref().map(|v| {
+        format!(
+            "{}.{}",
+            v.major_version.unwrap_or(0),
+            v.minor_version.unwrap_or(0)
+        )
+    });
+    fields(&[
+        ("job", j.job_id.clone()),
+        ("status", opt(j.status.as_ref().map(|s| s.as_str()))),
+        ("started", time(j.started.as_ref())),
+        ("duration", opt(j.duration.map(|d| format!("{d}s")))),
+        ("released", opt(j.release_capsule.as_ref())),
+        ("version", opt(version)),
+        ("error", opt(j.error.as_ref())),
     ])
 }

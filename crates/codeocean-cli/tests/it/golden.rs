@@ -18,6 +18,30 @@ fn help_texts() {
             &["data-asset", "update", "--help"],
             expect_file!["golden/help-data-asset-update.txt"],
         ),
+        (
+            &["capsule", "--help"],
+            expect_file!["golden/help-capsule.txt"],
+        ),
+        (
+            &["capsule", "search", "--help"],
+            expect_file!["golden/help-capsule-search.txt"],
+        ),
+        (
+            &["pipeline", "attach", "--help"],
+            expect_file!["golden/help-pipeline-attach.txt"],
+        ),
+        (
+            &["data-asset", "--help"],
+            expect_file!["golden/help-data-asset.txt"],
+        ),
+        (
+            &["data-asset", "search", "--help"],
+            expect_file!["golden/help-data-asset-search.txt"],
+        ),
+        (
+            &["data-asset", "download", "--help"],
+            expect_file!["golden/help-data-asset-download.txt"],
+        ),
     ] {
         let out = run(None, args);
         assert_eq!(out.code, 0, "{out:?}");

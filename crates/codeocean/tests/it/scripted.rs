@@ -15,23 +15,23 @@ use super::*;
 
 /// One request as the scripted server saw it.
 #[derive(Clone, Debug)]
-struct Seen {
-    head: String,
-    body: String,
+pub(crate) struct Seen {
+    pub(crate) head: String,
+    pub(crate) body: String,
 }
 
 impl Seen {
-    fn has_authorization(&self) -> bool {
+    pub(crate) fn has_authorization(&self) -> bool {
         self.head
             .lines()
             .any(|l| l.to_ascii_lowercase().starts_with("authorization:"))
     }
 }
 
-type Script = Arc<dyn Fn(&Seen, &mut TcpStream) -> Reply + Send + Sync>;
+pub(crate) type Script = Arc<dyn Fn(&Seen, &mut TcpStream) -> Reply + Send + Sync>;
 
 /// What the script answers.
-enum Reply {
+pub(crate) enum Reply {
     /// A complete response: status line, extra header lines, body.
     Full(&'static str, String, String),
     /// Headers announcing a body of `Content-Length: 1000`, then bytes forever.
@@ -43,7 +43,7 @@ enum Reply {
 }
 
 /// Serves `script` on a free port; returns its origin and the requests seen so far.
-async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
+pub(crate) async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -119,7 +119,7 @@ async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<Seen>>>) {
     (origin, log)
 }
 
-fn ok(body: impl Into<String>) -> Reply {
+pub(crate) fn ok(body: impl Into<String>) -> Reply {
     Reply::Full("200 OK", String::new(), body.into())
 }
 
@@ -138,7 +138,7 @@ fn listing(items: &[(&str, &str)]) -> String {
     serde_json::json!({ "items": items }).to_string()
 }
 
-fn fast_client(origin: &str) -> Client {
+pub(crate) fn fast_client(origin: &str) -> Client {
     Client::builder()
         .domain(origin)
         .token("scripted-token")
@@ -337,4 +337,184 @@ async fn a_storage_redirect_to_another_host_carries_no_credentials() {
         assert!(!log.is_empty());
         assert!(!log.iter().any(Seen::has_authorization), "{log:?}");
     }
+}
+
+/// The `offset` of a search request body.
+fn offset_of(seen: &Seen) -> i64 {
+    serde_json::from_str::<serde_json::Value>(&seen.body).unwrap()["offset"]
+        .as_i64()
+        .expect("searches page by offset")
+}
+
+#[tokio::test]
+async fn a_search_whose_server_lies_about_has_more_ends_with_an_error() {
+    // Ignores offset and limit: the same page, "more follow", forever.
+    let (origin, log) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| {
+        ok(serde_json::json!({
+            "has_more": true,
+            "results": [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}],
+        })
+        .to_string())
+    }))
+    .await;
+    let c = fast_client(&origin);
+    let t = Instant::now();
+    let found = tokio::time::timeout(
+        Duration::from_secs(10),
+        c.search_data_assets(&codeocean::DataAssetSearch::new().page_size(2))
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the search ends");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let ids: Vec<_> = found
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|a| a.id.clone()))
+        .collect();
+    assert_eq!(ids, ["a", "b"], "each once");
+    let err = found.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paging, "{err}");
+    assert!(err.to_string().contains("offset 2"), "{err}");
+    let log = log.lock().unwrap();
+    assert_eq!(log.iter().map(offset_of).collect::<Vec<_>>(), [0, 2]);
+    assert!(log[0].head.starts_with("POST /api/v1/data_assets/search "));
+    assert!(log[0].body.contains(r#""limit":2"#), "{}", log[0].body);
+}
+
+#[tokio::test]
+async fn an_endless_search_stops_at_the_page_cap_and_says_so() {
+    // Fresh results on every page, always "more": only the cap ends it.
+    let (origin, log) = serve(Arc::new(|seen: &Seen, _: &mut TcpStream| {
+        let offset = offset_of(seen);
+        ok(serde_json::json!({
+            "has_more": true,
+            "results": [{"id": format!("p{offset}")}],
+        })
+        .to_string())
+    }))
+    .await;
+    let c = fast_client(&origin);
+    let search = codeocean::CapsuleSearch::new().page_size(1).max_pages(5);
+    let found: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(10),
+        c.search_pipelines(&search).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the search ends");
+    assert_eq!(found.len(), 6, "5 pipelines and the error");
+    let err = found[5].as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paging);
+    assert!(
+        err.to_string().contains("stopped after 5 pages") && err.to_string().contains("max_pages"),
+        "{err}"
+    );
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 5);
+    assert!(log[0].head.starts_with("POST /api/v1/pipelines/search "));
+}
+
+#[tokio::test]
+async fn data_asset_files_fall_back_to_the_deprecated_route_like_results() {
+    let (storage, storage_log) = serve(Arc::new(|seen: &Seen, _: &mut TcpStream| {
+        let name = seen.head.split_whitespace().nth(1).unwrap_or_default();
+        ok(format!("{name}!"))
+    }))
+    .await;
+    let (origin, api_log) = serve(Arc::new(move |seen: &Seen, _: &mut TcpStream| {
+        let target = seen.head.split_whitespace().nth(1).unwrap_or_default();
+        let route = target.split('?').next().unwrap_or_default();
+        let file = target.rsplit("path=").next().unwrap_or_default();
+        match route {
+            "/api/v1/data_assets/da7a/files" => {
+                let path = serde_json::from_str::<serde_json::Value>(&seen.body).unwrap()["path"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                // The storage answers `/PATH!`: 3 bytes for `a`, 5 for `d/b`.
+                ok(match path.as_str() {
+                    "" => serde_json::json!({"items": [
+                        {"name": "a", "path": "a", "type": "file", "size": 3},
+                        {"name": "d", "path": "d", "type": "folder"},
+                    ]}),
+                    _ => serde_json::json!({"items": [
+                        {"name": "b", "path": "d/b", "type": "file", "size": 5},
+                    ]}),
+                }
+                .to_string())
+            }
+            // An older server: no files/urls route at all (a bare 404, no JSON error).
+            "/api/v1/data_assets/da7a/files/urls" => {
+                Reply::Full("404 Not Found", String::new(), "404 page not found".into())
+            }
+            "/api/v1/data_assets/da7a/files/download_url" => ok(serde_json::json!({
+                "url": format!("{storage}/{}", file.replace("%2F", "/")),
+            })
+            .to_string()),
+            _ => Reply::Full("404 Not Found", String::new(), r#"{"message":"no"}"#.into()),
+        }
+    }))
+    .await;
+    let c = Client::builder()
+        .domain(&origin)
+        .token("scripted-token")
+        .download_concurrency(1)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = c
+        .download_data_asset("da7a", dir.path())
+        .run()
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!((summary.downloaded, summary.skipped), (2, 0));
+    assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"/a!");
+    assert_eq!(std::fs::read(dir.path().join("d/b")).unwrap(), b"/d/b!");
+    let api = api_log.lock().unwrap().clone();
+    let routes: Vec<&str> = api
+        .iter()
+        .map(|s| {
+            s.head
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    // Probed once: one files/urls, then only the deprecated route.
+    assert_eq!(
+        routes.iter().filter(|r| r.ends_with("/files/urls")).count(),
+        1,
+        "{routes:?}"
+    );
+    assert_eq!(
+        routes
+            .iter()
+            .filter(|r| r.ends_with("/files/download_url"))
+            .count(),
+        2,
+        "{routes:?}"
+    );
+    assert!(api.iter().all(Seen::has_authorization));
+    assert!(
+        !storage_log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(Seen::has_authorization)
+    );
+
+    // What the client learned about data asset files says nothing about results: they still
+    // ask results/urls first.
+    let before = api_log.lock().unwrap().len();
+    let _ = c.file_urls("cafe", "x").await;
+    let api = api_log.lock().unwrap();
+    assert!(
+        api[before].head.contains("/computations/cafe/results/urls"),
+        "{}",
+        api[before].head
+    );
 }

@@ -1,0 +1,133 @@
+//! `capsule search`, `pipeline search`, `data-asset search`: the library's self-paging streams,
+//! printed as a table or as JSON Lines while they arrive.
+
+use codeocean::{
+    CapsuleSearch, CapsuleSortBy, CapsuleStatus, Client, DataAssetSearch, DataAssetSearchOrigin,
+    DataAssetSortBy, DataAssetType, Ownership, SortOrder,
+};
+use futures_util::{Stream, StreamExt as _};
+use serde::Serialize;
+
+use super::objects;
+use crate::cli::SearchArgs;
+use crate::{Ctx, output};
+
+fn order(args: &SearchArgs) -> SortOrder {
+    if args.desc {
+        SortOrder::Descending
+    } else {
+        SortOrder::Ascending
+    }
+}
+
+/// Prints every result (each as it arrives with `--json`), up to `--limit`; a paging error
+/// after some results still prints them, then fails.
+async fn print_all<T: Serialize>(
+    ctx: &Ctx,
+    args: &SearchArgs,
+    results: impl Stream<Item = codeocean::Result<T>>,
+    table: impl FnOnce(&[T]) -> String,
+) -> anyhow::Result<()> {
+    let mut results = std::pin::pin!(results.take(args.limit.unwrap_or(usize::MAX)));
+    let mut found = Vec::new();
+    let mut failure = None;
+    while let Some(item) = results.next().await {
+        match item {
+            Ok(item) if ctx.json => output::json_line(&item)?,
+            Ok(item) => found.push(item),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if !ctx.json {
+        output::print(&table(&found));
+    }
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// Searches capsules or pipelines.
+pub(crate) async fn apps(
+    ctx: &Ctx,
+    client: &Client,
+    pipelines: bool,
+    args: &SearchArgs,
+    status: Option<String>,
+    sort: Option<String>,
+) -> anyhow::Result<()> {
+    let mut search = CapsuleSearch::new()
+        .page_size(args.page_size)
+        .max_pages(args.max_pages);
+    // Only what was asked for is sent: `false` would be a filter of its own.
+    if args.favorite {
+        search = search.favorite(true);
+    }
+    if args.archived {
+        search = search.archived(true);
+    }
+    if let Some(q) = &args.query {
+        search = search.query(q);
+    }
+    if let Some(o) = &args.ownership {
+        search = search.ownership(Ownership::from(o.as_str()));
+    }
+    if let Some(s) = &status {
+        search = search.status(CapsuleStatus::from(s.as_str()));
+    }
+    if let Some(f) = &sort {
+        search = search.sort(CapsuleSortBy::from(f.as_str()), order(args));
+    }
+    let results = if pipelines {
+        client.search_pipelines(&search).boxed()
+    } else {
+        client.search_capsules(&search).boxed()
+    };
+    print_all(ctx, args, results, objects::capsules).await
+}
+
+/// Searches data assets.
+pub(crate) async fn data_assets(
+    ctx: &Ctx,
+    client: &Client,
+    args: &SearchArgs,
+    asset_type: Option<String>,
+    origin: Option<String>,
+    sort: Option<String>,
+) -> anyhow::Result<()> {
+    let mut search = DataAssetSearch::new()
+        .page_size(args.page_size)
+        .max_pages(args.max_pages);
+    // Only what was asked for is sent: `false` would be a filter of its own.
+    if args.favorite {
+        search = search.favorite(true);
+    }
+    if args.archived {
+        search = search.archived(true);
+    }
+    if let Some(q) = &args.query {
+        search = search.query(q);
+    }
+    if let Some(o) = &args.ownership {
+        search = search.ownership(Ownership::from(o.as_str()));
+    }
+    if let Some(t) = &asset_type {
+        search = search.asset_type(DataAssetType::from(t.as_str()));
+    }
+    if let Some(o) = &origin {
+        search = search.origin(DataAssetSearchOrigin::from(o.as_str()));
+    }
+    if let Some(f) = &sort {
+        search = search.sort(DataAssetSortBy::from(f.as_str()), order(args));
+    }
+    print_all(
+        ctx,
+        args,
+        client.search_data_assets(&search),
+        objects::data_assets,
+    )
+    .await
+}

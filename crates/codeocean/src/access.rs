@@ -1,0 +1,377 @@
+//! Who may use what: permissions of capsules, pipelines and data assets, and data assets
+//! attached to capsules, pipelines and cloud workstation sessions.
+
+use codeocean_raw::types;
+
+use crate::capsules::App;
+use crate::client::{Client, Idempotent};
+use crate::error::{Result, short};
+use crate::ops::op;
+use crate::{EveryoneRole, GroupRole, UserRole};
+
+/// New permissions for a capsule, pipeline or data asset.
+///
+/// ```
+/// use codeocean::{EveryoneRole, PermissionsUpdate, UserRole};
+///
+/// let update = PermissionsUpdate::new()
+///     .user("ada@example.com", UserRole::Editor)
+///     .everyone(EveryoneRole::Viewer)
+///     .share_assets(true);
+/// assert_eq!(update.as_raw().users.as_ref().map(Vec::len), Some(1));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PermissionsUpdate(types::Permissions);
+
+impl PermissionsUpdate {
+    /// Permissions that set nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Gives a user (by e-mail address) a role.
+    pub fn user(mut self, email: impl Into<String>, role: UserRole) -> Self {
+        self.0
+            .users
+            .get_or_insert_default()
+            .push(types::UserPermissions {
+                email: email.into(),
+                role,
+            });
+        self
+    }
+
+    /// Gives a group (by id) a role.
+    pub fn group(mut self, group: impl Into<String>, role: GroupRole) -> Self {
+        self.0
+            .groups
+            .get_or_insert_default()
+            .push(types::GroupPermissions {
+                group: group.into(),
+                role,
+            });
+        self
+    }
+
+    /// Sets what everyone in the deployment may do.
+    pub fn everyone(mut self, role: EveryoneRole) -> Self {
+        self.0.everyone = Some(role);
+        self
+    }
+
+    /// Also shares the related assets (the data assets a capsule uses, the capsules of a
+    /// pipeline) with the users and groups added.
+    pub fn share_assets(mut self, share: bool) -> Self {
+        self.0.share_assets = Some(share);
+        self
+    }
+
+    /// The wire form.
+    pub fn as_raw(&self) -> &types::Permissions {
+        &self.0
+    }
+}
+
+impl From<types::Permissions> for PermissionsUpdate {
+    fn from(p: types::Permissions) -> Self {
+        Self(p)
+    }
+}
+
+/// Data assets to attach to a capsule, a pipeline or a cloud workstation session.
+///
+/// ```
+/// use codeocean::Attachments;
+///
+/// let attach = Attachments::new()
+///     .data_asset("da7a0000-0000-4000-8000-000000000001", "reference")
+///     .data_asset("da7a0000-0000-4000-8000-000000000002", ""); // its default mount
+/// assert_eq!(attach.as_raw()[1].mount, None);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Attachments(Vec<types::DataAssetAttachParams>);
+
+impl Attachments {
+    /// No data assets yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Attaches a data asset at a mount folder under `/data` (empty mount: the asset's
+    /// default).
+    pub fn data_asset(mut self, id: impl Into<String>, mount: impl Into<String>) -> Self {
+        let mount = mount.into();
+        self.0.push(types::DataAssetAttachParams {
+            id: id.into(),
+            mount: (!mount.is_empty()).then_some(mount),
+        });
+        self
+    }
+
+    /// Whether no data asset was added.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The wire form.
+    pub fn as_raw(&self) -> &[types::DataAssetAttachParams] {
+        &self.0
+    }
+}
+
+/// What attaching or detaching acts on.
+#[derive(Clone, Copy)]
+enum Holder {
+    App(App),
+    Computation,
+}
+
+impl Holder {
+    fn named(self, id: &str) -> String {
+        match self {
+            Self::App(app) => app.named(id),
+            Self::Computation => format!("computation {}", short(id)),
+        }
+    }
+}
+
+impl Client {
+    async fn attach(
+        &self,
+        holder: Holder,
+        id: &str,
+        assets: &Attachments,
+    ) -> Result<Vec<types::DataAssetAttachResult>> {
+        let what = format!(
+            "attaching {} data asset(s) to {}",
+            assets.0.len(),
+            holder.named(id)
+        );
+        let op_id = match holder {
+            Holder::App(App::Capsule) => "attach_capsule_data_assets",
+            Holder::App(App::Pipeline) => "attach_pipeline_data_assets",
+            Holder::Computation => "attach_computation_data_assets",
+        };
+        // Attaching sets a state: sending it again leaves the same assets attached.
+        self.send(op(op_id, "POST", Idempotent::Yes, what), || async move {
+            match holder {
+                Holder::App(App::Capsule) => {
+                    self.raw().attach_capsule_data_assets(id, &assets.0).await
+                }
+                Holder::App(App::Pipeline) => {
+                    self.raw().attach_pipeline_data_assets(id, &assets.0).await
+                }
+                Holder::Computation => {
+                    self.raw()
+                        .attach_computation_data_assets(id, &assets.0)
+                        .await
+                }
+            }
+        })
+        .await
+    }
+
+    async fn detach<S: AsRef<str>>(
+        &self,
+        holder: Holder,
+        id: &str,
+        data_asset_ids: &[S],
+    ) -> Result<()> {
+        let ids: Vec<String> = data_asset_ids
+            .iter()
+            .map(|s| s.as_ref().to_owned())
+            .collect();
+        let what = format!(
+            "detaching {} data asset(s) from {}",
+            ids.len(),
+            holder.named(id)
+        );
+        let op_id = match holder {
+            Holder::App(App::Capsule) => "detach_capsule_data_assets",
+            Holder::App(App::Pipeline) => "detach_pipeline_data_assets",
+            Holder::Computation => "detach_computation_data_assets",
+        };
+        let ids = &ids;
+        self.send(op(op_id, "DELETE", Idempotent::Yes, what), || async move {
+            match holder {
+                Holder::App(App::Capsule) => self.raw().detach_capsule_data_assets(id, ids).await,
+                Holder::App(App::Pipeline) => self.raw().detach_pipeline_data_assets(id, ids).await,
+                Holder::Computation => self.raw().detach_computation_data_assets(id, ids).await,
+            }
+        })
+        .await
+    }
+
+    async fn app_permissions(&self, app: App, id: &str) -> Result<types::Permissions> {
+        let what = format!("getting the permissions of {}", app.named(id));
+        let o = op(
+            app.pick("get_capsule_permissions", "get_pipeline_permissions"),
+            "GET",
+            Idempotent::Yes,
+            what,
+        );
+        self.send(o, || async move {
+            match app {
+                App::Capsule => self.raw().get_capsule_permissions(id).await,
+                App::Pipeline => self.raw().get_pipeline_permissions(id).await,
+            }
+        })
+        .await
+    }
+
+    async fn app_update_permissions(
+        &self,
+        app: App,
+        id: &str,
+        update: &PermissionsUpdate,
+    ) -> Result<()> {
+        let what = format!("updating the permissions of {}", app.named(id));
+        // Permissions are set, not added to: sending them again changes nothing.
+        let o = op(
+            app.pick("update_capsule_permissions", "update_pipeline_permissions"),
+            "POST",
+            Idempotent::Yes,
+            what,
+        );
+        self.send(o, || async move {
+            match app {
+                App::Capsule => self.raw().update_capsule_permissions(id, &update.0).await,
+                App::Pipeline => self.raw().update_pipeline_permissions(id, &update.0).await,
+            }
+        })
+        .await
+    }
+
+    /// Attaches data assets to a capsule; returns one entry per attached asset with the state
+    /// of its mount.
+    pub async fn attach_capsule_data_assets(
+        &self,
+        capsule_id: &str,
+        assets: &Attachments,
+    ) -> Result<Vec<types::DataAssetAttachResult>> {
+        self.attach(Holder::App(App::Capsule), capsule_id, assets)
+            .await
+    }
+
+    /// Detaches data assets (by id) from a capsule.
+    pub async fn detach_capsule_data_assets<S: AsRef<str>>(
+        &self,
+        capsule_id: &str,
+        data_asset_ids: &[S],
+    ) -> Result<()> {
+        self.detach(Holder::App(App::Capsule), capsule_id, data_asset_ids)
+            .await
+    }
+
+    /// Attaches data assets to a pipeline; returns one entry per attached asset.
+    pub async fn attach_pipeline_data_assets(
+        &self,
+        pipeline_id: &str,
+        assets: &Attachments,
+    ) -> Result<Vec<types::DataAssetAttachResult>> {
+        self.attach(Holder::App(App::Pipeline), pipeline_id, assets)
+            .await
+    }
+
+    /// Detaches data assets (by id) from a pipeline.
+    pub async fn detach_pipeline_data_assets<S: AsRef<str>>(
+        &self,
+        pipeline_id: &str,
+        data_asset_ids: &[S],
+    ) -> Result<()> {
+        self.detach(Holder::App(App::Pipeline), pipeline_id, data_asset_ids)
+            .await
+    }
+
+    /// Attaches data assets to a running cloud workstation session (a computation); returns
+    /// one entry per attached asset.
+    pub async fn attach_computation_data_assets(
+        &self,
+        computation_id: &str,
+        assets: &Attachments,
+    ) -> Result<Vec<types::DataAssetAttachResult>> {
+        self.attach(Holder::Computation, computation_id, assets)
+            .await
+    }
+
+    /// Detaches data assets (by id) from a running cloud workstation session.
+    pub async fn detach_computation_data_assets<S: AsRef<str>>(
+        &self,
+        computation_id: &str,
+        data_asset_ids: &[S],
+    ) -> Result<()> {
+        self.detach(Holder::Computation, computation_id, data_asset_ids)
+            .await
+    }
+
+    /// Who may see or change a capsule.
+    pub async fn get_capsule_permissions(&self, capsule_id: &str) -> Result<types::Permissions> {
+        self.app_permissions(App::Capsule, capsule_id).await
+    }
+
+    /// Sets who may see or change a capsule.
+    pub async fn update_capsule_permissions(
+        &self,
+        capsule_id: &str,
+        update: &PermissionsUpdate,
+    ) -> Result<()> {
+        self.app_update_permissions(App::Capsule, capsule_id, update)
+            .await
+    }
+
+    /// Who may see or change a pipeline.
+    pub async fn get_pipeline_permissions(&self, pipeline_id: &str) -> Result<types::Permissions> {
+        self.app_permissions(App::Pipeline, pipeline_id).await
+    }
+
+    /// Sets who may see or change a pipeline.
+    pub async fn update_pipeline_permissions(
+        &self,
+        pipeline_id: &str,
+        update: &PermissionsUpdate,
+    ) -> Result<()> {
+        self.app_update_permissions(App::Pipeline, pipeline_id, update)
+            .await
+    }
+
+    /// Who may see or change a data asset.
+    pub async fn get_data_asset_permissions(
+        &self,
+        data_asset_id: &str,
+    ) -> Result<types::Permissions> {
+        let what = format!(
+            "getting the permissions of data asset {}",
+            short(data_asset_id)
+        );
+        self.send(
+            op("get_data_asset_permissions", "GET", Idempotent::Yes, what),
+            || self.raw().get_data_asset_permissions(data_asset_id),
+        )
+        .await
+    }
+
+    /// Sets who may see or change a data asset.
+    pub async fn update_data_asset_permissions(
+        &self,
+        data_asset_id: &str,
+        update: &PermissionsUpdate,
+    ) -> Result<()> {
+        let what = format!(
+            "updating the permissions of data asset {}",
+            short(data_asset_id)
+        );
+        self.send(
+            op(
+                "update_data_asset_permissions",
+                "POST",
+                Idempotent::Yes,
+                what,
+            ),
+            || {
+                self.raw()
+                    .update_data_asset_permissions(data_asset_id, &update.0)
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,121 @@
+//! Data asset operations beyond create, get and update (those are in `ops.rs`), and the
+//! deployment's custom metadata schema.
+
+use codeocean_raw::types;
+
+use crate::client::{Client, Idempotent};
+use crate::error::{Result, short};
+use crate::ops::op;
+
+/// Where to move a data asset's files: an S3 bucket (and folder) of the deployment's.
+///
+/// ```
+/// use codeocean::Transfer;
+///
+/// let t = Transfer::to_s3("archive-bucket").prefix("2026/assets").force(true);
+/// assert_eq!(t.as_raw().force, Some(true));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transfer(types::TransferDataAssetRequest);
+
+impl Transfer {
+    /// Moves the files to this AWS S3 bucket.
+    pub fn to_s3(bucket: impl Into<String>) -> Self {
+        Self(types::TransferDataAssetRequest {
+            force: None,
+            target: types::DataAssetTarget {
+                aws: Some(types::AwsS3Target {
+                    bucket: bucket.into(),
+                    endpoint_name: None,
+                    prefix: None,
+                }),
+            },
+        })
+    }
+
+    /// The folder in the bucket.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        if let Some(aws) = self.0.target.aws.as_mut() {
+            aws.prefix = Some(prefix.into());
+        }
+        self
+    }
+
+    /// The name of a custom S3 endpoint the bucket is on.
+    pub fn endpoint_name(mut self, name: impl Into<String>) -> Self {
+        if let Some(aws) = self.0.target.aws.as_mut() {
+            aws.endpoint_name = Some(name.into());
+        }
+        self
+    }
+
+    /// Transfers even when released pipelines use the data asset.
+    pub fn force(mut self, force: bool) -> Self {
+        self.0.force = Some(force);
+        self
+    }
+
+    /// The wire form.
+    pub fn as_raw(&self) -> &types::TransferDataAssetRequest {
+        &self.0
+    }
+}
+
+impl From<types::TransferDataAssetRequest> for Transfer {
+    fn from(r: types::TransferDataAssetRequest) -> Self {
+        Self(r)
+    }
+}
+
+impl Client {
+    /// Deletes a data asset permanently.
+    pub async fn delete_data_asset(&self, data_asset_id: &str) -> Result<()> {
+        let what = format!("deleting data asset {}", short(data_asset_id));
+        self.send(
+            op("delete_data_asset", "DELETE", Idempotent::Yes, what),
+            || self.raw().delete_data_asset(data_asset_id),
+        )
+        .await
+    }
+
+    /// Archives (`true`) or unarchives (`false`) a data asset.
+    pub async fn archive_data_asset(&self, data_asset_id: &str, archive: bool) -> Result<()> {
+        let verb = if archive { "archiving" } else { "unarchiving" };
+        let what = format!("{verb} data asset {}", short(data_asset_id));
+        self.send(
+            op("archive_data_asset", "PATCH", Idempotent::Yes, what),
+            || self.raw().archive_data_asset(data_asset_id, archive),
+        )
+        .await
+    }
+
+    /// Starts moving a data asset's files to another S3 location (administrators only). The
+    /// move happens in the background: the asset's `last_transferred` and `transfer_error` tell
+    /// how it went. Never re-sent once it may have reached the server.
+    pub async fn transfer_data_asset(
+        &self,
+        data_asset_id: &str,
+        transfer: &Transfer,
+    ) -> Result<()> {
+        let what = format!("transferring data asset {}", short(data_asset_id));
+        self.send(
+            op("transfer_data_asset", "POST", Idempotent::No, what),
+            || self.raw().transfer_data_asset(data_asset_id, &transfer.0),
+        )
+        .await
+    }
+
+    /// The custom metadata fields the deployment's administrators defined for data assets.
+    pub async fn get_custom_metadata_schema(&self) -> Result<types::CustomMetadataSchema> {
+        self.send(
+            op(
+                "get_custom_metadata",
+                "GET",
+                Idempotent::Yes,
+                "getting the custom metadata schema".to_owned(),
+            ),
+            || self.raw().get_custom_metadata(),
+        )
+        .await
+    }
+}

@@ -1,0 +1,271 @@
+//! The two kinds of file tree the API serves, a computation's results and a data asset's files,
+//! behind one type: the walk, the URL fallback and the downloads are written once, for both.
+//!
+//! Both trees are listed one folder at a time with the same request and answer shapes, and
+//! both give signed URLs through a current route (`…/urls`) and a deprecated one
+//! (`…/download_url`). Whether a server has the current route is learned per source kind (a
+//! server may have grown `results/urls` before `files/urls`, or the other way round).
+
+use std::sync::atomic::Ordering;
+
+use codeocean_raw::types;
+
+use crate::ResultItem;
+use crate::client::{Client, Idempotent, Op, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN};
+use crate::error::{Error, Result, short};
+use crate::ops::FileUrls;
+
+/// Where files come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A computation's results (`/computations/{id}/results`).
+    Results {
+        /// The computation's id.
+        computation: String,
+    },
+    /// A data asset's files (`/data_assets/{id}/files`).
+    DataAsset {
+        /// The data asset's id.
+        id: String,
+    },
+}
+
+impl Source {
+    pub(crate) fn results(computation_id: &str) -> Self {
+        Self::Results {
+            computation: computation_id.to_owned(),
+        }
+    }
+
+    pub(crate) fn data_asset(data_asset_id: &str) -> Self {
+        Self::DataAsset {
+            id: data_asset_id.to_owned(),
+        }
+    }
+
+    /// Which slot of the client's URL-mode cache this kind of source uses.
+    fn slot(&self) -> usize {
+        match self {
+            Self::Results { .. } => 0,
+            Self::DataAsset { .. } => 1,
+        }
+    }
+
+    /// "computation 66095e3a…" or "data asset 66095e3a…".
+    pub(crate) fn owner(&self) -> String {
+        match self {
+            Self::Results { computation } => format!("computation {}", short(computation)),
+            Self::DataAsset { id } => format!("data asset {}", short(id)),
+        }
+    }
+
+    /// "results of computation 66095e3a…" or "files of data asset 66095e3a…".
+    pub(crate) fn tree(&self) -> String {
+        match self {
+            Self::Results { .. } => format!("results of {}", self.owner()),
+            Self::DataAsset { .. } => format!("files of {}", self.owner()),
+        }
+    }
+
+    /// "result `a/b` of computation 66095e3a…" or "file `a/b` of data asset 66095e3a…".
+    pub(crate) fn file(&self, path: &str) -> String {
+        match self {
+            Self::Results { .. } => format!("result `{path}` of {}", self.owner()),
+            Self::DataAsset { .. } => format!("file `{path}` of {}", self.owner()),
+        }
+    }
+
+    /// Lists one folder (`""`: the root).
+    pub(crate) async fn list(&self, client: &Client, path: &str) -> Result<Vec<ResultItem>> {
+        let what = if path.is_empty() {
+            format!("listing {}", self.tree())
+        } else {
+            format!("listing folder `{path}` of the {}", self.tree())
+        };
+        let body = types::ListResultsRequest {
+            path: path.to_owned(),
+        };
+        // A listing changes nothing on the server: safe to retry although it is a POST.
+        let folder = match self {
+            Self::Results { computation } => {
+                client
+                    .send(
+                        Op::new("list_computation_results", "POST", Idempotent::Yes, what),
+                        || client.raw().list_computation_results(computation, &body),
+                    )
+                    .await?
+            }
+            Self::DataAsset { id } => {
+                client
+                    .send(
+                        Op::new("list_data_asset_files", "POST", Idempotent::Yes, what),
+                        || client.raw().list_data_asset_files(id, &body),
+                    )
+                    .await?
+            }
+        };
+        Ok(folder.items)
+    }
+
+    /// The signed URLs of one file through the current route only.
+    pub(crate) async fn modern_urls(&self, client: &Client, path: &str) -> Result<FileUrls> {
+        let what = format!("getting URLs of {}", self.file(path));
+        let urls = match self {
+            Self::Results { computation } => {
+                client
+                    .send(
+                        Op::new("get_result_file_urls", "GET", Idempotent::Yes, what),
+                        || client.raw().get_result_file_urls(computation, path),
+                    )
+                    .await?
+            }
+            Self::DataAsset { id } => {
+                client
+                    .send(
+                        Op::new("get_data_asset_file_urls", "GET", Idempotent::Yes, what),
+                        || client.raw().get_data_asset_file_urls(id, path),
+                    )
+                    .await?
+            }
+        };
+        Ok(FileUrls {
+            download_url: urls.download_url,
+            view_url: Some(urls.view_url),
+        })
+    }
+
+    /// The signed download URL of one file through the deprecated route only.
+    pub(crate) async fn legacy_url(&self, client: &Client, path: &str) -> Result<String> {
+        let what = format!("getting the download URL of {}", self.file(path));
+        let url = match self {
+            Self::Results { computation } => {
+                client
+                    .send(
+                        Op::new("get_result_file_download_url", "GET", Idempotent::Yes, what),
+                        || client.raw().get_result_file_download_url(computation, path),
+                    )
+                    .await?
+            }
+            Self::DataAsset { id } => {
+                client
+                    .send(
+                        Op::new(
+                            "get_data_asset_file_download_url",
+                            "GET",
+                            Idempotent::Yes,
+                            what,
+                        ),
+                        || client.raw().get_data_asset_file_download_url(id, path),
+                    )
+                    .await?
+            }
+        };
+        Ok(url.url)
+    }
+
+    /// The signed URLs of one file: the current route, or the deprecated one on a server
+    /// proven to lack the current one. See [`Client::file_urls`].
+    pub(crate) async fn urls(&self, client: &Client, path: &str) -> Result<FileUrls> {
+        if let Some(known) = self.urls_in_known_mode(client, path).await {
+            return known;
+        }
+        // Until the server's generation is known, one request at a time finds out.
+        let _probe = client.inner.probe[self.slot()].lock().await;
+        if let Some(known) = self.urls_in_known_mode(client, path).await {
+            return known;
+        }
+        let mode = &client.inner.url_mode[self.slot()];
+        match self.modern_urls(client, path).await {
+            Ok(urls) => {
+                let _ = mode.compare_exchange(
+                    URL_MODE_UNKNOWN,
+                    URL_MODE_MODERN,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                );
+                Ok(urls)
+            }
+            Err(e) if route_missing(&e) => match self.legacy_url(client, path).await {
+                Ok(url) => {
+                    tracing::info!(
+                        route = self.legacy_route(),
+                        "the server lacks the current URL route; using the deprecated one from now on"
+                    );
+                    mode.store(URL_MODE_LEGACY, Ordering::Release);
+                    Ok(FileUrls::from_legacy(url))
+                }
+                // The old route did not help: report the clearer of the two answers.
+                Err(e2) if e2.is_not_found() && e2.has_json_body() => Err(e2),
+                Err(_) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    fn legacy_route(&self) -> &'static str {
+        match self {
+            Self::Results { .. } => "results/download_url",
+            Self::DataAsset { .. } => "files/download_url",
+        }
+    }
+
+    /// The URLs through the route the server is known to have, or `None` while that is unknown.
+    async fn urls_in_known_mode(&self, client: &Client, path: &str) -> Option<Result<FileUrls>> {
+        match client.inner.url_mode[self.slot()].load(Ordering::Acquire) {
+            URL_MODE_MODERN => Some(self.modern_urls(client, path).await),
+            URL_MODE_LEGACY => Some(
+                self.legacy_url(client, path)
+                    .await
+                    .map(FileUrls::from_legacy),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an error says the route itself is missing (not the file).
+fn route_missing(e: &Error) -> bool {
+    matches!(e.status(), Some(404 | 405 | 501))
+}
+
+impl Client {
+    /// The signed URLs of a result file. Uses `results/urls`; on a server without that route
+    /// (404, 405 or 501) it tries the deprecated `results/download_url` once, and only when
+    /// that succeeds does the client remember the server as legacy and use the old route from
+    /// then on. A missing *file* on a current server therefore stays "not found" and never
+    /// switches the client. The probe happens once per client, not once per file.
+    pub async fn file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
+        Source::results(computation_id).urls(self, path).await
+    }
+
+    /// The signed URLs of a data asset's file: `files/urls`, falling back to the deprecated
+    /// `files/download_url` exactly as [`file_urls`](Client::file_urls) falls back for results
+    /// (probed once per client, remembered only after the old route succeeded).
+    pub async fn data_asset_file_urls(&self, data_asset_id: &str, path: &str) -> Result<FileUrls> {
+        Source::data_asset(data_asset_id).urls(self, path).await
+    }
+
+    /// Gets a data asset file's download URL from the deprecated `files/download_url` route.
+    #[deprecated(
+        note = "use `data_asset_file_urls`, which uses `files/urls` and falls back to this route only on servers without it"
+    )]
+    pub async fn data_asset_file_download_url(
+        &self,
+        data_asset_id: &str,
+        path: &str,
+    ) -> Result<String> {
+        Source::data_asset(data_asset_id)
+            .legacy_url(self, path)
+            .await
+    }
+
+    /// Lists one folder of a data asset's files (`""` is the root). See
+    /// [`walk_data_asset`](Client::walk_data_asset) for the whole tree.
+    pub async fn list_data_asset_files(
+        &self,
+        data_asset_id: &str,
+        path: &str,
+    ) -> Result<Vec<ResultItem>> {
+        Source::data_asset(data_asset_id).list(self, path).await
+    }
+}

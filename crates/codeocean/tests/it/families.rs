@@ -1,0 +1,283 @@
+//! The operations of each family (capsules, pipelines, computations, data assets, custom
+//! metadata) through the high-level client: what it sends, what it decodes, what it retries,
+//! and how its release waiter ends. Played by a scripted server that answers by route.
+
+use std::sync::{Arc, Mutex};
+
+use codeocean::{
+    Attachments, DataAssetSearch, EveryoneRole, PermissionsUpdate, ReleaseJobStatus, Transfer,
+    UserRole,
+};
+use futures_util::StreamExt as _;
+use tokio::net::TcpStream;
+
+use super::scripted::{Reply, Seen, fast_client, ok, serve};
+use super::*;
+
+/// `METHOD /path?query` of a request, without `/api/v1`.
+fn line(seen: &Seen) -> String {
+    let mut parts = seen.head.split_whitespace();
+    let method = parts.next().unwrap_or_default();
+    let target = parts.next().unwrap_or_default();
+    format!(
+        "{method} {}",
+        target.strip_prefix("/api/v1").unwrap_or(target)
+    )
+}
+
+type Routes = Arc<dyn Fn(&str, &str) -> Reply + Send + Sync>;
+
+/// A server answering `routes(line, body)`; returns its client and the log of requests.
+async fn server(routes: Routes) -> (Client, Arc<Mutex<Vec<Seen>>>) {
+    let (origin, log) = serve(Arc::new(move |seen: &Seen, _: &mut TcpStream| {
+        routes(&line(seen), &seen.body)
+    }))
+    .await;
+    (fast_client(&origin), log)
+}
+
+fn requests(log: &Mutex<Vec<Seen>>) -> Vec<(String, String)> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .map(|s| (line(s), s.body.clone()))
+        .collect()
+}
+
+fn empty() -> Reply {
+    Reply::Full("204 No Content", String::new(), String::new())
+}
+
+fn status(code: &'static str) -> Reply {
+    Reply::Full(code, String::new(), r#"{"message":"try later"}"#.into())
+}
+
+#[tokio::test]
+async fn capsules_and_pipelines() {
+    let (c, log) = server(Arc::new(|line, _| match line {
+        "GET /pipelines/p1" => ok(
+            r#"{"id":"p1","name":"Pipe","status":"release","brand_new_field":1,"created":1700000000}"#,
+        ),
+        "GET /pipelines/p1/computations" => ok(r#"[{"id":"r1","state":"completed"}]"#),
+        "GET /capsules/c1/app_panel?version=3" => ok(
+            r#"{"general":{"title":"T"},"parameters":[{"name":"n","type":"slider"}],"processes":[{"name":"x","parameters":{"name":"one"}}]}"#,
+        ),
+        "PATCH /capsules/c1/archive?archive=true" | "DELETE /pipelines/p1" => empty(),
+        "POST /capsules/c1/sync" => ok(r#"{"pulled":2}"#),
+        "POST /capsules/c1/data_assets" | "POST /pipelines/p1/data_assets" => ok(
+            r#"[{"id":"d1","mount":"ref","mount_state":"mounting","ready":false},{"id":"d2"}]"#,
+        ),
+        "DELETE /capsules/c1/data_assets/" | "POST /pipelines/p1/permissions" => empty(),
+        "GET /capsules/c1/permissions" => {
+            ok(r#"{"users":[{"email":"a@x","role":"owner"}],"everyone":"somebody_new"}"#)
+        }
+        _ => Reply::Full("404 Not Found", String::new(), r#"{"message":"no"}"#.into()),
+    }))
+    .await;
+
+    let p = c.get_pipeline("p1").await.unwrap();
+    assert_eq!(
+        (p.name.as_deref(), p.status.unwrap().as_str()),
+        (Some("Pipe"), "release")
+    );
+    assert_eq!(
+        c.list_pipeline_computations("p1").await.unwrap()[0].id,
+        "r1"
+    );
+    let panel = c.capsule_app_panel("c1", Some(3)).await.unwrap();
+    assert!(panel.parameters[0].type_.as_ref().unwrap().is_unknown());
+    assert_eq!(
+        panel.processes[0]
+            .parameters
+            .as_ref()
+            .unwrap()
+            .as_slice()
+            .len(),
+        1
+    );
+    c.archive_capsule("c1", true).await.unwrap();
+    c.delete_pipeline("p1").await.unwrap();
+    let sync = c.sync_capsule("c1").await.unwrap();
+    assert_eq!((sync.pulled, sync.pushed), (Some(2), None));
+    let assets = Attachments::new()
+        .data_asset("d1", "ref")
+        .data_asset("d2", "");
+    let attached = c.attach_capsule_data_assets("c1", &assets).await.unwrap();
+    assert_eq!(attached[0].mount_state.as_deref(), Some("mounting"));
+    c.attach_pipeline_data_assets("p1", &assets).await.unwrap();
+    c.detach_capsule_data_assets("c1", &["d1", "d2"])
+        .await
+        .unwrap();
+    let perms = c.get_capsule_permissions("c1").await.unwrap();
+    assert_eq!(perms.users.unwrap()[0].role, UserRole::Owner);
+    assert!(perms.everyone.unwrap().is_unknown());
+    c.update_pipeline_permissions(
+        "p1",
+        &PermissionsUpdate::new()
+            .user("b@x", UserRole::Viewer)
+            .everyone(EveryoneRole::None),
+    )
+    .await
+    .unwrap();
+
+    let seen = requests(&log);
+    let body_of = |l: &str| {
+        let (_, b) = seen.iter().find(|(line, _)| line == l).unwrap();
+        serde_json::from_str::<serde_json::Value>(b).unwrap()
+    };
+    assert_eq!(
+        body_of("POST /capsules/c1/data_assets"),
+        serde_json::json!([{"id": "d1", "mount": "ref"}, {"id": "d2"}])
+    );
+    assert_eq!(
+        body_of("DELETE /capsules/c1/data_assets/"),
+        serde_json::json!(["d1", "d2"])
+    );
+    assert_eq!(
+        body_of("POST /pipelines/p1/permissions"),
+        serde_json::json!({"users": [{"email": "b@x", "role": "viewer"}], "everyone": "none"})
+    );
+    assert_eq!(seen.len(), 11, "nothing retried: {seen:?}");
+}
+
+#[tokio::test]
+async fn a_release_is_never_resent_and_its_waiter_tells_failure_from_success() {
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = polls.clone();
+    let (c, log) = server(Arc::new(move |line, _| match line {
+        // Each request starts a release: a 503 must not be retried.
+        "POST /capsules/c1/release" => status("503 Service Unavailable"),
+        "POST /pipelines/p1/release" => ok(r#"{"job_id":"j1","status":"created"}"#),
+        "GET /pipelines/p1/release/j1" => {
+            let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ok(match n {
+                0 => r#"{"job_id":"j1","status":"started"}"#,
+                // A status this client does not know is not final, and not success.
+                1 => r#"{"job_id":"j1","status":"verifying"}"#,
+                _ => {
+                    r#"{"job_id":"j1","status":"completed","release_capsule":"p2","release_version":{"major_version":2,"minor_version":0}}"#
+                }
+            })
+        }
+        "GET /capsules/c1/release/j2" => {
+            ok(r#"{"job_id":"j2","status":"failed","error":"missing reproducible run"}"#)
+        }
+        "GET /capsules/c1/release/j3" => ok(r#"{"job_id":"j3","status":"canceled"}"#),
+        _ => Reply::Full("404 Not Found", String::new(), r#"{"message":"no"}"#.into()),
+    }))
+    .await;
+
+    let e = c.release_capsule("c1").await.unwrap_err();
+    assert_eq!(e.status(), Some(503));
+    assert_eq!(requests(&log).len(), 1, "never re-sent");
+
+    let job = c.release_pipeline("p1").await.unwrap();
+    let fast = PollPolicy {
+        initial_interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(20),
+        factor: 1.5,
+        max_wait: Some(Duration::from_secs(10)),
+    };
+    let done = c
+        .wait_for_pipeline_release_with("p1", &job.job_id, fast.clone())
+        .await
+        .unwrap();
+    assert_eq!(done.status, Some(ReleaseJobStatus::Completed));
+    assert_eq!(done.release_capsule.as_deref(), Some("p2"));
+    assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+    let e = c
+        .wait_for_capsule_release_with("c1", "j2", fast.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ReleaseFailed);
+    assert!(e.to_string().contains("missing reproducible run"), "{e}");
+    let e = c
+        .wait_for_capsule_release_with("c1", "j3", fast)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ReleaseFailed);
+    assert!(e.to_string().contains("canceled"), "{e}");
+}
+
+#[tokio::test]
+async fn computations_data_assets_and_custom_metadata() {
+    let (c, log) = server(Arc::new(|line, _| match line {
+        "POST /computations/w1/data_assets" => ok(r#"[{"id":"d1","ready":true}]"#),
+        "DELETE /computations/w1/data_assets/" => empty(),
+        "DELETE /data_assets/d1" | "PATCH /data_assets/d1/archive?archive=false" => empty(),
+        "POST /data_assets/d1/permissions" => empty(),
+        "GET /data_assets/d1/permissions" => ok(r#"{"groups":[{"group":"g","role":"discoverable"}]}"#),
+        // Starts a background move: a 502 must not be retried.
+        "POST /data_assets/d1/transfer" => status("502 Bad Gateway"),
+        "GET /custom_metadata" => ok(
+            r#"{"fields":[{"name":"samples","type":"number","range":{"min":0}},{"name":"lab","type":"string","allowed_values":["a","b"]}]}"#,
+        ),
+        _ => Reply::Full("404 Not Found", String::new(), r#"{"message":"no"}"#.into()),
+    }))
+    .await;
+
+    let attached = c
+        .attach_computation_data_assets("w1", &Attachments::new().data_asset("d1", ""))
+        .await
+        .unwrap();
+    assert_eq!(attached[0].ready, Some(true));
+    c.detach_computation_data_assets("w1", &["d1"])
+        .await
+        .unwrap();
+    c.delete_data_asset("d1").await.unwrap();
+    c.archive_data_asset("d1", false).await.unwrap();
+    let perms = c.get_data_asset_permissions("d1").await.unwrap();
+    assert_eq!(perms.groups.unwrap()[0].group, "g");
+    c.update_data_asset_permissions("d1", &PermissionsUpdate::new().share_assets(true))
+        .await
+        .unwrap();
+    let before = requests(&log).len();
+    let e = c
+        .transfer_data_asset("d1", &Transfer::to_s3("bucket").prefix("p"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(502));
+    let seen = requests(&log);
+    assert_eq!(seen.len(), before + 1, "a transfer is never re-sent");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&seen[before].1).unwrap(),
+        serde_json::json!({"target": {"aws": {"bucket": "bucket", "prefix": "p"}}})
+    );
+    let schema = c.get_custom_metadata_schema().await.unwrap();
+    assert_eq!(schema.fields.len(), 2);
+    assert_eq!(schema.fields[1].allowed_values.len(), 2);
+}
+
+#[tokio::test]
+async fn searching_1000_data_assets_by_100_yields_each_once_through_a_503() {
+    let failed_once = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = failed_once.clone();
+    let (c, log) = server(Arc::new(move |line, body| {
+        assert_eq!(line, "POST /data_assets/search");
+        let req: serde_json::Value = serde_json::from_str(body).unwrap();
+        let (offset, limit) = (
+            req["offset"].as_i64().unwrap(),
+            req["limit"].as_i64().unwrap(),
+        );
+        assert_eq!(req["query"], "tag:rna");
+        // One throttled page on the way: a search is retried (it only reads).
+        if offset == 500 && !flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return status("503 Service Unavailable");
+        }
+        let end = (offset + limit).min(1000);
+        let results: Vec<_> = (offset..end)
+            .map(|i| serde_json::json!({"id": format!("asset-{i:04}"), "name": format!("A{i}")}))
+            .collect();
+        ok(serde_json::json!({"has_more": end < 1000, "results": results}).to_string())
+    }))
+    .await;
+    let search = DataAssetSearch::new().query("tag:rna").page_size(100);
+    let found: Vec<_> = c.search_data_assets(&search).collect().await;
+    let mut ids: Vec<String> = found.into_iter().map(|r| r.unwrap().id).collect();
+    assert_eq!(ids.len(), 1000);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1000, "each asset exactly once");
+    assert_eq!(requests(&log).len(), 11, "10 pages and one retry");
+}
