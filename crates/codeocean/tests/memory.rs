@@ -130,6 +130,7 @@ fn capsule(id: &str, wide: u32, folders: u32, per_folder: u32) -> Runnable {
         parameters: None,
         processes: vec![],
         versions: 0,
+        git_remote: None,
         run: RunPlan {
             results: Tree {
                 entries,
