@@ -1,0 +1,286 @@
+//! Case 6, how cost grows: case 1's download of a whole result tree, at several numbers of
+//! (small) files and at two depths, for the crate (`bench_download`) and the Python SDK with 16
+//! threads: time, requests and peak RSS per size, in a table and a chart
+//! ([`chart`](super::chart), `BENCHMARKS-scaling.svg`).
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+
+use super::chart::{self, Panel, Series};
+use super::fixture::{self, TreeSpec};
+use super::proc::Tool;
+use super::report::{self, Row};
+use super::{Ctx, Entry, alternate, finished_run, start_sim};
+
+/// Latency added to every route (ms): enough that round trips matter, small enough that 50,000
+/// files take seconds, not minutes.
+const LATENCY_MS: u64 = 2;
+/// Bytes per file.
+const FILE_SIZE: u64 = 1024;
+/// Threads of the Python client.
+const PY_THREADS: usize = 16;
+
+/// The two shapes: folder levels below the root and sub-folders per folder.
+const SHAPES: [(usize, usize); 2] = [(2, 16), (8, 2)];
+
+/// One measured point: a tree and each tool's row.
+struct Point {
+    files: u64,
+    depth: usize,
+    folders: u64,
+    rows: Vec<Row>,
+}
+
+/// Runs the case, writes the chart; its Markdown section.
+pub(crate) fn case(ctx: &Ctx<'_>) -> Result<String> {
+    let sizes: &[usize] = if ctx.opts.quick {
+        &[100, 1000]
+    } else {
+        &[100, 1000, 10_000, 50_000]
+    };
+    let mut points = Vec::new();
+    for &files in sizes {
+        for (depth, fan) in SHAPES {
+            points.push(point(ctx, files, depth, fan)?);
+        }
+    }
+    let chart_name = ctx
+        .opts
+        .chart
+        .file_name()
+        .map_or("BENCHMARKS-scaling.svg".into(), |n| {
+            n.to_string_lossy().into_owned()
+        });
+    chart::draw(
+        &ctx.opts.chart,
+        &format!(
+            "Whole result tree, {FILE_SIZE}-byte files, {LATENCY_MS} ms per request \
+             (cargo xtask bench, case 6)"
+        ),
+        &panels(&points),
+    )?;
+    eprintln!("bench: wrote {}", ctx.opts.chart.display());
+    Ok(section(&points, &chart_name))
+}
+
+fn point(ctx: &Ctx<'_>, files: usize, depth: usize, fan: usize) -> Result<Point> {
+    let spec = TreeSpec {
+        files,
+        branching: vec![fan; depth],
+        large: 0,
+        large_size: 0,
+        small_size: Some(FILE_SIZE),
+    };
+    let (catalogue, facts) = fixture::tree(&spec);
+    let name = format!("scale-{files}-{depth}");
+    let fault = format!("all:latency={LATENCY_MS}");
+    let sim = start_sim(ctx, &name, &catalogue, &["--fault".into(), fault])?;
+    let id = finished_run(ctx, &sim, fixture::TREE_CAPSULE)?;
+    let env = sim.env();
+    let mut entries = Vec::new();
+    {
+        let (bin, id, env) = (ctx.bins.crate_api.clone(), id.clone(), env.clone());
+        entries.push(Entry {
+            name: "crate".into(),
+            make: Box::new(move |dest| Tool::new(&bin).envs(env.clone()).arg(&id).arg(dest)),
+        });
+    }
+    {
+        let (py, script) = (
+            ctx.python.clone(),
+            ctx.root.join("xtask/bench/python_tree.py"),
+        );
+        entries.push(Entry {
+            name: format!("Python SDK, {PY_THREADS} threads"),
+            make: Box::new(move |dest| {
+                Tool::new(&py)
+                    .envs(env.clone())
+                    .arg(&script)
+                    .arg(&id)
+                    .arg(dest)
+                    .arg("--threads")
+                    .arg(PY_THREADS.to_string())
+            }),
+        });
+    }
+    let reps = vec![ctx.opts.reps, python_reps(ctx.opts.reps, files)];
+    let rows = alternate(
+        ctx,
+        &sim,
+        &name,
+        &entries,
+        &reps,
+        (facts.files, facts.bytes),
+        None,
+    )?;
+    // The trees of this point are no longer needed (50,000 files × tools × repetitions).
+    for entry in std::fs::read_dir(&ctx.work)? {
+        let path = entry?.path();
+        let ours = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(&format!("{name}-")));
+        if ours && path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        }
+    }
+    Ok(Point {
+        files: facts.files,
+        depth,
+        folders: facts.folders,
+        rows,
+    })
+}
+
+/// Repetitions of the Python client at a size: all of them up to 1,000 files; at most 3 at
+/// 10,000 and 1 at 50,000 (about 5 ms a file: one run of 50,000 files takes minutes).
+fn python_reps(reps: usize, files: usize) -> usize {
+    match files {
+        0..=1_000 => reps,
+        1_001..=10_000 => reps.min(3),
+        _ => 1,
+    }
+}
+
+fn panels(points: &[Point]) -> Vec<Panel> {
+    type Value = fn(&Row) -> Option<f64>;
+    let quantities: [(&str, &str, Value); 3] = [
+        ("time (median)", "seconds", |r| {
+            Some(report::median(&r.samples))
+        }),
+        ("requests", "requests", |r| {
+            r.requests.last().map(|&n| n as f64)
+        }),
+        ("peak RSS", "MB", |r| {
+            report::peak_rss_kib(&r.samples).map(|k| k as f64 * 1024.0 / 1e6)
+        }),
+    ];
+    let tools: Vec<String> = points
+        .first()
+        .map(|p| p.rows.iter().map(|r| r.name.clone()).collect())
+        .unwrap_or_default();
+    quantities
+        .iter()
+        .map(|(title, unit, value)| {
+            let mut series = Vec::new();
+            for (t, tool) in tools.iter().enumerate() {
+                for (depth, _) in SHAPES {
+                    let pts: Vec<(f64, f64)> = points
+                        .iter()
+                        .filter(|p| p.depth == depth)
+                        .filter_map(|p| value(&p.rows[t]).map(|v| (p.files as f64, v)))
+                        .collect();
+                    series.push(Series {
+                        label: format!("{tool}, depth {depth}"),
+                        colour: t,
+                        dashed: depth != SHAPES[0].0,
+                        points: pts,
+                    });
+                }
+            }
+            Panel {
+                title: (*title).to_owned(),
+                unit: (*unit).to_owned(),
+                series,
+            }
+        })
+        .collect()
+}
+
+fn section(points: &[Point], chart: &str) -> String {
+    let mut out = String::from("## 6. How cost grows with the number of files\n\n");
+    let reps = points
+        .iter()
+        .flat_map(|p| &p.rows)
+        .map(|r| r.samples.len())
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "Case 1's job (download a computation's whole result tree) at several sizes, every \
+         file {FILE_SIZE} bytes, {LATENCY_MS} ms added to every request \
+         (`--fault all:latency={LATENCY_MS}`), in two shapes: depth 2 ({} sub-folders per \
+         folder) and depth 8 ({} per folder); files are dealt round-robin over all folders. \
+         The crate is `Client::download` with its defaults (`bench_download`), Python the \
+         official SDK with a `ThreadPoolExecutor({PY_THREADS})` (`python_tree.py`), \
+         alternating; the crate runs {reps} times at every size, Python {reps} times up to \
+         1,000 files, {} at 10,000 and {} at 50,000 (about 5 ms a file: one Python run of \
+         50,000 files takes minutes). Requests are one listing per folder plus two per file \
+         (`results/urls`, then the storage GET) for both.\n\n\
+         ![time, requests and peak RSS against files]({chart})\n",
+        SHAPES[0].1,
+        SHAPES[1].1,
+        python_reps(reps, 10_000),
+        python_reps(reps, 50_000),
+    );
+    let mut rows = Vec::new();
+    for p in points {
+        for r in &p.rows {
+            let m = report::median(&r.samples);
+            rows.push(vec![
+                format!("{}", p.files),
+                format!("{} ({} folders)", p.depth, p.folders),
+                r.name.clone(),
+                r.samples.len().to_string(),
+                format!("{m:.3} s"),
+                report::spread(&r.samples),
+                format!("{:.2} ms", m * 1e3 / p.files as f64),
+                r.requests.last().map_or("-".into(), |n| n.to_string()),
+                report::peak_rss_kib(&r.samples).map_or("-".into(), report::kib_mb),
+            ]);
+        }
+    }
+    report::table(
+        &mut out,
+        &[
+            "files",
+            "depth",
+            "tool",
+            "runs",
+            "time (median)",
+            "min–max (s)",
+            "per file",
+            "requests",
+            "peak RSS",
+        ],
+        &rows,
+    );
+    out.push('\n');
+    let _ = writeln!(out, "{}", memory_verdict(points));
+    out
+}
+
+/// Whether the crate's peak RSS stayed flat from the smallest to the largest tree.
+fn memory_verdict(points: &[Point]) -> String {
+    let rss = |p: &Point| {
+        p.rows
+            .first()
+            .and_then(|r| report::peak_rss_kib(&r.samples))
+    };
+    let mut lines = Vec::new();
+    for (depth, _) in SHAPES {
+        let of_depth: Vec<&Point> = points.iter().filter(|p| p.depth == depth).collect();
+        let (Some(first), Some(last)) = (of_depth.first(), of_depth.last()) else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (rss(first), rss(last)) else {
+            continue;
+        };
+        let growth = b as f64 / a as f64;
+        let per_file = (b as f64 - a as f64) * 1024.0 / (last.files - first.files).max(1) as f64;
+        lines.push(format!(
+            "depth {depth}: {} at {} files, {} at {} files ({growth:.2}×, {per_file:.0} bytes \
+             per extra file)",
+            report::kib_mb(a),
+            first.files,
+            report::kib_mb(b),
+            last.files,
+        ));
+    }
+    format!(
+        "The crate's peak RSS from the smallest to the largest tree: {}. Flat would be the \
+         same few MB whatever the number of files.\n",
+        lines.join("; ")
+    )
+}
