@@ -16,11 +16,11 @@
 //!    route) against its critical-path bound;
 //! 2. one 1 GiB file against `curl -o` of the same signed URL;
 //! 3. CPU per API call: instructions (callgrind) of N `get computation` calls, crate against the
-//!    Python SDK ([`calls`]);
+//!    Python SDK (`calls.rs`);
 //! 4. 1,000 concurrent waiters on runs of staggered durations: polls, peak polls per second,
-//!    detection lag ([`waiters`]);
-//! 5. clean release build time of `codeocean` and `codeocean-cli` ([`build`]);
-//! 6. how time, requests and peak RSS grow with the number of files and the depth ([`scaling`],
+//!    detection lag (`waiters.rs`);
+//! 5. clean release build time of `codeocean` and `codeocean-cli` (`build.rs`);
+//! 6. how time, requests and peak RSS grow with the number of files and the depth (`scaling.rs`,
 //!    with a chart, `BENCHMARKS-scaling.svg`).
 //!
 //! `--quick` (CI) shrinks every case (200 files, a 64 MiB file, fewer calls and waiters, 100 and
