@@ -48,6 +48,18 @@ fn poll_bound(t: f64) -> u64 {
     1 + pauses_to_cover(t, 1.0)
 }
 
+/// Polls a waiter makes within its first `t` seconds when every pause lasts `scale` × d_k: the
+/// first, and one after each pause that ends before `t`.
+fn polls_within(t: f64, scale: f64) -> u64 {
+    let mut at = 0.0;
+    let mut n = 0;
+    while at < t {
+        n += 1;
+        at += scale * nominal(n as usize - 1);
+    }
+    n
+}
+
 /// The polls to expect with the jitter's mean (1.5 × d_k per pause).
 fn poll_expected(t: f64) -> u64 {
     1 + pauses_to_cover(t, 1.5)
@@ -234,10 +246,20 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
          pause in progress at the end (≤ 2 × its d_k, so ≤ {} s once the schedule is at its \
          longest) plus one request. \"over a step\" counts the runs whose lag exceeded \
          2 × the d_k of the pause in progress at their end; \"server lag\" is the end to the \
-         first poll the simulator received after it.\n",
+         first poll the simulator received after it.\n\n\
+         **Peak polls per second** is the busiest one-second bin, counted from the first poll. \
+         In its first second a waiter polls at least {} times (at once, then after pauses \
+         whose jittered sum stays under 1 s) and at most {}: had all {n} waiters started at \
+         the same instant, the peak would be between {} and {}. Launching the runs (through \
+         the client's 32 requests at once) spreads the starts over a fraction of a second, so \
+         the measured peak is lower, and after the first seconds the polls spread out.\n",
         steps.join(", "),
         1 + growing,
         2.0 * MAX,
+        polls_within(1.0, 2.0),
+        polls_within(1.0, 1.0),
+        polls_within(1.0, 2.0) * n as u64,
+        polls_within(1.0, 1.0) * n as u64,
     );
     let mut rows = Vec::new();
     for (i, r) in reps.iter().enumerate() {
@@ -350,6 +372,10 @@ mod tests {
         // Past the growing steps, one more poll every MAX seconds.
         assert_eq!(poll_bound(100.0) - poll_bound(100.0 - MAX), 1);
         assert!(poll_expected(20.0) < poll_bound(20.0));
+        // Within 1 s: at 0, 0.2, 0.5, 0.95 with the longest pauses; one more with the shortest
+        // (0.1, 0.25, 0.475, 0.8125).
+        assert_eq!(polls_within(1.0, 2.0), 4);
+        assert_eq!(polls_within(1.0, 1.0), 5);
     }
 
     #[test]
