@@ -1,7 +1,7 @@
 //! Admin routes under `/__sim` (no auth; they exist only in the simulator): counts, the request
-//! log, the API generation, faults and the clock, so that a shell session or a test in another
-//! process can watch and steer the simulator; and objects the API cannot make: many data assets
-//! at once, copies of a capsule or pipeline, cloud workstation sessions.
+//! log, the API generation, faults, the clock and the runs' timelines, so that a shell session or
+//! a test in another process can watch and steer the simulator; and objects the API cannot make:
+//! many data assets at once, copies of a capsule or pipeline, cloud workstation sessions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::ApiGeneration;
 use crate::api::json_error;
 use crate::faults::Faults;
-use crate::state::State as SimState;
+use crate::state::{Phase, State as SimState};
 
 type St = State<Arc<SimState>>;
 
@@ -27,6 +27,7 @@ pub(crate) fn router() -> Router<Arc<SimState>> {
         .route("/config", get(config).put(set_config))
         .route("/faults/injected", get(injected))
         .route("/advance", post(advance))
+        .route("/computations", get(computations))
         .route("/computations/{id}/stop", post(stop))
         .route("/data_assets", post(bulk_assets))
         .route("/capsules/{id}/copies", post(copies))
@@ -200,6 +201,50 @@ async fn advance(State(st): St, Query(a): Query<Advance>) -> Response {
     }
     st.clock.advance(Duration::from_secs_f64(a.seconds));
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// One run's timeline (`GET /__sim/computations`), in Unix seconds of the real clock, so that
+/// a benchmark can tell how long after a run ended its client noticed.
+#[derive(Serialize)]
+struct Timeline {
+    id: String,
+    /// The capsule or pipeline it runs.
+    runnable_id: String,
+    /// `initializing`, `running`, `finalizing` or `ended`, now.
+    phase: &'static str,
+    /// When it was created.
+    created_at: f64,
+    /// When it ends, ended or was stopped (at the clock's current rate: advancing the clock
+    /// later moves it).
+    ends_at: f64,
+}
+
+/// Every run, oldest first.
+async fn computations(State(st): St) -> impl IntoResponse {
+    let now = st.clock.now();
+    let runs = st.runs.lock().unwrap();
+    let mut list: Vec<(f64, Timeline)> = runs
+        .values()
+        .map(|r| {
+            let phase = match r.phase(now) {
+                Phase::Initializing => "initializing",
+                Phase::Running => "running",
+                Phase::Finalizing => "finalizing",
+                Phase::Ended => "ended",
+            };
+            let t = Timeline {
+                id: r.id.clone(),
+                runnable_id: r.runnable.id.clone(),
+                phase,
+                created_at: st.clock.real_unix(r.created),
+                ends_at: st.clock.real_unix(r.ends()),
+            };
+            (r.created, t)
+        })
+        .collect();
+    drop(runs);
+    list.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    Json(list.into_iter().map(|(_, t)| t).collect::<Vec<_>>())
 }
 
 async fn stop(State(st): St, Path(id): Path<String>) -> Response {

@@ -307,6 +307,7 @@ async fn read_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
 }
 
 async fn api_layer(State(st): St, req: Request, next: Next) -> Response {
+    let at = state::unix_now_f64();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let has_auth = req.headers().contains_key(header::AUTHORIZATION);
@@ -374,6 +375,7 @@ async fn api_layer(State(st): St, req: Request, next: Next) -> Response {
         operation,
         authorization: has_auth,
         status,
+        at,
     });
     response
 }

@@ -41,6 +41,9 @@ pub struct RecordedRequest {
     pub authorization: bool,
     /// The status it was answered with.
     pub status: u16,
+    /// When it arrived: Unix time in seconds on the real clock (not the simulated one), so a
+    /// client in another process can line its own timestamps up with it.
+    pub at: f64,
 }
 
 /// Counts and the recent request log.
@@ -86,6 +89,12 @@ impl Clock {
             by.as_nanos().min(u64::MAX as u128) as u64,
             Ordering::Relaxed,
         );
+    }
+
+    /// Unix time in seconds (real clock, fractional) at which the simulated instant `sim` comes
+    /// or came, at the clock's rate; exact as long as nobody advances the clock in between.
+    pub(crate) fn real_unix(&self, sim: f64) -> f64 {
+        unix_now_f64() + (sim - self.now()) / self.scale
     }
 
     /// Unix seconds of a simulated instant.
@@ -141,6 +150,17 @@ impl Run {
         }
     }
 
+    /// The simulated instant at which the run ends (or ended, or was stopped); a cloud
+    /// workstation session runs until stopped (infinity).
+    pub(crate) fn ends(&self) -> f64 {
+        let p = &self.runnable.run;
+        self.stopped_at.unwrap_or(if self.workstation {
+            f64::INFINITY
+        } else {
+            self.created + p.initializing + p.running + p.finalizing
+        })
+    }
+
     pub(crate) fn end_status(&self) -> &str {
         if self.stopped_at.is_some() {
             "stopped"
@@ -158,12 +178,7 @@ impl Run {
         let now = clock.now();
         let phase = self.phase(now);
         let plan = &self.runnable.run;
-        let total = plan.initializing + plan.running + plan.finalizing;
-        let end = self.stopped_at.unwrap_or(if self.workstation {
-            f64::INFINITY
-        } else {
-            self.created + total
-        });
+        let end = self.ends();
         let run_time = (now.min(end) - self.created).max(0.0) as i64;
         let ended = phase == Phase::Ended;
         let state = match phase {
@@ -678,4 +693,11 @@ pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Unix time now in seconds, fractional (real time).
+pub(crate) fn unix_now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

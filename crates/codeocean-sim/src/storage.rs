@@ -25,7 +25,7 @@ use crate::catalogue::Entry;
 use crate::content::{Content, file_seed};
 use crate::faults::RouteClass;
 use crate::faults_response::{self, xml_error};
-use crate::state::{RecordedRequest, State as SimState, unix_now};
+use crate::state::{RecordedRequest, State as SimState, unix_now, unix_now_f64};
 
 /// Characters left as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -76,6 +76,7 @@ pub(crate) fn router(st: Arc<SimState>) -> Router {
 }
 
 async fn storage_layer(State(st): State<Arc<SimState>>, req: Request, next: Next) -> Response {
+    let at = unix_now_f64();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let authorization = req.headers().contains_key(header::AUTHORIZATION);
@@ -101,6 +102,7 @@ async fn storage_layer(State(st): State<Arc<SimState>>, req: Request, next: Next
         operation: "storage_get",
         authorization,
         status,
+        at,
     });
     response
 }

@@ -21,6 +21,8 @@ pub(crate) struct TreeSpec {
     pub(crate) large: usize,
     /// Size of each large file.
     pub(crate) large_size: u64,
+    /// One size for every small file; `None`: the mix of [`small_size`].
+    pub(crate) small_size: Option<u64>,
 }
 
 /// What a generated tree holds.
@@ -93,7 +95,7 @@ pub(crate) fn tree(spec: &TreeSpec) -> (Value, TreeFacts) {
     let small = spec.files - spec.large;
     for i in 0..small {
         let f = i % folders.len();
-        let size = small_size(i);
+        let size = spec.small_size.unwrap_or_else(|| small_size(i));
         folders[f].files.push((format!("file-{i:04}.dat"), size));
         bytes += size;
     }
@@ -114,12 +116,15 @@ pub(crate) fn tree(spec: &TreeSpec) -> (Value, TreeFacts) {
         folders: folders.len() as u64,
         bytes,
         levels: depth + 1,
-        mix: format!(
-            "{} large files of {:.0} MB in the deepest folders; the others small: 80% of \
-             1–16 KiB, 18% of 64–256 KiB, 2% of 1 MiB",
-            spec.large,
-            spec.large_size as f64 / 1e6
-        ),
+        mix: match spec.small_size {
+            Some(size) => format!("every file {size} bytes"),
+            None => format!(
+                "{} large files of {:.0} MB in the deepest folders; the others small: 80% of \
+                 1–16 KiB, 18% of 64–256 KiB, 2% of 1 MiB",
+                spec.large,
+                spec.large_size as f64 / 1e6
+            ),
+        },
     };
     (catalogue, facts)
 }
@@ -131,6 +136,45 @@ pub(crate) fn big(size: u64) -> Value {
         "Benchmark big file",
         vec![json!({"name": BIG_FILE, "size": size})],
     )
+}
+
+/// The capsule whose finished run the CPU-per-call case gets again and again.
+pub(crate) const CALLS_CAPSULE: &str = "c0ffee00-0000-4000-8000-00000000b003";
+
+/// The catalogue of the CPU-per-call case: one capsule whose run ends at once.
+pub(crate) fn calls() -> Value {
+    catalogue(
+        CALLS_CAPSULE,
+        "Benchmark calls",
+        vec![json!({"name": "output.txt", "size": 1024})],
+    )
+}
+
+/// The catalogue of the waiter case: one capsule per duration, whose run spends exactly that
+/// many simulated seconds in `running` (none initializing or finalizing) and then succeeds;
+/// and the capsule ids, in the order of `durations`.
+pub(crate) fn waiters(durations: &[f64]) -> (Value, Vec<String>) {
+    let ids: Vec<String> = (0..durations.len())
+        .map(|i| format!("c0ffee00-0000-4000-8000-{:012x}", 0xd000_0000 + i))
+        .collect();
+    let capsules: Vec<Value> = ids
+        .iter()
+        .zip(durations)
+        .enumerate()
+        .map(|(i, (id, secs))| {
+            json!({
+                "id": id,
+                "name": format!("Waiter {i}"),
+                "run": {
+                    "initializing": 0,
+                    "running": secs,
+                    "finalizing": 0,
+                    "has_results": false,
+                },
+            })
+        })
+        .collect();
+    (json!({ "capsules": capsules }), ids)
 }
 
 fn catalogue(id: &str, name: &str, entries: Vec<Value>) -> Value {

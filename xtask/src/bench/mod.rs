@@ -14,14 +14,28 @@
 //! Cases (the issue's numbering):
 //! 1. a result tree (2,000 files, 4 folder levels below the root, mixed sizes; 20 ms added to every
 //!    route) against its critical-path bound;
-//! 2. one 1 GiB file against `curl -o` of the same signed URL.
+//! 2. one 1 GiB file against `curl -o` of the same signed URL;
+//! 3. CPU per API call: instructions (callgrind) of N `get computation` calls, crate against the
+//!    Python SDK (`calls.rs`);
+//! 4. 1,000 concurrent waiters on runs of staggered durations: polls, peak polls per second,
+//!    detection lag (`waiters.rs`);
+//! 5. clean release build time of `codeocean` and `codeocean-cli` (`build.rs`);
+//! 6. how time, requests and peak RSS grow with the number of files and the depth (`scaling.rs`,
+//!    with a chart, `BENCHMARKS-scaling.svg`).
 //!
-//! `--quick` (CI) shrinks both: 200 files, a 64 MiB file, one repetition. Timings are reported,
-//! never asserted.
+//! `--quick` (CI) shrinks every case (200 files, a 64 MiB file, fewer calls and waiters, 100 and
+//! 1,000 files for the scaling), runs one repetition and skips the build case. `--only 3,4` runs
+//! only the cases listed (case 1 brings case 2, whose bandwidth its bound uses). Timings are
+//! reported, never asserted.
 
+mod build;
+mod calls;
+mod chart;
 mod fixture;
 mod proc;
 mod report;
+mod scaling;
+mod waiters;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,15 +58,27 @@ struct Options {
     quick: bool,
     reps: usize,
     out: PathBuf,
+    /// Where the scaling chart goes (beside `out`).
+    chart: PathBuf,
+    /// The cases to run (1..=6).
+    only: Vec<u8>,
     command: String,
+}
+
+impl Options {
+    fn runs(&self, case: u8) -> bool {
+        self.only.contains(&case)
+    }
 }
 
 /// Usage of the `bench` command.
 pub const USAGE: &str = "\
-  bench [--quick] [--reps N] [--out FILE]
+  bench [--quick] [--reps N] [--out FILE] [--only 1,3,...]
                    build in release mode, benchmark the CLI and crate against the Python SDK,
-                   curl and the critical-path bound on a local simulator, write BENCHMARKS.md
-                   (--quick: small sizes, one repetition, written to target/bench/BENCHMARKS-quick.md)
+                   curl and the critical-path bound on a local simulator (transfers, CPU per
+                   call, concurrent waiters, build cost, scaling), write BENCHMARKS.md and
+                   BENCHMARKS-scaling.svg beside it (--quick: small sizes, one repetition, no
+                   build case, written to target/bench/BENCHMARKS-quick.md)
 ";
 
 /// Runs `cargo xtask bench` with the arguments after `bench`.
@@ -60,6 +86,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
     let mut quick = false;
     let mut reps = None;
     let mut out = None;
+    let mut only: Vec<u8> = (1..=6).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match *a {
@@ -72,21 +99,43 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
                 reps = Some(n);
             }
             "--out" => out = Some(PathBuf::from(it.next().context("--out needs a file")?)),
+            "--only" => {
+                let list = it
+                    .next()
+                    .context("--only needs a list of cases, e.g. 3,4")?;
+                only = list
+                    .split(',')
+                    .map(|c| match c.trim().parse::<u8>() {
+                        Ok(n @ 1..=6) => Ok(n),
+                        _ => Err(anyhow::anyhow!("--only: `{c}` is not a case (1 to 6)")),
+                    })
+                    .collect::<Result<_>>()?;
+                if only.contains(&1) && !only.contains(&2) {
+                    only.push(2);
+                }
+            }
             other => bail!("unknown bench option `{other}`\n{USAGE}"),
         }
     }
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let out = out.unwrap_or_else(|| {
+        if quick {
+            target.join("bench/BENCHMARKS-quick.md")
+        } else {
+            root.join("BENCHMARKS.md")
+        }
+    });
     let opts = Options {
         quick,
         reps: reps.unwrap_or(if quick { 1 } else { 5 }),
-        out: out.unwrap_or_else(|| {
-            if quick {
-                target.join("bench/BENCHMARKS-quick.md")
-            } else {
-                root.join("BENCHMARKS.md")
-            }
-        }),
+        chart: out.with_file_name(format!(
+            "{}-scaling.svg",
+            out.file_stem()
+                .map_or("BENCHMARKS".into(), |s| s.to_string_lossy())
+        )),
+        out,
+        only,
         command: std::iter::once("cargo xtask bench")
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
@@ -100,7 +149,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
         std::fs::remove_dir_all(&work)?;
     }
     std::fs::create_dir_all(&work)?;
-    let facts = report::machine_facts(root, &python);
+    let mut facts = report::machine_facts(root, &python);
     let rss = proc::have_gnu_time();
     if !rss {
         eprintln!("bench: /usr/bin/time (GNU time) not found: peak RSS will not be reported");
@@ -113,10 +162,33 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
         rss,
         opts: &opts,
     };
-    let (big, bandwidth) = big_case(&ctx)?;
-    let tree = tree_case(&ctx, bandwidth)?;
+    // Sections by case number; cases run in an order that keeps the slow ones last.
+    let mut sections: Vec<(u8, String)> = Vec::new();
+    if opts.runs(2) {
+        let (big, bandwidth) = big_case(&ctx)?;
+        if opts.runs(1) {
+            let tree = tree_case(&ctx, bandwidth)?;
+            sections.push((1, report::case_section(&tree)));
+        }
+        sections.push((2, report::case_section(&big)));
+    }
+    if opts.runs(3) {
+        sections.push((3, calls::case(&ctx)?));
+    }
+    if opts.runs(4) {
+        sections.push((4, waiters::case(&ctx)?));
+    }
+    if opts.runs(6) {
+        sections.push((6, scaling::case(&ctx)?));
+    }
+    if opts.runs(5) {
+        sections.push((5, build::case(&ctx)?));
+    }
+    sections.sort_by_key(|(n, _)| *n);
+    let sections: Vec<String> = sections.into_iter().map(|(_, s)| s).collect();
     let elapsed = started.elapsed().as_secs_f64();
-    let text = report::markdown(&opts.command, &facts, &[tree, big], elapsed, opts.quick);
+    facts.push(("load average at end (1/5/15 min)", report::load_average()));
+    let text = report::markdown(&opts.command, &facts, &sections, elapsed, opts.quick);
     if let Some(dir) = opts.out.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -132,6 +204,10 @@ struct Bins {
     cli: PathBuf,
     sim: PathBuf,
     crate_api: PathBuf,
+    /// `bench_calls`: N `get computation` calls (case 3).
+    calls: PathBuf,
+    /// `bench_waiters`: concurrent runs and waiters (case 4).
+    waiters: PathBuf,
 }
 
 struct Ctx<'a> {
@@ -146,7 +222,10 @@ struct Ctx<'a> {
 /// Builds the three release binaries in one cargo invocation.
 fn build(root: &Path, target: &Path) -> Result<Bins> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: building release binaries (codeocean-cli, codeocean-sim, bench_download)");
+    eprintln!(
+        "bench: building release binaries (codeocean-cli, codeocean-sim, bench_download, \
+         bench_calls, bench_waiters)"
+    );
     let status = Command::new(cargo)
         .current_dir(root)
         .args(["build", "--release", "--locked", "--quiet"])
@@ -159,6 +238,7 @@ fn build(root: &Path, target: &Path) -> Result<Bins> {
             "codeocean",
         ])
         .args(["--bins", "--example", "bench_download"])
+        .args(["--example", "bench_calls", "--example", "bench_waiters"])
         .status()?;
     if !status.success() {
         bail!("cargo build --release failed");
@@ -168,6 +248,8 @@ fn build(root: &Path, target: &Path) -> Result<Bins> {
         cli: release.join("codeocean"),
         sim: release.join("codeocean-sim"),
         crate_api: release.join("examples/bench_download"),
+        calls: release.join("examples/bench_calls"),
+        waiters: release.join("examples/bench_waiters"),
     })
 }
 
@@ -214,15 +296,27 @@ fn token() -> String {
     )
 }
 
-/// Starts a simulator on `catalogue` with `extra` flags.
+/// Starts a simulator on `catalogue` with `extra` flags, its clock 1,000 times faster than real
+/// time (runs end at once).
 fn start_sim(ctx: &Ctx<'_>, name: &str, catalogue: &Value, extra: &[String]) -> Result<Sim> {
+    start_sim_at(ctx, name, catalogue, 1000.0, extra)
+}
+
+/// [`start_sim`] with a clock running `time_scale` simulated seconds per real second.
+fn start_sim_at(
+    ctx: &Ctx<'_>,
+    name: &str,
+    catalogue: &Value,
+    time_scale: f64,
+    extra: &[String],
+) -> Result<Sim> {
     let fixture = ctx.work.join(format!("{name}.json"));
     std::fs::write(&fixture, serde_json::to_vec_pretty(catalogue)?)?;
     let mut args = vec![
         "--fixture".to_owned(),
         fixture.display().to_string(),
         "--time-scale".into(),
-        "1000".into(),
+        time_scale.to_string(),
     ];
     args.extend_from_slice(extra);
     Sim::start(
@@ -399,6 +493,7 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
             branching: vec![2, 2, 2, 2],
             large: 2,
             large_size: 8_000_000,
+            small_size: None,
         }
     } else {
         TreeSpec {
@@ -406,6 +501,7 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
             branching: vec![4, 4, 4, 2],
             large: 4,
             large_size: 50_000_000,
+            small_size: None,
         }
     };
     let (catalogue, facts) = fixture::tree(&spec);

@@ -73,6 +73,12 @@ impl Sim {
             .collect())
     }
 
+    /// The JSON answer of an admin route (`path` after `/__sim`).
+    pub(crate) fn admin(&self, path: &str) -> Result<Value> {
+        let body = curl(&[&format!("{}/__sim{path}", self.origin)])?;
+        serde_json::from_str(&body).with_context(|| format!("/__sim{path} answered {body:.200}"))
+    }
+
     /// The environment a client of this simulator needs.
     pub(crate) fn env(&self) -> Vec<(String, String)> {
         vec![
@@ -161,6 +167,16 @@ pub(crate) fn have_gnu_time() -> bool {
 /// peak RSS (GNU time's `%M` when available). Its stdout is dropped, its stderr goes to
 /// `stderr_log`.
 pub(crate) fn measure(tool: &Tool, rss_file: Option<&Path>, stderr_log: &Path) -> Result<Sample> {
+    measure_to(tool, rss_file, None, stderr_log)
+}
+
+/// [`measure`], writing the tool's stdout to `stdout_file` when one is given.
+pub(crate) fn measure_to(
+    tool: &Tool,
+    rss_file: Option<&Path>,
+    stdout_file: Option<&Path>,
+    stderr_log: &Path,
+) -> Result<Sample> {
     let mut cmd = match rss_file {
         Some(f) => {
             let mut c = Command::new(GNU_TIME);
@@ -172,7 +188,10 @@ pub(crate) fn measure(tool: &Tool, rss_file: Option<&Path>, stderr_log: &Path) -
     cmd.args(&tool.args)
         .envs(tool.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(match stdout_file {
+            Some(f) => Stdio::from(std::fs::File::create(f)?),
+            None => Stdio::null(),
+        })
         .stderr(std::fs::File::create(stderr_log)?);
     let started = Instant::now();
     let status = cmd

@@ -68,6 +68,14 @@ pub(crate) fn binary_bytes(b: u64) -> String {
     }
 }
 
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`).
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 fn run(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
     out.status
@@ -143,15 +151,22 @@ pub(crate) fn machine_facts(root: &Path, python: &Path) -> Vec<(&'static str, St
                 })
                 .unwrap_or_else(unknown),
         ),
+        ("load average at start (1/5/15 min)", load_average()),
     ]
 }
 
+/// The largest peak RSS of the samples, in KiB.
+pub(crate) fn peak_rss_kib(samples: &[Sample]) -> Option<u64> {
+    samples.iter().filter_map(|s| s.rss_kib).max()
+}
+
+/// A size in KiB (GNU time's unit) as decimal MB.
+pub(crate) fn kib_mb(kib: u64) -> String {
+    format!("{:.1} MB", kib as f64 * 1024.0 / 1e6)
+}
+
 fn rss(row: &Row) -> String {
-    row.samples
-        .iter()
-        .filter_map(|s| s.rss_kib)
-        .max()
-        .map_or("-".into(), |k| format!("{:.1} MB", k as f64 * 1024.0 / 1e6))
+    peak_rss_kib(&row.samples).map_or("-".into(), kib_mb)
 }
 
 fn requests(row: &Row) -> String {
@@ -175,7 +190,8 @@ fn requests(row: &Row) -> String {
     }
 }
 
-fn spread(samples: &[Sample]) -> String {
+/// `min–max` of the samples' times, or `-` for a single sample.
+pub(crate) fn spread(samples: &[Sample]) -> String {
     let min = samples.iter().map(|s| s.secs).fold(f64::INFINITY, f64::min);
     let max = samples.iter().map(|s| s.secs).fold(0.0, f64::max);
     if samples.len() < 2 {
@@ -185,7 +201,8 @@ fn spread(samples: &[Sample]) -> String {
     }
 }
 
-fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+/// A Markdown table: the first column left-aligned, the others right-aligned.
+pub(crate) fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let rule: Vec<&str> = header
         .iter()
@@ -196,6 +213,13 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     for r in rows {
         let _ = writeln!(out, "| {} |", r.join(" | "));
     }
+}
+
+/// The section of a case with a table of timed tools (cases 1 and 2).
+pub(crate) fn case_section(case: &Case) -> String {
+    let mut out = String::new();
+    case_table(&mut out, case);
+    out
 }
 
 fn case_table(out: &mut String, case: &Case) {
@@ -280,11 +304,11 @@ fn case_table(out: &mut String, case: &Case) {
     out.push('\n');
 }
 
-/// The whole `BENCHMARKS.md`.
+/// The whole `BENCHMARKS.md`: the machine facts, then one section per case.
 pub(crate) fn markdown(
     command: &str,
     facts: &[(&str, String)],
-    cases: &[Case],
+    sections: &[String],
     elapsed: f64,
     quick: bool,
 ) -> String {
@@ -320,14 +344,8 @@ pub(crate) fn markdown(
          over the repetitions (GNU time `%M`; for Python, the interpreter). Requests are what the \
          simulator recorded (`/__sim/stats`, cleared before each run), per operation.\n"
     );
-    for case in cases {
-        case_table(&mut out, case);
+    for section in sections {
+        out.push_str(section);
     }
-    let _ = writeln!(
-        out,
-        "## Not measured yet\n\n\
-         The other cases of issue #6: 3. clean release build time; 4. CPU per call (callgrind); \
-         5. 1,000 concurrent waiters; 6. a scaling chart (time against files and latency)."
-    );
     out
 }

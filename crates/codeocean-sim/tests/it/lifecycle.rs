@@ -168,3 +168,74 @@ async fn the_failing_capsule_fails_and_data_assets_settle_by_their_source() {
     assert_eq!(renamed["name"], "Renamed");
     assert_eq!(renamed["tags"], json!(["a", "b"]));
 }
+
+/// `GET /__sim/computations` tells when each run began and ends on the real clock, and the
+/// request log tells when each request arrived: what a benchmark needs to measure how late a
+/// waiter noticed the end of a run.
+#[tokio::test]
+async fn the_admin_timeline_and_the_request_log_are_on_the_real_clock() {
+    let unix = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    // 1,000 simulated seconds per real second: HELLO's 14 s take 14 ms of real time.
+    let sim = start_with(|c| c.time_scale = 1000.0);
+    let api = Api::new(&sim);
+    let timeline = || async {
+        let r = api
+            .send(api.http.get(format!("{}/__sim/computations", sim.origin())))
+            .await;
+        r.expect(200);
+        r.json()
+    };
+    assert_eq!(timeline().await, json!([]));
+
+    let before = unix();
+    let first = api.run(json!({ "capsule_id": HELLO })).await;
+    let second = api.run(json!({ "capsule_id": FAILS })).await;
+    let after = unix();
+    let list = timeline().await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["id"], first.as_str(), "oldest first: {list:?}");
+    assert_eq!(list[1]["id"], second.as_str());
+    assert_eq!(list[0]["runnable_id"], HELLO);
+    let created = list[0]["created_at"].as_f64().unwrap();
+    let ends = list[0]["ends_at"].as_f64().unwrap();
+    // Both are computed from the clock at the time of the listing: allow its rounding.
+    assert!(
+        (before - 0.01..=after + 0.01).contains(&created),
+        "created_at {created} outside [{before}, {after}]"
+    );
+    assert!(
+        ((ends - created) - 0.014).abs() < 0.002,
+        "HELLO lasts 14 simulated seconds: {list:?}"
+    );
+
+    // Once its end has passed, the run reports `completed` and the listing `ended`.
+    while unix() < ends + 0.005 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let polled_from = unix();
+    assert_eq!(api.computation(&first).await["state"], "completed");
+    let polled_to = unix();
+    let list = timeline().await;
+    assert_eq!(list[0]["phase"], "ended", "{list}");
+    assert!((list[0]["ends_at"].as_f64().unwrap() - ends).abs() < 0.002);
+
+    // The poll is in the log with its arrival time.
+    let log = sim.requests();
+    let poll = log
+        .iter()
+        .rfind(|r| r.operation == "get_computation")
+        .expect("the poll is logged");
+    assert_eq!(poll.path, format!("/api/v1/computations/{first}"));
+    assert!(
+        (polled_from..=polled_to).contains(&poll.at),
+        "arrived at {} outside [{polled_from}, {polled_to}]",
+        poll.at
+    );
+    assert!(log.windows(2).all(|w| w[0].at <= w[1].at), "{log:?}");
+}
