@@ -352,7 +352,11 @@ impl Download {
             .await
             .map_err(|e| Error::io(format!("creating {}", self.dest.display()), e))?;
         let job = Arc::new(self);
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<ResultItem>>(4096);
+        // Listed entries waiting for a transfer slot: enough that listing stays ahead of the
+        // transfers (each takes two round trips; a folder listing one), few enough that memory
+        // does not depend on the size of the tree.
+        let queued = (job.concurrency * 16).max(256);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<ResultItem>>(queued);
         // The walk runs on its own task so that listing never waits for transfers.
         let walker = {
             let job = job.clone();
