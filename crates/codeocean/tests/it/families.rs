@@ -302,3 +302,78 @@ async fn searching_1000_data_assets_by_100_yields_each_once_through_503s() {
     assert_eq!(pages, 10);
     eprintln!("1000 assets: {searches:?} search requests ({throttled} of them 503) in {elapsed:?}");
 }
+
+/// The simulator with `search:lie_has_more=1`: every page claims more, so paging by offset
+/// runs past the end into an empty page that still claims more.
+fn lying_sim() -> Simulator {
+    let faults: Faults = "search:lie_has_more=1".parse().unwrap();
+    sim(|c| {
+        c.faults = faults;
+        c.data_assets = 250;
+    })
+}
+
+/// Collects a search with a deadline: a client that trusted the server would never end.
+async fn collect_within<T>(
+    stream: impl futures_util::Stream<Item = codeocean::Result<T>>,
+) -> Vec<codeocean::Result<T>> {
+    tokio::time::timeout(Duration::from_secs(20), stream.collect::<Vec<_>>())
+        .await
+        .expect("the search ends")
+}
+
+#[tokio::test]
+async fn a_simulated_server_that_lies_about_has_more_ends_data_asset_searches_with_an_error() {
+    let sim = lying_sim();
+    let c = client(&sim);
+    let t = std::time::Instant::now();
+    let found = collect_within(
+        c.search_data_assets(&DataAssetSearch::new().query("tag:bulk").page_size(100)),
+    )
+    .await;
+    let elapsed = t.elapsed();
+    let (last, assets) = found.split_last().unwrap();
+    let mut ids: Vec<String> = assets
+        .iter()
+        .map(|r| r.as_ref().unwrap().id.clone())
+        .collect();
+    assert_eq!(ids.len(), 250);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 250, "each asset once before the error");
+    let err = last.as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paging, "{err}");
+    assert!(
+        err.to_string().contains("empty page at offset 250"),
+        "{err}"
+    );
+    // Three full pages and the empty one: never a fifth request.
+    assert_eq!(sim.stats().counts.get("search_data_assets"), Some(&4));
+    eprintln!("lying data asset search: 4 requests, ended in {elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_simulated_server_that_lies_about_has_more_ends_capsule_searches_with_an_error() {
+    let sim = lying_sim();
+    let c = client(&sim);
+    let capsules = collect_within(c.search_capsules(&codeocean::CapsuleSearch::new())).await;
+    let (last, found) = capsules.split_last().unwrap();
+    assert!(
+        !found.is_empty() && found.iter().all(Result::is_ok),
+        "{found:?}"
+    );
+    let err = last.as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paging, "{err}");
+    let pipelines = collect_within(c.search_pipelines(&codeocean::CapsuleSearch::new())).await;
+    let err = pipelines.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paging, "{err}");
+    let counts = sim.stats().counts;
+    assert_eq!(
+        (
+            counts.get("search_capsules"),
+            counts.get("search_pipelines")
+        ),
+        (Some(&2), Some(&2)),
+        "one page with everything, one empty page claiming more"
+    );
+}

@@ -346,6 +346,8 @@ fn offset_of(seen: &Seen) -> i64 {
         .expect("searches page by offset")
 }
 
+/// A server that ignores `offset` and repeats its page (the simulator's `lie_has_more` fault
+/// runs into an empty page instead: `families.rs`).
 #[tokio::test]
 async fn a_search_whose_server_lies_about_has_more_ends_with_an_error() {
     // Ignores offset and limit: the same page, "more follow", forever.
@@ -381,6 +383,7 @@ async fn a_search_whose_server_lies_about_has_more_ends_with_an_error() {
     assert!(log[0].body.contains(r#""limit":2"#), "{}", log[0].body);
 }
 
+/// Fresh results forever: something no finite simulator state produces.
 #[tokio::test]
 async fn an_endless_search_stops_at_the_page_cap_and_says_so() {
     // Fresh results on every page, always "more": only the cap ends it.
