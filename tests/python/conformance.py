@@ -146,9 +146,10 @@ ACCEPT_400 = {
 # - attach_*_data_assets: the ids of data assets to attach (unknown ones are refused), and
 #   mounts already taken by another attached asset; detach_*_data_assets: ids that are not
 #   attached; on a computation, one that is not a running cloud workstation session;
-# - search_*: bounds the spec states in prose but not in the schema (`limit` 1 to 1000, `offset`
-#   not negative, `sort_order` only together with `sort_field`), and `next_token`, which must be
-#   a token the search returned;
+# - search_*: `sort_order` only together with `sort_field` (a dependency between fields that
+#   OpenAPI 3.0 cannot state), and `next_token`, which must be a token the search returned. The
+#   bounds of `limit` (1 to 1000) and `offset` (not negative) are in the schema, so a request
+#   outside them is not schema-valid and is expected to be refused;
 # - transfer_data_asset: an asset that released pipelines use moves only with `force`, and only a
 #   ready asset moves;
 # - update_*_permissions: the owner's own role cannot change;

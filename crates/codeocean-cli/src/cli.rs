@@ -87,9 +87,13 @@ pub(crate) enum Command {
     /// List, link to and download a computation's results.
     #[command(subcommand)]
     Results(ResultsCmd),
-    /// Find, create, look at, update, list, download, archive and delete data assets.
+    /// Find, create, look at, update, list, download, share, move, archive and delete data
+    /// assets.
     #[command(subcommand)]
     DataAsset(DataAssetCmd),
+    /// Show the custom metadata fields the deployment defines for data assets.
+    #[command(subcommand)]
+    CustomMetadata(CustomMetadataCmd),
     /// Start many runs from a JSON Lines file, resumably.
     Batch(BatchArgs),
     /// Start the bundled local Code Ocean server in the foreground (same flags as codeocean-sim).
@@ -164,6 +168,9 @@ pub(crate) enum AppCmd {
         /// Capsule or pipeline id.
         id: String,
     },
+    /// Show or change who may use it.
+    #[command(subcommand)]
+    Permissions(PermissionsCmd),
     /// Push its commits to its linked Git repository and pull new ones.
     Sync {
         /// Capsule or pipeline id.
@@ -478,6 +485,98 @@ pub(crate) enum DataAssetCmd {
         /// Data asset id.
         id: String,
     },
+    /// Show or change who may use a data asset.
+    #[command(subcommand)]
+    Permissions(PermissionsCmd),
+    /// Start moving a data asset's files to another S3 location (administrators only).
+    ///
+    /// The move runs in the background: `data-asset get` shows when it last finished
+    /// (`last_transferred`) and any error (`transfer_error`).
+    Transfer {
+        /// Data asset id.
+        id: String,
+        /// The S3 bucket to move the files to.
+        #[arg(long)]
+        bucket: String,
+        /// The folder in the bucket.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// The name of a custom S3 endpoint of the deployment's that the bucket is on.
+        #[arg(long, value_name = "NAME")]
+        endpoint: Option<String>,
+        /// Transfer even when released pipelines use the data asset.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Permissions of a capsule, pipeline or data asset.
+#[derive(Subcommand, Debug)]
+pub(crate) enum PermissionsCmd {
+    /// Show the users, groups and everyone's role.
+    Get {
+        /// Capsule, pipeline or data asset id.
+        id: String,
+    },
+    /// Change them (at least one of --user, --group, --everyone).
+    ///
+    /// The users given replace the current users (the owner stays owner), the groups given
+    /// replace the current groups, --everyone replaces everyone's role; what is not given stays.
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["users", "groups", "everyone"])))]
+    Set {
+        /// Capsule, pipeline or data asset id.
+        id: String,
+        /// A user by e-mail address and their role: owner, editor or viewer (repeatable).
+        #[arg(long = "user", value_name = "EMAIL=ROLE", value_parser = user_role)]
+        users: Vec<(String, codeocean::UserRole)>,
+        /// A group by id and its role: owner, editor, viewer or discoverable (repeatable).
+        #[arg(long = "group", value_name = "GROUP=ROLE", value_parser = group_role)]
+        groups: Vec<(String, codeocean::GroupRole)>,
+        /// What everyone in the deployment may do.
+        #[arg(long, value_name = "ROLE", value_parser = ["viewer", "discoverable", "none"])]
+        everyone: Option<String>,
+        /// Also share the related assets (attached data assets, a pipeline's capsules) with the
+        /// users and groups given.
+        #[arg(long)]
+        share_assets: bool,
+    },
+}
+
+/// Splits `NAME=ROLE` and checks the role against `known`.
+fn named_role(spec: &str, known: &[&str]) -> Result<(String, String), String> {
+    let Some((name, role)) = spec.rsplit_once('=').filter(|(n, _)| !n.is_empty()) else {
+        return Err(format!(
+            "expected NAME=ROLE, e.g. ada@example.com={}",
+            known[0]
+        ));
+    };
+    if !known.contains(&role) {
+        return Err(format!(
+            "unknown role `{role}` (one of {})",
+            known.join(", ")
+        ));
+    }
+    Ok((name.to_owned(), role.to_owned()))
+}
+
+/// Parses `--user EMAIL=ROLE`.
+fn user_role(spec: &str) -> Result<(String, codeocean::UserRole), String> {
+    let (name, role) = named_role(spec, codeocean::UserRole::KNOWN)?;
+    Ok((name, codeocean::UserRole::from(role.as_str())))
+}
+
+/// Parses `--group GROUP=ROLE`.
+fn group_role(spec: &str) -> Result<(String, codeocean::GroupRole), String> {
+    let (name, role) = named_role(spec, codeocean::GroupRole::KNOWN)?;
+    Ok((name, codeocean::GroupRole::from(role.as_str())))
+}
+
+/// The custom metadata schema.
+#[derive(Subcommand, Debug)]
+pub(crate) enum CustomMetadataCmd {
+    /// Show the fields: name, type, whether required, category, units, range and allowed values
+    /// (the whole schema with --json).
+    Get,
 }
 
 #[derive(Args, Debug)]

@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use codeocean_raw::open::{CustomMetadataValue, DataAssetOrigin, DataAssetType, ResultItemType};
 use codeocean_raw::types;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -382,11 +383,11 @@ async fn api_layer(State(st): St, req: Request, next: Next) -> Response {
 
 /// Parses a JSON body: malformed JSON and fields of the wrong shape are 400s naming the place;
 /// `null` counts as absent (the official Python SDK sends `null` for every unset field).
-pub(crate) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<(T, Value)> {
+pub(crate) fn parse_body<T: DeserializeOwned + Serialize>(body: &[u8]) -> ApiResult<(T, Value)> {
     let mut value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?;
     strip_nulls(&mut value);
-    let parsed = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+    let parsed: T = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {
@@ -395,7 +396,41 @@ pub(crate) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> ApiResult<(T, Valu
             ApiError::bad_request(format!("invalid request body: field `{path}`: {inner}"))
         }
     })?;
+    // serde reads a struct from an array of its fields in order too (`"range": [1, 2]`); the
+    // spec says object, so an array where the parsed type is an object is refused.
+    if let Ok(typed) = serde_json::to_value(&parsed)
+        && let Some(path) = array_for_object(&value, &typed, String::new())
+    {
+        return Err(ApiError::bad_request(format!(
+            "invalid request body: field `{}`: expected an object, not an array",
+            if path.is_empty() { "." } else { &path }
+        )));
+    }
     Ok((parsed, value))
+}
+
+/// The path of the first array in `input` whose counterpart in `typed` (the parsed value written
+/// back) is an object.
+fn array_for_object(input: &Value, typed: &Value, path: String) -> Option<String> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (input, typed) {
+        (Value::Array(_), Value::Object(_)) => Some(path),
+        (Value::Object(a), Value::Object(b)) => a
+            .iter()
+            .find_map(|(k, v)| b.get(k).and_then(|t| array_for_object(v, t, join(k)))),
+        (Value::Array(a), Value::Array(b)) => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (v, t))| array_for_object(v, t, format!("{path}[{i}]"))),
+        _ => None,
+    }
 }
 
 /// Removes `null` members of objects, at any depth, except inside `custom_metadata`: there a key
@@ -1157,6 +1192,23 @@ mod tests {
                 .err()
                 .unwrap();
         assert!(e.1.contains("data_assets[0].id"), "{}", e.1);
+        let e = parse_body::<types::CapsuleSearchRequest>(
+            br#"{"filters": [{"key": "n", "range": [null, 3]}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.1.contains("field `filters[0].range`: expected an object, not an array"),
+            "{}",
+            e.1
+        );
+        let (ok, _) = parse_body::<types::CapsuleSearchRequest>(
+            br#"{"filters": [{"key": "n", "range": {"max": 3}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            ok.filters.unwrap()[0].range.as_ref().unwrap().max,
+            Some(3.0)
+        );
         let e = parse_body::<types::RunRequest>(b"{\"capsule_id\": \"\xff\"}")
             .err()
             .unwrap();

@@ -2,6 +2,7 @@
 
 use codeocean::{Attachments, Client};
 
+use super::permissions::{self, Of};
 use super::{objects, search, show};
 use crate::cli::AppCmd;
 use crate::progress::Waiting;
@@ -103,6 +104,13 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
             }
             let out = serde_json::json!({"id": id, "deleted": true});
             show(ctx, &out, || format!("deleted {noun} {id}\n"))
+        }
+        AppCmd::Permissions(cmd) => {
+            let of = match app {
+                App::Capsule => Of::Capsule,
+                App::Pipeline => Of::Pipeline,
+            };
+            permissions::permissions(ctx, &client, of, cmd).await
         }
         AppCmd::Sync { id } => {
             let synced = match app {

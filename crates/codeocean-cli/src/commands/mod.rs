@@ -4,6 +4,7 @@ mod apps;
 mod batch;
 mod demo;
 mod objects;
+mod permissions;
 mod search;
 mod sim;
 mod tree;
@@ -23,7 +24,9 @@ use serde::Serialize;
 
 use self::tree::Tree;
 
-use crate::cli::{Cli, Command, ComputationCmd, DataAssetCmd, ResultsCmd, RunArgs};
+use crate::cli::{
+    Cli, Command, ComputationCmd, CustomMetadataCmd, DataAssetCmd, ResultsCmd, RunArgs,
+};
 use crate::output;
 use crate::progress::Waiting;
 use crate::request;
@@ -38,6 +41,9 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         Command::Computation(c) => interruptible(computation(ctx, c)).await,
         Command::Results(c) => interruptible(results(ctx, c)).await,
         Command::DataAsset(c) => interruptible(data_asset(ctx, c)).await,
+        Command::CustomMetadata(CustomMetadataCmd::Get) => {
+            interruptible(async { permissions::custom_metadata(ctx, &ctx.client()?).await }).await
+        }
         // These two handle Ctrl-C themselves.
         Command::Batch(args) => batch::batch(ctx, args).await,
         Command::Sim(args) => sim::sim(ctx, *args).await,
@@ -431,6 +437,30 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             client.delete_data_asset(&id).await?;
             let out = serde_json::json!({"id": id, "deleted": true});
             return show(ctx, &out, || format!("deleted data asset {id}\n"));
+        }
+        DataAssetCmd::Permissions(cmd) => {
+            return permissions::permissions(ctx, &client, permissions::Of::DataAsset, cmd).await;
+        }
+        DataAssetCmd::Transfer {
+            id,
+            bucket,
+            prefix,
+            endpoint,
+            force,
+        } => {
+            let target = format!("s3://{bucket}/{}", prefix.as_deref().unwrap_or_default());
+            let mut transfer = codeocean::Transfer::to_s3(bucket).force(force);
+            if let Some(p) = prefix {
+                transfer = transfer.prefix(p);
+            }
+            if let Some(e) = endpoint {
+                transfer = transfer.endpoint_name(e);
+            }
+            client.transfer_data_asset(&id, &transfer).await?;
+            let out = serde_json::json!({"id": id, "transfer": transfer.as_raw()});
+            return show(ctx, &out, || {
+                format!("started transferring data asset {id} to {target}\n")
+            });
         }
     };
     show(ctx, &asset, || objects::data_asset(&asset))

@@ -42,6 +42,22 @@ fn help_texts() {
             &["data-asset", "download", "--help"],
             expect_file!["golden/help-data-asset-download.txt"],
         ),
+        (
+            &["data-asset", "transfer", "--help"],
+            expect_file!["golden/help-data-asset-transfer.txt"],
+        ),
+        (
+            &["capsule", "permissions", "--help"],
+            expect_file!["golden/help-capsule-permissions.txt"],
+        ),
+        (
+            &["data-asset", "permissions", "set", "--help"],
+            expect_file!["golden/help-data-asset-permissions-set.txt"],
+        ),
+        (
+            &["custom-metadata", "--help"],
+            expect_file!["golden/help-custom-metadata.txt"],
+        ),
     ] {
         let out = run(None, args);
         assert_eq!(out.code, 0, "{out:?}");

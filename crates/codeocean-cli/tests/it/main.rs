@@ -1,6 +1,7 @@
 //! The `codeocean` binary, end to end against the in-process simulator, and its golden outputs
 //! (`UPDATE_EXPECT=1 cargo test -p codeocean-cli` rewrites them).
 
+mod access;
 mod assets;
 mod batch;
 mod e2e;

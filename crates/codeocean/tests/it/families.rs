@@ -1,6 +1,7 @@
 //! The operations of each family (capsules, pipelines, computations, data assets, custom
 //! metadata) through the high-level client: what it sends, what it decodes, what it retries,
-//! and how its release waiter ends. Played by a scripted server that answers by route.
+//! and how its release waiter ends. Played by a scripted server that answers by route, but
+//! for searches over many assets, which the simulator makes.
 
 use std::sync::{Arc, Mutex};
 
@@ -250,34 +251,129 @@ async fn computations_data_assets_and_custom_metadata() {
 }
 
 #[tokio::test]
-async fn searching_1000_data_assets_by_100_yields_each_once_through_a_503() {
-    let failed_once = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = failed_once.clone();
-    let (c, log) = server(Arc::new(move |line, body| {
-        assert_eq!(line, "POST /data_assets/search");
-        let req: serde_json::Value = serde_json::from_str(body).unwrap();
-        let (offset, limit) = (
-            req["offset"].as_i64().unwrap(),
-            req["limit"].as_i64().unwrap(),
-        );
-        assert_eq!(req["query"], "tag:rna");
-        // One throttled page on the way: a search is retried (it only reads).
-        if offset == 500 && !flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return status("503 Service Unavailable");
-        }
-        let end = (offset + limit).min(1000);
-        let results: Vec<_> = (offset..end)
-            .map(|i| serde_json::json!({"id": format!("asset-{i:04}"), "name": format!("A{i}")}))
-            .collect();
-        ok(serde_json::json!({"has_more": end < 1000, "results": results}).to_string())
-    }))
-    .await;
-    let search = DataAssetSearch::new().query("tag:rna").page_size(100);
-    let found: Vec<_> = c.search_data_assets(&search).collect().await;
+async fn searching_1000_data_assets_by_100_yields_each_once_through_503s() {
+    // A fifth of the search requests are throttled on the way: a search is retried (it only
+    // reads), and a retried page yields nothing twice.
+    let spec = FaultSpec {
+        p503: 0.2,
+        ..FaultSpec::default()
+    };
+    let mut faults = Faults::default();
+    faults.set(RouteClass::Search, spec.clone());
+    let sim = sim(|c| {
+        c.faults = faults;
+        c.seed = 7;
+    });
+    let mut made = sim.add_data_assets(1000);
+    sim.clear_requests();
+    let c = client(&sim);
+    let search = DataAssetSearch::new().query("tag:bulk").page_size(100);
+    let t = std::time::Instant::now();
+    let found: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(60),
+        c.search_data_assets(&search).collect(),
+    )
+    .await
+    .expect("the search ends");
+    let elapsed = t.elapsed();
     let mut ids: Vec<String> = found.into_iter().map(|r| r.unwrap().id).collect();
     assert_eq!(ids.len(), 1000);
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 1000, "each asset exactly once");
-    assert_eq!(requests(&log).len(), 11, "10 pages and one retry");
+    made.sort();
+    assert_eq!(ids, made, "exactly the simulated assets");
+
+    let throttled = spec.tally.counts().status_503;
+    assert!(throttled > 0, "the seed draws at least one 503");
+    let stats = sim.stats();
+    let searches = stats.counts.get("search_data_assets").copied();
+    assert_eq!(
+        searches,
+        Some(10 + throttled),
+        "10 pages and one retry per 503"
+    );
+    assert_eq!(stats.statuses.get(&503).copied(), Some(throttled));
+    let pages = sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "search_data_assets" && r.status == 200)
+        .count();
+    assert_eq!(pages, 10);
+    eprintln!("1000 assets: {searches:?} search requests ({throttled} of them 503) in {elapsed:?}");
+}
+
+/// The simulator with `search:lie_has_more=1`: every page claims more, so paging by offset
+/// runs past the end into an empty page that still claims more.
+fn lying_sim() -> Simulator {
+    let faults: Faults = "search:lie_has_more=1".parse().unwrap();
+    sim(|c| {
+        c.faults = faults;
+        c.data_assets = 250;
+    })
+}
+
+/// Collects a search with a deadline: a client that trusted the server would never end.
+async fn collect_within<T>(
+    stream: impl futures_util::Stream<Item = codeocean::Result<T>>,
+) -> Vec<codeocean::Result<T>> {
+    tokio::time::timeout(Duration::from_secs(20), stream.collect::<Vec<_>>())
+        .await
+        .expect("the search ends")
+}
+
+#[tokio::test]
+async fn a_simulated_server_that_lies_about_has_more_ends_data_asset_searches_with_an_error() {
+    let sim = lying_sim();
+    let c = client(&sim);
+    let t = std::time::Instant::now();
+    let found = collect_within(
+        c.search_data_assets(&DataAssetSearch::new().query("tag:bulk").page_size(100)),
+    )
+    .await;
+    let elapsed = t.elapsed();
+    let (last, assets) = found.split_last().unwrap();
+    let mut ids: Vec<String> = assets
+        .iter()
+        .map(|r| r.as_ref().unwrap().id.clone())
+        .collect();
+    assert_eq!(ids.len(), 250);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 250, "each asset once before the error");
+    let err = last.as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paging, "{err}");
+    assert!(
+        err.to_string().contains("empty page at offset 250"),
+        "{err}"
+    );
+    // Three full pages and the empty one: never a fifth request.
+    assert_eq!(sim.stats().counts.get("search_data_assets"), Some(&4));
+    eprintln!("lying data asset search: 4 requests, ended in {elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_simulated_server_that_lies_about_has_more_ends_capsule_searches_with_an_error() {
+    let sim = lying_sim();
+    let c = client(&sim);
+    let capsules = collect_within(c.search_capsules(&codeocean::CapsuleSearch::new())).await;
+    let (last, found) = capsules.split_last().unwrap();
+    assert!(
+        !found.is_empty() && found.iter().all(Result::is_ok),
+        "{found:?}"
+    );
+    let err = last.as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paging, "{err}");
+    let pipelines = collect_within(c.search_pipelines(&codeocean::CapsuleSearch::new())).await;
+    let err = pipelines.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Paging, "{err}");
+    let counts = sim.stats().counts;
+    assert_eq!(
+        (
+            counts.get("search_capsules"),
+            counts.get("search_pipelines")
+        ),
+        (Some(&2), Some(&2)),
+        "one page with everything, one empty page claiming more"
+    );
 }

@@ -55,7 +55,20 @@ async fn finished_run(c: &Client, capsule: &str) -> String {
 /// Every file of a computation's results is on disk with the simulator's bytes, and nothing
 /// else is (no part files).
 fn assert_tree_matches(sim: &Simulator, computation: &str, dest: &Path, expected_files: usize) {
+    assert_dir_matches(dest, expected_files, |rel| {
+        sim.result_content(computation, rel)
+    });
+}
+
+/// Every file under `dest` has the bytes `expected(relative path)` gives, there are
+/// `expected_files` of them, and no part file is left; returns the bytes compared.
+fn assert_dir_matches(
+    dest: &Path,
+    expected_files: usize,
+    expected: impl Fn(&str) -> Option<codeocean_sim::content::Content>,
+) -> u64 {
     let mut seen = 0;
+    let mut bytes = 0;
     let mut stack = vec![dest.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -67,15 +80,16 @@ fn assert_tree_matches(sim: &Simulator, computation: &str, dest: &Path, expected
             }
             let rel = p.strip_prefix(dest).unwrap().to_str().unwrap().to_owned();
             assert!(!rel.contains(".codeocean-part"), "partial file left: {rel}");
-            let want = sim
-                .result_content(computation, &rel)
+            let want = expected(&rel)
                 .unwrap_or_else(|| panic!("unexpected file {rel}"))
                 .read(0, u64::MAX);
             assert!(std::fs::read(&p).unwrap() == want, "{rel} differs");
             seen += 1;
+            bytes += want.len() as u64;
         }
     }
     assert_eq!(seen, expected_files);
+    bytes
 }
 
 #[tokio::test]
@@ -352,4 +366,114 @@ async fn unknown_fields_and_enum_values_are_kept_not_fatal() {
         .await
         .unwrap();
     assert!(asset.type_.unwrap().is_unknown());
+}
+
+/// The built-in input data asset: 8 files in 5 folders (the root among them).
+const INPUT: &str = "da7a0000-0000-4000-8000-000000000001";
+
+/// Downloads the input data asset from a simulator of `api`: byte-identical with what it
+/// serves, no credentials to storage, and a second run skips every file without a transfer.
+/// Returns the simulator and the operation counts of the first download.
+async fn download_input_asset(
+    api: ApiGeneration,
+) -> (
+    Simulator,
+    Client,
+    std::collections::BTreeMap<&'static str, u64>,
+) {
+    let sim = sim(|c| c.api = api);
+    let c = client(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    let summary = c
+        .download_data_asset(INPUT, dir.path())
+        .run()
+        .await
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let elapsed = t.elapsed();
+    assert_eq!((summary.downloaded, summary.skipped), (8, 0));
+    let compared = assert_dir_matches(dir.path(), 8, |rel| sim.data_asset_content(INPUT, rel));
+    assert_eq!(summary.bytes, compared);
+    let stats = sim.stats();
+    assert_eq!(stats.storage_bytes, compared, "each byte fetched once");
+    assert_eq!(stats.storage_requests_with_authorization, 0);
+    let requests = sim.requests();
+    let storage: Vec<_> = requests.iter().filter(|r| r.origin == "storage").collect();
+    assert_eq!(storage.len(), 8);
+    assert!(storage.iter().all(|r| !r.authorization && r.status == 200));
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.origin == "api")
+            .all(|r| r.authorization)
+    );
+    eprintln!("{api:?}: data asset of 8 files, {compared} bytes compared, {elapsed:?}");
+
+    sim.clear_requests();
+    let again = c
+        .download_data_asset(INPUT, dir.path())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((again.downloaded, again.skipped, again.bytes), (0, 8, 0));
+    let rerun = sim.stats();
+    assert_eq!(rerun.storage_bytes, 0);
+    assert!(
+        sim.requests()
+            .iter()
+            .all(|r| r.origin == "api" && r.operation == "list_data_asset_files"),
+        "a re-run only lists: {:?}",
+        rerun.counts
+    );
+    (sim, c, stats.counts)
+}
+
+#[tokio::test]
+async fn a_data_asset_downloads_intact_from_a_modern_server_and_rerunning_skips_it() {
+    let (_, _, counts) = download_input_asset(ApiGeneration::Modern).await;
+    assert_eq!(
+        counts.get("get_data_asset_file_urls"),
+        Some(&8),
+        "{counts:?}"
+    );
+    assert_eq!(counts.get("get_data_asset_file_download_url"), None);
+    // Its 5 folders (the root among them), each listed once.
+    assert_eq!(counts.get("list_data_asset_files"), Some(&5), "{counts:?}");
+}
+
+#[tokio::test]
+async fn data_asset_files_fall_back_to_the_deprecated_route_like_results() {
+    let (sim, c, counts) = download_input_asset(ApiGeneration::Legacy).await;
+    // Probed once: one files/urls, then only the deprecated route.
+    assert_eq!(
+        counts.get("get_data_asset_file_urls"),
+        Some(&1),
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.get("get_data_asset_file_download_url"),
+        Some(&8),
+        "{counts:?}"
+    );
+
+    // What the client learned about data asset files says nothing about results: they still
+    // ask results/urls first (and fall back on their own).
+    let id = finished_run(&c, HELLO).await;
+    sim.clear_requests();
+    let urls = c.file_urls(&id, "output.txt").await.unwrap();
+    assert!(urls.download_url.starts_with(sim.storage_origin()));
+    let asked: Vec<_> = sim
+        .requests()
+        .iter()
+        .map(|r| (r.operation, r.status))
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            ("get_result_file_urls", 404),
+            ("get_result_file_download_url", 200)
+        ]
+    );
 }

@@ -346,6 +346,8 @@ fn offset_of(seen: &Seen) -> i64 {
         .expect("searches page by offset")
 }
 
+/// A server that ignores `offset` and repeats its page (the simulator's `lie_has_more` fault
+/// runs into an empty page instead: `families.rs`).
 #[tokio::test]
 async fn a_search_whose_server_lies_about_has_more_ends_with_an_error() {
     // Ignores offset and limit: the same page, "more follow", forever.
@@ -381,6 +383,7 @@ async fn a_search_whose_server_lies_about_has_more_ends_with_an_error() {
     assert!(log[0].body.contains(r#""limit":2"#), "{}", log[0].body);
 }
 
+/// Fresh results forever: something no finite simulator state produces.
 #[tokio::test]
 async fn an_endless_search_stops_at_the_page_cap_and_says_so() {
     // Fresh results on every page, always "more": only the cap ends it.
@@ -411,110 +414,4 @@ async fn an_endless_search_stops_at_the_page_cap_and_says_so() {
     let log = log.lock().unwrap();
     assert_eq!(log.len(), 5);
     assert!(log[0].head.starts_with("POST /api/v1/pipelines/search "));
-}
-
-#[tokio::test]
-async fn data_asset_files_fall_back_to_the_deprecated_route_like_results() {
-    let (storage, storage_log) = serve(Arc::new(|seen: &Seen, _: &mut TcpStream| {
-        let name = seen.head.split_whitespace().nth(1).unwrap_or_default();
-        ok(format!("{name}!"))
-    }))
-    .await;
-    let (origin, api_log) = serve(Arc::new(move |seen: &Seen, _: &mut TcpStream| {
-        let target = seen.head.split_whitespace().nth(1).unwrap_or_default();
-        let route = target.split('?').next().unwrap_or_default();
-        let file = target.rsplit("path=").next().unwrap_or_default();
-        match route {
-            "/api/v1/data_assets/da7a/files" => {
-                let path = serde_json::from_str::<serde_json::Value>(&seen.body).unwrap()["path"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned();
-                // The storage answers `/PATH!`: 3 bytes for `a`, 5 for `d/b`.
-                ok(match path.as_str() {
-                    "" => serde_json::json!({"items": [
-                        {"name": "a", "path": "a", "type": "file", "size": 3},
-                        {"name": "d", "path": "d", "type": "folder"},
-                    ]}),
-                    _ => serde_json::json!({"items": [
-                        {"name": "b", "path": "d/b", "type": "file", "size": 5},
-                    ]}),
-                }
-                .to_string())
-            }
-            // An older server: no files/urls route at all (a bare 404, no JSON error).
-            "/api/v1/data_assets/da7a/files/urls" => {
-                Reply::Full("404 Not Found", String::new(), "404 page not found".into())
-            }
-            "/api/v1/data_assets/da7a/files/download_url" => ok(serde_json::json!({
-                "url": format!("{storage}/{}", file.replace("%2F", "/")),
-            })
-            .to_string()),
-            _ => Reply::Full("404 Not Found", String::new(), r#"{"message":"no"}"#.into()),
-        }
-    }))
-    .await;
-    let c = Client::builder()
-        .domain(&origin)
-        .token("scripted-token")
-        .download_concurrency(1)
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let summary = c
-        .download_data_asset("da7a", dir.path())
-        .run()
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
-    assert_eq!((summary.downloaded, summary.skipped), (2, 0));
-    assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"/a!");
-    assert_eq!(std::fs::read(dir.path().join("d/b")).unwrap(), b"/d/b!");
-    let api = api_log.lock().unwrap().clone();
-    let routes: Vec<&str> = api
-        .iter()
-        .map(|s| {
-            s.head
-                .split_whitespace()
-                .nth(1)
-                .unwrap()
-                .split('?')
-                .next()
-                .unwrap()
-        })
-        .collect();
-    // Probed once: one files/urls, then only the deprecated route.
-    assert_eq!(
-        routes.iter().filter(|r| r.ends_with("/files/urls")).count(),
-        1,
-        "{routes:?}"
-    );
-    assert_eq!(
-        routes
-            .iter()
-            .filter(|r| r.ends_with("/files/download_url"))
-            .count(),
-        2,
-        "{routes:?}"
-    );
-    assert!(api.iter().all(Seen::has_authorization));
-    assert!(
-        !storage_log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(Seen::has_authorization)
-    );
-
-    // What the client learned about data asset files says nothing about results: they still
-    // ask results/urls first.
-    let before = api_log.lock().unwrap().len();
-    let _ = c.file_urls("cafe", "x").await;
-    let api = api_log.lock().unwrap();
-    assert!(
-        api[before].head.contains("/computations/cafe/results/urls"),
-        "{}",
-        api[before].head
-    );
 }
