@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 /// One line of the chart: a label and (files, value) points.
@@ -33,10 +33,6 @@ const PALETTE: [RGBColor; 4] = [
 
 /// Writes the panels side by side into an SVG file, both axes logarithmic.
 pub(crate) fn draw(file: &Path, title: &str, panels: &[Panel]) -> Result<()> {
-    // The report's folder may not exist yet (`--out` somewhere new): the chart is drawn first.
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
     let width = 430 * panels.len() as u32;
     let root = SVGBackend::new(file, (width, 470)).into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| anyhow!("drawing {}: {e:?}", file.display());

@@ -142,6 +142,11 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
             .join(" "),
     };
     let started = std::time::Instant::now();
+    // The report's folder, made before any case runs: the scaling case draws its chart there
+    // first, and a long run should not fail at the end over a missing folder.
+    if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let bins = build(root, &target)?;
     let python = python_venv(&target)?;
     let work = target.join("bench/work");
@@ -189,9 +194,6 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     facts.push(("load average at end (1/5/15 min)", report::load_average()));
     let text = report::markdown(&opts.command, &facts, &sections, elapsed, opts.quick);
-    if let Some(dir) = opts.out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     std::fs::write(&opts.out, &text).with_context(|| format!("writing {}", opts.out.display()))?;
     print!("{text}");
     eprintln!("bench: wrote {} ({elapsed:.0} s)", opts.out.display());
