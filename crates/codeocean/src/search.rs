@@ -291,6 +291,21 @@ struct Pager<T> {
 }
 
 impl<T: Send + 'static> Pager<T> {
+    /// A pager at its first page.
+    fn new(fetch: Fetch<T>, id: fn(&T) -> &str, what: &'static str, paging: Paging) -> Self {
+        Self {
+            fetch,
+            id,
+            what,
+            paging,
+            offset: 0,
+            pages: 0,
+            seen: HashSet::new(),
+            ready: VecDeque::new(),
+            done: false,
+        }
+    }
+
     fn stream(self) -> impl Stream<Item = Result<T>> + Send + 'static {
         futures_util::stream::unfold(self, |mut p| async move {
             loop {
@@ -400,18 +415,7 @@ impl Client {
                 Ok((page.results, page.has_more))
             })
         });
-        Pager {
-            fetch,
-            id: |c: &Capsule| c.id.as_str(),
-            what,
-            paging: search.paging,
-            offset: 0,
-            pages: 0,
-            seen: HashSet::new(),
-            ready: VecDeque::new(),
-            done: false,
-        }
-        .stream()
+        Pager::new(fetch, |c: &Capsule| c.id.as_str(), what, search.paging).stream()
     }
 
     /// Every capsule matching a search, page after page (see [`CapsuleSearch`] for the page
@@ -493,17 +497,12 @@ impl Client {
                 Ok((page.results, page.has_more))
             })
         });
-        Pager {
+        Pager::new(
             fetch,
-            id: |a: &DataAsset| a.id.as_str(),
-            what: "searching data assets",
-            paging: search.paging,
-            offset: 0,
-            pages: 0,
-            seen: HashSet::new(),
-            ready: VecDeque::new(),
-            done: false,
-        }
+            |a: &DataAsset| a.id.as_str(),
+            "searching data assets",
+            search.paging,
+        )
         .stream()
     }
 }
@@ -528,17 +527,7 @@ mod tests {
             let r = page(offset, limit);
             Box::pin(async move { Ok(r) })
         });
-        let p = Pager {
-            fetch,
-            id: |s: &String| s.as_str(),
-            what: "searching things",
-            paging,
-            offset: 0,
-            pages: 0,
-            seen: HashSet::new(),
-            ready: VecDeque::new(),
-            done: false,
-        };
+        let p = Pager::new(fetch, |s: &String| s.as_str(), "searching things", paging);
         (p, calls)
     }
 
