@@ -6,7 +6,9 @@
 //! the asset's id. The signature is an HMAC-SHA256, under a key
 //! drawn when the simulator starts, of the object key and the expiry. The origin refuses any
 //! request that carries `Authorization` (400, as S3 does for a second auth mechanism), expired or
-//! tampered URLs (403), and serves single `Range` requests (206).
+//! tampered URLs (403), and serves single `Range` requests (206), honouring `If-Range` (an
+//! `ETag` of another object, by strong comparison, gets the whole object: 200). The `ETag` names
+//! the contents (the file's seed and size), so different contents have different tags.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -179,7 +181,17 @@ async fn object(
             "The specified key does not exist.",
         );
     };
-    let (status, start, end) = match headers.get(header::RANGE).map(|r| parse_range(r, size)) {
+    // The entity tag names the contents: the seed and the size decide every byte.
+    let etag = format!("\"{seed:016x}-{size:x}\"");
+    // `If-Range` (RFC 9110 13.1.5): the range is served only if the tag matches, by the strong
+    // comparison (a weak tag or a date never does: no `Last-Modified` is sent); otherwise the
+    // whole object.
+    let range = headers.get(header::RANGE).filter(|_| {
+        headers
+            .get(header::IF_RANGE)
+            .is_none_or(|v| v.to_str().is_ok_and(|v| v.trim() == etag))
+    });
+    let (status, start, end) = match range.map(|r| parse_range(r, size)) {
         None | Some(RangeSpec::Ignore) => (StatusCode::OK, 0, size),
         Some(RangeSpec::Unsatisfiable) => {
             let mut r = xml_error(
@@ -204,10 +216,7 @@ async fn object(
     let h = response.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(&format!("\"{seed:016x}\"")).expect("ascii"),
-    );
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
     let content_type = if kind == "view" || kind == DATA_VIEW {
         "text/plain"
     } else {

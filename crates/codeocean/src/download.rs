@@ -7,10 +7,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE, RETRY_AFTER};
+use reqwest::header::{
+    CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE, RETRY_AFTER,
+};
 use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
 use crate::client::{Client, describe_body, parse_retry_after};
+use crate::dest_state::{DestState, STATE_DIR, Stamp, reaches_state};
 use crate::error::{Error, ErrorKind, Result, from_reqwest};
 use crate::source::Source;
 use crate::{ResultItem, ResultItemType};
@@ -37,6 +40,11 @@ pub trait Progress: Send + Sync {
     /// A transfer is being retried after this error.
     fn retrying(&self, path: &str, error: &Error) {
         let _ = (path, error);
+    }
+    /// Another download job holds the destination `dest`; this one waits until it ends, then
+    /// goes on (and skips what that job completed from the same source).
+    fn waiting_for_destination(&self, dest: &Path) {
+        let _ = dest;
     }
 }
 
@@ -130,9 +138,11 @@ pub fn safe_segments(path: &str) -> Result<Vec<&str>> {
 
 /// Where a file of the tree goes, made ready for writing: the folders above it created (none
 /// of them a symbolic link), and its part file opened, or `None` when the file is already
-/// complete at its final name. All of it in one blocking call: a tree of small files would
+/// complete at its final name (completed from this same source and unchanged since, as the
+/// destination's journal says). All of it in one blocking call: a tree of small files would
 /// otherwise spend more time hopping to the blocking pool than transferring.
 fn open_part(
+    state: &DestState,
     dest: &Path,
     segments: &[&str],
     path: &str,
@@ -176,10 +186,14 @@ fn open_part(
                 target.display()
             )));
         }
-        Ok(m) if m.is_file() && Some(m.len()) == size => return Ok(None),
+        Ok(m) if m.is_file() && state.is_complete(path, size, Stamp::of(&m)) => return Ok(None),
         _ => {}
     }
-    let part = dir.join(format!(".{name}.codeocean-part"));
+    // The part file lives in the state folder under a short name tied to this source, path and
+    // size: a part file of another source is never resumed (the job deleted those when it
+    // started), and a legal file name stays legal.
+    let part_name = state.part_name(path, size);
+    let part = state.part_path(&part_name);
     if let Ok(m) = std::fs::symlink_metadata(&part)
         && !m.is_file()
     {
@@ -195,25 +209,43 @@ fn open_part(
         .open(&part)
         .map_err(|e| io(&part, e))?;
     let mut have = file.metadata().map_err(|e| io(&part, e))?.len();
-    if size.is_some_and(|s| have > s) {
+    // Not journaled as started by this source: nothing in it can be trusted.
+    let started = state.started(&part_name);
+    if have > 0 && (started.is_none() || size.is_some_and(|s| have > s)) {
         file.set_len(0).map_err(|e| io(&part, e))?;
         have = 0;
     }
+    let validator = started.flatten().map(str::to_owned);
     Ok(Some(PartFile {
         file,
         have,
         target,
         part,
+        part_name,
+        validator,
     }))
 }
 
 /// A part file open for writing, and where it goes when complete.
 struct PartFile {
     file: std::fs::File,
-    /// Bytes already in it (from an earlier, interrupted run).
+    /// Bytes already in it (from an earlier, interrupted run of this same source).
     have: u64,
     target: PathBuf,
     part: PathBuf,
+    /// Its name in the state folder's `parts/`.
+    part_name: String,
+    /// The storage validator of the response it was started from, if that had one.
+    validator: Option<String>,
+}
+
+/// The validator of a storage response: its `ETag`, else its `Last-Modified`.
+fn validator_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(ETAG)
+        .or_else(|| headers.get(LAST_MODIFIED))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Runs a filesystem step on the blocking pool.
@@ -351,6 +383,23 @@ impl Download {
         tokio::fs::create_dir_all(&self.dest)
             .await
             .map_err(|e| Error::io(format!("creating {}", self.dest.display()), e))?;
+        let state = {
+            let dest = self.dest.clone();
+            let source = self.source.key();
+            let progress = self.progress.clone();
+            Arc::new(
+                blocking(move || {
+                    DestState::open(&dest, source, || {
+                        tracing::info!(
+                            dest = %dest.display(),
+                            "another download into this folder is running; waiting for it to end"
+                        );
+                        progress.waiting_for_destination(&dest);
+                    })
+                })
+                .await?,
+            )
+        };
         let job = Arc::new(self);
         // Listed entries waiting for a transfer slot: enough that listing stays ahead of the
         // transfers (each takes two round trips; a folder listing one), few enough that memory
@@ -389,6 +438,7 @@ impl Download {
                 .map(|item| {
                     let job = job.clone();
                     let retries = retries.clone();
+                    let state = state.clone();
                     async move {
                         match item {
                             Err(e) => Some((String::from("(listing)"), Err(e))),
@@ -396,7 +446,7 @@ impl Download {
                                 let size = item.size.map(|s| s.max(0) as u64);
                                 job.progress.file_found(&item.path, size);
                                 let path = item.path.clone();
-                                let r = job.fetch(&item, &retries).await;
+                                let r = job.fetch(&state, &item, &retries).await;
                                 Some((path, r))
                             }
                             Ok(_) => None,
@@ -448,20 +498,32 @@ impl Download {
     /// Downloads one file, resuming and retrying as needed.
     async fn fetch(
         &self,
+        state: &Arc<DestState>,
         item: &ResultItem,
         retries: &std::sync::atomic::AtomicU64,
     ) -> Result<Fetched> {
         let path = item.path.as_str();
         let segments = safe_segments(path)?;
+        if reaches_state(segments[0]) {
+            return Err(Error::new(
+                ErrorKind::UnsafePath,
+                format!("checking server path {path:?}"),
+                format!(
+                    "refused: it would write into the download's own state folder `{STATE_DIR}`; \
+                     nothing was written for it"
+                ),
+            ));
+        }
         let size = item.size.map(|s| s.max(0) as u64);
         let ctx = || format!("downloading {}", self.source.file(path));
         let opened = {
             let dest = self.dest.clone();
             let segments: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
             let path = path.to_owned();
+            let state = state.clone();
             blocking(move || {
                 let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-                open_part(&dest, &segments, &path, size)
+                open_part(&state, &dest, &segments, &path, size)
             })
             .await?
         };
@@ -470,6 +532,8 @@ impl Download {
             mut have,
             target,
             part,
+            part_name,
+            mut validator,
         }) = opened
         else {
             return Ok(Fetched::Skipped);
@@ -496,6 +560,12 @@ impl Download {
                 let mut req = self.client.inner.storage.get(&u);
                 if have > 0 {
                     req = req.header(RANGE, format!("bytes={have}-"));
+                    // Only the object the part file was started from may continue it: with
+                    // `If-Range` a server whose object changed sends it whole (`200`). A weak
+                    // `ETag` may not be used there; the check of the `206`'s below covers it.
+                    if let Some(v) = validator.as_deref().filter(|v| !v.starts_with("W/")) {
+                        req = req.header(IF_RANGE, v);
+                    }
                 }
                 let resp = match req.send().await {
                     Ok(r) => r,
@@ -550,10 +620,42 @@ impl Download {
                         .and_then(|v| v.split('-').next())
                         .and_then(|v| v.parse::<u64>().ok())
                         == Some(have);
-                if !resumed && have > 0 {
-                    // The server sent the whole file: start the part file over.
+                if status == 206 && !resumed {
+                    // A range other than the one asked for: its bytes belong elsewhere.
                     file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
                     have = 0;
+                    validator = None;
+                    break 'attempt Error::status_error(
+                        ctx(),
+                        206,
+                        "the server answered another range than the one asked for; starting over",
+                        false,
+                        None,
+                    );
+                }
+                let got = validator_of(resp.headers());
+                if resumed && validator.is_some() && got.is_some() && got != validator {
+                    // A server that ignored `If-Range` continued another object: drop the
+                    // part file and ask for the whole object again (no wait: nothing failed).
+                    drop(resp);
+                    file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
+                    have = 0;
+                    validator = None;
+                    continue 'transfer;
+                }
+                if !resumed && have > 0 {
+                    // The server sent the whole file (a `200` to a ranged request: the object
+                    // changed, or ranges are not served): start the part file over.
+                    file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
+                    have = 0;
+                }
+                if have == 0 {
+                    // Journal which object this part file holds before any byte of it is
+                    // written, so that only that object resumes it.
+                    validator = got;
+                    state.record_start(&part_name, path, size, validator.as_deref())?;
+                } else if validator.is_none() {
+                    validator = got;
                 }
                 let expected_len = resp
                     .headers()
@@ -646,12 +748,19 @@ impl Download {
         let file = file.into_std().await;
         let sync = self.sync;
         let context = ctx();
+        let state = state.clone();
+        let path = path.to_owned();
         blocking(move || {
             if sync {
                 file.sync_data()
                     .map_err(|e| Error::io(context.clone(), e))?;
             }
+            // Journal the file as complete with the identity it keeps through the rename (its
+            // length, modification time and inode) before it reaches its final name: a crash
+            // in between leaves a journal line that matches no file at that name.
+            let stamp = Stamp::of(&file.metadata().map_err(|e| Error::io(context.clone(), e))?);
             drop(file);
+            state.record_done(&part_name, &path, size, validator.as_deref(), stamp)?;
             std::fs::rename(&part, &target).map_err(|e| Error::io(context, e))
         })
         .await?;

@@ -75,6 +75,7 @@ mod access;
 mod capsules;
 mod client;
 mod data_assets;
+mod dest_state;
 mod download;
 mod error;
 mod ops;

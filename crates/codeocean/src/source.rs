@@ -51,6 +51,14 @@ impl Source {
         }
     }
 
+    /// The source as a download's journal records it: `results/ID` or `data_asset/ID`.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Self::Results { computation } => format!("results/{computation}"),
+            Self::DataAsset { id } => format!("data_asset/{id}"),
+        }
+    }
+
     /// "computation 66095e3a…" or "data asset 66095e3a…".
     pub(crate) fn owner(&self) -> String {
         match self {

@@ -82,7 +82,13 @@ async fn hostile_names_are_refused_and_nothing_is_written() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(entries, ["dest"]);
-    assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 0);
+    // Only the download's own state folder, and no part file in it.
+    let entries: Vec<_> = std::fs::read_dir(&dest)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries, [STATE]);
+    assert!(part_files(&dest).is_empty());
 }
 
 #[cfg(unix)]

@@ -9,6 +9,7 @@ use codeocean_sim::{ApiGeneration, Config, FaultSpec, Faults, RouteClass, Simula
 
 mod families;
 mod hostile;
+mod integrity;
 mod props;
 mod scripted;
 
@@ -60,8 +61,20 @@ fn assert_tree_matches(sim: &Simulator, computation: &str, dest: &Path, expected
     });
 }
 
-/// Every file under `dest` has the bytes `expected(relative path)` gives, there are
-/// `expected_files` of them, and no part file is left; returns the bytes compared.
+/// The download's state folder inside a destination.
+const STATE: &str = ".codeocean-download";
+
+/// The part files left in `dest`'s state folder.
+fn part_files(dest: &Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(dest.join(STATE).join("parts")) {
+        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Every file under `dest` (besides its state folder) has the bytes `expected(relative path)`
+/// gives, there are `expected_files` of them, and no part file is left; returns the bytes
+/// compared.
 fn assert_dir_matches(
     dest: &Path,
     expected_files: usize,
@@ -74,12 +87,14 @@ fn assert_dir_matches(
         for entry in std::fs::read_dir(&dir).unwrap() {
             let entry = entry.unwrap();
             let p = entry.path();
+            if dir == dest && entry.file_name() == STATE {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p);
                 continue;
             }
             let rel = p.strip_prefix(dest).unwrap().to_str().unwrap().to_owned();
-            assert!(!rel.contains(".codeocean-part"), "partial file left: {rel}");
             let want = expected(&rel)
                 .unwrap_or_else(|| panic!("unexpected file {rel}"))
                 .read(0, u64::MAX);
@@ -89,6 +104,11 @@ fn assert_dir_matches(
         }
     }
     assert_eq!(seen, expected_files);
+    assert_eq!(
+        part_files(dest),
+        Vec::<std::path::PathBuf>::new(),
+        "part files left"
+    );
     bytes
 }
 
@@ -188,26 +208,43 @@ async fn a_partial_file_is_resumed_with_range() {
         .result_content(&id, "figures/plot.png")
         .unwrap()
         .read(0, u64::MAX);
-    std::fs::create_dir(dir.path().join("figures")).unwrap();
-    std::fs::write(
-        dir.path().join("figures/.plot.png.codeocean-part"),
-        &want[..40_000],
-    )
-    .unwrap();
+    // Interrupted half-way: the body ends early and no retry is allowed.
+    sim.set_faults("storage:truncate=1".parse().unwrap());
+    let once = Client::builder()
+        .domain(sim.origin())
+        .token(sim.token())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let s = once
+        .download(&id, dir.path())
+        .path("figures/plot.png")
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(s.failed.len(), 1, "{s:?}");
+    let parts = part_files(dir.path());
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    let have = std::fs::metadata(&parts[0]).unwrap().len();
+    assert!(have > 0 && have < want.len() as u64, "{have}");
+    sim.set_faults(Faults::default());
+    let before = sim.stats().storage_bytes;
     let s = c
         .download(&id, dir.path())
         .path("figures/plot.png")
         .run()
         .await
         .unwrap();
-    assert_eq!((s.downloaded, s.bytes), (1, want.len() as u64 - 40_000));
+    assert_eq!((s.downloaded, s.bytes), (1, want.len() as u64 - have));
+    assert_eq!(sim.stats().storage_bytes - before, want.len() as u64 - have);
     assert_eq!(
         std::fs::read(dir.path().join("figures/plot.png")).unwrap(),
         want
     );
+    assert!(part_files(dir.path()).is_empty());
 }
 
-fn big_tree() -> Catalogue {
+pub(crate) fn big_tree() -> Catalogue {
     let mut cat = Catalogue::builtin();
     cat.capsules[0].run.results = Tree {
         entries: vec![],

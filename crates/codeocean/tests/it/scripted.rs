@@ -40,6 +40,8 @@ pub(crate) enum Reply {
     Lying,
     /// Headers announcing `Content-Length: 1000`, one byte, then nothing (connection open).
     Stall,
+    /// These bytes exactly (status line, headers and body), then the connection closed.
+    Raw(Vec<u8>),
 }
 
 /// Serves `script` on a free port; returns its origin and the requests seen so far.
@@ -93,6 +95,9 @@ pub(crate) async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<S
                             body.len()
                         );
                         let _ = sock.write_all(resp.as_bytes()).await;
+                    }
+                    Reply::Raw(bytes) => {
+                        let _ = sock.write_all(&bytes).await;
                     }
                     Reply::Lying | Reply::Stall => {
                         let stall = matches!(reply, Reply::Stall);
@@ -267,8 +272,9 @@ async fn download_from_bad_storage(
         !dir.path().join("big.bin").exists(),
         "a failed file is never at its final name"
     );
-    let part = dir.path().join(".big.bin.codeocean-part");
-    assert!(std::fs::metadata(&part).map_or(0, |m| m.len()) <= listed);
+    for part in part_files(dir.path()) {
+        assert!(std::fs::metadata(&part).unwrap().len() <= listed);
+    }
     (summary, dir, hits.load(Ordering::SeqCst))
 }
 

@@ -1,0 +1,355 @@
+//! The state a download keeps in its destination: `DEST/.codeocean-download/`.
+//!
+//! - `lock`: held (an exclusive advisory lock, `flock` on Unix) for the whole job, so two jobs
+//!   into one folder run one after the other; the second waits and then finds the first's files.
+//! - `manifest.jsonl`: an append-only journal, one JSON object a line. A `done` line records a
+//!   file completed from a source: the source (kind and id), the path, the listed size, the
+//!   storage validator (`ETag`, else `Last-Modified`) and the local file's length, modification
+//!   time and inode at completion. A `start` line records a part file started from a source with
+//!   the validator of the response it was started from. A file at its final name is skipped only
+//!   when the last `done` line for its path is of this same source and the file on disk still has
+//!   that length, modification time and inode; anything else is fetched again and replaced.
+//! - `parts/`: part files, named by a hash of (source, path, listed size): short whatever the
+//!   file name (a legal name stays legal), never at a final name, and a part file of another
+//!   source or another size of the object is never resumed (it is deleted when a job starts).
+//!
+//! The journal is read once per job, after the lock is taken, into a map of this source's
+//! completed paths (other sources' lines are passed over), and appended to with one `write` per
+//! line; nothing reads the bytes of a file a second time.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The name of the state folder inside a destination. A server path whose first segment is this
+/// name (in any case) is refused as unsafe.
+pub(crate) const STATE_DIR: &str = ".codeocean-download";
+
+/// Whether a server path's first segment would reach the state folder (compared without case:
+/// on a case-insensitive filesystem `.CodeOcean-Download` is the same folder).
+pub(crate) fn reaches_state(first_segment: &str) -> bool {
+    first_segment.eq_ignore_ascii_case(STATE_DIR)
+}
+
+/// What the journal says about one completed file of this job's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Done {
+    size: u64,
+    len: u64,
+    mtime_ns: u64,
+    ino: u64,
+}
+
+/// The identity of a file on disk, compared with a `done` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    len: u64,
+    mtime_ns: u64,
+    ino: u64,
+}
+
+impl Stamp {
+    pub(crate) fn of(m: &std::fs::Metadata) -> Self {
+        let mtime_ns = m
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        #[cfg(unix)]
+        let ino = std::os::unix::fs::MetadataExt::ino(m);
+        #[cfg(not(unix))]
+        let ino = 0;
+        Self {
+            len: m.len(),
+            mtime_ns,
+            ino,
+        }
+    }
+}
+
+/// A destination's state, for one job: the lock held, this source's completed files, and the
+/// journal open for appending.
+pub(crate) struct DestState {
+    /// `DEST/.codeocean-download`.
+    dir: PathBuf,
+    /// `DEST/.codeocean-download/parts`.
+    parts: PathBuf,
+    /// This job's source, as the journal spells it (`results/ID`, `data_asset/ID`).
+    source: String,
+    /// The lock, held as long as the job runs (released when the file is closed).
+    _lock: File,
+    /// This source's completed files by path.
+    done: HashMap<String, Done>,
+    /// Validators of this source's part files, by part name (`None`: started from a response
+    /// without one).
+    started: HashMap<String, Option<String>>,
+    journal: Mutex<File>,
+}
+
+impl std::fmt::Debug for DestState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DestState")
+            .field("dir", &self.dir)
+            .field("source", &self.source)
+            .field("done", &self.done.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates `dir` as a real folder (not a symbolic link), or checks that it is one.
+fn real_dir(dir: &Path) -> Result<()> {
+    let refuse = || {
+        Error::new(
+            ErrorKind::UnsafePath,
+            format!("preparing {}", dir.display()),
+            "refused: it is not a folder (or is a symbolic link)",
+        )
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() && !m.file_type().is_symlink() => Ok(()),
+        Ok(_) => Err(refuse()),
+        Err(_) => match std::fs::create_dir(dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let m = std::fs::symlink_metadata(dir)
+                    .map_err(|e| Error::io(format!("preparing {}", dir.display()), e))?;
+                if m.is_dir() && !m.file_type().is_symlink() {
+                    Ok(())
+                } else {
+                    Err(refuse())
+                }
+            }
+            Err(e) => Err(Error::io(format!("creating {}", dir.display()), e)),
+        },
+    }
+}
+
+/// Opens a regular file of the state folder (refusing a symbolic link there).
+fn open_state_file(path: &Path, append: bool) -> Result<File> {
+    if let Ok(m) = std::fs::symlink_metadata(path)
+        && !m.is_file()
+    {
+        return Err(Error::new(
+            ErrorKind::UnsafePath,
+            format!("opening {}", path.display()),
+            "refused: it is not a regular file",
+        ));
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true);
+    if append {
+        o.append(true);
+    } else {
+        o.write(true).truncate(false);
+    }
+    o.open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+}
+
+impl DestState {
+    /// Takes the destination's lock (calling `waiting` first when another job holds it, then
+    /// waiting for it), reads the journal and deletes part files that are not this source's.
+    /// Blocking.
+    pub(crate) fn open(dest: &Path, source: String, waiting: impl FnOnce()) -> Result<Self> {
+        let dir = dest.join(STATE_DIR);
+        real_dir(&dir)?;
+        let parts = dir.join("parts");
+        real_dir(&parts)?;
+        let lock_path = dir.join("lock");
+        let lock = open_state_file(&lock_path, false)?;
+        let locking = || format!("locking {}", lock_path.display());
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                waiting();
+                lock.lock().map_err(|e| Error::io(locking(), e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(locking(), e)),
+        }
+        let journal_path = dir.join("manifest.jsonl");
+        let journal = open_state_file(&journal_path, true)?;
+        let (done, started) = read_journal(&journal_path, &source)?;
+        let mut state = Self {
+            dir,
+            parts,
+            source,
+            _lock: lock,
+            done,
+            started,
+            journal: Mutex::new(journal),
+        };
+        state.discard_foreign_parts()?;
+        Ok(state)
+    }
+
+    /// Deletes part files this source did not start (other sources', other sizes', or ones
+    /// whose start was never journaled), and forgets starts whose part file is gone.
+    fn discard_foreign_parts(&mut self) -> Result<()> {
+        let ctx = || format!("cleaning {}", self.parts.display());
+        let mut present = HashSet::new();
+        for entry in std::fs::read_dir(&self.parts).map_err(|e| Error::io(ctx(), e))? {
+            let entry = entry.map_err(|e| Error::io(ctx(), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if self.started.contains_key(&name) {
+                present.insert(name);
+            } else {
+                let p = entry.path();
+                let r = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+                r.map_err(|e| Error::io(format!("removing {}", p.display()), e))?;
+            }
+        }
+        self.started.retain(|name, _| present.contains(name));
+        Ok(())
+    }
+
+    /// Whether the file at `path`, now on disk as `stamp`, was completed from this source at
+    /// the listed `size` and is unchanged since.
+    pub(crate) fn is_complete(&self, path: &str, size: Option<u64>, stamp: Stamp) -> bool {
+        let Some(size) = size else { return false };
+        self.done.get(path).is_some_and(|d| {
+            d.size == size
+                && d.len == stamp.len
+                && d.mtime_ns == stamp.mtime_ns
+                && d.ino == stamp.ino
+        })
+    }
+
+    /// The part file's name for `path` at the listed `size`: a hash of this source, the path
+    /// and the size (32 hex digits).
+    pub(crate) fn part_name(&self, path: &str, size: Option<u64>) -> String {
+        let mut h = Sha256::new();
+        h.update(self.source.as_bytes());
+        h.update([0]);
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update(
+            size.map_or_else(|| "?".to_owned(), |s| s.to_string())
+                .as_bytes(),
+        );
+        let digest = h.finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Where the part file of that name lives.
+    pub(crate) fn part_path(&self, name: &str) -> PathBuf {
+        self.parts.join(name)
+    }
+
+    /// Whether a part file of that name was started by this source, and with which validator
+    /// (`Some(None)`: started from a response without one).
+    pub(crate) fn started(&self, name: &str) -> Option<Option<&str>> {
+        self.started.get(name).map(Option::as_deref)
+    }
+
+    /// Journals that the part file `name` for `path` (listed `size`) starts over from a
+    /// response with `validator`. One small `write` on an open file.
+    pub(crate) fn record_start(
+        &self,
+        name: &str,
+        path: &str,
+        size: Option<u64>,
+        validator: Option<&str>,
+    ) -> Result<()> {
+        self.append(json!({
+            "start": name,
+            "source": self.source,
+            "path": path,
+            "size": size,
+            "validator": validator,
+        }))
+    }
+
+    /// Journals that `path` is complete from this source as `stamp` (the part file's, taken
+    /// just before it is renamed into place: the rename keeps it).
+    pub(crate) fn record_done(
+        &self,
+        name: &str,
+        path: &str,
+        size: Option<u64>,
+        validator: Option<&str>,
+        stamp: Stamp,
+    ) -> Result<()> {
+        self.append(json!({
+            "done": path,
+            "source": self.source,
+            "part": name,
+            "size": size,
+            "validator": validator,
+            "len": stamp.len,
+            "mtime_ns": stamp.mtime_ns,
+            "ino": stamp.ino,
+        }))
+    }
+
+    fn append(&self, line: Value) -> Result<()> {
+        let mut text = line.to_string();
+        text.push('\n');
+        // One `write` of the whole line on a file opened for appending: lines of one job never
+        // interleave, and a line cut short by a crash is skipped when read.
+        self.journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .write_all(text.as_bytes())
+            .map_err(|e| {
+                Error::io(
+                    format!("writing {}", self.dir.join("manifest.jsonl").display()),
+                    e,
+                )
+            })
+    }
+}
+
+type Journal = (HashMap<String, Done>, HashMap<String, Option<String>>);
+
+/// Reads the journal: this source's completed files (a later line of another source for the
+/// same path removes it: that fetch replaced the file) and its started part files.
+fn read_journal(path: &Path, source: &str) -> Result<Journal> {
+    let mut done = HashMap::new();
+    let mut started = HashMap::new();
+    let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+            continue; // a line cut short by a crash, or not ours
+        };
+        let ours = v["source"].as_str() == Some(source);
+        let u = |k: &str| v[k].as_u64();
+        if let Some(p) = v["done"].as_str() {
+            if let Some(part) = v["part"].as_str() {
+                started.remove(part);
+            }
+            match (ours, u("size"), u("len"), u("mtime_ns"), u("ino")) {
+                (true, Some(size), Some(len), Some(mtime_ns), Some(ino)) => {
+                    done.insert(
+                        p.to_owned(),
+                        Done {
+                            size,
+                            len,
+                            mtime_ns,
+                            ino,
+                        },
+                    );
+                }
+                _ => {
+                    done.remove(p);
+                }
+            }
+        } else if let Some(part) = v["start"].as_str()
+            && ours
+        {
+            started.insert(part.to_owned(), v["validator"].as_str().map(str::to_owned));
+        }
+    }
+    Ok((done, started))
+}
