@@ -348,7 +348,8 @@ pub(crate) enum ResultsCmd {
         /// File path, relative to the results root.
         path: String,
     },
-    /// Download results (resumable: complete files are skipped, partial ones resumed).
+    /// Download results (resumable: files completed from this computation are skipped, partial
+    /// ones resumed, other files at its paths replaced)
     Download {
         /// Computation id.
         id: String,
@@ -457,8 +458,8 @@ pub(crate) enum DataAssetCmd {
         /// File path, relative to the data asset's root.
         path: String,
     },
-    /// Download a data asset's files (resumable: complete files are skipped, partial ones
-    /// resumed).
+    /// Download a data asset's files (resumable: files completed from this data asset are
+    /// skipped, partial ones resumed, other files at its paths replaced)
     Download {
         /// Data asset id.
         id: String,

@@ -200,6 +200,18 @@ impl Progress for Downloading {
     fn retrying(&self, path: &str, error: &codeocean::Error) {
         tracing::info!(path, error = %error, "retrying transfer");
     }
+
+    fn waiting_for_destination(&self, dest: &std::path::Path) {
+        let msg = format!(
+            "waiting: another download into {} is running; it goes on when that one ends",
+            dest.display()
+        );
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{msg}")),
+            None if self.mode == Mode::Lines => eprintln!("{msg}"),
+            None => {}
+        }
+    }
 }
 
 impl Drop for Downloading {

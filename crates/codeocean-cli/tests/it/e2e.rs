@@ -193,21 +193,9 @@ fn interrupted_download_leaves_only_complete_files_and_resumes() {
         .status()
         .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130));
-    // Every file under its final name is complete; partial ones are hidden part files.
-    let mut complete = 0;
-    let mut stack = vec![dir.path().to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap() {
-            let e = e.unwrap();
-            let name = e.file_name().into_string().unwrap();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else if !name.ends_with(".codeocean-part") {
-                assert_eq!(e.metadata().unwrap().len(), 4096, "{name}");
-                complete += 1;
-            }
-        }
-    }
+    // Every file under its final name is complete; partial ones are part files in the
+    // download's state folder.
+    let complete = count_complete(dir.path());
     // The big tree: 16 files in each of 1 + 3 + 9 + 27 + 81 folders.
     assert!(complete > 0 && complete < 1936, "{complete}");
     let out = run(
@@ -218,6 +206,76 @@ fn interrupted_download_leaves_only_complete_files_and_resumes() {
     let v = json(&out);
     assert_eq!(v["skipped"], complete);
     assert_eq!(v["downloaded"].as_u64().unwrap() + complete, 1936);
+}
+
+/// The files of 4096 bytes under `dest` (each file there must be one), outside the download's
+/// state folder `.codeocean-download`.
+fn count_complete(dest: &std::path::Path) -> u64 {
+    let mut complete = 0;
+    let mut stack = vec![dest.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            if d == dest && name == ".codeocean-download" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                assert_eq!(e.metadata().unwrap().len(), 4096, "{name}");
+                complete += 1;
+            }
+        }
+    }
+    complete
+}
+
+#[test]
+fn two_downloads_into_one_folder_at_once_both_succeed() {
+    let sim = sim_with(|c| {
+        c.faults.apply("storage:latency=2").unwrap();
+    });
+    let id = finished_run(&sim, "c0ffee00-0000-4000-8000-000000000003");
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().to_str().unwrap();
+    let spawn = || {
+        crate::cmd(Some(&sim))
+            .args(["--json", "results", "download", &id, "--to", to])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    // The second starts once the first has begun writing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sim.stats().storage_bytes == 0 {
+        assert!(std::time::Instant::now() < deadline, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let second = spawn();
+    let outs: Vec<crate::Out> = [first, second]
+        .into_iter()
+        .map(|c| crate::Out::from(c.wait_with_output().unwrap()))
+        .collect();
+    for out in &outs {
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let (a, b) = (json(&outs[0]), json(&outs[1]));
+    // The big tree: 16 files in each of 1 + 3 + 9 + 27 + 81 folders, each fetched once.
+    assert_eq!(a["downloaded"].as_u64().unwrap(), 1936, "{a}");
+    assert_eq!(
+        (b["downloaded"].as_u64(), b["skipped"].as_u64()),
+        (Some(0), Some(1936)),
+        "{b}"
+    );
+    assert!(
+        outs[1].stderr.contains("waiting: another download into"),
+        "{:?}",
+        outs[1]
+    );
+    assert_eq!(count_complete(dir.path()), 1936);
 }
 
 #[test]
