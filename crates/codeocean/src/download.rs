@@ -56,7 +56,8 @@ impl Progress for NoProgress {}
 pub struct Summary {
     /// Files fetched.
     pub downloaded: u64,
-    /// Files already complete on disk, not fetched again.
+    /// Files already complete on disk, not fetched again: completed earlier from this same
+    /// source and unchanged since.
     pub skipped: u64,
     /// Bytes written.
     pub bytes: u64,
@@ -270,7 +271,8 @@ impl Client {
     /// Starts describing a download of a data asset's files into `dest` (created if missing),
     /// with the same machinery and guarantees as [`download`](Client::download): files keep
     /// their paths under `dest`, only complete files reach their final names, a re-run skips
-    /// complete files and resumes partial ones, names from the server are checked, and the
+    /// the files this data asset completed there and resumes partial ones, names from the
+    /// server are checked, and the
     /// token is never sent to the storage host. URLs come from `files/urls`, or from the
     /// deprecated `files/download_url` on servers without it
     /// ([`data_asset_file_urls`](Client::data_asset_file_urls)).
@@ -309,9 +311,19 @@ impl Client {
 /// A download job: a whole tree (a computation's results or a data asset's files), a folder of
 /// it, or one file. Made by [`Client::download`] and [`Client::download_data_asset`].
 ///
-/// Each file is streamed to a hidden `.NAME.codeocean-part` file next to its destination and
-/// renamed into place only once its byte count matches the listing, so a file at its final name
-/// is always complete. A re-run skips complete files and resumes partial ones with `Range`.
+/// Each file is streamed to a part file in the destination's state folder
+/// (`dest/.codeocean-download/parts/`, under a short name, so that any legal file name stays
+/// legal) and renamed into place only once its byte count matches the listing, so a file at its
+/// final name is always complete.
+///
+/// A re-run skips the files this same source (computation or data asset) completed there and
+/// that are unchanged on disk since, as the destination's journal
+/// (`.codeocean-download/manifest.jsonl`) records; any other file at a listed path is fetched again
+/// and replaced. A partial file is resumed (`Range`, with `If-Range` and the storage validator it
+/// was started from) only by the source that started it, at the same listed size; a `200`, or a
+/// `206` of another object, starts it over. A job holds a lock on the destination: a second job
+/// into the same folder waits for it (and says so through [`Progress::waiting_for_destination`]).
+/// Server paths whose first segment is `.codeocean-download` are refused.
 /// Expired signed URLs are replaced, broken transfers resumed, throttling honoured. Names from
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
 pub struct Download {
@@ -377,7 +389,8 @@ impl Download {
     }
 
     /// Runs the job. The [`Summary`] lists failures; it is returned even when some files
-    /// failed ([`Summary::into_result`] turns that into an error).
+    /// failed ([`Summary::into_result`] turns that into an error). While another job holds the
+    /// destination, it waits for it first (see [`Download`]).
     pub async fn run(self) -> Result<Summary> {
         let started = Instant::now();
         tokio::fs::create_dir_all(&self.dest)
