@@ -353,3 +353,139 @@ fn read_journal(path: &Path, source: &str) -> Result<Journal> {
     }
     Ok((done, started))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dest: &Path, source: &str) -> DestState {
+        DestState::open(dest, source.to_owned(), || {
+            panic!("nothing else holds the lock")
+        })
+        .unwrap()
+    }
+
+    fn stamp_of(p: &Path) -> Stamp {
+        Stamp::of(&std::fs::metadata(p).unwrap())
+    }
+
+    #[test]
+    fn only_this_sources_unchanged_files_are_complete() {
+        let dest = tempfile::tempdir().unwrap();
+        let file = dest.path().join("f");
+        std::fs::write(&file, b"abc").unwrap();
+        let st = open(dest.path(), "results/A");
+        st.record_done("p", "f", Some(3), Some("\"t\""), stamp_of(&file))
+            .unwrap();
+        drop(st);
+        let a = open(dest.path(), "results/A");
+        assert!(a.is_complete("f", Some(3), stamp_of(&file)));
+        assert!(
+            !a.is_complete("f", Some(4), stamp_of(&file)),
+            "another size"
+        );
+        assert!(!a.is_complete("f", None, stamp_of(&file)), "no size listed");
+        assert!(
+            !a.is_complete("g", Some(3), stamp_of(&file)),
+            "another path"
+        );
+        drop(a);
+        assert!(!open(dest.path(), "results/B").is_complete("f", Some(3), stamp_of(&file)));
+        assert!(!open(dest.path(), "data_asset/A").is_complete("f", Some(3), stamp_of(&file)));
+        // Rewritten in place (same length, same inode): a later modification time.
+        let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+        std::fs::write(&file, b"xyz").unwrap();
+        let f = File::options().write(true).open(&file).unwrap();
+        f.set_modified(mtime + std::time::Duration::from_secs(1))
+            .unwrap();
+        drop(f);
+        assert!(!open(dest.path(), "results/A").is_complete("f", Some(3), stamp_of(&file)));
+        // Replaced by another file (a rename over it) with the same length and time: another
+        // inode.
+        #[cfg(unix)]
+        {
+            let other = dest.path().join("other");
+            std::fs::write(&other, b"abc").unwrap();
+            File::options()
+                .write(true)
+                .open(&other)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+            std::fs::rename(&other, &file).unwrap();
+            let now = stamp_of(&file);
+            assert_eq!((now.len, now.mtime_ns), (3, stamp_of_time(mtime)));
+            assert!(!open(dest.path(), "results/A").is_complete("f", Some(3), now));
+        }
+    }
+
+    fn stamp_of_time(t: std::time::SystemTime) -> u64 {
+        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    }
+
+    #[test]
+    fn a_later_line_of_another_source_wins_and_a_torn_line_is_skipped() {
+        let dest = tempfile::tempdir().unwrap();
+        let file = dest.path().join("f");
+        std::fs::write(&file, b"abc").unwrap();
+        let s = stamp_of(&file);
+        let a = open(dest.path(), "results/A");
+        a.record_done("p", "f", Some(3), None, s).unwrap();
+        drop(a);
+        let b = open(dest.path(), "results/B");
+        b.record_done("q", "f", Some(3), None, s).unwrap();
+        drop(b);
+        // A crash in the middle of a line.
+        let journal = dest.path().join(STATE_DIR).join("manifest.jsonl");
+        let mut j = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&journal)
+            .unwrap();
+        j.write_all(br#"{"done":"f","source":"results/A","si"#)
+            .unwrap();
+        drop(j);
+        assert!(!open(dest.path(), "results/A").is_complete("f", Some(3), s));
+        assert!(open(dest.path(), "results/B").is_complete("f", Some(3), s));
+    }
+
+    #[test]
+    fn part_files_are_kept_only_for_the_source_that_started_them() {
+        let dest = tempfile::tempdir().unwrap();
+        let a = open(dest.path(), "results/A");
+        let name = a.part_name("big.bin", Some(10));
+        assert_eq!(name.len(), 32);
+        assert!(name.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(name, a.part_name("big.bin", Some(11)));
+        assert_ne!(name, a.part_name("big.bin", None));
+        assert_ne!(name, a.part_name("big.bim", Some(10)));
+        std::fs::write(a.part_path(&name), b"half").unwrap();
+        a.record_start(&name, "big.bin", Some(10), Some("\"v1\""))
+            .unwrap();
+        // Never journaled: not trusted, deleted.
+        std::fs::write(a.part_path("stray"), b"?").unwrap();
+        drop(a);
+        let a = open(dest.path(), "results/A");
+        assert_eq!(a.started(&name), Some(Some("\"v1\"")));
+        assert!(a.part_path(&name).exists());
+        assert!(!a.part_path("stray").exists());
+        // Another source's job waits while A's holds the lock, then deletes A's part file.
+        let waited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (w, d) = (waited.clone(), dest.path().to_owned());
+        let b = std::thread::spawn(move || {
+            DestState::open(&d, "results/B".to_owned(), move || {
+                w.store(true, std::sync::atomic::Ordering::SeqCst)
+            })
+            .unwrap()
+        });
+        while !waited.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!b.is_finished(), "the lock is exclusive");
+        let part = a.part_path(&name);
+        drop(a);
+        let b = b.join().unwrap();
+        assert_ne!(name, b.part_name("big.bin", Some(10)), "another source");
+        assert!(!part.exists());
+    }
+}

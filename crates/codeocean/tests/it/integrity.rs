@@ -82,7 +82,10 @@ async fn files_of_another_source_are_fetched_again_and_replaced() {
     let s = c.download(&b, dir.path()).run().await.unwrap();
     assert_eq!((s.downloaded, s.skipped, s.bytes), (0, 7, 0), "{s:?}");
 
-    // A file changed on disk (same size) is not this source's any more.
+    // A file changed on disk (same size) is not this source's any more. (Later than the
+    // filesystem's timestamp granularity: an edit within the same clock tick as the download's
+    // completion, in place, would not be seen.)
+    std::thread::sleep(std::time::Duration::from_millis(50));
     let out = dir.path().join("output.txt");
     let len = std::fs::metadata(&out).unwrap().len() as usize;
     std::fs::write(&out, vec![b'?'; len]).unwrap();
