@@ -820,6 +820,27 @@ mod tests {
         assert_eq!(parse_retry_after("soon"), None);
     }
 
+    /// With the defaults, a server that never answers ends a call, and a storage host that
+    /// stalls ends a transfer, within two minutes, retries included.
+    #[test]
+    fn default_limits_end_a_hung_call_or_a_stalled_transfer_within_two_minutes() {
+        let b = Client::builder();
+        let two_minutes = Duration::from_secs(120);
+        // An API call: the total clock bounds every try and every backoff wait.
+        assert!(b.request_timeout < two_minutes);
+        // Each try fits inside the total at least twice (a retry is possible), and a connect
+        // fits inside a try.
+        assert!(b.attempt_timeout * 2 < b.request_timeout);
+        assert!(b.connect_timeout < b.attempt_timeout);
+        // A transfer: a stall is noticed by the read timeout, and the transfer ends once the
+        // request timeout passed without progress; the stall clock cuts a try in progress too.
+        assert!(b.read_timeout < b.request_timeout);
+        assert!(b.request_timeout + b.read_timeout < two_minutes);
+        // Before this bound existed: 6 tries of 60 s each.
+        let old = Duration::from_secs(60) * (b.retry.max_retries as u32 + 1);
+        assert!(old > two_minutes);
+    }
+
     #[test]
     fn debug_never_shows_the_token() {
         let b = Client::builder().domain("x.example").token("s3cr3t-token");
