@@ -14,7 +14,7 @@ pub mod lint;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use serde_json::Value;
 
 /// The spec, relative to the workspace root.
@@ -53,6 +53,15 @@ fn settings(open_types: &[String], mapped_types: &[(String, String)]) -> Generat
         // the builder style; the ergonomic layer is the `codeocean` crate, not this one.
         .with_interface(InterfaceStyle::Positional)
         .with_tag(TagStyle::Merged)
+        // The client carries `crate::hooks::Hooks` and the raw crate implements `ClientHooks`
+        // itself (no generated default): that hand-written `exec` caps every response body and
+        // reports each exchange, so no operation can read a body without end.
+        .with_inner_type(
+            "crate::hooks::Hooks"
+                .parse()
+                .expect("a type path is a token stream"),
+        )
+        .with_hooks(HooksMode::Expected)
         .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq")
         // Ordered maps: serialised bodies and generated code stay deterministic.

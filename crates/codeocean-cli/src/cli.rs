@@ -61,6 +61,10 @@ pub(crate) struct Cli {
     /// First interval between status polls while waiting (they grow up to 30s).
     #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = duration, help_heading = GLOBAL)]
     pub(crate) poll_interval: Duration,
+    /// Give up on an API call after this long, retries included (default 90s); a download
+    /// gives up on a file after this long without progress.
+    #[arg(long, global = true, value_name = "DUR", value_parser = duration, help_heading = GLOBAL)]
+    pub(crate) request_timeout: Option<Duration>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

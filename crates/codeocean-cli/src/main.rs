@@ -58,6 +58,8 @@ pub(crate) struct Ctx {
     domain: Option<String>,
     token: Option<String>,
     poll_interval: Duration,
+    /// `--request-timeout`: the total per API call, and per file without progress.
+    request_timeout: Option<Duration>,
 }
 
 impl Ctx {
@@ -78,7 +80,11 @@ impl Ctx {
 
     /// A client for this domain and token, with the command line's polling settings.
     pub(crate) fn client_for(&self, domain: &str, token: &str) -> anyhow::Result<Client> {
-        let client = Client::builder()
+        let mut builder = Client::builder();
+        if let Some(t) = self.request_timeout {
+            builder = builder.request_timeout(t);
+        }
+        let client = builder
             .domain(domain)
             .token(token)
             .user_agent(concat!("codeocean-cli/", env!("CARGO_PKG_VERSION")))
@@ -150,6 +156,7 @@ fn main() -> ExitCode {
         domain: cli.domain,
         token: cli.token,
         poll_interval: cli.poll_interval,
+        request_timeout: cli.request_timeout,
     };
     let verbose = cli.verbose > 0;
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -198,7 +198,7 @@ impl Progress for Downloading {
     }
 
     fn retrying(&self, path: &str, error: &codeocean::Error) {
-        tracing::info!(path, error = %error, "retrying transfer");
+        tracing::debug!(path, error = %error, "retrying transfer");
     }
 
     fn waiting_for_destination(&self, dest: &std::path::Path) {

@@ -16,6 +16,14 @@
 //! never shows it) and hands it to [`Client::new_with_client`]. Do not use [`Client::new`]: its
 //! 15-second *total* timeout cuts off long responses, and it sends no credentials.
 //!
+//! # Bounded bodies
+//!
+//! Every response body goes through [`hooks`]: reading more than [`hooks::Hooks::max_body`]
+//! bytes (default [`hooks::DEFAULT_MAX_BODY`], 64 MiB) fails with a [`hooks::BodyTooLarge`] in
+//! the error's source chain, so a server that answers without end cannot exhaust memory. The
+//! same hooks can observe each exchange (method, path, status, time), which is how the
+//! `codeocean` crate logs requests.
+//!
 //! ```no_run
 //! use base64::Engine as _;
 //! use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -38,6 +46,7 @@
 //! let client = codeocean_raw::Client::new_with_client(
 //!     "https://acmecorp.codeocean.com/api/v1",
 //!     http,
+//!     codeocean_raw::hooks::Hooks::default(), // response bodies capped at 64 MiB
 //! );
 //!
 //! let computation = client
@@ -70,7 +79,8 @@
 //! sort fields and filters) are open: a value the server sends that the spec does not list
 //! decodes to `Unknown(String)` instead of failing the whole response, and a caller can send a
 //! value a newer server knows. They, the [`open::Timestamp`], the [`open::CustomMetadataValue`]
-//! and [`open::OneOrMany`] are in [`open`], the only hand-written module of this crate. Unknown
+//! and [`open::OneOrMany`] are in [`open`], which with [`hooks`] is all the hand-written code of
+//! this crate. Unknown
 //! fields in responses are ignored.
 //!
 //! # Operations
@@ -103,6 +113,7 @@
 //! the operations whose responses have no body (deletes, renames, archives, detaches, permission
 //! updates, transfers): they send reqwest's default `Accept: */*`.
 
+pub mod hooks;
 pub mod open;
 
 #[rustfmt::skip]

@@ -126,7 +126,9 @@ pub struct ClientBuilder {
     user_agent: String,
     connect_timeout: Duration,
     request_timeout: Duration,
+    attempt_timeout: Duration,
     read_timeout: Duration,
+    max_response_body: u64,
     retry: RetryPolicy,
     poll: PollPolicy,
     api_concurrency: usize,
@@ -142,6 +144,9 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("max_response_body", &self.max_response_body)
             .field("retry", &self.retry)
             .field("poll", &self.poll)
             .field("api_concurrency", &self.api_concurrency)
@@ -157,8 +162,10 @@ impl Default for ClientBuilder {
             token: None,
             user_agent: format!("codeocean-rs/{}", env!("CARGO_PKG_VERSION")),
             connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
-            read_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(90),
+            attempt_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(15),
+            max_response_body: codeocean_raw::hooks::DEFAULT_MAX_BODY,
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
             api_concurrency: 32,
@@ -194,17 +201,50 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for one API request, response body included (default 60 s). Downloads are
-    /// not bound by it: they fail only when no byte arrives for the
-    /// [`read_timeout`](Self::read_timeout).
+    /// The most time one API call may take in all, **retries and their waits included**
+    /// (default 90 s), and the most time a file transfer may go without progress, retries
+    /// included. This is the bound on a server that never answers.
+    ///
+    /// How the limits combine, for an API call: the call starts a clock; each try is given
+    /// the [`attempt_timeout`](Self::attempt_timeout) or the time left on the clock, whichever
+    /// is less (the [`connect_timeout`](Self::connect_timeout) counts inside the try); a retry
+    /// whose backoff would end after the clock runs out is not made, and the call fails with the
+    /// last error; a try still running when the clock runs out fails with
+    /// [`ErrorKind::Timeout`]. So a call never takes longer than `request_timeout`: with the
+    /// defaults, a hung server costs two tries of 30 s and a third cut at 90 s.
+    ///
+    /// For a transfer (a file of a download): each silence longer than the
+    /// [`read_timeout`](Self::read_timeout) ends a try, and the transfer gives up once
+    /// `request_timeout` has passed since it last received a byte of new ground, whatever its
+    /// retry budget says. A transfer that keeps making progress is never cut: a 1 GiB file may
+    /// take as long as it takes.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
-    /// Longest silence allowed while reading a download (default 60 s).
+    /// The most time one try of an API call may take, response body included (default 30 s);
+    /// see [`request_timeout`](Self::request_timeout) for how it combines with the total.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+
+    /// Longest silence allowed while reading a download (default 15 s); it ends one try of the
+    /// transfer, which is retried within [`request_timeout`](Self::request_timeout).
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
+        self
+    }
+
+    /// The most bytes an API response body may have, success or error (default 64 MiB,
+    /// [`codeocean_raw::hooks::DEFAULT_MAX_BODY`]: four times the largest listing or search
+    /// page expected, far below what would hurt). A longer body is cut off there and the call
+    /// fails with [`ErrorKind::TooLarge`], naming the cap; it is not retried. (Error bodies are
+    /// read only up to their first 64 KiB anyway, and downloads are bounded by the listed file
+    /// size instead.)
+    pub fn max_response_body(mut self, bytes: u64) -> Self {
+        self.max_response_body = bytes;
         self
     }
 
@@ -274,7 +314,8 @@ impl ClientBuilder {
             .default_headers(headers)
             .user_agent(ua.clone())
             .connect_timeout(self.connect_timeout)
-            .timeout(self.request_timeout)
+            // A backstop for users of `raw()`; `send` bounds each try and the whole call itself.
+            .timeout(self.attempt_timeout.min(self.request_timeout))
             .tcp_nodelay(true)
             .build()
             .map_err(|e| from_reqwest("configuring the client", e))?;
@@ -289,9 +330,17 @@ impl ClientBuilder {
             .map_err(|e| from_reqwest("configuring the client", e))?;
         Ok(Client {
             inner: Arc::new(Inner {
-                raw: codeocean_raw::Client::new_with_client(&base, api_http),
+                raw: codeocean_raw::Client::new_with_client(
+                    &base,
+                    api_http,
+                    codeocean_raw::hooks::Hooks::default()
+                        .max_body(self.max_response_body)
+                        .observe(log_exchange),
+                ),
                 storage: storage_http,
                 base,
+                request_timeout: self.request_timeout,
+                attempt_timeout: self.attempt_timeout,
                 retry: self.retry,
                 poll: self.poll,
                 api_limit: Semaphore::new(self.api_concurrency),
@@ -303,6 +352,37 @@ impl ClientBuilder {
                 probe: [tokio::sync::Mutex::new(()), tokio::sync::Mutex::new(())],
             }),
         })
+    }
+}
+
+/// Logs one API exchange (each try of each call): at INFO, so that `-v` shows it. The path only:
+/// never a query string, never a header.
+fn log_exchange(x: &codeocean_raw::hooks::Exchange<'_>) {
+    let elapsed_ms = x.elapsed.as_millis() as u64;
+    match &x.outcome {
+        Ok(status) => tracing::info!(
+            method = %x.method,
+            path = x.path,
+            status = status.as_u16(),
+            elapsed_ms,
+            "{} {} {} ({elapsed_ms} ms)",
+            x.method,
+            x.path,
+            status.as_u16()
+        ),
+        Err(e) => tracing::info!(
+            method = %x.method,
+            path = x.path,
+            elapsed_ms,
+            // The causes only: reqwest's own message names the URL, query included.
+            error = std::iter::successors(std::error::Error::source(*e), |s| s.source())
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(": "),
+            "{} {} failed ({elapsed_ms} ms)",
+            x.method,
+            x.path
+        ),
     }
 }
 
@@ -345,6 +425,10 @@ pub(crate) struct Inner {
     pub(crate) raw: codeocean_raw::Client,
     pub(crate) storage: reqwest::Client,
     base: String,
+    /// The most time an API call (retries included) or a stalled transfer may take.
+    pub(crate) request_timeout: Duration,
+    /// The most time one try of an API call may take.
+    attempt_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollPolicy,
     api_limit: Semaphore,
@@ -459,20 +543,48 @@ impl Client {
             duration_ms = tracing::field::Empty,
         );
         let started = Instant::now();
+        let total = self.inner.request_timeout;
+        let deadline = tokio::time::Instant::now() + total;
         let mut delays = self.inner.retry.delays();
         let mut retries = 0u32;
         let result = async {
             loop {
-                let outcome = {
+                let try_deadline =
+                    deadline.min(tokio::time::Instant::now() + self.inner.attempt_timeout);
+                let outcome = tokio::time::timeout_at(try_deadline, async {
+                    // The permit covers reading an error body too: that is the same exchange.
                     let _permit = self.inner.api_limit.acquire().await.expect("never closed");
-                    attempt().await
-                };
+                    match attempt().await {
+                        Ok(v) => Ok(v),
+                        Err(e) => Err(convert(e, &op.what).await),
+                    }
+                })
+                .await;
                 let error = match outcome {
-                    Ok(v) => {
+                    Ok(Ok(v)) => {
                         tracing::Span::current().record("status", v.status().as_u16());
                         return Ok(v.into_inner());
                     }
-                    Err(e) => convert(e, &op.what).await,
+                    Ok(Err(e)) => e,
+                    Err(_) if try_deadline == deadline => {
+                        return Err(Error::new(
+                            ErrorKind::Timeout,
+                            op.what.as_str(),
+                            format!(
+                                "no answer within the request timeout of {total:?} \
+                                 (retries included; {} tries)",
+                                retries + 1
+                            ),
+                        ));
+                    }
+                    Err(_) => Error::new(
+                        ErrorKind::Timeout,
+                        op.what.as_str(),
+                        format!(
+                            "no answer within the attempt timeout of {:?}",
+                            self.inner.attempt_timeout
+                        ),
+                    ),
                 };
                 if let Some(s) = error.status() {
                     tracing::Span::current().record("status", s);
@@ -480,13 +592,28 @@ impl Client {
                 let Some(delay) = self.retry_delay(&error, &op, &mut delays) else {
                     return Err(error);
                 };
+                if tokio::time::Instant::now() + delay >= deadline {
+                    return Err(error.with_note(format!(
+                        "gave up after {} tries: the request timeout of {total:?} \
+                         (retries included) ran out",
+                        retries + 1
+                    )));
+                }
                 retries += 1;
                 tracing::Span::current().record("retries", retries);
-                tracing::warn!(
+                // DEBUG, not WARN: a retry that succeeds is no news at the default level.
+                tracing::debug!(
                     retry = retries,
                     delay_ms = delay.as_millis() as u64,
+                    status = error.status(),
+                    retry_after_ms = error.retry_after().map(|d| d.as_millis() as u64),
                     error = %error,
-                    "retrying"
+                    "{}",
+                    if error.status() == Some(429) {
+                        "throttled (429); waiting before retrying"
+                    } else {
+                        "retrying"
+                    }
                 );
                 tokio::time::sleep(delay).await;
             }
@@ -517,7 +644,7 @@ impl Client {
             }
             _ => false,
         };
-        if !safe {
+        if !safe || !error.is_retryable() {
             return None;
         }
         let backoff = delays.next()?;
@@ -557,6 +684,24 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 /// Most bytes of an error body read into a message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
+/// Reads at most [`ERROR_BODY_LIMIT`] bytes of an error body (the rest is never read).
+pub(crate) async fn read_error_body<E>(
+    stream: impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, E>>,
+) -> Vec<u8> {
+    let mut stream = std::pin::pin!(stream);
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match stream.try_next().await {
+            Ok(Some(chunk)) => {
+                let room = ERROR_BODY_LIMIT - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    body
+}
+
 /// Turns a progenitor error into ours, reading (a bounded part of) an error body.
 pub(crate) async fn convert(e: RawError<ByteStream>, what: &str) -> Error {
     match e {
@@ -567,16 +712,9 @@ pub(crate) async fn convert(e: RawError<ByteStream>, what: &str) -> Error {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let mut body = Vec::new();
-            let mut stream = rv.into_inner().into_inner();
-            while body.len() < ERROR_BODY_LIMIT {
-                match stream.try_next().await {
-                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                    _ => break,
-                }
-            }
+            let body = read_error_body(rv.into_inner().into_inner()).await;
             let (detail, json) = describe_body(status, &body);
-            Error::status_error(what, status, detail, json, retry_after)
+            Error::status_error(what, status, detail, json, retry_after).api_answer()
         }
         RawError::CommunicationError(re) | RawError::ResponseBodyError(re) => {
             from_reqwest(what, re)
@@ -603,7 +741,8 @@ pub(crate) async fn convert(e: RawError<ByteStream>, what: &str) -> Error {
             "unexpected response status",
             false,
             None,
-        ),
+        )
+        .api_answer(),
         RawError::InvalidRequest(m) => Error::new(ErrorKind::InvalidInput, what, m),
         other => Error::new(ErrorKind::Connection, what, other.to_string()),
     }
@@ -679,6 +818,27 @@ mod tests {
             "{d:?}"
         );
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    /// With the defaults, a server that never answers ends a call, and a storage host that
+    /// stalls ends a transfer, within two minutes, retries included.
+    #[test]
+    fn default_limits_end_a_hung_call_or_a_stalled_transfer_within_two_minutes() {
+        let b = Client::builder();
+        let two_minutes = Duration::from_secs(120);
+        // An API call: the total clock bounds every try and every backoff wait.
+        assert!(b.request_timeout < two_minutes);
+        // Each try fits inside the total at least twice (a retry is possible), and a connect
+        // fits inside a try.
+        assert!(b.attempt_timeout * 2 < b.request_timeout);
+        assert!(b.connect_timeout < b.attempt_timeout);
+        // A transfer: a stall is noticed by the read timeout, and the transfer ends once the
+        // request timeout passed without progress; the stall clock cuts a try in progress too.
+        assert!(b.read_timeout < b.request_timeout);
+        assert!(b.request_timeout + b.read_timeout < two_minutes);
+        // Before this bound existed: 6 tries of 60 s each.
+        let old = Duration::from_secs(60) * (b.retry.max_retries as u32 + 1);
+        assert!(old > two_minutes);
     }
 
     #[test]

@@ -12,10 +12,11 @@ use reqwest::header::{
 };
 use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
-use crate::client::{Client, describe_body, parse_retry_after};
+use crate::client::{Client, describe_body, parse_retry_after, read_error_body};
 use crate::dest_state::{DestState, STATE_DIR, Stamp, reaches_state};
 use crate::error::{Error, ErrorKind, Result, from_reqwest};
 use crate::source::Source;
+use crate::walk::WalkLimits;
 use crate::{ResultItem, ResultItemType};
 
 /// Follows a download job. Every method has a default that does nothing; implement the ones
@@ -67,6 +68,12 @@ pub struct Summary {
     pub failed: Vec<(String, Error)>,
     /// Wall time of the job.
     pub elapsed: Duration,
+    /// Why the job stopped before trying every file, if it did: the API refused the
+    /// credentials (HTTP 401 or 403), so nothing more was asked of it. Files not tried are not
+    /// in [`failed`](Self::failed); [`not_attempted`](Self::not_attempted) counts them.
+    pub stopped: Option<String>,
+    /// Files listed but not tried because the job [`stopped`](Self::stopped).
+    pub not_attempted: u64,
     /// What was downloaded, for the message of [`into_result`](Self::into_result).
     what: String,
 }
@@ -74,12 +81,24 @@ pub struct Summary {
 impl Summary {
     /// Whether every file is complete on disk.
     pub fn is_complete(&self) -> bool {
-        self.failed.is_empty()
+        self.failed.is_empty() && self.stopped.is_none()
     }
 
     /// `Ok(self)` when complete, else an error of kind [`ErrorKind::Incomplete`] that counts the
     /// failures and quotes the first.
     pub fn into_result(self) -> Result<Summary> {
+        if let Some(why) = &self.stopped {
+            return Err(Error::new(
+                ErrorKind::Incomplete,
+                format!("downloading the {}", self.what),
+                format!(
+                    "stopped: {why}; {} complete, {} failed, {} listed file(s) not tried",
+                    self.downloaded + self.skipped,
+                    self.failed.len(),
+                    self.not_attempted
+                ),
+            ));
+        }
         match self.failed.first() {
             None => Ok(self),
             Some((path, first)) => Err(Error::new(
@@ -304,6 +323,8 @@ impl Client {
             list_concurrency: 16,
             progress: Arc::new(NoProgress),
             sync: false,
+            limits: WalkLimits::default(),
+            stop: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -335,6 +356,9 @@ pub struct Download {
     list_concurrency: usize,
     progress: Arc<dyn Progress>,
     sync: bool,
+    limits: WalkLimits,
+    /// Set once the API refused the credentials: nothing more is asked of it.
+    stop: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Download {
@@ -352,6 +376,8 @@ impl std::fmt::Debug for Download {
 enum Fetched {
     Done(u64),
     Skipped,
+    /// Not tried: the job stopped (credentials refused).
+    NotAttempted,
 }
 
 impl Download {
@@ -379,6 +405,21 @@ impl Download {
     /// power loss, at a large cost in throughput (about half, for a 1 GiB file here).
     pub fn sync(mut self, sync: bool) -> Self {
         self.sync = sync;
+        self
+    }
+
+    /// Deepest folder walked, in levels below the job's path (default
+    /// [`DEFAULT_MAX_DEPTH`](crate::DEFAULT_MAX_DEPTH)); deeper folders are reported as failed
+    /// ([`ErrorKind::Paging`]) and not listed.
+    pub fn max_depth(mut self, levels: usize) -> Self {
+        self.limits.max_depth = levels;
+        self
+    }
+
+    /// Most entries walked (default [`DEFAULT_MAX_ENTRIES`](crate::DEFAULT_MAX_ENTRIES)); the
+    /// walk ends there with a failure of kind [`ErrorKind::Paging`].
+    pub fn max_entries(mut self, entries: u64) -> Self {
+        self.limits.max_entries = entries;
         self
     }
 
@@ -430,16 +471,17 @@ impl Download {
                 let mut walk = std::pin::pin!(job.client.walk(
                     job.source.clone(),
                     &job.path,
-                    job.list_concurrency
+                    job.list_concurrency,
+                    job.limits
                 ));
                 while let Some(item) = walk.next().await {
-                    if tx.send(item).await.is_err() {
+                    if job.stopped() || tx.send(item).await.is_err() {
                         break;
                     }
                 }
             })
         };
-        let _abort = AbortOnDrop(walker.abort_handle());
+        let walker = AbortOnDrop(walker.abort_handle());
         let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let items =
             futures_util::stream::unfold(
@@ -453,6 +495,9 @@ impl Download {
                     let retries = retries.clone();
                     let state = state.clone();
                     async move {
+                        if job.stopped() {
+                            return Some((String::new(), Ok(Fetched::NotAttempted)));
+                        }
                         match item {
                             Err(e) => Some((String::from("(listing)"), Err(e))),
                             Ok(item) if item.type_ == ResultItemType::File => {
@@ -484,6 +529,22 @@ impl Download {
                     summary.skipped += 1;
                     job.progress.file_done(&path, true);
                 }
+                Ok(Fetched::NotAttempted) => summary.not_attempted += 1,
+                Err(e) if e.is_credentials_refused() => {
+                    // Revoked or wrong credentials: every further request would be refused
+                    // too. Stop the walk and start no transfer; those in flight end by
+                    // themselves (each checks the flag before asking the API again).
+                    if summary.stopped.is_none() {
+                        job.stop.store(true, Ordering::Relaxed);
+                        walker.0.abort();
+                        summary.stopped = Some(format!(
+                            "the API refused the credentials (HTTP {}); check the token",
+                            e.status().unwrap_or(401)
+                        ));
+                    }
+                    job.progress.failed(&path, &e);
+                    summary.failed.push((path, e));
+                }
                 Err(e) => {
                     job.progress.failed(&path, &e);
                     summary.failed.push((path, e));
@@ -493,6 +554,11 @@ impl Download {
         summary.retries = retries.load(Ordering::Relaxed);
         summary.elapsed = started.elapsed();
         Ok(summary)
+    }
+
+    /// Whether the job stopped (the API refused the credentials).
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
     /// When the job's path names a file, that file's listing entry.
@@ -557,6 +623,19 @@ impl Download {
         let mut url: Option<String> = None;
         let mut written = 0u64;
         let mut furthest = have;
+        // A transfer gives up once this long has passed without new ground, retries included.
+        let total = self.client.inner.request_timeout;
+        let mut stall_deadline = tokio::time::Instant::now() + total;
+        let stalled = |ctx: String| {
+            Error::new(
+                ErrorKind::Timeout,
+                ctx,
+                format!(
+                    "no progress within the request timeout of {total:?} (retries included); \
+                     the storage host stalled"
+                ),
+            )
+        };
         'transfer: loop {
             if size == Some(have) {
                 break;
@@ -565,11 +644,30 @@ impl Download {
                 let u = match &url {
                     Some(u) => u.clone(),
                     None => {
-                        let fresh = self.source.urls(&self.client, path).await?.download_url;
+                        if self.stopped() {
+                            return Ok(Fetched::NotAttempted);
+                        }
+                        let urls = tokio::time::timeout_at(
+                            stall_deadline,
+                            self.source.urls(&self.client, path),
+                        )
+                        .await
+                        .map_err(|_| stalled(ctx()))?;
+                        let fresh = urls?.download_url;
                         url = Some(fresh.clone());
                         fresh
                     }
                 };
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    // Host and path only: the query of a signed URL is a credential.
+                    let parsed = reqwest::Url::parse(&u).ok();
+                    tracing::debug!(
+                        host = parsed.as_ref().and_then(|p| p.host_str()).unwrap_or("?"),
+                        path = parsed.as_ref().map_or("?", |p| p.path()),
+                        from_byte = have,
+                        "GET from storage"
+                    );
+                }
                 let mut req = self.client.inner.storage.get(&u);
                 if have > 0 {
                     req = req.header(RANGE, format!("bytes={have}-"));
@@ -580,9 +678,10 @@ impl Download {
                         req = req.header(IF_RANGE, v);
                     }
                 }
-                let resp = match req.send().await {
-                    Ok(r) => r,
-                    Err(e) => break 'attempt from_reqwest(ctx(), e),
+                let resp = match tokio::time::timeout_at(stall_deadline, req.send()).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => break 'attempt from_reqwest(ctx(), e),
+                    Err(_) => return Err(stalled(ctx())),
                 };
                 let status = resp.status().as_u16();
                 match status {
@@ -615,7 +714,8 @@ impl Download {
                             .get(RETRY_AFTER)
                             .and_then(|v| v.to_str().ok())
                             .and_then(parse_retry_after);
-                        let body = resp.bytes().await.unwrap_or_default();
+                        // At most 64 KiB of it: an error page without end must not fill memory.
+                        let body = read_error_body(resp.bytes_stream()).await;
                         let (detail, json) = describe_body(status, &body);
                         let e = Error::status_error(ctx(), status, detail, json, retry_after);
                         if e.is_retryable() {
@@ -685,7 +785,19 @@ impl Download {
                 let mut out = tokio::io::BufWriter::with_capacity(capacity as usize, &mut file);
                 let mut body = resp.bytes_stream();
                 let mut broken = None;
-                while let Some(chunk) = body.next().await {
+                let stall = tokio::time::sleep_until(stall_deadline);
+                tokio::pin!(stall);
+                let mut moved_at = tokio::time::Instant::now();
+                loop {
+                    let chunk = tokio::select! {
+                        biased;
+                        chunk = body.next() => chunk,
+                        () = &mut stall => {
+                            broken = Some(stalled(ctx()));
+                            break;
+                        }
+                    };
+                    let Some(chunk) = chunk else { break };
                     match chunk {
                         Ok(c) => {
                             if size.is_some_and(|s| have + c.len() as u64 > s) {
@@ -698,6 +810,16 @@ impl Download {
                             have += c.len() as u64;
                             written += c.len() as u64;
                             self.progress.bytes(c.len() as u64);
+                            if have > furthest {
+                                // New ground: the stall clock starts again (moved at most a
+                                // few times a second; a timer reset per chunk costs).
+                                let now = tokio::time::Instant::now();
+                                if now - moved_at >= Duration::from_millis(250) {
+                                    moved_at = now;
+                                    stall_deadline = now + total;
+                                    stall.as_mut().reset(stall_deadline);
+                                }
+                            }
                         }
                         Err(e) => {
                             broken = Some(from_reqwest(ctx(), e));
@@ -713,8 +835,12 @@ impl Download {
                     // not be retried forever.)
                     furthest = have;
                     delays = policy.delays();
+                    stall_deadline = tokio::time::Instant::now() + total;
                 }
                 if let Some(e) = broken {
+                    if e.is_timeout() && tokio::time::Instant::now() >= stall_deadline {
+                        return Err(e);
+                    }
                     break 'attempt e;
                 }
                 let got = have - start;
@@ -749,6 +875,12 @@ impl Download {
                 .is_some_and(|ra| ra > policy.max_retry_after)
             {
                 return Err(failure);
+            }
+            if tokio::time::Instant::now() + delay >= stall_deadline {
+                return Err(failure.with_note(format!(
+                    "gave up: no progress within the request timeout of {total:?} \
+                     (retries included)"
+                )));
             }
             retries.fetch_add(1, Ordering::Relaxed);
             self.progress.retrying(path, &failure);

@@ -32,10 +32,15 @@ pub enum ErrorKind {
     /// A release job of a capsule or pipeline ended `failed` or `canceled`.
     ReleaseFailed,
     /// A paged listing (a search) could not go on: the server said more pages follow but gave
-    /// none that made progress, or the page cap was reached.
+    /// none that made progress, or the page cap was reached. Also a walk that reached its
+    /// depth or entry cap ([`WalkLimits`](crate::WalkLimits)).
     Paging,
     /// A download did not complete: some files are missing or partial.
     Incomplete,
+    /// A response body was longer than the client's cap
+    /// ([`ClientBuilder::max_response_body`](crate::ClientBuilder::max_response_body)); reading
+    /// stopped there and nothing was decoded.
+    TooLarge,
 }
 
 /// An error from the Code Ocean client.
@@ -55,6 +60,10 @@ struct Inner {
     retry_after: Option<Duration>,
     /// Whether an error status came with a JSON error body (the route exists).
     json_body: bool,
+    /// Whether the error status came from the API (not from the storage host).
+    from_api: bool,
+    /// Whether trying again cannot help (a host that does not resolve, TLS against plain HTTP).
+    permanent: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -72,6 +81,8 @@ impl Error {
                 detail: detail.into(),
                 retry_after: None,
                 json_body: false,
+                from_api: false,
+                permanent: false,
                 source: None,
             }),
         }
@@ -96,6 +107,25 @@ impl Error {
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// Marks an error status as the API's answer (not the storage host's).
+    pub(crate) fn api_answer(mut self) -> Self {
+        self.inner.from_api = true;
+        self
+    }
+
+    /// Adds a note to the message (`…: detail; note`).
+    pub(crate) fn with_note(mut self, note: impl AsRef<str>) -> Self {
+        self.inner.detail.push_str("; ");
+        self.inner.detail.push_str(note.as_ref());
+        self
+    }
+
+    /// Marks the error as one that trying again cannot fix.
+    pub(crate) fn permanent(mut self) -> Self {
+        self.inner.permanent = true;
         self
     }
 
@@ -127,6 +157,9 @@ impl Error {
     /// timeouts and broken connections. (The client retries these itself where that is safe;
     /// this tells you what is left.)
     pub fn is_retryable(&self) -> bool {
+        if self.inner.permanent {
+            return false;
+        }
         match self.inner.kind {
             ErrorKind::Timeout | ErrorKind::Connection => true,
             ErrorKind::Status => {
@@ -134,6 +167,13 @@ impl Error {
             }
             _ => false,
         }
+    }
+
+    /// Whether the API refused the credentials: HTTP 401 or 403 from the API host. (A `403`
+    /// from the storage host means a signed URL expired, and is not this.) Nothing sent with
+    /// the same token can succeed; a download job stops at the first one.
+    pub fn is_credentials_refused(&self) -> bool {
+        self.inner.from_api && matches!(self.inner.status, Some(401 | 403))
     }
 
     /// The delay the server asked for (`Retry-After`), if any.
@@ -218,6 +258,27 @@ pub(crate) fn from_reqwest(context: impl Into<String>, e: reqwest::Error) -> Err
             .is_some_and(|r| r.is_body() || r.is_timeout())
             || s.downcast_ref::<std::io::Error>().is_some()
     });
+    let too_large = std::iter::successors(std::error::Error::source(&e), |s| s.source())
+        .find_map(|s| s.downcast_ref::<codeocean_raw::hooks::BodyTooLarge>())
+        .copied();
+    if let Some(BodyTooLarge { limit }) = too_large {
+        return Error::new(
+            ErrorKind::TooLarge,
+            context,
+            format!(
+                "the response body exceeds the limit of {} (ClientBuilder::max_response_body); \
+                 reading stopped there",
+                bytes_text(limit)
+            ),
+        );
+    }
+    if e.is_connect()
+        && let Some(permanent) = connect_failure(&e)
+    {
+        return Error::new(ErrorKind::Connection, context, permanent)
+            .permanent()
+            .with_source(e.without_url());
+    }
     let kind = if e.is_timeout() {
         ErrorKind::Timeout
     } else if e.is_decode() && !transport {
@@ -234,6 +295,50 @@ pub(crate) fn from_reqwest(context: impl Into<String>, e: reqwest::Error) -> Err
         src = s.source();
     }
     Error::new(kind, context, detail).with_source(e)
+}
+
+use codeocean_raw::hooks::BodyTooLarge;
+
+/// A byte count for messages: `64 MiB`, `512 KiB`, `1000 bytes`.
+pub(crate) fn bytes_text(n: u64) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// A connection failure that trying again cannot fix, described: a host name that does not
+/// resolve, or a TLS handshake answered by a server speaking plain HTTP.
+fn connect_failure(e: &reqwest::Error) -> Option<String> {
+    let url = e.url()?;
+    let host = url.host_str().unwrap_or("?");
+    let chain: Vec<String> = std::iter::successors(std::error::Error::source(e), |s| s.source())
+        .map(|s| s.to_string())
+        .collect();
+    // hyper-util names a resolver failure "dns error"; the cause is the resolver's own words.
+    if let Some(i) = chain.iter().position(|s| s == "dns error") {
+        let cause = chain.get(i + 1).map_or("", String::as_str);
+        return Some(format!(
+            "the host `{host}` could not be resolved ({cause}); check the domain"
+        ));
+    }
+    // rustls: "received corrupt message of type InvalidContentType" (or InvalidMessage);
+    // OpenSSL: "wrong version number". Either means the answer to a TLS hello was not TLS.
+    let not_tls = chain.iter().any(|s| {
+        s.contains("InvalidContentType")
+            || s.contains("corrupt message")
+            || s.contains("wrong version number")
+    });
+    if url.scheme() == "https" && not_tls {
+        let port = url.port_or_known_default().unwrap_or(443);
+        return Some(format!(
+            "the server does not speak TLS; use http://{host}:{port}"
+        ));
+    }
+    None
 }
 
 #[cfg(test)]

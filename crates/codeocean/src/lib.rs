@@ -92,6 +92,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use ops::{DataAssetUpdate, FileUrls, NewDataAsset, RunRequest};
 pub use search::{CapsuleSearch, DataAssetSearch, Filter};
 pub use wait::{Finished, Outcome, outcome};
+pub use walk::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, WalkLimits};
 
 pub use codeocean_raw;
 

@@ -11,6 +11,52 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::source::Source;
 use crate::{ResultItem, ResultItemType};
 
+/// How far a walk may go, so that it ends whatever the server lists: a server whose folders
+/// nest without end, or that lists entries without end, stops at these caps with an error of
+/// kind [`ErrorKind::Paging`] that names the cap. Start from [`WalkLimits::default`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WalkLimits {
+    /// Deepest folder listed, in levels below the folder the walk starts at (default
+    /// [`DEFAULT_MAX_DEPTH`]). A folder deeper than this is reported and not listed; the walk
+    /// goes on with the others.
+    pub max_depth: usize,
+    /// Most entries (files and folders) yielded (default [`DEFAULT_MAX_ENTRIES`]); the walk
+    /// ends with an error once it is reached and more entries follow.
+    pub max_entries: u64,
+}
+
+/// Default [`WalkLimits::max_depth`]: 100 levels. Linux allows paths of 4096 bytes, so 100
+/// levels leave 40 bytes a name; result trees are rarely a tenth as deep.
+pub const DEFAULT_MAX_DEPTH: usize = 100;
+
+/// Default [`WalkLimits::max_entries`]: a million entries, twenty times the largest tree the
+/// benchmarks download (50,000 files); a walk's memory does not grow with it.
+pub const DEFAULT_MAX_ENTRIES: u64 = 1_000_000;
+
+impl Default for WalkLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_entries: DEFAULT_MAX_ENTRIES,
+        }
+    }
+}
+
+impl WalkLimits {
+    /// Sets [`max_depth`](Self::max_depth).
+    pub fn max_depth(mut self, levels: usize) -> Self {
+        self.max_depth = levels;
+        self
+    }
+
+    /// Sets [`max_entries`](Self::max_entries).
+    pub fn max_entries(mut self, entries: u64) -> Self {
+        self.max_entries = entries;
+        self
+    }
+}
+
 type Listing =
     std::pin::Pin<Box<dyn std::future::Future<Output = (String, Result<Vec<ResultItem>>)> + Send>>;
 
@@ -18,6 +64,13 @@ struct Walk {
     client: Client,
     source: Source,
     limit: usize,
+    limits: WalkLimits,
+    /// Segments of the folder the walk started at (depth is counted below it).
+    root_depth: usize,
+    /// Entries yielded so far.
+    entries: u64,
+    /// The entry cap was reached: nothing more is listed or yielded.
+    capped: bool,
     folders: VecDeque<String>,
     listing: FuturesUnordered<Listing>,
     ready: VecDeque<Result<ResultItem>>,
@@ -60,8 +113,38 @@ impl Walk {
                 tracing::debug!(path, "a listing repeated an entry; skipped");
                 continue;
             }
+            if self.entries >= self.limits.max_entries {
+                self.capped = true;
+                self.folders.clear();
+                self.ready.push_back(Err(Error::new(
+                    ErrorKind::Paging,
+                    format!("walking the {}", self.source.tree()),
+                    format!(
+                        "stopped after {} entries, the cap (max_entries); more were listed. \
+                         Raise it (WalkLimits::max_entries, Download::max_entries, \
+                         --max-entries) if the tree is really this large",
+                        self.limits.max_entries
+                    ),
+                )));
+                return;
+            }
+            self.entries += 1;
             if item.type_ == ResultItemType::Folder {
-                self.folders.push_back(path.to_owned());
+                let depth = path.split('/').count().saturating_sub(self.root_depth);
+                if depth > self.limits.max_depth {
+                    self.ready.push_back(Err(Error::new(
+                        ErrorKind::Paging,
+                        format!("walking the {}", self.source.tree()),
+                        format!(
+                            "the folder `{path}` is {depth} levels deep, beyond the cap of {} \
+                             (max_depth); not listed. Raise it (WalkLimits::max_depth, \
+                             Download::max_depth, --max-depth) if the tree is really this deep",
+                            self.limits.max_depth
+                        ),
+                    )));
+                } else {
+                    self.folders.push_back(path.to_owned());
+                }
             }
             self.ready.push_back(Ok(item));
         }
@@ -77,27 +160,62 @@ impl Client {
     /// directly inside the folder listed (a cycle, a path with `..`, a deeper path) is reported
     /// as an error (a folder: [`ErrorKind::Decode`], not followed; a file:
     /// [`ErrorKind::UnsafePath`], not yielded). Memory does not grow with the number of
-    /// entries walked: no set of seen paths is kept.
+    /// entries walked: no set of seen paths is kept. The walk ends at the default
+    /// [`WalkLimits`] (100 levels, a million entries); see
+    /// [`walk_results_with_limits`](Client::walk_results_with_limits).
     pub fn walk_results(
         &self,
         computation_id: &str,
         path: &str,
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(Source::results(computation_id), path, concurrency)
+        self.walk(
+            Source::results(computation_id),
+            path,
+            concurrency,
+            WalkLimits::default(),
+        )
+    }
+
+    /// [`walk_results`](Client::walk_results) with other caps on depth and entries.
+    pub fn walk_results_with_limits(
+        &self,
+        computation_id: &str,
+        path: &str,
+        concurrency: usize,
+        limits: WalkLimits,
+    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
+        self.walk(Source::results(computation_id), path, concurrency, limits)
     }
 
     /// Every entry under a data asset's files (or under the folder `path`; `""` is the root),
     /// folders included, in no particular order: [`walk_results`](Client::walk_results) for a
     /// data asset, with the same concurrency and the same guarantees (each entry once, cycles
-    /// reported and not followed). Only internal data assets list their files.
+    /// reported and not followed, the default [`WalkLimits`]). Only internal data assets list
+    /// their files.
     pub fn walk_data_asset(
         &self,
         data_asset_id: &str,
         path: &str,
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(Source::data_asset(data_asset_id), path, concurrency)
+        self.walk(
+            Source::data_asset(data_asset_id),
+            path,
+            concurrency,
+            WalkLimits::default(),
+        )
+    }
+
+    /// [`walk_data_asset`](Client::walk_data_asset) with other caps on depth and entries.
+    pub fn walk_data_asset_with_limits(
+        &self,
+        data_asset_id: &str,
+        path: &str,
+        concurrency: usize,
+        limits: WalkLimits,
+    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
+        self.walk(Source::data_asset(data_asset_id), path, concurrency, limits)
     }
 
     /// The walk of either source.
@@ -106,12 +224,22 @@ impl Client {
         source: Source,
         path: &str,
         concurrency: usize,
+        limits: WalkLimits,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
+        let root = path.trim_matches('/');
         let walk = Walk {
             client: self.clone(),
             source,
             limit: concurrency.max(1),
-            folders: VecDeque::from([path.trim_matches('/').to_owned()]),
+            limits,
+            root_depth: if root.is_empty() {
+                0
+            } else {
+                root.split('/').count()
+            },
+            entries: 0,
+            capped: false,
+            folders: VecDeque::from([root.to_owned()]),
             listing: FuturesUnordered::new(),
             ready: VecDeque::new(),
         };
@@ -119,6 +247,9 @@ impl Client {
             loop {
                 if let Some(item) = w.ready.pop_front() {
                     return Some((item, w));
+                }
+                if w.capped {
+                    return None;
                 }
                 while w.listing.len() < w.limit {
                     let Some(folder) = w.folders.pop_front() else {

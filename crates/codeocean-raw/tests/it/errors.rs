@@ -106,7 +106,7 @@ async fn the_token_never_shows_in_debug_output() {
         format!("{:?}", http_client()),
         format!(
             "{:?}",
-            Client::new_with_client("http://x/api/v1", http_client())
+            Client::new_with_client("http://x/api/v1", http_client(), Default::default())
         ),
     ] {
         assert!(!text.contains(TOKEN), "token in {text}");

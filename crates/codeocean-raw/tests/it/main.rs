@@ -20,7 +20,11 @@ const AUTH: &str = "Basic dG9rLTEyMzo=";
 /// A mock server and a raw client pointed at its `/api/v1`, built the way the crate docs say.
 async fn setup() -> (MockServer, Client) {
     let server = MockServer::start_async().await;
-    let client = Client::new_with_client(&format!("{}/api/v1", server.base_url()), http_client());
+    let client = Client::new_with_client(
+        &format!("{}/api/v1", server.base_url()),
+        http_client(),
+        Default::default(),
+    );
     (server, client)
 }
 

@@ -84,7 +84,7 @@ fn raw_client(sim: &Simulator) -> codeocean_raw::Client {
         .default_headers(headers)
         .build()
         .unwrap();
-    codeocean_raw::Client::new_with_client(&sim.api_url(), http)
+    codeocean_raw::Client::new_with_client(&sim.api_url(), http, Default::default())
 }
 
 /// A complete answer.

@@ -7,6 +7,7 @@ use codeocean::{Client, ErrorKind, NewDataAsset, Outcome, PollPolicy, RetryPolic
 use codeocean_sim::catalogue::{Catalogue, Generated, Tree};
 use codeocean_sim::{ApiGeneration, Config, FaultSpec, Faults, RouteClass, Simulator};
 
+mod bounds;
 mod families;
 mod hostile;
 mod integrity;

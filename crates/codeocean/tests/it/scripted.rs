@@ -42,6 +42,15 @@ pub(crate) enum Reply {
     Stall,
     /// These bytes exactly (status line, headers and body), then the connection closed.
     Raw(Vec<u8>),
+    /// A status line, headers without a length (the body ends when the connection closes),
+    /// `start`, then `repeat` again and again, forever.
+    Forever {
+        status: &'static str,
+        start: &'static str,
+        repeat: &'static str,
+    },
+    /// No answer at all: the request is read and the connection held open.
+    Hang,
 }
 
 /// Serves `script` on a free port; returns its origin and the requests seen so far.
@@ -109,6 +118,22 @@ pub(crate) async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<S
                             tokio::time::sleep(Duration::from_secs(30)).await;
                         }
                     }
+                    Reply::Forever {
+                        status,
+                        start,
+                        repeat,
+                    } => {
+                        let head = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
+                             connection: close\r\n\r\n{start}"
+                        );
+                        if sock.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let block = repeat.repeat((4096 / repeat.len()).max(1));
+                        while sock.write_all(block.as_bytes()).await.is_ok() {}
+                    }
+                    Reply::Hang => tokio::time::sleep(Duration::from_secs(600)).await,
                     Reply::Endless => {
                         let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n";
                         if sock.write_all(head.as_bytes()).await.is_err() {

@@ -1,0 +1,105 @@
+//! Network limits and mistakes from the command line: `--request-timeout` against a server
+//! that never answers, a domain that does not resolve, HTTPS against plain HTTP, and what `-v`
+//! shows of each request.
+
+use std::time::{Duration, Instant};
+
+use crate::{OK_CAPSULE, cmd, run, sim};
+
+/// A server that accepts connections and reads requests but never answers.
+fn silent_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for sock in listener.incoming().flatten() {
+            held.push(sock);
+        }
+    });
+    origin
+}
+
+#[test]
+fn request_timeout_ends_a_call_to_a_server_that_never_answers() {
+    let origin = silent_server();
+    let started = Instant::now();
+    let out: crate::Out = cmd(None)
+        .args([
+            "--domain",
+            &origin,
+            "--token",
+            "tok",
+            "--request-timeout",
+            "1s",
+        ])
+        .args(["capsule", "get", OK_CAPSULE])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("request timeout of 1s"), "{out:?}");
+    // Not the default 90 s (the old default was 6 tries of 60 s).
+    assert!(started.elapsed() < Duration::from_secs(60), "{out:?}");
+}
+
+#[test]
+fn a_domain_that_does_not_resolve_is_named_at_once() {
+    let out = run(
+        None,
+        &[
+            "--domain",
+            "nowhere.invalid",
+            "--token",
+            "tok",
+            "capsule",
+            "get",
+            OK_CAPSULE,
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("the host `nowhere.invalid` could not be resolved"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn https_against_a_plain_http_server_says_to_use_http() {
+    let sim = sim();
+    let hostport = sim.origin().strip_prefix("http://").unwrap().to_owned();
+    let out = run(
+        None,
+        &[
+            "--domain",
+            &hostport,
+            "--token",
+            sim.token(),
+            "capsule",
+            "get",
+            OK_CAPSULE,
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "the server does not speak TLS; use http://{hostport}"
+        )),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("InvalidContentType"), "{out:?}");
+}
+
+#[test]
+fn verbose_shows_each_request_and_the_default_does_not() {
+    let sim = sim();
+    let line = format!("GET /api/v1/capsules/{OK_CAPSULE} 200");
+    let quiet = run(Some(&sim), &["capsule", "get", OK_CAPSULE]);
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert!(!quiet.stderr.contains(&line), "{quiet:?}");
+    let verbose = run(Some(&sim), &["-v", "capsule", "get", OK_CAPSULE]);
+    assert_eq!(verbose.code, 0, "{verbose:?}");
+    assert!(verbose.stderr.contains(&line), "{verbose:?}");
+    assert!(verbose.stderr.contains("elapsed_ms="), "{verbose:?}");
+    assert!(!verbose.stderr.contains(sim.token()), "{verbose:?}");
+}

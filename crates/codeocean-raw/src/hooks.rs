@@ -1,0 +1,180 @@
+//! How every request of the generated [`Client`] is executed: the response body is capped, and
+//! an observer (if any) is told about each exchange. Hand-written: the generator is told to emit
+//! no default `ClientHooks` (`xtask/src/lib.rs`), so this is the only implementation.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use progenitor_client::{ClientHooks, OperationInfo};
+use reqwest::ResponseBuilderExt as _;
+
+use crate::Client;
+
+/// The default cap on a response body: 64 MiB. The largest answers of the API are listings
+/// (a folder of 100,000 result files is about 15 MiB of JSON) and search pages (at most 1000
+/// objects); 64 MiB leaves room for four times the largest of those, and is small enough that
+/// a body without end is cut off long before it hurts.
+pub const DEFAULT_MAX_BODY: u64 = 64 << 20;
+
+/// What the client saw of one request, for an observer ([`Hooks::observe`]). It holds the
+/// URL's path only: never the query string, never a header.
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    /// The operation (`get_computation`).
+    pub operation_id: &'a str,
+    /// The HTTP method.
+    pub method: &'a reqwest::Method,
+    /// The URL's path (`/api/v1/computations/66095e3a-…`), without its query.
+    pub path: &'a str,
+    /// The response status, or the error that prevented one.
+    pub outcome: Result<reqwest::StatusCode, &'a reqwest::Error>,
+    /// Time from sending the request to its response headers (or to the error).
+    pub elapsed: Duration,
+}
+
+type Observer = Arc<dyn Fn(&Exchange<'_>) + Send + Sync>;
+
+/// The settings [`Client`]'s hooks run with: the response body cap and an observer. Pass
+/// `Hooks::default()` to [`Client::new_with_client`] for the defaults.
+#[derive(Clone)]
+pub struct Hooks {
+    max_body: u64,
+    observer: Option<Observer>,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Self {
+            max_body: DEFAULT_MAX_BODY,
+            observer: None,
+        }
+    }
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("max_body", &self.max_body)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl Hooks {
+    /// The most bytes a response body may have ([`DEFAULT_MAX_BODY`] unless set): reading more
+    /// fails with a [`BodyTooLarge`] error in the body error's source chain, success and error
+    /// bodies alike.
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Calls `f` once per request, when its response headers arrive or it fails.
+    pub fn observe(mut self, f: impl Fn(&Exchange<'_>) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(f));
+        self
+    }
+}
+
+/// A response body was longer than the cap ([`Hooks::max_body`]); reading stopped there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyTooLarge {
+    /// The cap, in bytes.
+    pub limit: u64,
+}
+
+impl fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the response body exceeds the limit of {} bytes",
+            self.limit
+        )
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A body stream that fails once more than `left` bytes came through.
+struct Capped {
+    inner: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    left: u64,
+    limit: u64,
+    done: bool,
+}
+
+impl Stream for Capped {
+    type Item = Result<Bytes, BoxError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            // The cap was hit: the stream is over.
+            return Poll::Ready(None);
+        }
+        match self.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let n = chunk.len() as u64;
+                if n > self.left {
+                    self.done = true;
+                    let limit = self.limit;
+                    return Poll::Ready(Some(Err(Box::new(BodyTooLarge { limit }))));
+                }
+                self.left -= n;
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl ClientHooks<Hooks> for Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let hooks = &self.inner;
+        let observed = hooks
+            .observer
+            .as_ref()
+            .map(|_| (request.method().clone(), request.url().path().to_owned()));
+        let started = Instant::now();
+        let result = self.client.execute(request).await;
+        if let (Some(observer), Some((method, path))) = (&hooks.observer, &observed) {
+            observer(&Exchange {
+                operation_id: info.operation_id,
+                method,
+                path,
+                outcome: result.as_ref().map(|r| r.status()),
+                elapsed: started.elapsed(),
+            });
+        }
+        let response = result?;
+        let mut builder = http::Response::builder()
+            .status(response.status())
+            .version(response.version())
+            .url(response.url().clone());
+        if let Some(headers) = builder.headers_mut() {
+            *headers = response.headers().clone();
+        }
+        let body = Capped {
+            inner: Box::pin(response.bytes_stream()),
+            left: hooks.max_body,
+            limit: hooks.max_body,
+            done: false,
+        };
+        let response = builder
+            .body(reqwest::Body::wrap_stream(body))
+            .expect("the parts of a received response make a response");
+        Ok(reqwest::Response::from(response))
+    }
+}
