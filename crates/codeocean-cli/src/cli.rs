@@ -97,7 +97,10 @@ pub(crate) enum Command {
     /// Start many runs from a JSON Lines file, resumably.
     Batch(BatchArgs),
     /// Start the bundled local Code Ocean server in the foreground (same flags as codeocean-sim).
-    Sim(Box<codeocean_sim::cli::Args>),
+    // Its help is the simulator's own (`commands::sim::help`), without the global options,
+    // which do not apply to it.
+    #[command(disable_help_flag = true)]
+    Sim(Box<SimArgs>),
     /// The whole job end to end against an in-process local server: run, wait, download,
     /// verify, make a data asset.
     Demo(DemoArgs),
@@ -595,6 +598,16 @@ pub(crate) struct BatchArgs {
     pub(crate) state: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) then: ThenArgs,
+}
+
+/// `codeocean sim`: the simulator's flags, and a help flag of its own.
+#[derive(Args, Debug)]
+pub(crate) struct SimArgs {
+    #[command(flatten)]
+    pub(crate) args: codeocean_sim::cli::Args,
+    /// Print help.
+    #[arg(short, long)]
+    pub(crate) help: bool,
 }
 
 #[derive(Args, Debug)]

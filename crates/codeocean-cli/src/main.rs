@@ -11,6 +11,9 @@
 //! 0 success, 1 error, 2 usage, 3 the awaited run, data asset or release failed or was stopped,
 //! 4 waiting timed out, 130 interrupted.
 
+// Stdout is written in one place, `output::write`, so a closed pipe ends the command quietly.
+#![deny(clippy::print_stdout)]
+
 mod cli;
 mod commands;
 mod output;
@@ -168,6 +171,8 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout has gone (`| head`): end quietly, as `ls | head` does.
+        Err(e) if e.chain().any(|c| c.is::<output::StdoutClosed>()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
             let message = e.to_string();

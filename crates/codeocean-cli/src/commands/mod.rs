@@ -48,14 +48,12 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         Command::Batch(args) => batch::batch(ctx, args).await,
         Command::Sim(args) => sim::sim(ctx, *args).await,
         Command::Demo(args) => interruptible(demo::demo(ctx, args)).await,
-        Command::Schema { kind } => {
-            println!("{}", request::schema(kind));
-            Ok(())
-        }
+        Command::Schema { kind } => output::print(&format!("{}\n", request::schema(kind))),
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "codeocean", &mut std::io::stdout());
-            Ok(())
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "codeocean", &mut script);
+            output::write(&script)
         }
     }
 }
@@ -87,8 +85,7 @@ pub(crate) fn show<T: Serialize + ?Sized>(
     if ctx.json {
         output::json(value)
     } else {
-        output::print(&human());
-        Ok(())
+        output::print(&human())
     }
 }
 

@@ -42,7 +42,7 @@ async fn print_all<T: Serialize>(
         }
     }
     if !ctx.json {
-        output::print(&table(&found));
+        output::print(&table(&found))?;
     }
     match failure {
         Some(e) => Err(e.into()),

@@ -57,7 +57,7 @@ pub(crate) async fn ls(
     }
     if !ctx.json {
         items.sort_by(|a, b| a.path.cmp(&b.path));
-        output::print(&objects::result_items(&items));
+        output::print(&objects::result_items(&items))?;
     }
     match first_error {
         Some(e) => Err(e.into()),

@@ -6,6 +6,7 @@ mod assets;
 mod batch;
 mod e2e;
 mod golden;
+mod newcomer;
 mod secrets;
 
 use std::process::{Command, Output};
