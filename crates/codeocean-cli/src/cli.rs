@@ -293,13 +293,19 @@ pub(crate) enum ComputationCmd {
         /// Computation id.
         id: String,
     },
-    /// Wait until a computation finishes; exit 3 if it failed or was stopped, 4 on timeout.
+    /// Wait until a computation finishes (then download its results with --download); exit 3
+    /// if it failed or was stopped, 4 on timeout. Resumes a `run --wait` that timed out or was
+    /// interrupted.
     Wait {
         /// Computation id.
         id: String,
         /// Give up after this long, e.g. 30s, 10m, 2h (default 24h).
         #[arg(long, value_name = "DURATION", value_parser = duration)]
         timeout: Option<Duration>,
+        /// After a successful run, download its results into DIR (resumable: complete files
+        /// are skipped).
+        #[arg(long, value_name = "DIR")]
+        download: Option<PathBuf>,
     },
     /// Rename a computation.
     Rename {

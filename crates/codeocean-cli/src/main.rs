@@ -128,18 +128,41 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     1
 }
 
+/// Whether stderr gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn stderr_colours(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Log lines on stderr: a level and the message, no timestamps; WARN by default (only ERROR
+/// with -q), the library's INFO events (one per API request) with -v, DEBUG with -vv. Other
+/// crates' logs stay at WARN.
 fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let level = match (quiet, verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::WARN,
         (false, 1) => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
+    let targets = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::WARN.min(level))
+        .with_target("codeocean", level)
+        .with_target("codeocean_sim", level);
+    let colours = stderr_colours(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    );
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .without_time()
+                .with_target(false)
+                .with_ansi(colours),
+        )
+        .with(targets)
         .init();
 }
 
@@ -186,5 +209,18 @@ fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stderr_colours;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(stderr_colours(true, None));
+        assert!(stderr_colours(true, Some("".into())));
+        assert!(!stderr_colours(true, Some("1".into())));
+        assert!(!stderr_colours(false, None));
     }
 }

@@ -110,6 +110,11 @@ pub(crate) fn bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
 }
 
+/// `1 file`, `2 files`: a count and the noun it takes.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A duration for people, to the tenth of a second.
 pub(crate) fn elapsed(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())

@@ -189,16 +189,27 @@ impl Progress for Downloading {
         self.line();
     }
 
+    /// One line per failure, also with -q (it is an error); the command's last line counts
+    /// them instead of repeating one.
     fn failed(&self, path: &str, error: &codeocean::Error) {
+        let line = failure_line(path, error);
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("failed: {path}: {error}")),
-            None if self.mode == Mode::Lines => eprintln!("failed: {path}: {error}"),
-            None => {}
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
         }
     }
 
     fn retrying(&self, path: &str, error: &codeocean::Error) {
         tracing::info!(path, error = %error, "retrying transfer");
+    }
+}
+
+/// `failed: PATH: why`, or `failed: why` for a folder listing (its error names the folder).
+pub(crate) fn failure_line(path: &str, error: &codeocean::Error) -> String {
+    if path.starts_with('(') {
+        format!("failed: {error}")
+    } else {
+        format!("failed: {path}: {error}")
     }
 }
 

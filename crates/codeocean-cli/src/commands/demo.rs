@@ -175,7 +175,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         "GET results/urls + signed storage URLs -> {}",
         summary_line(&summary, &dir).trim_end()
     ))?;
-    let summary = summary.into_result()?;
+    super::tree::complete(super::tree::Tree::Results(&done.id), &summary)?;
 
     let checked = verify(&dir, &files, sim.as_ref(), &done.id)?;
     n.step(format!(

@@ -10,7 +10,7 @@ use futures_util::StreamExt as _;
 use super::{DownloadOutput, show, summary_line};
 use crate::output;
 use crate::progress::Downloading;
-use crate::{Ctx, commands::objects};
+use crate::{Ctx, Exit, commands::objects};
 
 /// Whose files.
 #[derive(Clone, Copy, Debug)]
@@ -44,24 +44,30 @@ pub(crate) async fn ls(
     };
     let mut walk = walk;
     let mut items = Vec::new();
-    let mut first_error = None;
+    // Each failed folder is said once, as it happens; the walk goes on with the others.
+    let mut failures = 0;
     while let Some(item) = walk.next().await {
         match item {
             Ok(item) if ctx.json => output::json_line(&item)?,
             Ok(item) => items.push(item),
             Err(e) => {
-                tracing::error!("{e}");
-                first_error.get_or_insert(e);
+                failures += 1;
+                eprintln!("error: {e}");
             }
         }
     }
-    if !ctx.json {
+    if !ctx.json && (failures == 0 || !items.is_empty()) {
         items.sort_by(|a, b| a.path.cmp(&b.path));
         output::print(&objects::result_items(&items))?;
     }
-    match first_error {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
+    match failures {
+        0 => Ok(()),
+        // Already said: exit 1 without another line.
+        _ => Err(Exit {
+            code: 1,
+            message: String::new(),
+        }
+        .into()),
     }
 }
 
@@ -124,9 +130,33 @@ pub(crate) async fn download(
     show(ctx, &DownloadOutput::from(&summary), || {
         summary_line(&summary, to)
     })?;
-    for (path, e) in &summary.failed {
-        tracing::error!("{path}: {e}");
+    complete(tree, &summary)
+}
+
+impl std::fmt::Display for Tree<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tree::Results(id) => write!(f, "the results of computation {id}"),
+            Tree::DataAsset(id) => write!(f, "the files of data asset {id}"),
+        }
     }
-    summary.into_result()?;
-    Ok(())
+}
+
+/// `Ok` when every file is complete, else an error (exit 1) that counts the failures: each was
+/// already said on its own line as it happened (`failed: …`), so none is repeated.
+pub(crate) fn complete(tree: Tree<'_>, summary: &Summary) -> anyhow::Result<()> {
+    let failed = summary.failed.len();
+    if failed == 0 {
+        return Ok(());
+    }
+    let complete = summary.downloaded + summary.skipped;
+    Err(Exit {
+        code: 1,
+        message: format!(
+            "downloading {tree}: {} failed ({} complete); a re-run resumes",
+            output::count(failed as u64, "file or folder", "files or folders"),
+            complete
+        ),
+    }
+    .into())
 }

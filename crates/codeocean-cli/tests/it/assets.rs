@@ -321,10 +321,7 @@ fn pipeline_get_computations_and_search() {
     );
     let started = run(Some(&sim), &["--json", "run", "--pipeline", PIPELINE]);
     assert_eq!(started.code, 0, "{started:?}");
-    let run_id = json(&started)["computation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let run_id = json(&started)["id"].as_str().unwrap().to_owned();
     let out = run(
         Some(&sim),
         &["--json", "pipeline", "computations", PIPELINE],

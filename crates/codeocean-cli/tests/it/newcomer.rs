@@ -82,3 +82,210 @@ fn sim_serves_with_the_token_of_codeocean_token() {
         "{hint}"
     );
 }
+
+/// How many runs were started on the simulator.
+fn runs_started(sim: &codeocean_sim::Simulator) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/computations"))
+        .count()
+}
+
+#[test]
+fn a_timed_out_run_says_how_to_resume_and_the_resume_waits_and_downloads() {
+    let sim = crate::sim_with(|c| c.time_scale = 1.0);
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("my results");
+    let to_str = to.to_str().unwrap();
+    let out = crate::run(
+        Some(&sim),
+        &[
+            "-q",
+            "--json",
+            "run",
+            "--capsule",
+            OK_CAPSULE,
+            "--wait",
+            "--timeout",
+            "1s",
+            "--download",
+            to_str,
+        ],
+    );
+    assert_eq!(out.code, 4, "{out:?}");
+    let v = crate::json(&out);
+    let id = v["id"].as_str().unwrap();
+    assert_eq!(v["outcome"], "timeout", "{v}");
+    let resume = format!(
+        "codeocean --domain {} --json computation wait {id} --download '{to_str}'",
+        sim.origin()
+    );
+    assert_eq!(v["resume"], resume.as_str(), "{v}");
+    // With -q too: the full id, that it goes on, and the command.
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: gave up waiting after 1s: computation {id} goes on in Code Ocean; to wait for \
+             it again and download its results:\n  {resume}\n"
+        )
+    );
+
+    // The resume command, as printed (the token from the environment), after the run ended.
+    sim.advance(std::time::Duration::from_secs(60));
+    let words: Vec<String> = v["resume"]
+        .as_str()
+        .unwrap()
+        .replace(&format!("'{to_str}'"), "DIR")
+        .split(' ')
+        .skip(1)
+        .map(|w| {
+            if w == "DIR" {
+                to_str.to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    let out: Out = crate::cmd(None)
+        .env("CODEOCEAN_TOKEN", crate::TOKEN)
+        .args(&words)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 0, "{out:?}");
+    let v = crate::json(&out);
+    assert_eq!(
+        (v["id"].as_str(), &v["outcome"]),
+        (Some(id), &"succeeded".into())
+    );
+    assert_eq!(v["download"]["downloaded"], 7, "{v}");
+    assert!(to.join("tables/per-sample/s2.csv").is_file());
+    assert_eq!(runs_started(&sim), 1);
+}
+
+#[test]
+fn an_interrupted_run_prints_its_id_outcome_and_resume_command() {
+    let sim = crate::sim_with(|c| c.time_scale = 1.0);
+    let child = crate::cmd(Some(&sim))
+        .args([
+            "--json",
+            "run",
+            "--capsule",
+            OK_CAPSULE,
+            "--wait",
+            "--download",
+            "out",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sim
+        .requests()
+        .iter()
+        .any(|r| r.method == "GET" && r.path.contains("/computations/"))
+    {
+        assert!(std::time::Instant::now() < deadline, "never waited");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out: Out = child.wait_with_output().unwrap().into();
+    assert_eq!(out.code, 130, "{out:?}");
+    let v = crate::json(&out);
+    let id = v["id"].as_str().unwrap();
+    assert_eq!(v["outcome"], "interrupted", "{v}");
+    let resume = format!(
+        "codeocean --domain {} --json computation wait {id} --download out",
+        sim.origin()
+    );
+    assert_eq!(v["resume"], resume.as_str());
+    assert!(
+        out.stderr.ends_with(&format!(
+            "error: interrupted: computation {id} goes on in Code Ocean; to wait for it again \
+             and download its results:\n  {resume}\n"
+        )),
+        "{out:?}"
+    );
+    assert_eq!(runs_started(&sim), 1);
+}
+
+#[test]
+fn a_failure_is_said_once_also_with_quiet() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().to_str().unwrap();
+    let asset = crate::ASSET;
+    let missing = format!(
+        "listing folder `no/such` of the files of data asset da7a0000…: HTTP 404: folder \
+         `no/such` not found in data asset {asset}"
+    );
+    for quiet in [&[][..], &["-q"]] {
+        let out = crate::run(
+            Some(&sim),
+            &[
+                quiet,
+                &["data-asset", "download", asset, "no/such", "--to", to],
+            ]
+            .concat(),
+        );
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(
+            out.stderr,
+            format!(
+                "failed: {missing}\nerror: downloading the files of data asset {asset}: 1 file \
+                 or folder failed (0 complete); a re-run resumes\n"
+            ),
+            "{quiet:?}"
+        );
+        let out = crate::run(
+            Some(&sim),
+            &[quiet, &["data-asset", "ls", asset, "no/such", "-r"]].concat(),
+        );
+        assert_eq!(
+            (out.code, out.stderr, out.stdout),
+            (1, format!("error: {missing}\n"), String::new())
+        );
+    }
+}
+
+#[test]
+fn log_lines_have_a_level_and_no_timestamp_or_colour() {
+    let faulty = || crate::sim_with(|c| c.faults.apply("capsules:503=0.5").unwrap());
+    let sim = faulty();
+    let mut retried = false;
+    for _ in 0..6 {
+        let out = crate::cmd(Some(&sim))
+            .env("NO_COLOR", "1")
+            .args(["-vv", "capsule", "get", OK_CAPSULE])
+            .output()
+            .unwrap();
+        for line in Out::from(out).stderr.lines() {
+            retried |= line.contains("retr");
+            assert!(
+                [" WARN ", " INFO ", "DEBUG "]
+                    .iter()
+                    .any(|level| line.starts_with(level)),
+                "{line}"
+            );
+            assert!(!line.contains('\u{1b}'), "{line}");
+        }
+        if retried {
+            break;
+        }
+    }
+    assert!(retried, "no retry to look at: {:?}", sim.stats());
+    // -q: only errors.
+    let sim = faulty();
+    for _ in 0..8 {
+        let quiet = crate::run(Some(&sim), &["-q", "capsule", "get", OK_CAPSULE]);
+        assert_eq!(quiet.stderr, "", "{quiet:?}");
+        if sim.stats().statuses.contains_key(&503) {
+            break;
+        }
+    }
+    assert!(sim.stats().statuses.contains_key(&503), "{:?}", sim.stats());
+}
