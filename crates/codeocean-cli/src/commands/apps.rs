@@ -3,7 +3,7 @@
 use codeocean::{Attachments, Client};
 
 use super::permissions::{self, Of};
-use super::{objects, search, show};
+use super::{objects, search, show, show_list};
 use crate::cli::AppCmd;
 use crate::progress::Waiting;
 use crate::{Ctx, request};
@@ -64,7 +64,7 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
                 App::Pipeline => client.list_pipeline_computations(&id).await?,
             };
             list.sort_by_key(|c| (c.created.as_ref().map(|t| t.as_secs()), c.id.clone()));
-            show(ctx, &list, || objects::computations(&list))
+            show_list(ctx, &list, || objects::computations(&list))
         }
         AppCmd::Search {
             common,
@@ -77,7 +77,7 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
                 App::Capsule => client.attach_capsule_data_assets(&id, &assets).await?,
                 App::Pipeline => client.attach_pipeline_data_assets(&id, &assets).await?,
             };
-            show(ctx, &attached, || objects::attached(&attached))
+            show_list(ctx, &attached, || objects::attached(&attached))
         }
         AppCmd::Detach { id, data_assets } => {
             match app {

@@ -92,6 +92,20 @@ pub(crate) fn show<T: Serialize + ?Sized>(
     }
 }
 
+/// Prints a list: JSON Lines with `--json` (one object per line, each as `get` shows it), or
+/// the text `human` makes.
+pub(crate) fn show_list<T: Serialize>(
+    ctx: &Ctx,
+    items: &[T],
+    human: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if ctx.json {
+        items.iter().try_for_each(output::json_line)
+    } else {
+        output::print(&human())
+    }
+}
+
 /// What `run --json` and `computation wait --json` print: the computation's own fields (so
 /// `jq -r .id` works), and after waiting how it ended, what was downloaded and, when the wait
 /// ended early, the command that resumes it.
@@ -446,7 +460,7 @@ async fn computation(ctx: &Ctx, cmd: ComputationCmd) -> anyhow::Result<()> {
             let attached = client
                 .attach_computation_data_assets(&id, &apps::attachments(&data_assets))
                 .await?;
-            show(ctx, &attached, || objects::attached(&attached))
+            show_list(ctx, &attached, || objects::attached(&attached))
         }
         ComputationCmd::Detach { id, data_assets } => {
             client

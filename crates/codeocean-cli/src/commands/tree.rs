@@ -7,7 +7,7 @@ use std::sync::Arc;
 use codeocean::{Client, Summary};
 use futures_util::StreamExt as _;
 
-use super::{DownloadOutput, show, summary_line};
+use super::{DownloadOutput, show, show_list, summary_line};
 use crate::output;
 use crate::progress::Downloading;
 use crate::{Ctx, Exit, commands::objects};
@@ -36,7 +36,7 @@ pub(crate) async fn ls(
             Tree::DataAsset(id) => client.list_data_asset_files(id, path).await?,
         };
         items.sort_by(|a, b| a.path.cmp(&b.path));
-        return show(ctx, &items, || objects::result_items(&items));
+        return show_list(ctx, &items, || objects::result_items(&items));
     }
     let walk = match tree {
         Tree::Results(id) => client.walk_results(id, path, 16).boxed(),

@@ -289,3 +289,75 @@ fn log_lines_have_a_level_and_no_timestamp_or_colour() {
     }
     assert!(sim.stats().statuses.contains_key(&503), "{:?}", sim.stats());
 }
+
+/// Every line of stdout as a JSON object.
+fn json_lines(out: &Out) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    assert_eq!(out.code, 0, "{out:?}");
+    out.stdout
+        .lines()
+        .map(|l| match serde_json::from_str(l) {
+            Ok(serde_json::Value::Object(o)) => o,
+            other => panic!("{l}: {other:?}"),
+        })
+        .collect()
+}
+
+/// The README's rule: one object → that object (`jq -r .id`); a command that did more adds
+/// fields to it; lists and streams → JSON Lines of the same objects.
+#[test]
+fn json_shapes_follow_one_rule() {
+    let sim = sim();
+    let run = |args: &[&str]| crate::run(Some(&sim), &[&["--json"][..], args].concat());
+    let started = crate::json(&run(&["run", "--capsule", OK_CAPSULE]));
+    let id = started["id"].as_str().unwrap().to_owned();
+    assert!(started.get("computation").is_none() && started["state"].is_string());
+    let waited = crate::json(&run(&["computation", "wait", &id]));
+    let got = crate::json(&run(&["computation", "get", &id]));
+    assert_eq!(
+        (&waited["id"], &waited["outcome"]),
+        (&got["id"], &"succeeded".into())
+    );
+    // The wait's document is the object plus `outcome`.
+    let mut plus = got.as_object().unwrap().clone();
+    plus.insert("outcome".into(), "succeeded".into());
+    assert_eq!(waited, serde_json::Value::Object(plus));
+    let ran = crate::json(&run(&["run", "--capsule", OK_CAPSULE, "--wait"]));
+    assert_eq!(ran["outcome"], "succeeded");
+    assert!(ran["id"].is_string() && ran["id"] != id.as_str());
+
+    // Lists: JSON Lines, with or without --recursive, of the same entries.
+    let top = json_lines(&run(&["results", "ls", &id]));
+    let all = json_lines(&run(&["results", "ls", &id, "-r"]));
+    assert!(top.len() > 1 && all.len() > top.len(), "{top:?}");
+    assert!(top.iter().all(|e| all.contains(e)), "{top:?} {all:?}");
+    let computations = json_lines(&run(&["capsule", "computations", OK_CAPSULE]));
+    assert!(computations.iter().any(|c| c["id"] == id.as_str()));
+    let listed = computations
+        .iter()
+        .find(|c| c["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(listed["name"], got["name"]);
+    for search in [&["capsule", "search"][..], &["data-asset", "search"]] {
+        let found = json_lines(&run(search));
+        assert!(!found.is_empty() && found.iter().all(|o| o["id"].is_string()));
+    }
+
+    // Data assets: create and get print the asset itself.
+    let created = crate::json(&run(&[
+        "data-asset",
+        "create",
+        "--from-computation",
+        &id,
+        "--name",
+        "R",
+        "--mount",
+        "r",
+    ]));
+    let asset = crate::json(&run(&[
+        "data-asset",
+        "get",
+        created["id"].as_str().unwrap(),
+    ]));
+    assert_eq!(created["id"], asset["id"]);
+    assert_eq!(asset["name"], "R");
+}
