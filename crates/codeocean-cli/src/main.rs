@@ -6,8 +6,9 @@
 //! Built on the `codeocean` crate only: every request goes through its retries, waiters and
 //! safe downloads.
 //!
-//! Output: tables on stdout by default, or exactly one JSON document with `--json` (JSON Lines
-//! for searches, `ls --recursive` and `batch`); logs, progress and errors on stderr. Exit codes:
+//! Output: tables on stdout by default, or with `--json` one JSON document about one object
+//! (JSON Lines for lists: `ls`, searches, `computations`, `batch`); logs, progress and errors on
+//! stderr. Exit codes:
 //! 0 success, 1 error, 2 usage, 3 the awaited run, data asset or release failed or was stopped,
 //! 4 waiting timed out, 130 interrupted.
 
@@ -45,6 +46,8 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
+/// Exit code: the command line is wrong (what clap also exits with).
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code: the awaited run, data asset or release finished without succeeding.
 pub(crate) const EXIT_FAILED: u8 = 3;
 /// Exit code: waiting gave up.

@@ -6,7 +6,7 @@ use super::permissions::{self, Of};
 use super::{objects, search, show, show_list};
 use crate::cli::AppCmd;
 use crate::progress::Waiting;
-use crate::{Ctx, request};
+use crate::{Ctx, output, request};
 
 /// Which family a command is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +36,10 @@ pub(crate) fn attachments(specs: &[String]) -> Attachments {
 pub(crate) fn show_detached(ctx: &Ctx, from: &str, ids: &[String]) -> anyhow::Result<()> {
     let out = serde_json::json!({"detached": ids});
     show(ctx, &out, || {
-        format!("detached {} data asset(s) from {from}\n", ids.len())
+        format!(
+            "detached {} from {from}\n",
+            output::count(ids.len() as u64, "data asset", "data assets")
+        )
     })
 }
 
@@ -119,8 +122,8 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
             };
             show(ctx, &synced, || {
                 format!(
-                    "pushed {} commit(s), pulled {}{}\n",
-                    synced.pushed.unwrap_or(0),
+                    "pushed {}, pulled {}{}\n",
+                    output::count(synced.pushed.unwrap_or(0) as u64, "commit", "commits"),
                     synced.pulled.unwrap_or(0),
                     if synced.new_branch == Some(true) {
                         "; created the branch on the remote"

@@ -115,9 +115,13 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
 
     let capsule = client.get_capsule(&capsule_id).await?;
     n.step(format!(
-        "GET /capsules/{capsule_id} -> \"{}\", {} released version(s)",
+        "GET /capsules/{capsule_id} -> \"{}\", {}",
         capsule.name.as_deref().unwrap_or("?"),
-        capsule.versions.len()
+        output::count(
+            capsule.versions.len() as u64,
+            "released version",
+            "released versions"
+        )
     ))?;
 
     let computation = client.run(&run).await?;
@@ -163,9 +167,10 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     files.sort();
     let total: u64 = files.iter().map(|f| f.1).sum();
     n.step(format!(
-        "POST /computations/{}/results for each folder -> {} files in {folders} folders, {}",
+        "POST /computations/{}/results for each folder -> {} in {}, {}",
         done.id,
-        files.len(),
+        output::count(files.len() as u64, "file", "files"),
+        output::count(folders, "folder", "folders"),
         output::bytes(total)
     ))?;
 
@@ -179,9 +184,12 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
 
     let checked = verify(&dir, &files, sim.as_ref(), &done.id)?;
     n.step(format!(
-        "verify {} -> {} files match the listing{}",
+        "verify {} -> {} the listing{}",
         dir.display(),
-        files.len(),
+        match files.len() {
+            1 => "1 file matches".to_owned(),
+            n => format!("{n} files match"),
+        },
         if checked {
             " and the server's bytes"
         } else {

@@ -411,8 +411,8 @@ impl From<&Summary> for DownloadOutput {
 /// One line about a finished download.
 pub(crate) fn summary_line(s: &Summary, dir: &Path) -> String {
     format!(
-        "downloaded {} files ({} already there, {} failed), {} in {} ({}) into {}\n",
-        s.downloaded,
+        "downloaded {} ({} already there, {} failed), {} in {} ({}) into {}\n",
+        output::count(s.downloaded, "file", "files"),
         s.skipped,
         s.failed.len(),
         output::bytes(s.bytes),
@@ -482,10 +482,15 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
         ResultsCmd::Url { id, path } => tree::url(ctx, &client, Tree::Results(&id), &path).await,
         ResultsCmd::Download {
             id,
+            dir,
             path,
             to,
             concurrency,
-        } => tree::download(ctx, &client, Tree::Results(&id), &path, &to, concurrency).await,
+        } => {
+            let tree = Tree::Results(&id);
+            let to = tree::destination(tree, dir, to, &path)?;
+            tree::download(ctx, &client, tree, &path, &to, concurrency).await
+        }
     }
 }
 
@@ -586,12 +591,14 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
         }
         DataAssetCmd::Download {
             id,
+            dir,
             path,
             to,
             concurrency,
         } => {
-            return tree::download(ctx, &client, Tree::DataAsset(&id), &path, &to, concurrency)
-                .await;
+            let tree = Tree::DataAsset(&id);
+            let to = tree::destination(tree, dir, to, &path)?;
+            return tree::download(ctx, &client, tree, &path, &to, concurrency).await;
         }
         DataAssetCmd::Archive { id, undo } => {
             client.archive_data_asset(&id, !undo).await?;

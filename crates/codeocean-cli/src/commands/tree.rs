@@ -1,7 +1,7 @@
 //! The commands of file trees, written once for both kinds: a computation's results
 //! (`results ls|url|download`) and a data asset's files (`data-asset ls|url|download`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use codeocean::{Client, Summary};
@@ -92,6 +92,58 @@ pub(crate) async fn url(
         ctx.note(format!("view: {view}"));
     }
     show(ctx, &out, || format!("{}\n", urls.download_url))
+}
+
+/// The destination folder of `download`, from `DIR` or `--to DIR` (one of them, once), and not
+/// an existing file. A usage error (exit 2) says exactly what to type instead.
+pub(crate) fn destination(
+    tree: Tree<'_>,
+    dir: Option<PathBuf>,
+    to: Option<PathBuf>,
+    path: &str,
+) -> anyhow::Result<PathBuf> {
+    let (command, id) = match tree {
+        Tree::Results(id) => ("results", id),
+        Tree::DataAsset(id) => ("data-asset", id),
+    };
+    let usage = |message: String| -> anyhow::Error {
+        Exit {
+            code: crate::EXIT_USAGE,
+            message,
+        }
+        .into()
+    };
+    let dir = match (dir, to) {
+        (Some(dir), None) | (None, Some(dir)) => dir,
+        (None, None) => {
+            return Err(usage(format!(
+                "no destination: codeocean {command} download {id} DIR (a folder, created if \
+                 missing)"
+            )));
+        }
+        // The old form, `download ID PATH --to DIR`: the positional is the destination now.
+        (Some(first), Some(to)) => {
+            let sub = first.display().to_string();
+            return Err(usage(format!(
+                "two destinations, `{sub}` and --to {to}; to download only `{sub}`: codeocean \
+                 {command} download {id} {to} --path {sub}",
+                to = to.display()
+            )));
+        }
+    };
+    if dir.is_file() {
+        let only = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" --path {path}")
+        };
+        return Err(usage(format!(
+            "{} is a file: the destination is a folder (created if missing) and the files keep \
+             their names under it, e.g. codeocean {command} download {id} DIR{only}",
+            dir.display()
+        )));
+    }
+    Ok(dir)
 }
 
 /// Downloads with progress; the summary is returned even when some files failed.

@@ -228,7 +228,7 @@ fn a_failure_is_said_once_also_with_quiet() {
             Some(&sim),
             &[
                 quiet,
-                &["data-asset", "download", asset, "no/such", "--to", to],
+                &["data-asset", "download", asset, to, "--path", "no/such"],
             ]
             .concat(),
         );
@@ -360,4 +360,174 @@ fn json_shapes_follow_one_rule() {
     ]));
     assert_eq!(created["id"], asset["id"]);
     assert_eq!(asset["name"], "R");
+}
+
+#[test]
+fn downloads_take_the_destination_as_typed_or_say_what_to_type() {
+    let sim = sim();
+    let id = finished_run(&sim, OK_CAPSULE);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("out");
+    let d = d.to_str().unwrap();
+    // `download ID DIR`: everything into DIR.
+    let out = crate::run(Some(&sim), &["--json", "results", "download", &id, d]);
+    assert_eq!(crate::json(&out)["downloaded"], 7, "{out:?}");
+    assert!(dir.path().join("out/tables/per-sample/s2.csv").is_file());
+    // `--path` for a part, `--to` as a flag.
+    let part = dir.path().join("part");
+    let part = part.to_str().unwrap();
+    let out = crate::run(
+        Some(&sim),
+        &[
+            "--json", "results", "download", &id, "--to", part, "--path", "tables",
+        ],
+    );
+    assert_eq!(crate::json(&out)["downloaded"], 3, "{out:?}");
+    assert!(dir.path().join("part/tables/counts.csv").is_file());
+    assert!(!dir.path().join("part/output.txt").exists());
+    // The old form, a path in the results then --to: exit 2, and what to type.
+    let out = crate::run(
+        Some(&sim),
+        &["results", "download", &id, "tables", "--to", d],
+    );
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            2,
+            format!(
+                "error: two destinations, `tables` and --to {d}; to download only `tables`: \
+                 codeocean results download {id} {d} --path tables\n"
+            )
+        )
+    );
+    let file = dir.path().join("out/output.txt");
+    let file = file.to_str().unwrap();
+    let out = crate::run(
+        Some(&sim),
+        &[
+            "data-asset",
+            "download",
+            crate::ASSET,
+            file,
+            "--path",
+            "README.md",
+        ],
+    );
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            2,
+            format!(
+                "error: {file} is a file: the destination is a folder (created if missing) and \
+                 the files keep their names under it, e.g. codeocean data-asset download {} DIR \
+                 --path README.md\n",
+                crate::ASSET
+            )
+        )
+    );
+    let out = crate::run(Some(&sim), &["data-asset", "download", crate::ASSET]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: no destination: codeocean data-asset download ")
+    );
+}
+
+/// Every main command's help has examples; `run --help` says nothing of batches.
+#[test]
+fn main_commands_show_examples() {
+    for args in [
+        &["run"][..],
+        &["computation", "wait"],
+        &["results", "download"],
+        &["data-asset", "create"],
+        &["data-asset", "download"],
+        &["batch"],
+        &["capsule", "search"],
+        &["pipeline", "search"],
+        &["data-asset", "search"],
+    ] {
+        let out = crate::run(None, &[args, &["--help"]].concat());
+        assert_eq!(out.code, 0, "{out:?}");
+        let examples = out.stdout.split("Examples").nth(1).unwrap_or_default();
+        assert!(
+            examples.contains(&format!("codeocean {}", args.join(" ")))
+                || examples.contains(&format!("codeocean --json {}", args.join(" "))),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+    let run = crate::run(None, &["run", "--help"]).stdout;
+    assert!(
+        !run.contains("interrupted batch") && !run.contains("LINE-NAME"),
+        "{run}"
+    );
+}
+
+#[test]
+fn messages_count_in_words_and_name_flags() {
+    // One file: "1 file".
+    let sim = sim();
+    let id = finished_run(&sim, OK_CAPSULE);
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::run(
+        Some(&sim),
+        &[
+            "results",
+            "download",
+            &id,
+            dir.path().to_str().unwrap(),
+            "--path",
+            "output.txt",
+        ],
+    );
+    assert!(
+        out.stdout
+            .starts_with("downloaded 1 file (0 already there, 0 failed)"),
+        "{out:?}"
+    );
+    // The page cap names the flag.
+    let sim = crate::sim_with(|c| c.faults.apply("search:lie_has_more=1").unwrap());
+    let out = crate::run(
+        Some(&sim),
+        &["capsule", "search", "--page-size", "1", "--max-pages", "2"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("narrow the search or raise --max-pages (now 2)\n"),
+        "{out:?}"
+    );
+    // A zero limit reads as seconds, not "0.0ns".
+    let sim = crate::sim_with(|c| c.time_scale = 1.0);
+    let id = finished_run_after(&sim);
+    let created = crate::run(
+        Some(&sim),
+        &[
+            "--json",
+            "data-asset",
+            "create",
+            "--from-computation",
+            &id,
+            "--name",
+            "R",
+            "--mount",
+            "r",
+        ],
+    );
+    let asset = crate::json(&created)["id"].as_str().unwrap().to_owned();
+    let out = crate::run(
+        Some(&sim),
+        &["data-asset", "wait", &asset, "--timeout", "0s"],
+    );
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(out.stderr.contains("gave up after 0.0s;"), "{out:?}");
+}
+
+/// A finished run on a real-time simulator (its clock moved past the run).
+fn finished_run_after(sim: &codeocean_sim::Simulator) -> String {
+    let out = crate::run(Some(sim), &["--json", "run", "--capsule", OK_CAPSULE]);
+    let id = crate::json(&out)["id"].as_str().unwrap().to_owned();
+    sim.advance(std::time::Duration::from_secs(60));
+    id
 }
