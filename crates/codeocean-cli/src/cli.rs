@@ -21,7 +21,65 @@ Exit codes:
   4  waiting timed out
   130  interrupted (Ctrl-C)
 
+  A run awaited by `run --wait` or `computation wait` goes on in Code Ocean after a timeout (4)
+  or Ctrl-C (130): the last line gives its full id and the command that resumes it, e.g.
+  `codeocean computation wait ID --download DIR`; with --json, one document with its `id`, an
+  `outcome` of \"timeout\" or \"interrupted\" and `resume`. A closed stdout (`| head`) ends a
+  command quietly, with exit 0.
+
 Try it without an account: `codeocean demo` runs the whole job against a bundled local server.";
+
+const EXAMPLES_RUN: &str = "\
+Examples:
+  codeocean run --capsule ID --wait --download results/
+  codeocean run --capsule ID --data-asset DATA_ASSET_ID:reference --named-param greeting=hi
+  codeocean run --request run.json --version 2 --name nightly --wait --timeout 2h
+  codeocean --json run --capsule ID | jq -r .id
+  After a timeout or Ctrl-C the run goes on; resume with the command printed, e.g.
+  codeocean computation wait ID --download results/";
+
+const EXAMPLES_COMPUTATION_WAIT: &str = "\
+Examples:
+  codeocean computation wait ID
+  codeocean computation wait ID --download results/ --timeout 1h
+  codeocean --json computation wait ID | jq -r .outcome";
+
+const EXAMPLES_RESULTS_DOWNLOAD: &str = "\
+Examples:
+  codeocean results download ID results/
+  codeocean results download ID results/ --path tables
+  codeocean results download ID . --path output.txt --concurrency 4";
+
+const EXAMPLES_DATA_ASSET_CREATE: &str = "\
+Examples:
+  codeocean data-asset create --from-computation ID --name 'Run 12' --mount run-12 --wait
+  codeocean --json data-asset create --from-computation ID --name R --mount r --tag qc | jq -r .id";
+
+const EXAMPLES_DATA_ASSET_DOWNLOAD: &str = "\
+Examples:
+  codeocean data-asset download ID data/
+  codeocean data-asset download ID data/ --path genome/chromosomes";
+
+const EXAMPLES_SEARCH: &str = "\
+Examples:
+  codeocean capsule search 'tag:genomics' --ownership created --sort name
+  codeocean --json capsule search --status release --limit 10 | jq -r .id";
+
+const EXAMPLES_PIPELINE_SEARCH: &str = "\
+Examples:
+  codeocean pipeline search 'tag:genomics' --ownership created --sort name
+  codeocean --json pipeline search --status release --limit 10 | jq -r .id";
+
+const EXAMPLES_DATA_ASSET_SEARCH: &str = "\
+Examples:
+  codeocean data-asset search 'name:\"single cell\"' --type dataset
+  codeocean --json data-asset search --type result --sort size --desc --limit 5 | jq -r .id";
+
+const EXAMPLES_BATCH: &str = "\
+Examples:
+  codeocean batch runs.jsonl --wait --download results/
+  codeocean --json batch runs.jsonl --concurrency 2 --timeout 2h
+  An interrupted batch resumes: run the same command again (lines in FILE.state are skipped).";
 
 /// Run Code Ocean capsules and pipelines, wait for them, download their results and turn them
 /// into data assets.
@@ -48,8 +106,8 @@ pub(crate) struct Cli {
         help_heading = GLOBAL
     )]
     pub(crate) token: Option<String>,
-    /// Print machine-readable JSON on stdout: one document, or JSON Lines for streaming
-    /// commands (`search`, `ls --recursive`, `batch`).
+    /// Print machine-readable JSON on stdout: one document about one object (`jq -r .id`), or
+    /// JSON Lines for lists (`ls`, searches, `computations`, `batch`), one object per line.
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) json: bool,
     /// More logging on stderr (-v: requests, -vv: debug).
@@ -80,9 +138,10 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Capsule(AppCmd),
     /// Find, look at and manage pipelines: search, attach data assets, release.
-    #[command(subcommand)]
+    #[command(subcommand, mut_subcommand("search", |c| c.after_help(EXAMPLES_PIPELINE_SEARCH)))]
     Pipeline(AppCmd),
     /// Start a run of a capsule or a pipeline, optionally wait for it and download its results.
+    #[command(after_help = EXAMPLES_RUN)]
     Run(RunArgs),
     /// Look at, wait for, rename or delete a computation (a run); attach data assets to a
     /// cloud workstation session.
@@ -99,9 +158,17 @@ pub(crate) enum Command {
     #[command(subcommand)]
     CustomMetadata(CustomMetadataCmd),
     /// Start many runs from a JSON Lines file, resumably.
+    #[command(
+        after_help = EXAMPLES_BATCH,
+        mut_arg("wait", |a| a.help("Wait until every run finishes, including runs launched by an earlier, interrupted batch; exit 3 if a run failed or was stopped")),
+        mut_arg("download", |a| a.help("After each successful run, download its results into DIR/LINE-NAME; implies --wait")),
+    )]
     Batch(BatchArgs),
     /// Start the bundled local Code Ocean server in the foreground (same flags as codeocean-sim).
-    Sim(Box<codeocean_sim::cli::Args>),
+    // Its help is the simulator's own (`commands::sim::help`), without the global options,
+    // which do not apply to it.
+    #[command(disable_help_flag = true)]
+    Sim(Box<SimArgs>),
     /// The whole job end to end against an in-process local server: run, wait, download,
     /// verify, make a data asset.
     Demo(DemoArgs),
@@ -133,6 +200,7 @@ pub(crate) enum AppCmd {
     },
     /// Search by text, status, ownership and more; every match, page after page (JSON Lines
     /// with --json).
+    #[command(after_help = EXAMPLES_SEARCH)]
     Search {
         #[command(flatten)]
         common: SearchArgs,
@@ -267,15 +335,13 @@ pub(crate) struct RunArgs {
 /// What `run` and `batch` do after launching.
 #[derive(Args, Debug)]
 pub(crate) struct ThenArgs {
-    /// Wait until the run finishes (batch: every run, including runs launched by an earlier,
-    /// interrupted batch); exit 3 if a run failed or was stopped.
+    /// Wait until the run finishes; exit 3 if it failed or was stopped.
     #[arg(long)]
     pub(crate) wait: bool,
     /// Give up waiting for a run after this long (exit 4), e.g. 30s, 10m, 2h.
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub(crate) timeout: Option<Duration>,
-    /// After a successful run, download its results into DIR (batch: DIR/LINE-NAME); implies
-    /// --wait.
+    /// After a successful run, download its results into DIR; implies --wait.
     #[arg(long, value_name = "DIR")]
     pub(crate) download: Option<PathBuf>,
 }
@@ -294,13 +360,20 @@ pub(crate) enum ComputationCmd {
         /// Computation id.
         id: String,
     },
-    /// Wait until a computation finishes; exit 3 if it failed or was stopped, 4 on timeout.
+    /// Wait until a computation finishes (then download its results with --download); exit 3
+    /// if it failed or was stopped, 4 on timeout. Resumes a `run --wait` that timed out or was
+    /// interrupted.
+    #[command(after_help = EXAMPLES_COMPUTATION_WAIT)]
     Wait {
         /// Computation id.
         id: String,
         /// Give up after this long, e.g. 30s, 10m, 2h (default 24h).
         #[arg(long, value_name = "DURATION", value_parser = duration)]
         timeout: Option<Duration>,
+        /// After a successful run, download its results into DIR (resumable: complete files
+        /// are skipped).
+        #[arg(long, value_name = "DIR")]
+        download: Option<PathBuf>,
     },
     /// Rename a computation.
     Rename {
@@ -353,16 +426,25 @@ pub(crate) enum ResultsCmd {
         path: String,
     },
     /// Download results (resumable: files completed from this computation are skipped, partial
-    /// ones resumed, other files at its paths replaced)
+    /// ones resumed, other files at its paths replaced).
+    #[command(after_help = EXAMPLES_RESULTS_DOWNLOAD)]
     Download {
         /// Computation id.
         id: String,
-        /// Folder or file to download (default: everything).
-        #[arg(default_value = "", hide_default_value = true)]
+        /// Destination folder (created if missing); the files keep their paths under it.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Only this folder or file of the results (default: everything).
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "",
+            hide_default_value = true
+        )]
         path: String,
-        /// Destination folder (created if missing).
+        /// The destination folder, as a flag (the same as DIR).
         #[arg(long, value_name = "DIR")]
-        to: PathBuf,
+        to: Option<PathBuf>,
         /// Files transferred at once [default: the library's, 16].
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
@@ -372,6 +454,7 @@ pub(crate) enum ResultsCmd {
 #[derive(Subcommand, Debug)]
 pub(crate) enum DataAssetCmd {
     /// Create a data asset from a computation's results.
+    #[command(after_help = EXAMPLES_DATA_ASSET_CREATE)]
     Create {
         /// The computation whose results become the asset.
         #[arg(long, value_name = "ID")]
@@ -431,6 +514,7 @@ pub(crate) enum DataAssetCmd {
     },
     /// Search data assets by text, type, ownership and more; every match, page after page
     /// (JSON Lines with --json).
+    #[command(after_help = EXAMPLES_DATA_ASSET_SEARCH)]
     Search {
         #[command(flatten)]
         common: SearchArgs,
@@ -463,16 +547,25 @@ pub(crate) enum DataAssetCmd {
         path: String,
     },
     /// Download a data asset's files (resumable: files completed from this data asset are
-    /// skipped, partial ones resumed, other files at its paths replaced)
+    /// skipped, partial ones resumed, other files at its paths replaced).
+    #[command(after_help = EXAMPLES_DATA_ASSET_DOWNLOAD)]
     Download {
         /// Data asset id.
         id: String,
-        /// Folder or file to download (default: everything).
-        #[arg(default_value = "", hide_default_value = true)]
+        /// Destination folder (created if missing); the files keep their paths under it.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Only this folder or file of the data asset (default: everything).
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "",
+            hide_default_value = true
+        )]
         path: String,
-        /// Destination folder (created if missing).
+        /// The destination folder, as a flag (the same as DIR).
         #[arg(long, value_name = "DIR")]
-        to: PathBuf,
+        to: Option<PathBuf>,
         /// Files transferred at once [default: the library's, 16].
         #[arg(long, value_name = "N")]
         concurrency: Option<usize>,
@@ -600,6 +693,16 @@ pub(crate) struct BatchArgs {
     pub(crate) state: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) then: ThenArgs,
+}
+
+/// `codeocean sim`: the simulator's flags, and a help flag of its own.
+#[derive(Args, Debug)]
+pub(crate) struct SimArgs {
+    #[command(flatten)]
+    pub(crate) args: codeocean_sim::cli::Args,
+    /// Print help.
+    #[arg(short, long)]
+    pub(crate) help: bool,
 }
 
 #[derive(Args, Debug)]

@@ -6,10 +6,14 @@
 //! Built on the `codeocean` crate only: every request goes through its retries, waiters and
 //! safe downloads.
 //!
-//! Output: tables on stdout by default, or exactly one JSON document with `--json` (JSON Lines
-//! for searches, `ls --recursive` and `batch`); logs, progress and errors on stderr. Exit codes:
+//! Output: tables on stdout by default, or with `--json` one JSON document about one object
+//! (JSON Lines for lists: `ls`, searches, `computations`, `batch`); logs, progress and errors on
+//! stderr. Exit codes:
 //! 0 success, 1 error, 2 usage, 3 the awaited run, data asset or release failed or was stopped,
 //! 4 waiting timed out, 130 interrupted.
+
+// Stdout is written in one place, `output::write`, so a closed pipe ends the command quietly.
+#![deny(clippy::print_stdout)]
 
 mod cli;
 mod commands;
@@ -42,6 +46,8 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
+/// Exit code: the command line is wrong (what clap also exits with).
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code: the awaited run, data asset or release finished without succeeding.
 pub(crate) const EXIT_FAILED: u8 = 3;
 /// Exit code: waiting gave up.
@@ -131,18 +137,41 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     1
 }
 
+/// Whether stderr gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn stderr_colours(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Log lines on stderr: a level and the message, no timestamps; WARN by default (only ERROR
+/// with -q), the library's INFO events (one per API request) with -v, DEBUG with -vv. Other
+/// crates' logs stay at WARN.
 fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let level = match (quiet, verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::WARN,
         (false, 1) => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
+    let targets = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::WARN.min(level))
+        .with_target("codeocean", level)
+        .with_target("codeocean_sim", level);
+    let colours = stderr_colours(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    );
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .without_time()
+                .with_target(false)
+                .with_ansi(colours),
+        )
+        .with(targets)
         .init();
 }
 
@@ -175,6 +204,8 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout has gone (`| head`): end quietly, as `ls | head` does.
+        Err(e) if e.chain().any(|c| c.is::<output::StdoutClosed>()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
             let message = e.to_string();
@@ -188,5 +219,18 @@ fn main() -> ExitCode {
             }
             ExitCode::from(code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stderr_colours;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(stderr_colours(true, None));
+        assert!(stderr_colours(true, Some("".into())));
+        assert!(!stderr_colours(true, Some("1".into())));
+        assert!(!stderr_colours(false, None));
     }
 }

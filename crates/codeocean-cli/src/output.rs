@@ -1,4 +1,9 @@
 //! What goes to stdout: aligned tables for people, JSON for programs.
+//!
+//! Every byte the command writes to stdout goes through [`write`] (`clippy::print_stdout` is
+//! denied elsewhere): when the reader has gone (`codeocean … | head -1`), the write fails with
+//! [`StdoutClosed`], the command stops where it is, and `main` exits 0 without a message, as
+//! `ls | head` does.
 
 use std::io::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
@@ -6,21 +11,40 @@ use std::time::{Duration, UNIX_EPOCH};
 use codeocean::Timestamp;
 use serde::Serialize;
 
+/// Stdout was closed by its reader: the command ends quietly, with exit code 0.
+#[derive(Debug)]
+pub(crate) struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes these bytes to stdout and flushes them: the one place stdout is written.
+pub(crate) fn write(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
+    }
+}
+
 /// Prints one JSON document (pretty) on stdout.
 pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    write(&text)
 }
 
 /// Prints one JSON Lines record on stdout and flushes it (streaming output).
 pub(crate) fn json_line<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, value)?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+    let mut text = serde_json::to_vec(value)?;
+    text.push(b'\n');
+    write(&text)
 }
 
 /// A table with a header row, columns aligned by padding (the last column is not padded).
@@ -62,8 +86,8 @@ pub(crate) fn fields(rows: &[(&str, String)]) -> String {
 }
 
 /// Prints human output on stdout.
-pub(crate) fn print(text: &str) {
-    print!("{text}");
+pub(crate) fn print(text: &str) -> anyhow::Result<()> {
+    write(text.as_bytes())
 }
 
 /// A timestamp as UTC RFC 3339 (`2026-05-01T12:00:00Z`).
@@ -84,6 +108,11 @@ pub(crate) fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 /// A byte count for people (`1.5 MiB`).
 pub(crate) fn bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
+}
+
+/// `1 file`, `2 files`: a count and the noun it takes.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A duration for people, to the tenth of a second.

@@ -189,11 +189,13 @@ impl Progress for Downloading {
         self.line();
     }
 
+    /// One line per failure, also with -q (it is an error); the command's last line counts
+    /// them instead of repeating one.
     fn failed(&self, path: &str, error: &codeocean::Error) {
+        let line = failure_line(path, error);
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("failed: {path}: {error}")),
-            None if self.mode == Mode::Lines => eprintln!("failed: {path}: {error}"),
-            None => {}
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
         }
     }
 
@@ -211,6 +213,15 @@ impl Progress for Downloading {
             None if self.mode == Mode::Lines => eprintln!("{msg}"),
             None => {}
         }
+    }
+}
+
+/// `failed: PATH: why`, or `failed: why` for a folder listing (its error names the folder).
+pub(crate) fn failure_line(path: &str, error: &codeocean::Error) -> String {
+    if path.starts_with('(') {
+        format!("failed: {error}")
+    } else {
+        format!("failed: {path}: {error}")
     }
 }
 

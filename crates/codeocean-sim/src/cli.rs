@@ -23,9 +23,10 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: std::net::IpAddr,
-    /// The API token clients must send (HTTP Basic user name).
+    /// The API token clients must send (HTTP Basic user name); needed to serve, not for
+    /// --print-builtin.
     #[arg(long, env = "CODEOCEAN_SIM_TOKEN", hide_env_values = true)]
-    pub token: String,
+    pub token: Option<String>,
     /// Catalogue of capsules, pipelines and data assets (JSON or YAML); a built-in one otherwise.
     #[arg(long)]
     pub fixture: Option<PathBuf>,
@@ -66,6 +67,11 @@ pub struct Args {
 impl Args {
     /// The simulator configuration these options describe, or why they are wrong.
     pub fn config(&self) -> Result<Config, String> {
+        let token = self
+            .token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .ok_or("no token: pass --token or set CODEOCEAN_SIM_TOKEN")?;
         let mut faults = Faults::default();
         for f in &self.faults {
             faults.apply(f).map_err(|e| e.to_string())?;
@@ -100,7 +106,7 @@ impl Args {
             storage_port: self.storage_port,
             worker_threads: self.threads,
             data_assets: self.data_assets,
-            ..Config::new(self.token.clone())
+            ..Config::new(token)
         })
     }
 

@@ -137,7 +137,11 @@ impl Poll {
                 return Err(Error::new(
                     ErrorKind::WaitTimeout,
                     format!("waiting for {what} {}", short(&self.id)),
-                    format!("gave up after {:.1?}; last state: {last_state}", max),
+                    // Seconds always (`{:?}` would say `0.0ns` for a zero limit).
+                    format!(
+                        "gave up after {:.1}s; last state: {last_state}",
+                        max.as_secs_f64()
+                    ),
                 ));
             }
         }

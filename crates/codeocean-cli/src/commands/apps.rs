@@ -3,10 +3,10 @@
 use codeocean::{Attachments, Client};
 
 use super::permissions::{self, Of};
-use super::{objects, search, show};
+use super::{objects, search, show, show_list};
 use crate::cli::AppCmd;
 use crate::progress::Waiting;
-use crate::{Ctx, request};
+use crate::{Ctx, output, request};
 
 /// Which family a command is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +36,10 @@ pub(crate) fn attachments(specs: &[String]) -> Attachments {
 pub(crate) fn show_detached(ctx: &Ctx, from: &str, ids: &[String]) -> anyhow::Result<()> {
     let out = serde_json::json!({"detached": ids});
     show(ctx, &out, || {
-        format!("detached {} data asset(s) from {from}\n", ids.len())
+        format!(
+            "detached {} from {from}\n",
+            output::count(ids.len() as u64, "data asset", "data assets")
+        )
     })
 }
 
@@ -64,7 +67,7 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
                 App::Pipeline => client.list_pipeline_computations(&id).await?,
             };
             list.sort_by_key(|c| (c.created.as_ref().map(|t| t.as_secs()), c.id.clone()));
-            show(ctx, &list, || objects::computations(&list))
+            show_list(ctx, &list, || objects::computations(&list))
         }
         AppCmd::Search {
             common,
@@ -77,7 +80,7 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
                 App::Capsule => client.attach_capsule_data_assets(&id, &assets).await?,
                 App::Pipeline => client.attach_pipeline_data_assets(&id, &assets).await?,
             };
-            show(ctx, &attached, || objects::attached(&attached))
+            show_list(ctx, &attached, || objects::attached(&attached))
         }
         AppCmd::Detach { id, data_assets } => {
             match app {
@@ -119,8 +122,8 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
             };
             show(ctx, &synced, || {
                 format!(
-                    "pushed {} commit(s), pulled {}{}\n",
-                    synced.pushed.unwrap_or(0),
+                    "pushed {}, pulled {}{}\n",
+                    output::count(synced.pushed.unwrap_or(0) as u64, "commit", "commits"),
                     synced.pulled.unwrap_or(0),
                     if synced.new_branch == Some(true) {
                         "; created the branch on the remote"

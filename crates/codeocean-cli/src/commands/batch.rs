@@ -209,7 +209,7 @@ pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
         output::print(&output::table(
             &["LINE", "NAME", "COMPUTATION", "STATE", "OUTCOME"],
             &table,
-        ));
+        ))?;
     }
     if shared.stopped() {
         ctx.note(format!(

@@ -25,17 +25,18 @@ struct Narrator<'a> {
 }
 
 impl Narrator<'_> {
-    fn say(&self, text: impl std::fmt::Display) {
+    fn say(&self, text: impl std::fmt::Display) -> anyhow::Result<()> {
         if self.ctx.json {
             self.ctx.note(text);
+            Ok(())
         } else {
-            println!("{text}");
+            output::print(&format!("{text}\n"))
         }
     }
 
-    fn step(&mut self, text: impl std::fmt::Display) {
+    fn step(&mut self, text: impl std::fmt::Display) -> anyhow::Result<()> {
         self.step += 1;
-        self.say(format!("[{}/{STEPS}] {text}", self.step));
+        self.say(format!("[{}/{STEPS}] {text}", self.step))
     }
 }
 
@@ -61,7 +62,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         n.say(format!(
             "server: the remote deployment {} (--remote)",
             client.base_url()
-        ));
+        ))?;
         let mut run = RunRequest::capsule(args.capsule.clone().unwrap_or_default());
         for a in &args.data_assets {
             let a = data_asset(a);
@@ -90,7 +91,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
             "server: the local simulator at {} (in-process, clock x{}{ignored})",
             sim.origin(),
             args.time_scale
-        ));
+        ))?;
         let client = ctx.client_for(sim.origin(), token)?;
         let run = RunRequest::capsule(CAPSULE)
             .data_asset(DATA_ASSET, "reference")
@@ -114,10 +115,14 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
 
     let capsule = client.get_capsule(&capsule_id).await?;
     n.step(format!(
-        "GET /capsules/{capsule_id} -> \"{}\", {} released version(s)",
+        "GET /capsules/{capsule_id} -> \"{}\", {}",
         capsule.name.as_deref().unwrap_or("?"),
-        capsule.versions.len()
-    ));
+        output::count(
+            capsule.versions.len() as u64,
+            "released version",
+            "released versions"
+        )
+    ))?;
 
     let computation = client.run(&run).await?;
     let with = raw
@@ -137,7 +142,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         "POST /computations (capsule {capsule_id}; {with}) -> computation {}, state {}",
         computation.id,
         computation.state.as_ref().map_or("?", |s| s.as_str())
-    ));
+    ))?;
 
     let finished = wait_run(&fast, &client, &computation.id, None).await?;
     n.step(format!(
@@ -146,7 +151,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         super::objects::state(&finished.computation),
         output::opt(finished.computation.run_time),
         output::opt(finished.computation.exit_code)
-    ));
+    ))?;
     let done = finished.clone().into_success()?;
 
     let mut walk = std::pin::pin!(client.walk_results(&done.id, "", 16));
@@ -162,31 +167,35 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     files.sort();
     let total: u64 = files.iter().map(|f| f.1).sum();
     n.step(format!(
-        "POST /computations/{}/results for each folder -> {} files in {folders} folders, {}",
+        "POST /computations/{}/results for each folder -> {} in {}, {}",
         done.id,
-        files.len(),
+        output::count(files.len() as u64, "file", "files"),
+        output::count(folders, "folder", "folders"),
         output::bytes(total)
-    ));
+    ))?;
 
     let dir = args.to.clone().unwrap_or_else(fresh_dir);
     let summary = download_results(ctx, &client, &done.id, "", &dir, None).await?;
     n.step(format!(
         "GET results/urls + signed storage URLs -> {}",
         summary_line(&summary, &dir).trim_end()
-    ));
-    let summary = summary.into_result()?;
+    ))?;
+    super::tree::complete(super::tree::Tree::Results(&done.id), &summary)?;
 
     let checked = verify(&dir, &files, sim.as_ref(), &done.id)?;
     n.step(format!(
-        "verify {} -> {} files match the listing{}",
+        "verify {} -> {} the listing{}",
         dir.display(),
-        files.len(),
+        match files.len() {
+            1 => "1 file matches".to_owned(),
+            n => format!("{n} files match"),
+        },
         if checked {
             " and the server's bytes"
         } else {
             " (sizes)"
         }
-    ));
+    ))?;
 
     let asset = client
         .create_data_asset(
@@ -202,12 +211,12 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         asset.id,
         asset.state.as_ref().map_or("?", |s| s.as_str()),
         asset.id
-    ));
+    ))?;
     n.say(format!(
         "done in {}: results in {}",
         output::elapsed(started.elapsed()),
         dir.display()
-    ));
+    ))?;
     if ctx.json {
         output::json(&json!({
             "server": if sim.is_some() { "local" } else { "remote" },

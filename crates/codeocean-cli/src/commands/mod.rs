@@ -37,7 +37,10 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
     match command {
         Command::Capsule(c) => interruptible(apps::app(ctx, apps::App::Capsule, c)).await,
         Command::Pipeline(c) => interruptible(apps::app(ctx, apps::App::Pipeline, c)).await,
-        Command::Run(args) => interruptible(run(ctx, args)).await,
+        // `run` handles Ctrl-C itself, to say how to resume its computation.
+        Command::Run(args) => run(ctx, args).await,
+        // Waiting handles Ctrl-C itself, to say how to resume.
+        Command::Computation(c @ ComputationCmd::Wait { .. }) => computation(ctx, c).await,
         Command::Computation(c) => interruptible(computation(ctx, c)).await,
         Command::Results(c) => interruptible(results(ctx, c)).await,
         Command::DataAsset(c) => interruptible(data_asset(ctx, c)).await,
@@ -48,14 +51,12 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         Command::Batch(args) => batch::batch(ctx, args).await,
         Command::Sim(args) => sim::sim(ctx, *args).await,
         Command::Demo(args) => interruptible(demo::demo(ctx, args)).await,
-        Command::Schema { kind } => {
-            println!("{}", request::schema(kind));
-            Ok(())
-        }
+        Command::Schema { kind } => output::print(&format!("{}\n", request::schema(kind))),
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "codeocean", &mut std::io::stdout());
-            Ok(())
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "codeocean", &mut script);
+            output::write(&script)
         }
     }
 }
@@ -71,7 +72,7 @@ pub(crate) fn interrupted() -> anyhow::Error {
 
 /// Runs a command until it ends or Ctrl-C; on Ctrl-C the command is dropped (a download
 /// leaves only its hidden part files, which a re-run resumes) and the exit code is 130.
-async fn interruptible(fut: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+async fn interruptible<T>(fut: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     tokio::select! {
         r = fut => r,
         _ = tokio::signal::ctrl_c() => Err(interrupted()),
@@ -87,19 +88,45 @@ pub(crate) fn show<T: Serialize + ?Sized>(
     if ctx.json {
         output::json(value)
     } else {
-        output::print(&human());
-        Ok(())
+        output::print(&human())
     }
 }
 
-/// What `run --json` prints.
+/// Prints a list: JSON Lines with `--json` (one object per line, each as `get` shows it), or
+/// the text `human` makes.
+pub(crate) fn show_list<T: Serialize>(
+    ctx: &Ctx,
+    items: &[T],
+    human: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if ctx.json {
+        items.iter().try_for_each(output::json_line)
+    } else {
+        output::print(&human())
+    }
+}
+
+/// What `run --json` and `computation wait --json` print: the computation's own fields (so
+/// `jq -r .id` works), and after waiting how it ended, what was downloaded and, when the wait
+/// ended early, the command that resumes it.
 #[derive(Serialize)]
 struct RunOutput<'a> {
-    computation: &'a Computation,
+    #[serde(flatten)]
+    computation: Shown<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     outcome: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     download: Option<DownloadOutput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resume: Option<String>,
+}
+
+/// The computation as last seen, or only its id when no state was seen.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Shown<'a> {
+    Computation(&'a Computation),
+    Id { id: &'a str },
 }
 
 pub(crate) fn outcome_str(o: &Outcome) -> &str {
@@ -115,37 +142,164 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     // The request is checked before the client exists, so nothing is sent for a bad file.
     let request = request::from_spec(&args.spec)?;
     let client = ctx.client()?;
-    let computation = start(ctx, &client, request, args.name.as_deref()).await?;
+    let computation = interruptible(start(ctx, &client, request, args.name.as_deref())).await?;
     if !args.then.waits() {
         let out = RunOutput {
-            computation: &computation,
+            computation: Shown::Computation(&computation),
             outcome: None,
             download: None,
+            resume: None,
         };
         return show(ctx, &out, || objects::computation(&computation));
     }
-    let finished = wait_run(ctx, &client, &computation.id, args.then.timeout).await?;
-    let mut download = None;
-    if let (Some(dir), true) = (&args.then.download, finished.is_success()) {
-        download = Some(download_results(ctx, &client, &computation.id, "", dir, None).await?);
+    follow(
+        ctx,
+        &client,
+        &computation.id,
+        Some(computation.clone()),
+        args.then.timeout,
+        args.then.download.as_deref(),
+    )
+    .await
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
+}
+
+/// The command that waits for this computation again (and downloads, as asked): the flags that
+/// matter, never the token; `--domain` when it was given as a flag rather than by
+/// `CODEOCEAN_DOMAIN`.
+fn resume_command(ctx: &Ctx, id: &str, download: Option<&Path>) -> String {
+    let mut words = vec!["codeocean".to_owned()];
+    if let Some(domain) = &ctx.domain
+        && std::env::var("CODEOCEAN_DOMAIN").ok().as_ref() != Some(domain)
+    {
+        words.extend(["--domain".to_owned(), shell_word(domain)]);
+    }
+    if ctx.json {
+        words.push("--json".to_owned());
+    }
+    words.extend(["computation", "wait", id].map(str::to_owned));
+    if let Some(dir) = download {
+        words.extend([
+            "--download".to_owned(),
+            shell_word(&dir.display().to_string()),
+        ]);
+    }
+    words.join(" ")
+}
+
+/// How waiting ended early.
+enum Early {
+    Timeout(Duration),
+    Interrupted,
+}
+
+/// Waits for a computation (then downloads its results into `download` when it succeeded),
+/// and prints it: for `run --wait` and `computation wait`. On a timeout (exit 4) or Ctrl-C
+/// (exit 130) the computation goes on in Code Ocean: the message (and the `--json` document,
+/// with `outcome` "timeout" or "interrupted") gives its full id and the command that resumes.
+async fn follow(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    mut last: Option<Computation>,
+    timeout: Option<Duration>,
+    download: Option<&Path>,
+) -> anyhow::Result<()> {
+    let mut summary = None;
+    let work = async {
+        let finished = wait_run_seen(ctx, client, id, timeout, &mut last).await?;
+        if let (Some(dir), true) = (download, finished.is_success()) {
+            summary = Some(download_results(ctx, client, id, "", dir, None).await?);
+        }
+        anyhow::Ok(finished)
+    };
+    let ended = tokio::select! {
+        r = work => match r {
+            Ok(finished) => Ok(finished),
+            Err(e) if is_wait_timeout(&e) => Err(Early::Timeout(timeout.unwrap_or_default())),
+            Err(e) => return Err(e),
+        },
+        _ = tokio::signal::ctrl_c() => Err(Early::Interrupted),
+    };
+    let finished = match ended {
+        Ok(finished) => finished,
+        Err(early) => {
+            let resume = resume_command(ctx, id, download);
+            let (outcome, code, why) = match early {
+                Early::Timeout(after) => (
+                    "timeout",
+                    crate::EXIT_TIMEOUT,
+                    format!(
+                        "gave up waiting after {}",
+                        humantime::format_duration(after)
+                    ),
+                ),
+                Early::Interrupted => ("interrupted", EXIT_INTERRUPTED, "interrupted".to_owned()),
+            };
+            if ctx.json {
+                output::json(&RunOutput {
+                    computation: match &last {
+                        Some(c) => Shown::Computation(c),
+                        None => Shown::Id { id },
+                    },
+                    outcome: Some(outcome),
+                    download: None,
+                    resume: Some(resume.clone()),
+                })?;
+            }
+            return Err(Exit {
+                code,
+                message: format!(
+                    "{why}: computation {id} goes on in Code Ocean; to wait for it again{}:\n  \
+                     {resume}",
+                    if download.is_some() {
+                        " and download its results"
+                    } else {
+                        ""
+                    }
+                ),
+            }
+            .into());
+        }
+    };
     let out = RunOutput {
-        computation: &finished.computation,
+        computation: Shown::Computation(&finished.computation),
         outcome: Some(outcome_str(&finished.outcome)),
-        download: download.as_ref().map(DownloadOutput::from),
+        download: summary.as_ref().map(DownloadOutput::from),
+        resume: None,
     };
     show(ctx, &out, || {
         let mut text = objects::computation(&finished.computation);
-        if let (Some(s), Some(dir)) = (&download, &args.then.download) {
+        if let (Some(s), Some(dir)) = (&summary, download) {
             text.push_str(&summary_line(s, dir));
         }
         text
     })?;
     finished.into_success()?;
-    if let Some(s) = download {
-        s.into_result()?;
+    if let Some(s) = &summary {
+        tree::complete(Tree::Results(id), s)?;
     }
     Ok(())
+}
+
+/// Whether this error is the library's "waiting gave up".
+fn is_wait_timeout(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<codeocean::Error>()
+            .is_some_and(|ce| matches!(ce.kind(), codeocean::ErrorKind::WaitTimeout))
+    })
 }
 
 /// Starts a run, renaming it when a name is given.
@@ -171,16 +325,28 @@ pub(crate) async fn wait_run(
     id: &str,
     timeout: Option<Duration>,
 ) -> anyhow::Result<Finished> {
+    wait_run_seen(ctx, client, id, timeout, &mut None).await
+}
+
+/// [`wait_run`], keeping the last state seen in `last` (for a wait that ends early).
+async fn wait_run_seen(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    timeout: Option<Duration>,
+    last: &mut Option<Computation>,
+) -> anyhow::Result<Finished> {
     let display = Waiting::new(ctx, format!("computation {id}"));
     let mut states = std::pin::pin!(client.watch_computation_with(id, ctx.poll(timeout)));
-    let mut last = None;
+    let mut seen = None;
     while let Some(c) = states.next().await {
         let c = c?;
         display.state(&objects::state(&c));
-        last = Some(c);
+        *last = Some(c.clone());
+        seen = Some(c);
     }
     display.finish();
-    let computation = last.ok_or_else(|| anyhow::anyhow!("waiting for {id}: no state seen"))?;
+    let computation = seen.ok_or_else(|| anyhow::anyhow!("waiting for {id}: no state seen"))?;
     let outcome =
         codeocean::outcome(&computation).unwrap_or_else(|| Outcome::Unknown("not finished".into()));
     Ok(Finished {
@@ -245,8 +411,8 @@ impl From<&Summary> for DownloadOutput {
 /// One line about a finished download.
 pub(crate) fn summary_line(s: &Summary, dir: &Path) -> String {
     format!(
-        "downloaded {} files ({} already there, {} failed), {} in {} ({}) into {}\n",
-        s.downloaded,
+        "downloaded {} ({} already there, {} failed), {} in {} ({}) into {}\n",
+        output::count(s.downloaded, "file", "files"),
         s.skipped,
         s.failed.len(),
         output::bytes(s.bytes),
@@ -275,13 +441,11 @@ async fn computation(ctx: &Ctx, cmd: ComputationCmd) -> anyhow::Result<()> {
             let c = client.get_computation(&id).await?;
             show(ctx, &c, || objects::computation(&c))
         }
-        ComputationCmd::Wait { id, timeout } => {
-            let finished = wait_run(ctx, &client, &id, timeout).await?;
-            let c = &finished.computation;
-            show(ctx, c, || objects::computation(c))?;
-            finished.into_success()?;
-            Ok(())
-        }
+        ComputationCmd::Wait {
+            id,
+            timeout,
+            download,
+        } => follow(ctx, &client, &id, None, timeout, download.as_deref()).await,
         ComputationCmd::Rename { id, name } => {
             client.rename_computation(&id, &name).await?;
             let c = client.get_computation(&id).await?;
@@ -296,7 +460,7 @@ async fn computation(ctx: &Ctx, cmd: ComputationCmd) -> anyhow::Result<()> {
             let attached = client
                 .attach_computation_data_assets(&id, &apps::attachments(&data_assets))
                 .await?;
-            show(ctx, &attached, || objects::attached(&attached))
+            show_list(ctx, &attached, || objects::attached(&attached))
         }
         ComputationCmd::Detach { id, data_assets } => {
             client
@@ -318,10 +482,15 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
         ResultsCmd::Url { id, path } => tree::url(ctx, &client, Tree::Results(&id), &path).await,
         ResultsCmd::Download {
             id,
+            dir,
             path,
             to,
             concurrency,
-        } => tree::download(ctx, &client, Tree::Results(&id), &path, &to, concurrency).await,
+        } => {
+            let tree = Tree::Results(&id);
+            let to = tree::destination(tree, dir, to, &path)?;
+            tree::download(ctx, &client, tree, &path, &to, concurrency).await
+        }
     }
 }
 
@@ -422,12 +591,14 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
         }
         DataAssetCmd::Download {
             id,
+            dir,
             path,
             to,
             concurrency,
         } => {
-            return tree::download(ctx, &client, Tree::DataAsset(&id), &path, &to, concurrency)
-                .await;
+            let tree = Tree::DataAsset(&id);
+            let to = tree::destination(tree, dir, to, &path)?;
+            return tree::download(ctx, &client, tree, &path, &to, concurrency).await;
         }
         DataAssetCmd::Archive { id, undo } => {
             client.archive_data_asset(&id, !undo).await?;

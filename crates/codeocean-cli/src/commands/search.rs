@@ -42,12 +42,22 @@ async fn print_all<T: Serialize>(
         }
     }
     if !ctx.json {
-        output::print(&table(&found));
+        output::print(&table(&found))?;
     }
     match failure {
-        Some(e) => Err(e.into()),
+        Some(e) => Err(flag_named(e, args.max_pages)),
         None => Ok(()),
     }
+}
+
+/// The library's page-cap error names its builder method; here the flag is what to raise.
+fn flag_named(e: codeocean::Error, max_pages: usize) -> anyhow::Error {
+    let message = e.to_string();
+    if matches!(e.kind(), codeocean::ErrorKind::Paging) && message.contains("raise max_pages") {
+        let flag = format!("raise --max-pages (now {max_pages})");
+        return anyhow::anyhow!(message.replace("raise max_pages", &flag));
+    }
+    e.into()
 }
 
 /// Searches capsules or pipelines.

@@ -1,16 +1,16 @@
 //! The commands of file trees, written once for both kinds: a computation's results
 //! (`results ls|url|download`) and a data asset's files (`data-asset ls|url|download`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use codeocean::{Client, Summary};
 use futures_util::StreamExt as _;
 
-use super::{DownloadOutput, show, summary_line};
+use super::{DownloadOutput, show, show_list, summary_line};
 use crate::output;
 use crate::progress::Downloading;
-use crate::{Ctx, commands::objects};
+use crate::{Ctx, Exit, commands::objects};
 
 /// Whose files.
 #[derive(Clone, Copy, Debug)]
@@ -36,7 +36,7 @@ pub(crate) async fn ls(
             Tree::DataAsset(id) => client.list_data_asset_files(id, path).await?,
         };
         items.sort_by(|a, b| a.path.cmp(&b.path));
-        return show(ctx, &items, || objects::result_items(&items));
+        return show_list(ctx, &items, || objects::result_items(&items));
     }
     let walk = match tree {
         Tree::Results(id) => client.walk_results(id, path, 16).boxed(),
@@ -44,24 +44,30 @@ pub(crate) async fn ls(
     };
     let mut walk = walk;
     let mut items = Vec::new();
-    let mut first_error = None;
+    // Each failed folder is said once, as it happens; the walk goes on with the others.
+    let mut failures = 0;
     while let Some(item) = walk.next().await {
         match item {
             Ok(item) if ctx.json => output::json_line(&item)?,
             Ok(item) => items.push(item),
             Err(e) => {
-                tracing::error!("{e}");
-                first_error.get_or_insert(e);
+                failures += 1;
+                eprintln!("error: {e}");
             }
         }
     }
-    if !ctx.json {
+    if !ctx.json && (failures == 0 || !items.is_empty()) {
         items.sort_by(|a, b| a.path.cmp(&b.path));
-        output::print(&objects::result_items(&items));
+        output::print(&objects::result_items(&items))?;
     }
-    match first_error {
-        Some(e) => Err(e.into()),
-        None => Ok(()),
+    match failures {
+        0 => Ok(()),
+        // Already said: exit 1 without another line.
+        _ => Err(Exit {
+            code: 1,
+            message: String::new(),
+        }
+        .into()),
     }
 }
 
@@ -86,6 +92,58 @@ pub(crate) async fn url(
         ctx.note(format!("view: {view}"));
     }
     show(ctx, &out, || format!("{}\n", urls.download_url))
+}
+
+/// The destination folder of `download`, from `DIR` or `--to DIR` (one of them, once), and not
+/// an existing file. A usage error (exit 2) says exactly what to type instead.
+pub(crate) fn destination(
+    tree: Tree<'_>,
+    dir: Option<PathBuf>,
+    to: Option<PathBuf>,
+    path: &str,
+) -> anyhow::Result<PathBuf> {
+    let (command, id) = match tree {
+        Tree::Results(id) => ("results", id),
+        Tree::DataAsset(id) => ("data-asset", id),
+    };
+    let usage = |message: String| -> anyhow::Error {
+        Exit {
+            code: crate::EXIT_USAGE,
+            message,
+        }
+        .into()
+    };
+    let dir = match (dir, to) {
+        (Some(dir), None) | (None, Some(dir)) => dir,
+        (None, None) => {
+            return Err(usage(format!(
+                "no destination: codeocean {command} download {id} DIR (a folder, created if \
+                 missing)"
+            )));
+        }
+        // The old form, `download ID PATH --to DIR`: the positional is the destination now.
+        (Some(first), Some(to)) => {
+            let sub = first.display().to_string();
+            return Err(usage(format!(
+                "two destinations, `{sub}` and --to {to}; to download only `{sub}`: codeocean \
+                 {command} download {id} {to} --path {sub}",
+                to = to.display()
+            )));
+        }
+    };
+    if dir.is_file() {
+        let only = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" --path {path}")
+        };
+        return Err(usage(format!(
+            "{} is a file: the destination is a folder (created if missing) and the files keep \
+             their names under it, e.g. codeocean {command} download {id} DIR{only}",
+            dir.display()
+        )));
+    }
+    Ok(dir)
 }
 
 /// Downloads with progress; the summary is returned even when some files failed.
@@ -124,9 +182,33 @@ pub(crate) async fn download(
     show(ctx, &DownloadOutput::from(&summary), || {
         summary_line(&summary, to)
     })?;
-    for (path, e) in &summary.failed {
-        tracing::error!("{path}: {e}");
+    complete(tree, &summary)
+}
+
+impl std::fmt::Display for Tree<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tree::Results(id) => write!(f, "the results of computation {id}"),
+            Tree::DataAsset(id) => write!(f, "the files of data asset {id}"),
+        }
     }
-    summary.into_result()?;
-    Ok(())
+}
+
+/// `Ok` when every file is complete, else an error (exit 1) that counts the failures: each was
+/// already said on its own line as it happened (`failed: …`), so none is repeated.
+pub(crate) fn complete(tree: Tree<'_>, summary: &Summary) -> anyhow::Result<()> {
+    let failed = summary.failed.len();
+    if failed == 0 {
+        return Ok(());
+    }
+    let complete = summary.downloaded + summary.skipped;
+    Err(Exit {
+        code: 1,
+        message: format!(
+            "downloading {tree}: {} failed ({} complete); a re-run resumes",
+            output::count(failed as u64, "file or folder", "files or folders"),
+            complete
+        ),
+    }
+    .into())
 }

@@ -245,9 +245,9 @@ fn capsule_attach_sends_the_mounts() {
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let v = json(&out);
+    let v = &lines(&out)[0];
     assert_eq!(
-        (v[0]["id"].as_str(), v[0]["mount"].as_str()),
+        (v["id"].as_str(), v["mount"].as_str()),
         (Some(ASSET), Some("ref"))
     );
     assert_eq!(count(&sim, "attach_capsule_data_assets"), 1);
@@ -314,25 +314,16 @@ fn pipeline_get_computations_and_search() {
         Some(&sim),
         &["--json", "pipeline", "computations", PIPELINE],
     );
-    assert_eq!(
-        (out.code, json(&out)),
-        (0, serde_json::json!([])),
-        "{out:?}"
-    );
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
     let started = run(Some(&sim), &["--json", "run", "--pipeline", PIPELINE]);
     assert_eq!(started.code, 0, "{started:?}");
-    let run_id = json(&started)["computation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let run_id = json(&started)["id"].as_str().unwrap().to_owned();
     let out = run(
         Some(&sim),
         &["--json", "pipeline", "computations", PIPELINE],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let ids: Vec<_> = json(&out)
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = lines(&out)
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect();

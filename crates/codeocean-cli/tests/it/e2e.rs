@@ -54,8 +54,8 @@ fn run_wait_download_succeeds_with_one_json_document() {
     let v = json(&out);
     assert_eq!(v["outcome"], "succeeded");
     assert_eq!(v["download"]["downloaded"], 7);
-    assert_eq!(v["computation"]["name"], "nightly");
-    let id = v["computation"]["id"].as_str().unwrap();
+    assert_eq!(v["name"], "nightly");
+    let id = v["id"].as_str().unwrap();
     assert_identical(&sim, id, &to, 7);
     assert!(!out.stderr.contains(TOKEN) && !out.stdout.contains(TOKEN));
 
@@ -96,7 +96,11 @@ fn wait_timeout_exits_4() {
         &["run", "--capsule", OK_CAPSULE, "--wait", "--timeout", "1s"],
     );
     assert_eq!(out.code, 4, "{out:?}");
-    assert!(out.stderr.contains("gave up after"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("gave up waiting after 1s: computation "),
+        "{out:?}"
+    );
 }
 
 #[test]

@@ -55,6 +55,14 @@ fn help_texts() {
             expect_file!["golden/help-data-asset-permissions-set.txt"],
         ),
         (
+            &["computation", "wait", "--help"],
+            expect_file!["golden/help-computation-wait.txt"],
+        ),
+        (
+            &["data-asset", "create", "--help"],
+            expect_file!["golden/help-data-asset-create.txt"],
+        ),
+        (
             &["custom-metadata", "--help"],
             expect_file!["golden/help-custom-metadata.txt"],
         ),

@@ -7,6 +7,7 @@ mod batch;
 mod e2e;
 mod golden;
 mod network;
+mod newcomer;
 mod secrets;
 
 use std::process::{Command, Output};
@@ -81,7 +82,7 @@ pub(crate) fn finished_run(sim: &Simulator, capsule: &str) -> String {
         Some(sim),
         &["--json", "run", "--capsule", capsule, "--wait"],
     );
-    json(&out)["computation"]["id"].as_str().unwrap().to_owned()
+    json(&out)["id"].as_str().unwrap().to_owned()
 }
 
 /// Times replaced by `<time>`, in text (RFC 3339) and in JSON (known timestamp fields).
