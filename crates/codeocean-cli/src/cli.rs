@@ -59,7 +59,7 @@ pub(crate) struct Cli {
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub(crate) quiet: bool,
     /// First interval between status polls while waiting (they grow up to 30s).
-    #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = duration, help_heading = GLOBAL)]
+    #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = nonzero_duration, help_heading = GLOBAL)]
     pub(crate) poll_interval: Duration,
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -68,6 +68,43 @@ pub(crate) struct Cli {
 /// Parses a duration like `30s`, `10m`, `1h 30m` or `250ms`.
 pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 10m, 1h30m)"))
+}
+
+/// Parses a duration that must not be zero (`--poll-interval 0s` would poll without pause).
+fn nonzero_duration(s: &str) -> Result<Duration, String> {
+    match duration(s)? {
+        d if d.is_zero() => Err("must be more than zero, e.g. 1s or 250ms".into()),
+        d => Ok(d),
+    }
+}
+
+/// Parses a count that must be at least 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e} (expected a whole number, at least 1)")),
+    }
+}
+
+/// Checks `NAME=VALUE` (`--named-param`, `--metadata`): an `=` and a name before it.
+fn name_value(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((name, _)) if !name.trim().is_empty() => Ok(s.to_owned()),
+        Some(_) => Err("the name before `=` is empty (expected NAME=VALUE)".into()),
+        None => Err(format!(
+            "no `=` in it (expected NAME=VALUE, e.g. {s}=VALUE)"
+        )),
+    }
+}
+
+/// Checks `ID[:MOUNT]` (`--data-asset`): the id is not empty.
+fn asset_spec(s: &str) -> Result<String, String> {
+    let id = s.split_once(':').map_or(s, |(id, _)| id);
+    if id.trim().is_empty() {
+        return Err("the data asset id is empty (expected ID or ID:MOUNT)".into());
+    }
+    Ok(s.to_owned())
 }
 
 #[derive(Subcommand, Debug)]
@@ -144,7 +181,7 @@ pub(crate) enum AppCmd {
         /// Capsule or pipeline id.
         id: String,
         /// A data asset to attach (repeatable).
-        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true)]
+        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true, value_parser = asset_spec)]
         data_assets: Vec<String>,
     },
     /// Detach data assets.
@@ -210,19 +247,20 @@ pub(crate) struct SearchArgs {
     #[arg(long, requires = "sort")]
     pub(crate) desc: bool,
     /// Stop after N results.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub(crate) limit: Option<usize>,
     /// Results per request (1 to 1000).
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub(crate) page_size: u32,
     /// Most requests (pages) before giving up with an error, so a server that always claims
     /// more results cannot keep the command running forever.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub(crate) max_pages: usize,
 }
 
 /// What to run and with what.
 #[derive(Args, Debug, Clone, Default)]
+#[command(group(clap::ArgGroup::new("target").required(true)))]
 pub(crate) struct RunSpec {
     /// Capsule to run.
     #[arg(long, value_name = "ID", group = "target")]
@@ -235,17 +273,17 @@ pub(crate) struct RunSpec {
     #[arg(long, value_name = "FILE.json", group = "target")]
     pub(crate) request: Option<PathBuf>,
     /// Released version to run (default: the latest).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
     pub(crate) version: Option<i64>,
     /// Attach a data asset, at MOUNT under /data (default: the asset's own mount). Repeatable;
     /// replaces an entry of the request file with the same id.
-    #[arg(long = "data-asset", value_name = "ID[:MOUNT]")]
+    #[arg(long = "data-asset", value_name = "ID[:MOUNT]", value_parser = asset_spec)]
     pub(crate) data_assets: Vec<String>,
     /// Ordered parameter (repeatable, in order); replaces the request file's ordered parameters.
     #[arg(long = "param", value_name = "VALUE")]
     pub(crate) params: Vec<String>,
     /// Named parameter (repeatable); overrides the request file's parameter of that name.
-    #[arg(long = "named-param", value_name = "NAME=VALUE")]
+    #[arg(long = "named-param", value_name = "NAME=VALUE", value_parser = name_value)]
     pub(crate) named_params: Vec<String>,
 }
 
@@ -315,7 +353,7 @@ pub(crate) enum ComputationCmd {
         /// Computation id of the session.
         id: String,
         /// A data asset to attach (repeatable).
-        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true)]
+        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true, value_parser = asset_spec)]
         data_assets: Vec<String>,
     },
     /// Detach data assets from a running cloud workstation session.
@@ -359,7 +397,7 @@ pub(crate) enum ResultsCmd {
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
         /// Files transferred at once [default: the library's, 16].
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
         concurrency: Option<usize>,
     },
 }
@@ -413,7 +451,7 @@ pub(crate) enum DataAssetCmd {
         mount: Option<String>,
         /// A custom metadata field (repeatable; numbers stay numbers). The fields sent replace
         /// the asset's custom metadata.
-        #[arg(long = "metadata", value_name = "KEY=VALUE")]
+        #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = name_value)]
         metadata: Vec<String>,
     },
     /// Wait until a data asset is ready; exit 3 if it failed, 4 on timeout.
@@ -469,7 +507,7 @@ pub(crate) enum DataAssetCmd {
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
         /// Files transferred at once [default: the library's, 16].
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
         concurrency: Option<usize>,
     },
     /// Archive a data asset (--undo: bring it back from the archive).
@@ -585,7 +623,7 @@ pub(crate) struct BatchArgs {
     /// `codeocean schema batch-line`). Every line is checked before anything is launched.
     pub(crate) file: PathBuf,
     /// Runs launched or awaited at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = at_least_one)]
     pub(crate) concurrency: usize,
     /// Least time between two launches.
     #[arg(long, default_value = "200ms", value_name = "DURATION", value_parser = duration)]
@@ -610,10 +648,10 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "ID", requires = "remote")]
     pub(crate) capsule: Option<String>,
     /// With --remote: a data asset to attach (repeatable).
-    #[arg(long = "data-asset", value_name = "ID[:MOUNT]", requires = "remote")]
+    #[arg(long = "data-asset", value_name = "ID[:MOUNT]", requires = "remote", value_parser = asset_spec)]
     pub(crate) data_assets: Vec<String>,
     /// With --remote: a named parameter (repeatable).
-    #[arg(long = "named-param", value_name = "NAME=VALUE", requires = "remote")]
+    #[arg(long = "named-param", value_name = "NAME=VALUE", requires = "remote", value_parser = name_value)]
     pub(crate) named_params: Vec<String>,
     /// Simulated seconds per real second of the local server.
     #[arg(long, default_value_t = 20.0, conflicts_with = "remote")]

@@ -42,12 +42,23 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
+/// Exit code: a usage mistake (clap's own, and the checks made before anything is sent).
+pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code: the awaited run, data asset or release finished without succeeding.
 pub(crate) const EXIT_FAILED: u8 = 3;
 /// Exit code: waiting gave up.
 pub(crate) const EXIT_TIMEOUT: u8 = 4;
 /// Exit code: interrupted by Ctrl-C.
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
+/// A usage mistake found after parsing (a bad request or batch file, a missing `--yes`): exit 2.
+pub(crate) fn usage_error(message: impl Into<String>) -> anyhow::Error {
+    Exit {
+        code: EXIT_USAGE,
+        message: message.into(),
+    }
+    .into()
+}
 
 /// What every command gets: global options and how to reach the server.
 pub(crate) struct Ctx {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::{RunSpec, SchemaKind};
+use crate::usage_error;
 
 /// One line of a `codeocean batch` file: a run request (the body of `POST /computations`, as
 /// in `codeocean run --request`) plus an optional name.
@@ -107,20 +108,27 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// Refuses a request that names nothing to run.
+/// Refuses a request that names nothing to run, or a data asset with an empty id.
 pub(crate) fn check_target(request: &RunRequest, origin: &str) -> anyhow::Result<()> {
     if request.capsule_id.is_none() && request.pipeline_id.is_none() {
         bail!("{origin}: neither capsule_id nor pipeline_id is set");
     }
+    for (i, a) in request.data_assets.iter().flatten().enumerate() {
+        if a.id.trim().is_empty() {
+            bail!("{origin}: data_assets[{i}].id: empty");
+        }
+    }
     Ok(())
 }
 
-/// Reads a `--request` file.
+/// Reads a `--request` file; what is wrong in its text is a usage error (exit 2).
 pub(crate) fn load_file(path: &Path) -> anyhow::Result<RunRequest> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading {}", path.display()))
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    Ok(parse(&text, &path.display().to_string(), false)?.request)
+    parse(&text, &path.display().to_string(), false)
+        .map(|line| line.request)
+        .map_err(|e| usage_error(e.to_string()))
 }
 
 /// Splits `ID[:MOUNT]`.
@@ -183,11 +191,13 @@ pub(crate) fn from_spec(spec: &RunSpec) -> anyhow::Result<RunRequest> {
             None => named.push(param),
         }
     }
-    let origin = match &spec.request {
-        Some(path) => path.display().to_string(),
-        None => "run".to_owned(),
-    };
-    check_target(&request, &origin)?;
+    if let Some(path) = &spec.request {
+        check_target(&request, &path.display().to_string()).map_err(|e| {
+            usage_error(format!(
+                "{e} (set it in the file, or pass --capsule ID or --pipeline ID)"
+            ))
+        })?;
+    }
     Ok(request)
 }
 
@@ -211,14 +221,22 @@ pub(crate) fn load_batch(path: &Path) -> anyhow::Result<Vec<Line>> {
         |n| n.to_string_lossy().into(),
     );
     let mut lines = Vec::new();
+    let mut bad = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let raw = raw.trim_end_matches('\r');
         if raw.trim().is_empty() {
             continue;
         }
         let origin = format!("{file} line {}", i + 1);
-        let parsed = parse(raw, &origin, true)?;
-        check_target(&parsed.request, &origin)?;
+        let parsed = match parse(raw, &origin, true)
+            .and_then(|p| check_target(&p.request, &origin).map(|()| p))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                bad.push(e.to_string());
+                continue;
+            }
+        };
         lines.push(Line {
             number: i + 1,
             hash: fnv1a(raw.as_bytes()),
@@ -226,8 +244,19 @@ pub(crate) fn load_batch(path: &Path) -> anyhow::Result<Vec<Line>> {
             request: parsed.request,
         });
     }
+    // Every bad line at once, so one edit fixes the file.
+    match bad.len() {
+        0 => {}
+        1 => return Err(usage_error(bad.remove(0))),
+        n => {
+            return Err(usage_error(format!(
+                "{n} bad lines in {file}:\n  {}",
+                bad.join("\n  ")
+            )));
+        }
+    }
     if lines.is_empty() {
-        bail!("{file}: no run requests in it");
+        return Err(usage_error(format!("{file}: no run requests in it")));
     }
     Ok(lines)
 }

@@ -108,7 +108,8 @@ fn error_lines() {
     .unwrap();
     let bad = bad.to_str().unwrap();
     let out = run(Some(&sim), &["run", "--request", bad]);
-    assert_eq!(out.code, 1);
+    // A bad request file is a usage mistake: nothing was sent.
+    assert_eq!(out.code, 2);
     assert_eq!(
         out.stderr.replace(bad, "bad.json"),
         "error: bad.json: data_assets[0].id: missing field\n"

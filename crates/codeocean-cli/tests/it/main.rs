@@ -7,6 +7,7 @@ mod batch;
 mod e2e;
 mod golden;
 mod secrets;
+mod usage;
 
 use std::process::{Command, Output};
 
