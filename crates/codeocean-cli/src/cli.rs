@@ -200,10 +200,13 @@ pub(crate) enum AppCmd {
         #[arg(long)]
         undo: bool,
     },
-    /// Delete it permanently.
+    /// Delete it permanently (asks first; --yes to skip the question).
     Delete {
         /// Capsule or pipeline id.
         id: String,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Show or change who may use it.
     #[command(subcommand)]
@@ -343,10 +346,14 @@ pub(crate) enum ComputationCmd {
         /// The new name.
         name: String,
     },
-    /// Delete a computation (stopping it first if it is running).
+    /// Delete a computation, stopping it first if it is running (asks first; --yes to skip
+    /// the question).
     Delete {
         /// Computation id.
         id: String,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Attach data assets to a running cloud workstation session.
     Attach {
@@ -433,27 +440,9 @@ pub(crate) enum DataAssetCmd {
         /// Data asset id.
         id: String,
     },
-    /// Change a data asset's metadata (only what is given changes).
-    Update {
-        /// Data asset id.
-        id: String,
-        /// A new name.
-        #[arg(long)]
-        name: Option<String>,
-        /// A new description.
-        #[arg(long)]
-        description: Option<String>,
-        /// Tags replacing the current ones (repeatable).
-        #[arg(long = "tag", value_name = "TAG")]
-        tags: Vec<String>,
-        /// A new mount folder.
-        #[arg(long)]
-        mount: Option<String>,
-        /// A custom metadata field (repeatable; numbers stay numbers). The fields sent replace
-        /// the asset's custom metadata.
-        #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = name_value)]
-        metadata: Vec<String>,
-    },
+    /// Change a data asset's metadata: only what is given changes; tags and custom metadata
+    /// are merged into the current ones unless --replace-tags / --replace-metadata.
+    Update(UpdateArgs),
     /// Wait until a data asset is ready; exit 3 if it failed, 4 on timeout.
     Wait {
         /// Data asset id.
@@ -518,15 +507,19 @@ pub(crate) enum DataAssetCmd {
         #[arg(long)]
         undo: bool,
     },
-    /// Delete a data asset permanently.
+    /// Delete a data asset permanently (asks first; --yes to skip the question).
     Delete {
         /// Data asset id.
         id: String,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Show or change who may use a data asset.
     #[command(subcommand)]
     Permissions(PermissionsCmd),
-    /// Start moving a data asset's files to another S3 location (administrators only).
+    /// Start moving a data asset's files to another S3 location (administrators only; asks
+    /// first, --yes to skip the question).
     ///
     /// The move runs in the background: `data-asset get` shows when it last finished
     /// (`last_transferred`) and any error (`transfer_error`).
@@ -545,7 +538,55 @@ pub(crate) enum DataAssetCmd {
         /// Transfer even when released pipelines use the data asset.
         #[arg(long)]
         force: bool,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
+}
+
+/// `data-asset update`.
+#[derive(Args, Debug)]
+pub(crate) struct UpdateArgs {
+    /// Data asset id.
+    pub(crate) id: String,
+    /// A new name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// A new description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// A tag to add (repeatable); with --replace-tags, the tags that replace the current ones.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+    /// A tag to remove (repeatable).
+    #[arg(
+        long = "remove-tag",
+        value_name = "TAG",
+        conflicts_with = "replace_tags"
+    )]
+    pub(crate) remove_tags: Vec<String>,
+    /// Replace the current tags with the --tag ones (no --tag: remove every tag).
+    #[arg(long)]
+    pub(crate) replace_tags: bool,
+    /// A new mount folder.
+    #[arg(long)]
+    pub(crate) mount: Option<String>,
+    /// Set a custom metadata field (repeatable); the other fields stay. Checked against the
+    /// deployment's fields (`codeocean custom-metadata get`) before anything is changed:
+    /// number fields take numbers, date fields YYYY-MM-DD, RFC 3339 or Unix seconds.
+    #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = name_value)]
+    pub(crate) metadata: Vec<String>,
+    /// Remove a custom metadata field (repeatable).
+    #[arg(
+        long = "remove-metadata",
+        value_name = "KEY",
+        conflicts_with = "replace_metadata"
+    )]
+    pub(crate) remove_metadata: Vec<String>,
+    /// Replace the custom metadata with the --metadata fields (no --metadata: remove every
+    /// field).
+    #[arg(long)]
+    pub(crate) replace_metadata: bool,
 }
 
 /// Permissions of a capsule, pipeline or data asset.
@@ -556,10 +597,12 @@ pub(crate) enum PermissionsCmd {
         /// Capsule, pipeline or data asset id.
         id: String,
     },
-    /// Change them (at least one of --user, --group, --everyone).
+    /// Change them (at least one of --user, --group, --everyone; asks first, --yes to skip the
+    /// question).
     ///
     /// The users given replace the current users (the owner stays owner), the groups given
     /// replace the current groups, --everyone replaces everyone's role; what is not given stays.
+    /// On a terminal it asks before sending; elsewhere it needs --yes.
     #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["users", "groups", "everyone"])))]
     Set {
         /// Capsule, pipeline or data asset id.
@@ -577,6 +620,9 @@ pub(crate) enum PermissionsCmd {
         /// users and groups given.
         #[arg(long)]
         share_assets: bool,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
 }
 

@@ -13,6 +13,7 @@
 
 mod cli;
 mod commands;
+mod confirm;
 mod output;
 mod progress;
 mod request;

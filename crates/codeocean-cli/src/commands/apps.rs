@@ -97,7 +97,8 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
             }
             show_archived(ctx, &format!("{noun} {id}"), &id, !undo)
         }
-        AppCmd::Delete { id } => {
+        AppCmd::Delete { id, yes } => {
+            crate::confirm::confirm(yes, &format!("delete {noun} {id}"), None).await?;
             match app {
                 App::Capsule => client.delete_capsule(&id).await?,
                 App::Pipeline => client.delete_pipeline(&id).await?,

@@ -8,16 +8,15 @@ mod permissions;
 mod search;
 mod sim;
 mod tree;
+mod update;
 
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::bail;
 use clap::CommandFactory as _;
 use codeocean::{
-    Client, Computation, DataAsset, DataAssetUpdate, Finished, NewDataAsset, Outcome, RunRequest,
-    Summary,
+    Client, Computation, DataAsset, Finished, NewDataAsset, Outcome, RunRequest, Summary,
 };
 use futures_util::StreamExt as _;
 use serde::Serialize;
@@ -27,6 +26,7 @@ use self::tree::Tree;
 use crate::cli::{
     Cli, Command, ComputationCmd, CustomMetadataCmd, DataAssetCmd, ResultsCmd, RunArgs,
 };
+use crate::confirm::confirm;
 use crate::output;
 use crate::progress::Waiting;
 use crate::request;
@@ -287,7 +287,14 @@ async fn computation(ctx: &Ctx, cmd: ComputationCmd) -> anyhow::Result<()> {
             let c = client.get_computation(&id).await?;
             show(ctx, &c, || objects::computation(&c))
         }
-        ComputationCmd::Delete { id } => {
+        ComputationCmd::Delete { id, yes } => {
+            let action = format!("delete computation {id}");
+            confirm(
+                yes,
+                &action,
+                Some("A running computation is stopped first."),
+            )
+            .await?;
             client.delete_computation(&id).await?;
             let out = serde_json::json!({"id": id, "deleted": true});
             show(ctx, &out, || format!("deleted computation {id}\n"))
@@ -325,19 +332,6 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
     }
 }
 
-/// A custom metadata value: a number when it reads as one, else a string.
-fn metadata_value(v: &str) -> codeocean::CustomMetadataValue {
-    if let Ok(i) = v.parse::<i64>() {
-        i.into()
-    } else if let Ok(f) = v.parse::<f64>()
-        && f.is_finite()
-    {
-        f.into()
-    } else {
-        v.into()
-    }
-}
-
 async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
     let client = ctx.client()?;
     let asset = match cmd {
@@ -366,43 +360,7 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             }
         }
         DataAssetCmd::Get { id } => client.get_data_asset(&id).await?,
-        DataAssetCmd::Update {
-            id,
-            name,
-            description,
-            tags,
-            mount,
-            metadata,
-        } => {
-            if name.is_none()
-                && description.is_none()
-                && tags.is_empty()
-                && mount.is_none()
-                && metadata.is_empty()
-            {
-                bail!(
-                    "nothing to update: pass --name, --description, --tag, --mount or --metadata"
-                );
-            }
-            let mut update = DataAssetUpdate::new();
-            if let Some(n) = name {
-                update = update.name(n);
-            }
-            if let Some(d) = description {
-                update = update.description(d);
-            }
-            if !tags.is_empty() {
-                update = update.tags(tags);
-            }
-            if let Some(m) = mount {
-                update = update.mount(m);
-            }
-            for m in &metadata {
-                let (k, v) = request::key_value(m, "--metadata")?;
-                update = update.metadata(k, metadata_value(v));
-            }
-            client.update_data_asset(&id, &update).await?
-        }
+        DataAssetCmd::Update(args) => update::update(ctx, &client, args).await?,
         DataAssetCmd::Wait { id, timeout } => wait_asset(ctx, &client, &id, timeout).await?,
         DataAssetCmd::Search {
             common,
@@ -433,7 +391,8 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             client.archive_data_asset(&id, !undo).await?;
             return apps::show_archived(ctx, &format!("data asset {id}"), &id, !undo);
         }
-        DataAssetCmd::Delete { id } => {
+        DataAssetCmd::Delete { id, yes } => {
+            confirm(yes, &format!("delete data asset {id}"), None).await?;
             client.delete_data_asset(&id).await?;
             let out = serde_json::json!({"id": id, "deleted": true});
             return show(ctx, &out, || format!("deleted data asset {id}\n"));
@@ -447,8 +406,11 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             prefix,
             endpoint,
             force,
+            yes,
         } => {
             let target = format!("s3://{bucket}/{}", prefix.as_deref().unwrap_or_default());
+            let action = format!("transfer data asset {id} to {target}");
+            confirm(yes, &action, Some("Its files move to the new location.")).await?;
             let mut transfer = codeocean::Transfer::to_s3(bucket).force(force);
             if let Some(p) = prefix {
                 transfer = transfer.prefix(p);

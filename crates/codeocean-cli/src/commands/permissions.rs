@@ -46,7 +46,25 @@ pub(crate) async fn permissions(
             groups,
             everyone,
             share_assets,
+            yes,
         } => {
+            let mut replaced = Vec::new();
+            if !users.is_empty() {
+                replaced.push("users");
+            }
+            if !groups.is_empty() {
+                replaced.push("groups");
+            }
+            if everyone.is_some() {
+                replaced.push("everyone's role");
+            }
+            let detail = format!(
+                "The {} given replace the current ones of {} {id}.",
+                replaced.join(" and "),
+                of.noun()
+            );
+            let action = format!("change the permissions of {} {id}", of.noun());
+            crate::confirm::confirm(yes, &action, Some(&detail)).await?;
             let mut update = PermissionsUpdate::new();
             for (email, role) in users {
                 update = update.user(email, role);

@@ -4,6 +4,7 @@
 mod access;
 mod assets;
 mod batch;
+mod destructive;
 mod e2e;
 mod golden;
 mod secrets;
