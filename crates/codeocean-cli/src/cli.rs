@@ -154,10 +154,20 @@ pub(crate) enum Command {
 /// The commands of capsules and of pipelines (the API serves both alike).
 #[derive(Subcommand, Debug)]
 pub(crate) enum AppCmd {
-    /// Show its metadata.
+    /// Show its metadata, then its app panel's parameters (--json: the capsule or pipeline
+    /// object only; `app-panel ID --json` has the parameters).
     Get {
         /// Capsule or pipeline id.
         id: String,
+    },
+    /// Show its app panel's parameters: position (--param), name (--named-param), type,
+    /// default, allowed values; a pipeline's per process (the whole app panel with --json).
+    AppPanel {
+        /// Capsule or pipeline id.
+        id: String,
+        /// Of this released version (default: the current one).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+        version: Option<i64>,
     },
     /// List its computations.
     Computations {

@@ -201,6 +201,41 @@ pub(crate) fn from_spec(spec: &RunSpec) -> anyhow::Result<RunRequest> {
     Ok(request)
 }
 
+/// Warnings about parameters given twice on the command line: a `--named-param` name given
+/// again (the last value is sent), and, when the app's parameter names are known (`order`, the
+/// app panel's names by position), a `--param` and a `--named-param` for the same parameter.
+pub(crate) fn repeated_params(spec: &RunSpec, order: &[String]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for p in &spec.named_params {
+        let Some((name, value)) = p.split_once('=') else {
+            continue;
+        };
+        match seen.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, first)) => {
+                warnings.push(format!(
+                    "--named-param {name} is given twice ({name}={first}, then {name}={value}); \
+                     the last one is sent"
+                ));
+                *first = value;
+            }
+            None => seen.push((name, value)),
+        }
+    }
+    for (i, value) in spec.params.iter().enumerate() {
+        if let Some(name) = order.get(i)
+            && let Some((_, named)) = seen.iter().find(|(n, _)| n == name)
+        {
+            warnings.push(format!(
+                "parameter {name} is given twice: --param #{} ({value}) and --named-param \
+                 {name}={named}",
+                i + 1
+            ));
+        }
+    }
+    warnings
+}
+
 /// One line of a batch file, checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Line {
@@ -308,6 +343,25 @@ mod tests {
                 .as_deref(),
             Some(&["1".to_owned()][..])
         );
+    }
+
+    #[test]
+    fn parameters_given_twice_are_found() {
+        let spec = RunSpec {
+            capsule: Some("c".into()),
+            params: vec!["hi".into(), "3".into()],
+            named_params: vec!["count=4".into(), "x=1".into(), "x=2".into()],
+            ..RunSpec::default()
+        };
+        assert_eq!(
+            repeated_params(&spec, &[]),
+            ["--named-param x is given twice (x=1, then x=2); the last one is sent"]
+        );
+        assert_eq!(
+            repeated_params(&spec, &["greeting".into(), "count".into()])[1],
+            "parameter count is given twice: --param #2 (3) and --named-param count=4"
+        );
+        assert!(repeated_params(&RunSpec::default(), &["a".into()]).is_empty());
     }
 
     #[test]

@@ -115,6 +115,7 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     // The request is checked before the client exists, so nothing is sent for a bad file.
     let request = request::from_spec(&args.spec)?;
     let client = ctx.client()?;
+    warn_repeated_params(ctx, &client, &args.spec).await;
     let computation = start(ctx, &client, request, args.name.as_deref()).await?;
     if !args.then.waits() {
         let out = RunOutput {
@@ -146,6 +147,33 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
         s.into_result()?;
     }
     Ok(())
+}
+
+/// Warns (stderr) about a parameter given twice. Whether a `--param` and a `--named-param` are
+/// the same parameter is known from the app panel, asked for only when both kinds are given.
+async fn warn_repeated_params(ctx: &Ctx, client: &Client, spec: &crate::cli::RunSpec) {
+    let mut order = Vec::new();
+    if !spec.params.is_empty() && !spec.named_params.is_empty() {
+        let panel = match (&spec.capsule, &spec.pipeline) {
+            (Some(c), _) => Some(client.capsule_app_panel(c, spec.version).await),
+            (None, Some(p)) => Some(client.pipeline_app_panel(p, spec.version).await),
+            (None, None) => None,
+        };
+        match panel {
+            Some(Ok(panel)) => {
+                order = panel
+                    .parameters
+                    .iter()
+                    .map(|p| p.param_name.clone().unwrap_or_else(|| p.name.clone()))
+                    .collect();
+            }
+            Some(Err(e)) => tracing::debug!("no app panel to check the parameters against: {e}"),
+            None => {}
+        }
+    }
+    for w in request::repeated_params(spec, &order) {
+        ctx.note(format!("warning: {w}"));
+    }
 }
 
 /// Starts a run, renaming it when a name is given.

@@ -77,6 +77,88 @@ fn capsule_get_table_and_json() {
 }
 
 #[test]
+fn app_panel_parameters_in_get_and_app_panel() {
+    let sim = sim();
+    let pipeline = "c0ffee00-0000-4000-8000-00000000000a";
+    let out = run(Some(&sim), &["pipeline", "get", pipeline]);
+    assert_eq!(out.code, 0, "{out:?}");
+    expect_file!["golden/pipeline-get.txt"].assert_eq(&redact(&out.stdout));
+    let out = run(Some(&sim), &["capsule", "app-panel", OK_CAPSULE]);
+    assert_eq!(out.code, 0, "{out:?}");
+    expect_file!["golden/capsule-app-panel.txt"].assert_eq(&out.stdout);
+    // --json: the app panel as the API gives it; `get --json` stays the bare object.
+    let out = run(Some(&sim), &["--json", "capsule", "app-panel", OK_CAPSULE]);
+    let panel = crate::json(&out);
+    assert_eq!(panel["parameters"][0]["param_name"], "greeting", "{panel}");
+    let out = run(Some(&sim), &["--json", "pipeline", "get", pipeline]);
+    let got = crate::json(&out);
+    assert_eq!(got["id"], pipeline);
+    assert!(got.get("parameters").is_none(), "{got}");
+    // A capsule without declared parameters: nothing on stdout, a note on stderr.
+    let other = "c0ffee00-0000-4000-8000-000000000002";
+    let out = run(Some(&sim), &["capsule", "app-panel", other]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (
+            0,
+            "",
+            format!("capsule {other} has no parameters\n").as_str()
+        )
+    );
+}
+
+#[test]
+fn run_warns_about_a_parameter_given_twice() {
+    let sim = sim();
+    let out = run(
+        Some(&sim),
+        &[
+            "run",
+            "--capsule",
+            OK_CAPSULE,
+            "--param",
+            "hi",
+            "--named-param",
+            "count=2",
+            "--named-param",
+            "greeting=yo",
+            "--named-param",
+            "count=3",
+        ],
+    );
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: --named-param count is given twice (count=2, then count=3); the last one \
+             is sent",
+            "warning: parameter greeting is given twice: --param #1 (hi) and --named-param \
+             greeting=yo",
+        ],
+        "{out:?}"
+    );
+    // Only named parameters: no app panel is asked for, and no warning.
+    sim.clear_requests();
+    let out = run(
+        Some(&sim),
+        &[
+            "run",
+            "--capsule",
+            OK_CAPSULE,
+            "--named-param",
+            "greeting=yo",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("warning"), "{out:?}");
+    assert_eq!(sim.stats().counts.get("get_capsule_app_panel"), None);
+}
+
+#[test]
 fn results_ls_tables() {
     let sim = sim();
     let id = finished_run(&sim, OK_CAPSULE);
