@@ -55,6 +55,10 @@ pub(crate) struct Cli {
     /// More logging on stderr (-v: requests, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = GLOBAL)]
     pub(crate) verbose: u8,
+    /// Tables in full: no cell shortened to fit the terminal (tables fit the terminal's width
+    /// when stdout is one, or COLUMNS when it is set; JSON is never shortened).
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub(crate) wide: bool,
     /// Only errors on stderr: no progress, no notes.
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub(crate) quiet: bool,

@@ -155,6 +155,10 @@ fn init_logging(verbose: u8, quiet: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
+    output::set_table_width(output::table_width(
+        cli.wide,
+        std::env::var("COLUMNS").ok().as_deref(),
+    ));
     let ctx = Ctx {
         json: cli.json,
         quiet: cli.quiet,

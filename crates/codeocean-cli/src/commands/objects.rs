@@ -170,13 +170,22 @@ pub(crate) fn computation(c: &Computation) -> String {
     ])
 }
 
+/// [`state`] for tables: a completed run is shown by its end status alone (`succeeded`, not
+/// `completed/succeeded`), so that a row fits 80 columns with room for the name.
+fn short_state(c: &Computation) -> String {
+    match (&c.state, &c.end_status) {
+        (Some(s), Some(end)) if s.as_str() == "completed" => end.as_str().to_owned(),
+        _ => state(c),
+    }
+}
+
 pub(crate) fn computations(list: &[Computation]) -> String {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|c| {
             vec![
                 c.id.clone(),
-                state(c),
+                short_state(c),
                 time(c.created.as_ref()),
                 opt(c.name.as_ref()),
             ]

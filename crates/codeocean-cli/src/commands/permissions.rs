@@ -5,7 +5,7 @@ use codeocean::{Client, CustomMetadataSchema, EveryoneRole, Permissions, Permiss
 use super::show;
 use crate::Ctx;
 use crate::cli::PermissionsCmd;
-use crate::output::{opt, table};
+use crate::output::{opt, table, table_fitted};
 
 /// What the permissions belong to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +103,8 @@ fn permissions_table(p: &Permissions) -> String {
     if let Some(e) = &p.everyone {
         rows.push(vec!["everyone".into(), String::new(), e.to_string()]);
     }
-    table(&["KIND", "NAME", "ROLE"], &rows)
+    // E-mail addresses and group ids are never shortened.
+    table_fitted(&["KIND", "NAME", "ROLE"], &rows, &[], None)
 }
 
 pub(crate) async fn custom_metadata(ctx: &Ctx, client: &Client) -> anyhow::Result<()> {

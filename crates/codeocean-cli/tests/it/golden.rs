@@ -159,6 +159,90 @@ fn run_warns_about_a_parameter_given_twice() {
 }
 
 #[test]
+fn tables_fit_columns_and_wide_shows_everything() {
+    let sim = sim();
+    let names = [
+        "Alignment of every sample of the 2026 single-cell atlas against GRCh38, second pass",
+        "短い名前と長い説明のある計算、日本語で書かれたもの、幅は二倍です",
+    ];
+    let mut ids = Vec::new();
+    for name in names {
+        let out = run(
+            Some(&sim),
+            &[
+                "--json",
+                "run",
+                "--capsule",
+                OK_CAPSULE,
+                "--name",
+                name,
+                "--wait",
+            ],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        ids.push(
+            crate::json(&out)["computation"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let table = |columns: Option<&str>, extra: &[&str]| {
+        let mut c = crate::cmd(Some(&sim));
+        c.env_remove("COLUMNS");
+        if let Some(columns) = columns {
+            c.env("COLUMNS", columns);
+        }
+        let out: crate::Out = c
+            .args(extra)
+            .args(["capsule", "computations", OK_CAPSULE])
+            .output()
+            .unwrap()
+            .into();
+        assert_eq!(out.code, 0, "{out:?}");
+        // Ids of the same width, in the order they were made.
+        let mut text = out.stdout.clone();
+        for (n, id) in ids.iter().enumerate() {
+            text = text.replace(id, &format!("{:0>36}", n + 1));
+        }
+        (out.stdout, redact(&text))
+    };
+    let (raw, fitted) = table(Some("80"), &[]);
+    expect_file!["golden/capsule-computations-80.txt"].assert_eq(&fitted);
+    // Every line fits (the wide characters count two columns each).
+    for line in raw.lines() {
+        let cols: usize = line
+            .chars()
+            .map(|c| {
+                if ('\u{3000}'..='\u{9fff}').contains(&c) {
+                    2
+                } else {
+                    1
+                }
+            })
+            .sum();
+        assert!(cols <= 80, "{cols}: {line}");
+    }
+    // Ids are whole.
+    for id in &ids {
+        assert!(raw.contains(id.as_str()), "{raw}");
+    }
+    // --wide, or no terminal and no COLUMNS: every cell whole.
+    for (columns, extra) in [(Some("80"), &["--wide"][..]), (None, &[])] {
+        let (raw, _) = table(columns, extra);
+        for name in names {
+            assert!(raw.contains(name), "{columns:?} {extra:?}: {raw}");
+        }
+    }
+    // JSON is never shortened.
+    let out = run(
+        Some(&sim),
+        &["--json", "capsule", "computations", OK_CAPSULE],
+    );
+    assert!(out.stdout.contains(names[0]) && out.stdout.contains(names[1]));
+}
+
+#[test]
 fn results_ls_tables() {
     let sim = sim();
     let id = finished_run(&sim, OK_CAPSULE);
