@@ -113,11 +113,15 @@ pub(crate) struct Cli {
     /// More logging on stderr (-v: requests, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = GLOBAL)]
     pub(crate) verbose: u8,
+    /// Tables in full: no cell shortened to fit the terminal (tables fit the terminal's width
+    /// when stdout is one, or COLUMNS when it is set; JSON is never shortened).
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub(crate) wide: bool,
     /// Only errors on stderr: no progress, no notes.
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub(crate) quiet: bool,
     /// First interval between status polls while waiting (they grow up to 30s).
-    #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = duration, help_heading = GLOBAL)]
+    #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = nonzero_duration, help_heading = GLOBAL)]
     pub(crate) poll_interval: Duration,
     /// Give up on an API call after this long, retries included (default 90s); a download
     /// gives up on a file after this long without progress.
@@ -130,6 +134,43 @@ pub(crate) struct Cli {
 /// Parses a duration like `30s`, `10m`, `1h 30m` or `250ms`.
 pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 10m, 1h30m)"))
+}
+
+/// Parses a duration that must not be zero (`--poll-interval 0s` would poll without pause).
+fn nonzero_duration(s: &str) -> Result<Duration, String> {
+    match duration(s)? {
+        d if d.is_zero() => Err("must be more than zero, e.g. 1s or 250ms".into()),
+        d => Ok(d),
+    }
+}
+
+/// Parses a count that must be at least 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e} (expected a whole number, at least 1)")),
+    }
+}
+
+/// Checks `NAME=VALUE` (`--named-param`, `--metadata`): an `=` and a name before it.
+fn name_value(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((name, _)) if !name.trim().is_empty() => Ok(s.to_owned()),
+        Some(_) => Err("the name before `=` is empty (expected NAME=VALUE)".into()),
+        None => Err(format!(
+            "no `=` in it (expected NAME=VALUE, e.g. {s}=VALUE)"
+        )),
+    }
+}
+
+/// Checks `ID[:MOUNT]` (`--data-asset`): the id is not empty.
+fn asset_spec(s: &str) -> Result<String, String> {
+    let id = s.split_once(':').map_or(s, |(id, _)| id);
+    if id.trim().is_empty() {
+        return Err("the data asset id is empty (expected ID or ID:MOUNT)".into());
+    }
+    Ok(s.to_owned())
 }
 
 #[derive(Subcommand, Debug)]
@@ -188,10 +229,20 @@ pub(crate) enum Command {
 /// The commands of capsules and of pipelines (the API serves both alike).
 #[derive(Subcommand, Debug)]
 pub(crate) enum AppCmd {
-    /// Show its metadata.
+    /// Show its metadata, then its app panel's parameters (--json: the capsule or pipeline
+    /// object only; `app-panel ID --json` has the parameters).
     Get {
         /// Capsule or pipeline id.
         id: String,
+    },
+    /// Show its app panel's parameters: position (--param), name (--named-param), type,
+    /// default, allowed values; a pipeline's per process (the whole app panel with --json).
+    AppPanel {
+        /// Capsule or pipeline id.
+        id: String,
+        /// Of this released version (default: the current one).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+        version: Option<i64>,
     },
     /// List its computations.
     Computations {
@@ -216,7 +267,7 @@ pub(crate) enum AppCmd {
         /// Capsule or pipeline id.
         id: String,
         /// A data asset to attach (repeatable).
-        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true)]
+        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true, value_parser = asset_spec)]
         data_assets: Vec<String>,
     },
     /// Detach data assets.
@@ -235,10 +286,13 @@ pub(crate) enum AppCmd {
         #[arg(long)]
         undo: bool,
     },
-    /// Delete it permanently.
+    /// Delete it permanently (asks first; --yes to skip the question).
     Delete {
         /// Capsule or pipeline id.
         id: String,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Show or change who may use it.
     #[command(subcommand)]
@@ -282,19 +336,20 @@ pub(crate) struct SearchArgs {
     #[arg(long, requires = "sort")]
     pub(crate) desc: bool,
     /// Stop after N results.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub(crate) limit: Option<usize>,
     /// Results per request (1 to 1000).
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub(crate) page_size: u32,
     /// Most requests (pages) before giving up with an error, so a server that always claims
     /// more results cannot keep the command running forever.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub(crate) max_pages: usize,
 }
 
 /// What to run and with what.
 #[derive(Args, Debug, Clone, Default)]
+#[command(group(clap::ArgGroup::new("target").required(true)))]
 pub(crate) struct RunSpec {
     /// Capsule to run.
     #[arg(long, value_name = "ID", group = "target")]
@@ -307,17 +362,17 @@ pub(crate) struct RunSpec {
     #[arg(long, value_name = "FILE.json", group = "target")]
     pub(crate) request: Option<PathBuf>,
     /// Released version to run (default: the latest).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
     pub(crate) version: Option<i64>,
     /// Attach a data asset, at MOUNT under /data (default: the asset's own mount). Repeatable;
     /// replaces an entry of the request file with the same id.
-    #[arg(long = "data-asset", value_name = "ID[:MOUNT]")]
+    #[arg(long = "data-asset", value_name = "ID[:MOUNT]", value_parser = asset_spec)]
     pub(crate) data_assets: Vec<String>,
     /// Ordered parameter (repeatable, in order); replaces the request file's ordered parameters.
     #[arg(long = "param", value_name = "VALUE")]
     pub(crate) params: Vec<String>,
     /// Named parameter (repeatable); overrides the request file's parameter of that name.
-    #[arg(long = "named-param", value_name = "NAME=VALUE")]
+    #[arg(long = "named-param", value_name = "NAME=VALUE", value_parser = name_value)]
     pub(crate) named_params: Vec<String>,
 }
 
@@ -382,17 +437,21 @@ pub(crate) enum ComputationCmd {
         /// The new name.
         name: String,
     },
-    /// Delete a computation (stopping it first if it is running).
+    /// Delete a computation, stopping it first if it is running (asks first; --yes to skip
+    /// the question).
     Delete {
         /// Computation id.
         id: String,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Attach data assets to a running cloud workstation session.
     Attach {
         /// Computation id of the session.
         id: String,
         /// A data asset to attach (repeatable).
-        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true)]
+        #[arg(long = "data-asset", value_name = "ID[:MOUNT]", required = true, value_parser = asset_spec)]
         data_assets: Vec<String>,
     },
     /// Detach data assets from a running cloud workstation session.
@@ -446,7 +505,7 @@ pub(crate) enum ResultsCmd {
         #[arg(long, value_name = "DIR")]
         to: Option<PathBuf>,
         /// Files transferred at once [default: the library's, 16].
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
         concurrency: Option<usize>,
     },
 }
@@ -483,27 +542,9 @@ pub(crate) enum DataAssetCmd {
         /// Data asset id.
         id: String,
     },
-    /// Change a data asset's metadata (only what is given changes).
-    Update {
-        /// Data asset id.
-        id: String,
-        /// A new name.
-        #[arg(long)]
-        name: Option<String>,
-        /// A new description.
-        #[arg(long)]
-        description: Option<String>,
-        /// Tags replacing the current ones (repeatable).
-        #[arg(long = "tag", value_name = "TAG")]
-        tags: Vec<String>,
-        /// A new mount folder.
-        #[arg(long)]
-        mount: Option<String>,
-        /// A custom metadata field (repeatable; numbers stay numbers). The fields sent replace
-        /// the asset's custom metadata.
-        #[arg(long = "metadata", value_name = "KEY=VALUE")]
-        metadata: Vec<String>,
-    },
+    /// Change a data asset's metadata: only what is given changes; tags and custom metadata
+    /// are merged into the current ones unless --replace-tags / --replace-metadata.
+    Update(UpdateArgs),
     /// Wait until a data asset is ready; exit 3 if it failed, 4 on timeout.
     Wait {
         /// Data asset id.
@@ -567,7 +608,7 @@ pub(crate) enum DataAssetCmd {
         #[arg(long, value_name = "DIR")]
         to: Option<PathBuf>,
         /// Files transferred at once [default: the library's, 16].
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
         concurrency: Option<usize>,
     },
     /// Archive a data asset (--undo: bring it back from the archive).
@@ -578,15 +619,19 @@ pub(crate) enum DataAssetCmd {
         #[arg(long)]
         undo: bool,
     },
-    /// Delete a data asset permanently.
+    /// Delete a data asset permanently (asks first; --yes to skip the question).
     Delete {
         /// Data asset id.
         id: String,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
     /// Show or change who may use a data asset.
     #[command(subcommand)]
     Permissions(PermissionsCmd),
-    /// Start moving a data asset's files to another S3 location (administrators only).
+    /// Start moving a data asset's files to another S3 location (administrators only; asks
+    /// first, --yes to skip the question).
     ///
     /// The move runs in the background: `data-asset get` shows when it last finished
     /// (`last_transferred`) and any error (`transfer_error`).
@@ -605,7 +650,55 @@ pub(crate) enum DataAssetCmd {
         /// Transfer even when released pipelines use the data asset.
         #[arg(long)]
         force: bool,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
+}
+
+/// `data-asset update`.
+#[derive(Args, Debug)]
+pub(crate) struct UpdateArgs {
+    /// Data asset id.
+    pub(crate) id: String,
+    /// A new name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// A new description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// A tag to add (repeatable); with --replace-tags, the tags that replace the current ones.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+    /// A tag to remove (repeatable).
+    #[arg(
+        long = "remove-tag",
+        value_name = "TAG",
+        conflicts_with = "replace_tags"
+    )]
+    pub(crate) remove_tags: Vec<String>,
+    /// Replace the current tags with the --tag ones (no --tag: remove every tag).
+    #[arg(long)]
+    pub(crate) replace_tags: bool,
+    /// A new mount folder.
+    #[arg(long)]
+    pub(crate) mount: Option<String>,
+    /// Set a custom metadata field (repeatable); the other fields stay. Checked against the
+    /// deployment's fields (`codeocean custom-metadata get`) before anything is changed:
+    /// number fields take numbers, date fields YYYY-MM-DD, RFC 3339 or Unix seconds.
+    #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = name_value)]
+    pub(crate) metadata: Vec<String>,
+    /// Remove a custom metadata field (repeatable).
+    #[arg(
+        long = "remove-metadata",
+        value_name = "KEY",
+        conflicts_with = "replace_metadata"
+    )]
+    pub(crate) remove_metadata: Vec<String>,
+    /// Replace the custom metadata with the --metadata fields (no --metadata: remove every
+    /// field).
+    #[arg(long)]
+    pub(crate) replace_metadata: bool,
 }
 
 /// Permissions of a capsule, pipeline or data asset.
@@ -616,10 +709,12 @@ pub(crate) enum PermissionsCmd {
         /// Capsule, pipeline or data asset id.
         id: String,
     },
-    /// Change them (at least one of --user, --group, --everyone).
+    /// Change them (at least one of --user, --group, --everyone; asks first, --yes to skip the
+    /// question).
     ///
     /// The users given replace the current users (the owner stays owner), the groups given
     /// replace the current groups, --everyone replaces everyone's role; what is not given stays.
+    /// On a terminal it asks before sending; elsewhere it needs --yes.
     #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["users", "groups", "everyone"])))]
     Set {
         /// Capsule, pipeline or data asset id.
@@ -637,6 +732,9 @@ pub(crate) enum PermissionsCmd {
         /// users and groups given.
         #[arg(long)]
         share_assets: bool,
+        /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+        #[arg(short, long)]
+        yes: bool,
     },
 }
 
@@ -683,7 +781,7 @@ pub(crate) struct BatchArgs {
     /// `codeocean schema batch-line`). Every line is checked before anything is launched.
     pub(crate) file: PathBuf,
     /// Runs launched or awaited at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = at_least_one)]
     pub(crate) concurrency: usize,
     /// Least time between two launches.
     #[arg(long, default_value = "200ms", value_name = "DURATION", value_parser = duration)]
@@ -718,10 +816,10 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "ID", requires = "remote")]
     pub(crate) capsule: Option<String>,
     /// With --remote: a data asset to attach (repeatable).
-    #[arg(long = "data-asset", value_name = "ID[:MOUNT]", requires = "remote")]
+    #[arg(long = "data-asset", value_name = "ID[:MOUNT]", requires = "remote", value_parser = asset_spec)]
     pub(crate) data_assets: Vec<String>,
     /// With --remote: a named parameter (repeatable).
-    #[arg(long = "named-param", value_name = "NAME=VALUE", requires = "remote")]
+    #[arg(long = "named-param", value_name = "NAME=VALUE", requires = "remote", value_parser = name_value)]
     pub(crate) named_params: Vec<String>,
     /// Simulated seconds per real second of the local server.
     #[arg(long, default_value_t = 20.0, conflicts_with = "remote")]

@@ -17,6 +17,7 @@
 
 mod cli;
 mod commands;
+mod confirm;
 mod output;
 mod progress;
 mod request;
@@ -46,7 +47,7 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-/// Exit code: the command line is wrong (what clap also exits with).
+/// Exit code: a usage mistake (clap's own, and the checks made before anything is sent).
 pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code: the awaited run, data asset or release finished without succeeding.
 pub(crate) const EXIT_FAILED: u8 = 3;
@@ -54,6 +55,15 @@ pub(crate) const EXIT_FAILED: u8 = 3;
 pub(crate) const EXIT_TIMEOUT: u8 = 4;
 /// Exit code: interrupted by Ctrl-C.
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
+/// A usage mistake found after parsing (a bad request or batch file, a missing `--yes`): exit 2.
+pub(crate) fn usage_error(message: impl Into<String>) -> anyhow::Error {
+    Exit {
+        code: EXIT_USAGE,
+        message: message.into(),
+    }
+    .into()
+}
 
 /// What every command gets: global options and how to reach the server.
 pub(crate) struct Ctx {
@@ -178,6 +188,10 @@ fn init_logging(verbose: u8, quiet: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
+    output::set_table_width(output::table_width(
+        cli.wide,
+        std::env::var("COLUMNS").ok().as_deref(),
+    ));
     let ctx = Ctx {
         json: cli.json,
         quiet: cli.quiet,

@@ -5,11 +5,12 @@
 //! [`StdoutClosed`], the command stops where it is, and `main` exits 0 without a message, as
 //! `ls | head` does.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::time::{Duration, UNIX_EPOCH};
 
 use codeocean::Timestamp;
 use serde::Serialize;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Stdout was closed by its reader: the command ends quietly, with exit code 0.
 #[derive(Debug)]
@@ -47,12 +48,111 @@ pub(crate) fn json_line<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> 
     write(&text)
 }
 
-/// A table with a header row, columns aligned by padding (the last column is not padded).
+/// Headers of free-text columns, which [`table`] may shorten to fit the width (ids, states,
+/// sizes and times are never shortened).
+const FREE_TEXT: &[&str] = &[
+    "NAME",
+    "PATH",
+    "DESCRIPTION",
+    "OUTCOME",
+    "VALUES",
+    "ALLOWED",
+    "DEFAULT",
+    "CATEGORY",
+    "MOUNT",
+];
+
+/// How wide tables may be: `None` for no limit. Set once by `main` from `--wide` and the
+/// terminal (see [`table_width`]).
+static WIDTH: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+
+/// Sets the width tables are fitted to (the first call wins).
+pub(crate) fn set_table_width(width: Option<usize>) {
+    let _ = WIDTH.set(width);
+}
+
+/// The width tables fit: none with `--wide`; the terminal's when stdout is one (`COLUMNS`, then
+/// 80, when its size cannot be read); `COLUMNS` when stdout is not a terminal and it is set
+/// (a pipe or a file gets whole cells otherwise).
+pub(crate) fn table_width(wide: bool, columns: Option<&str>) -> Option<usize> {
+    if wide {
+        return None;
+    }
+    let columns = columns
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    if std::io::stdout().is_terminal() {
+        let size = terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0 as usize);
+        Some(size.filter(|&w| w > 0).or(columns).unwrap_or(80))
+    } else {
+        columns
+    }
+}
+
+/// Display width of a cell (wide characters count two columns).
+fn width(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// `s` cut to at most `max` columns, with `…` as its last column when cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// A table with a header row, columns aligned by padding (the last column is not padded),
+/// fitted to the table width: the free-text columns ([`FREE_TEXT`]) are shortened, the
+/// widest first, with an ellipsis.
 pub(crate) fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let free: Vec<usize> = (0..header.len())
+        .filter(|&i| FREE_TEXT.contains(&header[i]))
+        .collect();
+    table_fitted(header, rows, &free, WIDTH.get().copied().flatten())
+}
+
+/// [`table`] with the shortenable columns (`free`, by index) and the width given.
+pub(crate) fn table_fitted<S: AsRef<str>>(
+    header: &[&str],
+    rows: &[Vec<S>],
+    free: &[usize],
+    max: Option<usize>,
+) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.as_ref().chars().count());
+            widths[i] = widths[i].max(width(cell.as_ref()));
+        }
+    }
+    if let Some(max) = max {
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        // A free column keeps at least its header, and at least a few characters.
+        let floor = |i: usize| width(header[i]).max(6).min(widths[i]);
+        let floors: Vec<usize> = (0..widths.len()).map(floor).collect();
+        while total(&widths) > max {
+            let Some(&widest) = free
+                .iter()
+                .filter(|&&i| widths[i] > floors[i])
+                .max_by_key(|&&i| (widths[i], usize::MAX - i))
+            else {
+                break;
+            };
+            widths[widest] -= 1;
         }
     }
     let mut out = String::new();
@@ -62,8 +162,9 @@ pub(crate) fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> String {
             if i > 0 {
                 text.push_str("  ");
             }
-            text.push_str(cell);
-            let pad = widths[i].saturating_sub(cell.chars().count());
+            let cell = truncate(cell, widths[i]);
+            let pad = widths[i].saturating_sub(width(&cell));
+            text.push_str(&cell);
             text.extend(std::iter::repeat_n(' ', pad));
         }
         out.push_str(text.trim_end());
@@ -78,10 +179,13 @@ pub(crate) fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> String {
 
 /// A two-column "field  value" listing; rows with an empty value are left out.
 pub(crate) fn fields(rows: &[(&str, String)]) -> String {
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let key_width = rows.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
     rows.iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k:width$}  {v}\n"))
+        .map(|(k, v)| {
+            let pad = " ".repeat(key_width - width(k));
+            format!("{k}{pad}  {v}\n")
+        })
         .collect()
 }
 
@@ -145,5 +249,49 @@ mod tests {
             "id       x\n"
         );
         assert_eq!(time(Some(&Timestamp::from_secs(0))), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn tables_fit_the_width_by_shortening_free_text_the_widest_first() {
+        let rows = [
+            vec![
+                "c0ffee00-0001",
+                "running",
+                "a very long computation name indeed",
+                "short note",
+            ],
+            vec!["c0ffee00-0002", "done", "x", "a somewhat long outcome text"],
+        ];
+        let header = ["ID", "STATE", "NAME", "OUTCOME"];
+        let full = table_fitted(&header, &rows, &[2, 3], None);
+        assert_eq!(full.lines().map(width).max(), Some(89));
+        let fit = table_fitted(&header, &rows, &[2, 3], Some(60));
+        assert_eq!(
+            fit,
+            "ID             STATE    NAME               OUTCOME\n\
+             c0ffee00-0001  running  a very long comp…  short note\n\
+             c0ffee00-0002  done     x                  a somewhat long …\n"
+        );
+        assert!(fit.lines().all(|l| width(l) <= 60), "{fit}");
+        // Ids are never cut, even when the table cannot fit.
+        let narrow = table_fitted(&header, &rows, &[2, 3], Some(20));
+        assert!(narrow.contains("c0ffee00-0001  running"), "{narrow}");
+        // Wide characters count two columns.
+        assert_eq!(truncate("日本語のテキスト", 7), "日本語…");
+        assert_eq!(width(&truncate("日本語のテキスト", 8)), 7);
+        assert_eq!(truncate("abc", 3), "abc");
+        let cjk = table_fitted(&["NAME", "SIZE"], &[vec!["日本", "1"]], &[0], None);
+        assert_eq!(cjk, "NAME  SIZE\n日本  1\n");
+    }
+
+    #[test]
+    fn no_terminal_means_no_limit_unless_columns_is_set() {
+        assert_eq!(table_width(true, Some("80")), None);
+        // Under `cargo test` stdout is captured, not a terminal.
+        if !std::io::stdout().is_terminal() {
+            assert_eq!(table_width(false, None), None);
+            assert_eq!(table_width(false, Some("72")), Some(72));
+            assert_eq!(table_width(false, Some("junk")), None);
+        }
     }
 }

@@ -10,6 +10,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::Ctx;
 use crate::output;
 
+/// A spinner's line: the message takes what the terminal width leaves (cut when longer).
+const SPINNER: &str = "{spinner} {wide_msg} {elapsed:>4}";
+
+/// A download's line: the bar takes what the terminal width leaves, so the line fits at 80
+/// columns (`files 10/100 [===>   ] 1.2 MiB/3.4 MiB 5 MiB/s 3s`).
+const DOWNLOAD_BAR: &str =
+    "{msg} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}";
+
 /// How progress is shown.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -41,10 +49,8 @@ impl Waiting {
         let mode = mode(ctx);
         let what = what.into();
         let bar = (mode == Mode::Bar).then(|| {
-            let bar = ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                    .expect("valid template"),
-            );
+            let bar = ProgressBar::new_spinner()
+                .with_style(ProgressStyle::with_template(SPINNER).expect("valid template"));
             bar.enable_steady_tick(Duration::from_millis(120));
             bar.set_message(format!("{what}: waiting"));
             bar
@@ -103,11 +109,9 @@ impl Downloading {
         let mode = mode(ctx);
         let bar = (mode == Mode::Bar).then(|| {
             let bar = ProgressBar::new(0).with_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template(DOWNLOAD_BAR)
+                    .expect("valid template")
+                    .progress_chars("=> "),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
@@ -228,5 +232,124 @@ pub(crate) fn failure_line(path: &str, error: &codeocean::Error) -> String {
 impl Drop for Downloading {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use indicatif::{ProgressDrawTarget, TermLike};
+
+    use super::*;
+
+    /// A terminal of a fixed width that records what is drawn, line by line.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Recorder {
+        pub(crate) width: u16,
+        pub(crate) lines: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Recorder {
+        pub(crate) fn new(width: u16) -> Self {
+            Self {
+                width,
+                lines: Arc::default(),
+            }
+        }
+
+        pub(crate) fn target(&self) -> ProgressDrawTarget {
+            ProgressDrawTarget::term_like(Box::new(self.clone()))
+        }
+
+        /// Every line drawn so far, in order.
+        pub(crate) fn drawn(&self) -> Vec<String> {
+            self.lines.lock().unwrap().clone()
+        }
+    }
+
+    impl TermLike for Recorder {
+        fn width(&self) -> u16 {
+            self.width
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.lines.lock().unwrap().push(s.to_owned());
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            if !s.is_empty() {
+                self.lines.lock().unwrap().push(s.to_owned());
+            }
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Display width, ignoring ANSI styling.
+    pub(crate) fn columns(s: &str) -> usize {
+        unicode_width::UnicodeWidthStr::width(console_free(s).as_str())
+    }
+
+    fn console_free(s: &str) -> String {
+        let mut out = String::new();
+        let mut escape = false;
+        for c in s.chars() {
+            match (escape, c) {
+                (false, '\u{1b}') => escape = true,
+                (true, 'm') => escape = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn bars_fit_the_terminal_width() {
+        let term = Recorder::new(60);
+        let bar = ProgressBar::with_draw_target(Some(10 << 30), term.target()).with_style(
+            ProgressStyle::with_template(DOWNLOAD_BAR)
+                .unwrap()
+                .progress_chars("=> "),
+        );
+        bar.set_message("files 1234/56789");
+        bar.inc(3 << 29);
+        bar.tick();
+        let spinner = ProgressBar::with_draw_target(None, term.target())
+            .with_style(ProgressStyle::with_template(SPINNER).unwrap());
+        spinner.set_message(format!(
+            "computation {}: running and running with a long state text",
+            "c0ffee00-0000-4000-8000-000000000001"
+        ));
+        spinner.tick();
+        let drawn = term.drawn();
+        assert!(
+            drawn.iter().any(|l| l.contains("files 1234/56789 [")),
+            "{drawn:?}"
+        );
+        assert!(
+            drawn.iter().any(|l| l.contains("computation c0ffee00")),
+            "{drawn:?}"
+        );
+        for line in &drawn {
+            assert!(columns(line) <= 60, "{}: {line}", columns(line));
+        }
     }
 }

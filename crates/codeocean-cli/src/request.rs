@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cli::{RunSpec, SchemaKind};
+use crate::usage_error;
 
 /// One line of a `codeocean batch` file: a run request (the body of `POST /computations`, as
 /// in `codeocean run --request`) plus an optional name.
@@ -107,20 +108,27 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-/// Refuses a request that names nothing to run.
+/// Refuses a request that names nothing to run, or a data asset with an empty id.
 pub(crate) fn check_target(request: &RunRequest, origin: &str) -> anyhow::Result<()> {
     if request.capsule_id.is_none() && request.pipeline_id.is_none() {
         bail!("{origin}: neither capsule_id nor pipeline_id is set");
     }
+    for (i, a) in request.data_assets.iter().flatten().enumerate() {
+        if a.id.trim().is_empty() {
+            bail!("{origin}: data_assets[{i}].id: empty");
+        }
+    }
     Ok(())
 }
 
-/// Reads a `--request` file.
+/// Reads a `--request` file; what is wrong in its text is a usage error (exit 2).
 pub(crate) fn load_file(path: &Path) -> anyhow::Result<RunRequest> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading {}", path.display()))
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    Ok(parse(&text, &path.display().to_string(), false)?.request)
+    parse(&text, &path.display().to_string(), false)
+        .map(|line| line.request)
+        .map_err(|e| usage_error(e.to_string()))
 }
 
 /// Splits `ID[:MOUNT]`.
@@ -183,12 +191,49 @@ pub(crate) fn from_spec(spec: &RunSpec) -> anyhow::Result<RunRequest> {
             None => named.push(param),
         }
     }
-    let origin = match &spec.request {
-        Some(path) => path.display().to_string(),
-        None => "run".to_owned(),
-    };
-    check_target(&request, &origin)?;
+    if let Some(path) = &spec.request {
+        check_target(&request, &path.display().to_string()).map_err(|e| {
+            usage_error(format!(
+                "{e} (set it in the file, or pass --capsule ID or --pipeline ID)"
+            ))
+        })?;
+    }
     Ok(request)
+}
+
+/// Warnings about parameters given twice on the command line: a `--named-param` name given
+/// again (the last value is sent), and, when the app's parameter names are known (`order`, the
+/// app panel's names by position), a `--param` and a `--named-param` for the same parameter.
+pub(crate) fn repeated_params(spec: &RunSpec, order: &[String]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for p in &spec.named_params {
+        let Some((name, value)) = p.split_once('=') else {
+            continue;
+        };
+        match seen.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, first)) => {
+                warnings.push(format!(
+                    "--named-param {name} is given twice ({name}={first}, then {name}={value}); \
+                     the last one is sent"
+                ));
+                *first = value;
+            }
+            None => seen.push((name, value)),
+        }
+    }
+    for (i, value) in spec.params.iter().enumerate() {
+        if let Some(name) = order.get(i)
+            && let Some((_, named)) = seen.iter().find(|(n, _)| n == name)
+        {
+            warnings.push(format!(
+                "parameter {name} is given twice: --param #{} ({value}) and --named-param \
+                 {name}={named}",
+                i + 1
+            ));
+        }
+    }
+    warnings
 }
 
 /// One line of a batch file, checked.
@@ -211,14 +256,22 @@ pub(crate) fn load_batch(path: &Path) -> anyhow::Result<Vec<Line>> {
         |n| n.to_string_lossy().into(),
     );
     let mut lines = Vec::new();
+    let mut bad = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let raw = raw.trim_end_matches('\r');
         if raw.trim().is_empty() {
             continue;
         }
         let origin = format!("{file} line {}", i + 1);
-        let parsed = parse(raw, &origin, true)?;
-        check_target(&parsed.request, &origin)?;
+        let parsed = match parse(raw, &origin, true)
+            .and_then(|p| check_target(&p.request, &origin).map(|()| p))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                bad.push(e.to_string());
+                continue;
+            }
+        };
         lines.push(Line {
             number: i + 1,
             hash: fnv1a(raw.as_bytes()),
@@ -226,8 +279,19 @@ pub(crate) fn load_batch(path: &Path) -> anyhow::Result<Vec<Line>> {
             request: parsed.request,
         });
     }
+    // Every bad line at once, so one edit fixes the file.
+    match bad.len() {
+        0 => {}
+        1 => return Err(usage_error(bad.remove(0))),
+        n => {
+            return Err(usage_error(format!(
+                "{n} bad lines in {file}:\n  {}",
+                bad.join("\n  ")
+            )));
+        }
+    }
     if lines.is_empty() {
-        bail!("{file}: no run requests in it");
+        return Err(usage_error(format!("{file}: no run requests in it")));
     }
     Ok(lines)
 }
@@ -279,6 +343,25 @@ mod tests {
                 .as_deref(),
             Some(&["1".to_owned()][..])
         );
+    }
+
+    #[test]
+    fn parameters_given_twice_are_found() {
+        let spec = RunSpec {
+            capsule: Some("c".into()),
+            params: vec!["hi".into(), "3".into()],
+            named_params: vec!["count=4".into(), "x=1".into(), "x=2".into()],
+            ..RunSpec::default()
+        };
+        assert_eq!(
+            repeated_params(&spec, &[]),
+            ["--named-param x is given twice (x=1, then x=2); the last one is sent"]
+        );
+        assert_eq!(
+            repeated_params(&spec, &["greeting".into(), "count".into()])[1],
+            "parameter count is given twice: --param #2 (3) and --named-param count=4"
+        );
+        assert!(repeated_params(&RunSpec::default(), &["a".into()]).is_empty());
     }
 
     #[test]

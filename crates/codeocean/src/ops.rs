@@ -264,6 +264,32 @@ impl DataAssetUpdate {
         self
     }
 
+    /// Sets the whole custom metadata, replacing the asset's; an empty list removes every
+    /// field (which [`metadata`](Self::metadata) cannot express). To change one field and keep
+    /// the others, read the asset, merge, and send the result here.
+    ///
+    /// ```
+    /// use codeocean::DataAssetUpdate;
+    ///
+    /// let clear = DataAssetUpdate::new().replace_metadata(Vec::<(String, i64)>::new());
+    /// let wire = serde_json::to_value(clear.as_raw()).unwrap();
+    /// assert_eq!(wire, serde_json::json!({"custom_metadata": {}}));
+    /// ```
+    pub fn replace_metadata<I, K, V>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<CustomMetadataValue>,
+    {
+        self.0.custom_metadata = Some(types::CustomMetadata(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        ));
+        self
+    }
+
     /// The wire form.
     pub fn as_raw(&self) -> &types::UpdateDataAssetRequest {
         &self.0

@@ -59,7 +59,41 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
                 App::Capsule => client.get_capsule(&id).await?,
                 App::Pipeline => client.get_pipeline(&id).await?,
             };
-            show(ctx, &capsule, || objects::capsule(&capsule))
+            if ctx.json {
+                return show(ctx, &capsule, String::new);
+            }
+            // The parameters are a second request; a deployment that will not give them (an
+            // older server, no permission) still shows the object.
+            let panel = match app {
+                App::Capsule => client.capsule_app_panel(&id, None).await,
+                App::Pipeline => client.pipeline_app_panel(&id, None).await,
+            };
+            let params = match panel {
+                Ok(panel) => objects::parameters(&panel),
+                Err(e) => {
+                    tracing::debug!("no app panel for {noun} {id}: {e}");
+                    String::new()
+                }
+            };
+            show(ctx, &capsule, || {
+                let mut text = objects::capsule(&capsule);
+                if !params.is_empty() {
+                    text.push('\n');
+                    text.push_str(&params);
+                }
+                text
+            })
+        }
+        AppCmd::AppPanel { id, version } => {
+            let panel = match app {
+                App::Capsule => client.capsule_app_panel(&id, version).await?,
+                App::Pipeline => client.pipeline_app_panel(&id, version).await?,
+            };
+            let text = objects::parameters(&panel);
+            if text.is_empty() && !ctx.json {
+                ctx.note(format!("{noun} {id} has no parameters"));
+            }
+            show(ctx, &panel, || text)
         }
         AppCmd::Computations { id } => {
             let mut list = match app {
@@ -100,7 +134,8 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
             }
             show_archived(ctx, &format!("{noun} {id}"), &id, !undo)
         }
-        AppCmd::Delete { id } => {
+        AppCmd::Delete { id, yes } => {
+            crate::confirm::confirm(yes, &format!("delete {noun} {id}"), None).await?;
             match app {
                 App::Capsule => client.delete_capsule(&id).await?,
                 App::Pipeline => client.delete_pipeline(&id).await?,

@@ -8,16 +8,15 @@ mod permissions;
 mod search;
 mod sim;
 mod tree;
+mod update;
 
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::bail;
 use clap::CommandFactory as _;
 use codeocean::{
-    Client, Computation, DataAsset, DataAssetUpdate, Finished, NewDataAsset, Outcome, RunRequest,
-    Summary,
+    Client, Computation, DataAsset, Finished, NewDataAsset, Outcome, RunRequest, Summary,
 };
 use futures_util::StreamExt as _;
 use serde::Serialize;
@@ -27,6 +26,7 @@ use self::tree::Tree;
 use crate::cli::{
     Cli, Command, ComputationCmd, CustomMetadataCmd, DataAssetCmd, ResultsCmd, RunArgs,
 };
+use crate::confirm::confirm;
 use crate::output;
 use crate::progress::Waiting;
 use crate::request;
@@ -142,6 +142,7 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     // The request is checked before the client exists, so nothing is sent for a bad file.
     let request = request::from_spec(&args.spec)?;
     let client = ctx.client()?;
+    warn_repeated_params(ctx, &client, &args.spec).await;
     let computation = interruptible(start(ctx, &client, request, args.name.as_deref())).await?;
     if !args.then.waits() {
         let out = RunOutput {
@@ -302,6 +303,33 @@ fn is_wait_timeout(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Warns (stderr) about a parameter given twice. Whether a `--param` and a `--named-param` are
+/// the same parameter is known from the app panel, asked for only when both kinds are given.
+async fn warn_repeated_params(ctx: &Ctx, client: &Client, spec: &crate::cli::RunSpec) {
+    let mut order = Vec::new();
+    if !spec.params.is_empty() && !spec.named_params.is_empty() {
+        let panel = match (&spec.capsule, &spec.pipeline) {
+            (Some(c), _) => Some(client.capsule_app_panel(c, spec.version).await),
+            (None, Some(p)) => Some(client.pipeline_app_panel(p, spec.version).await),
+            (None, None) => None,
+        };
+        match panel {
+            Some(Ok(panel)) => {
+                order = panel
+                    .parameters
+                    .iter()
+                    .map(|p| p.param_name.clone().unwrap_or_else(|| p.name.clone()))
+                    .collect();
+            }
+            Some(Err(e)) => tracing::debug!("no app panel to check the parameters against: {e}"),
+            None => {}
+        }
+    }
+    for w in request::repeated_params(spec, &order) {
+        ctx.note(format!("warning: {w}"));
+    }
+}
+
 /// Starts a run, renaming it when a name is given.
 pub(crate) async fn start(
     ctx: &Ctx,
@@ -451,7 +479,14 @@ async fn computation(ctx: &Ctx, cmd: ComputationCmd) -> anyhow::Result<()> {
             let c = client.get_computation(&id).await?;
             show(ctx, &c, || objects::computation(&c))
         }
-        ComputationCmd::Delete { id } => {
+        ComputationCmd::Delete { id, yes } => {
+            let action = format!("delete computation {id}");
+            confirm(
+                yes,
+                &action,
+                Some("A running computation is stopped first."),
+            )
+            .await?;
             client.delete_computation(&id).await?;
             let out = serde_json::json!({"id": id, "deleted": true});
             show(ctx, &out, || format!("deleted computation {id}\n"))
@@ -494,19 +529,6 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
     }
 }
 
-/// A custom metadata value: a number when it reads as one, else a string.
-fn metadata_value(v: &str) -> codeocean::CustomMetadataValue {
-    if let Ok(i) = v.parse::<i64>() {
-        i.into()
-    } else if let Ok(f) = v.parse::<f64>()
-        && f.is_finite()
-    {
-        f.into()
-    } else {
-        v.into()
-    }
-}
-
 async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
     let client = ctx.client()?;
     let asset = match cmd {
@@ -535,43 +557,7 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             }
         }
         DataAssetCmd::Get { id } => client.get_data_asset(&id).await?,
-        DataAssetCmd::Update {
-            id,
-            name,
-            description,
-            tags,
-            mount,
-            metadata,
-        } => {
-            if name.is_none()
-                && description.is_none()
-                && tags.is_empty()
-                && mount.is_none()
-                && metadata.is_empty()
-            {
-                bail!(
-                    "nothing to update: pass --name, --description, --tag, --mount or --metadata"
-                );
-            }
-            let mut update = DataAssetUpdate::new();
-            if let Some(n) = name {
-                update = update.name(n);
-            }
-            if let Some(d) = description {
-                update = update.description(d);
-            }
-            if !tags.is_empty() {
-                update = update.tags(tags);
-            }
-            if let Some(m) = mount {
-                update = update.mount(m);
-            }
-            for m in &metadata {
-                let (k, v) = request::key_value(m, "--metadata")?;
-                update = update.metadata(k, metadata_value(v));
-            }
-            client.update_data_asset(&id, &update).await?
-        }
+        DataAssetCmd::Update(args) => update::update(ctx, &client, args).await?,
         DataAssetCmd::Wait { id, timeout } => wait_asset(ctx, &client, &id, timeout).await?,
         DataAssetCmd::Search {
             common,
@@ -604,7 +590,8 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             client.archive_data_asset(&id, !undo).await?;
             return apps::show_archived(ctx, &format!("data asset {id}"), &id, !undo);
         }
-        DataAssetCmd::Delete { id } => {
+        DataAssetCmd::Delete { id, yes } => {
+            confirm(yes, &format!("delete data asset {id}"), None).await?;
             client.delete_data_asset(&id).await?;
             let out = serde_json::json!({"id": id, "deleted": true});
             return show(ctx, &out, || format!("deleted data asset {id}\n"));
@@ -618,8 +605,11 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             prefix,
             endpoint,
             force,
+            yes,
         } => {
             let target = format!("s3://{bucket}/{}", prefix.as_deref().unwrap_or_default());
+            let action = format!("transfer data asset {id} to {target}");
+            confirm(yes, &action, Some("Its files move to the new location.")).await?;
             let mut transfer = codeocean::Transfer::to_s3(bucket).force(force);
             if let Some(p) = prefix {
                 transfer = transfer.prefix(p);

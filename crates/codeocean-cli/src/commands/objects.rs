@@ -1,7 +1,9 @@
 //! How API objects look in human output.
 
+use codeocean::codeocean_raw::types::AppPanelParameter;
 use codeocean::{
-    Capsule, Computation, DataAsset, DataAssetAttachResult, ReleaseJob, ResultItem, ResultItemType,
+    AppPanel, Capsule, Computation, DataAsset, DataAssetAttachResult, ReleaseJob, ResultItem,
+    ResultItemType,
 };
 
 use crate::output::{bytes, fields, opt, table, time};
@@ -31,6 +33,91 @@ pub(crate) fn capsule(c: &Capsule) -> String {
         ),
         ("tags", c.tags.join(", ")),
     ])
+}
+
+/// The app panel's parameters, one row each: the position a `--param` takes, the name a
+/// `--named-param` takes, type, default and what else bounds it; a pipeline's processes' after
+/// its own, with their process. Hidden parameters are left out. Empty when there are none.
+pub(crate) fn parameters(panel: &AppPanel) -> String {
+    let row = |process: Option<&str>, n: usize, p: &AppPanelParameter| {
+        let kind = match (&p.type_, &p.value_type) {
+            (Some(t), Some(v)) if t.as_str() == "text" => v.clone(),
+            (Some(t), _) => t.as_str().to_owned(),
+            (None, v) => opt(v.as_ref()),
+        };
+        let mut bounds = Vec::new();
+        if !p.value_options.is_empty() {
+            bounds.push(format!("one of {}", p.value_options.join(", ")));
+        }
+        match (p.minimum, p.maximum) {
+            (None, None) => {}
+            (min, max) => bounds.push(format!("{}..{}", opt(min), opt(max))),
+        }
+        if p.required == Some(true) {
+            bounds.push("required".into());
+        }
+        let mut cells = vec![
+            (n + 1).to_string(),
+            p.param_name.clone().unwrap_or_else(|| p.name.clone()),
+            kind,
+            match p.default_value.as_deref() {
+                Some("") | None => String::new(),
+                Some(d) => d.to_owned(),
+            },
+            bounds.join("; "),
+            opt(p.description.as_ref()),
+        ];
+        if let Some(process) = process {
+            cells.insert(0, process.to_owned());
+        }
+        cells
+    };
+    let shown = |ps: &[AppPanelParameter]| -> Vec<(usize, AppPanelParameter)> {
+        ps.iter()
+            .enumerate()
+            .filter(|(_, p)| p.hidden != Some(true))
+            .map(|(i, p)| (i, p.clone()))
+            .collect()
+    };
+    let mut out = String::new();
+    let own: Vec<Vec<String>> = shown(&panel.parameters)
+        .iter()
+        .map(|(i, p)| row(None, *i, p))
+        .collect();
+    if !own.is_empty() {
+        out.push_str(&table(
+            &["#", "PARAMETER", "TYPE", "DEFAULT", "VALUES", "DESCRIPTION"],
+            &own,
+        ));
+    }
+    let mut per_process = Vec::new();
+    for process in &panel.processes {
+        let ps = process
+            .parameters
+            .as_ref()
+            .map_or(&[][..], |p| p.as_slice());
+        for (i, p) in shown(ps) {
+            per_process.push(row(Some(&process.name), i, &p));
+        }
+    }
+    if !per_process.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&table(
+            &[
+                "PROCESS",
+                "#",
+                "PARAMETER",
+                "TYPE",
+                "DEFAULT",
+                "VALUES",
+                "DESCRIPTION",
+            ],
+            &per_process,
+        ));
+    }
+    out
 }
 
 pub(crate) fn computation(c: &Computation) -> String {
@@ -83,13 +170,22 @@ pub(crate) fn computation(c: &Computation) -> String {
     ])
 }
 
+/// [`state`] for tables: a completed run is shown by its end status alone (`succeeded`, not
+/// `completed/succeeded`), so that a row fits 80 columns with room for the name.
+fn short_state(c: &Computation) -> String {
+    match (&c.state, &c.end_status) {
+        (Some(s), Some(end)) if s.as_str() == "completed" => end.as_str().to_owned(),
+        _ => state(c),
+    }
+}
+
 pub(crate) fn computations(list: &[Computation]) -> String {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|c| {
             vec![
                 c.id.clone(),
-                state(c),
+                short_state(c),
                 time(c.created.as_ref()),
                 opt(c.name.as_ref()),
             ]

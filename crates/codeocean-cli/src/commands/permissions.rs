@@ -5,7 +5,7 @@ use codeocean::{Client, CustomMetadataSchema, EveryoneRole, Permissions, Permiss
 use super::show;
 use crate::Ctx;
 use crate::cli::PermissionsCmd;
-use crate::output::{opt, table};
+use crate::output::{opt, table, table_fitted};
 
 /// What the permissions belong to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +46,25 @@ pub(crate) async fn permissions(
             groups,
             everyone,
             share_assets,
+            yes,
         } => {
+            let mut replaced = Vec::new();
+            if !users.is_empty() {
+                replaced.push("users");
+            }
+            if !groups.is_empty() {
+                replaced.push("groups");
+            }
+            if everyone.is_some() {
+                replaced.push("everyone's role");
+            }
+            let detail = format!(
+                "The {} given replace the current ones of {} {id}.",
+                replaced.join(" and "),
+                of.noun()
+            );
+            let action = format!("change the permissions of {} {id}", of.noun());
+            crate::confirm::confirm(yes, &action, Some(&detail)).await?;
             let mut update = PermissionsUpdate::new();
             for (email, role) in users {
                 update = update.user(email, role);
@@ -85,7 +103,8 @@ fn permissions_table(p: &Permissions) -> String {
     if let Some(e) = &p.everyone {
         rows.push(vec!["everyone".into(), String::new(), e.to_string()]);
     }
-    table(&["KIND", "NAME", "ROLE"], &rows)
+    // E-mail addresses and group ids are never shortened.
+    table_fitted(&["KIND", "NAME", "ROLE"], &rows, &[], None)
 }
 
 pub(crate) async fn custom_metadata(ctx: &Ctx, client: &Client) -> anyhow::Result<()> {

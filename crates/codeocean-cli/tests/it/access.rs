@@ -24,6 +24,7 @@ fn permissions_set_then_get_for_capsules_pipelines_and_data_assets() {
                 "permissions",
                 "set",
                 id,
+                "--yes",
                 "--user",
                 "ada@example.org=editor",
                 "--user",
@@ -61,6 +62,7 @@ fn permissions_set_then_get_for_capsules_pipelines_and_data_assets() {
                 "permissions",
                 "set",
                 id,
+                "-y",
                 "--everyone",
                 "none",
             ],
@@ -141,6 +143,7 @@ fn permissions_set_checks_its_flags_before_sending() {
             "permissions",
             "set",
             OK_CAPSULE,
+            "--yes",
             "--user",
             "scientist@example.org=viewer",
         ],
@@ -163,6 +166,7 @@ fn share_assets_shares_the_attached_data_assets() {
         "permissions",
         "set",
         OK_CAPSULE,
+        "--yes",
         "--user",
         "cy@example.org=viewer",
     ];
@@ -190,6 +194,7 @@ fn data_asset_transfer_starts_a_move() {
             "data-asset",
             "transfer",
             ASSET,
+            "--yes",
             "--bucket",
             "archive",
             "--prefix",
@@ -219,6 +224,7 @@ fn data_asset_transfer_starts_a_move() {
             "--endpoint",
             "minio",
             "--force",
+            "--yes",
         ],
     );
     assert_eq!(
@@ -231,7 +237,7 @@ fn data_asset_transfer_starts_a_move() {
     sim.clear_requests();
     let out = run(
         Some(&sim),
-        &["data-asset", "transfer", ASSET, "--bucket", " "],
+        &["data-asset", "transfer", ASSET, "--bucket", " ", "--yes"],
     );
     assert_eq!(out.code, 1, "{out:?}");
     assert_eq!(sim.stats().counts.get("transfer_data_asset"), Some(&1));

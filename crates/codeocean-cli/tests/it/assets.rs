@@ -286,7 +286,7 @@ fn data_asset_archive_and_delete() {
     );
     assert_eq!(archived.stdout, "", "{archived:?}");
 
-    let out = run(Some(&sim), &["data-asset", "delete", &id]);
+    let out = run(Some(&sim), &["data-asset", "delete", &id, "--yes"]);
     assert_eq!(
         (out.code, out.stdout.as_str()),
         (0, format!("deleted data asset {id}\n").as_str())
@@ -295,7 +295,7 @@ fn data_asset_archive_and_delete() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("404"), "{out:?}");
     // A second delete is an error, not a silent success.
-    let out = run(Some(&sim), &["data-asset", "delete", &id]);
+    let out = run(Some(&sim), &["data-asset", "delete", &id, "--yes"]);
     assert_eq!(out.code, 1, "{out:?}");
 }
 

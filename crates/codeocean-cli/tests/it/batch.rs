@@ -24,10 +24,33 @@ fn a_bad_line_stops_the_batch_before_anything_is_sent() {
     )
     .unwrap();
     let out = run(Some(&sim), &["batch", file.to_str().unwrap()]);
-    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(
         out.stderr,
         "error: runs.jsonl line 3: data_assets[0].id: missing field\n"
+    );
+    assert!(sim.requests().is_empty());
+
+    // Every bad line is listed, with its number, not only the first.
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"name\": \"no target\"}}\n{line}\n{{\"capsule_id\": \"c\", \"data_assets\": [{{\"id\": \"\"}}]}}\nnot json\n"
+        ),
+    )
+    .unwrap();
+    let out = run(Some(&sim), &["batch", file.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let stderr = out.stderr.replace(
+        &out.stderr[out.stderr.find("not valid JSON: ").unwrap()..],
+        "not valid JSON: …\n",
+    );
+    assert_eq!(
+        stderr,
+        "error: 3 bad lines in runs.jsonl:\n  \
+         runs.jsonl line 1: neither capsule_id nor pipeline_id is set\n  \
+         runs.jsonl line 4: data_assets[0].id: empty\n  \
+         runs.jsonl line 5: not valid JSON: …\n"
     );
     assert!(sim.requests().is_empty());
 }

@@ -165,12 +165,12 @@ fn data_assets_from_results() {
             "--name",
             "S",
             "--metadata",
-            "n=3",
+            "replicate=3",
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(json(&out)["name"], "S");
-    assert_eq!(json(&out)["custom_metadata"]["n"], 3);
+    assert_eq!(json(&out)["custom_metadata"]["replicate"], 3);
 }
 
 #[test]

@@ -4,11 +4,13 @@
 mod access;
 mod assets;
 mod batch;
+mod destructive;
 mod e2e;
 mod golden;
 mod network;
 mod newcomer;
 mod secrets;
+mod usage;
 
 use std::process::{Command, Output};
 

@@ -1,0 +1,104 @@
+//! Usage mistakes exit 2 before anything is sent, with an error that says what to type.
+
+use crate::{OK_CAPSULE, run, sim};
+
+/// Runs the binary against a simulator and checks it refused with exit 2 without a request;
+/// stderr.
+fn refused(args: &[&str]) -> String {
+    let sim = sim();
+    let out = run(Some(&sim), args);
+    assert_eq!(out.code, 2, "{args:?}: {out:?}");
+    assert!(out.stdout.is_empty(), "{args:?}: {out:?}");
+    assert!(sim.requests().is_empty(), "{args:?}: {:?}", sim.requests());
+    out.stderr
+}
+
+#[test]
+fn run_without_a_target_names_the_flags() {
+    let err = refused(&["run", "--wait"]);
+    assert!(
+        err.contains("--capsule") && err.contains("--pipeline") && !err.contains("capsule_id"),
+        "{err}"
+    );
+    // A request file that names nothing to run names the fields, and the flags.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("req.json");
+    std::fs::write(&file, r#"{"parameters": ["1"]}"#).unwrap();
+    let err = refused(&["run", "--request", file.to_str().unwrap()]);
+    assert!(
+        err.contains("neither capsule_id nor pipeline_id is set")
+            && err.contains("pass --capsule ID or --pipeline ID"),
+        "{err}"
+    );
+}
+
+#[test]
+fn key_value_and_id_mount_flags_are_checked_by_the_parser() {
+    for (args, says) in [
+        (
+            &["run", "--capsule", OK_CAPSULE, "--named-param", "greeting"][..],
+            "'--named-param <NAME=VALUE>': no `=` in it (expected NAME=VALUE, e.g. greeting=VALUE)",
+        ),
+        (
+            &["run", "--capsule", OK_CAPSULE, "--named-param", "=hi"],
+            "the name before `=` is empty",
+        ),
+        (
+            &["run", "--capsule", OK_CAPSULE, "--data-asset", ":mount"],
+            "'--data-asset <ID[:MOUNT]>': the data asset id is empty",
+        ),
+        (
+            &["capsule", "attach", OK_CAPSULE, "--data-asset", ":m"],
+            "the data asset id is empty",
+        ),
+        (
+            &["computation", "attach", "x", "--data-asset", ""],
+            "the data asset id is empty",
+        ),
+        (
+            &["data-asset", "update", "x", "--metadata", "tissue"],
+            "'--metadata <KEY=VALUE>': no `=` in it",
+        ),
+    ] {
+        let err = refused(args);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn counts_must_be_at_least_one() {
+    for args in [
+        &["batch", "runs.jsonl", "--concurrency", "0"][..],
+        &[
+            "results",
+            "download",
+            "x",
+            "--to",
+            "d",
+            "--concurrency",
+            "0",
+        ],
+        &[
+            "data-asset",
+            "download",
+            "x",
+            "--to",
+            "d",
+            "--concurrency",
+            "0",
+        ],
+        &["capsule", "search", "--limit", "0"],
+        &["data-asset", "search", "--max-pages", "0"],
+        &["run", "--capsule", OK_CAPSULE, "--version", "0"],
+    ] {
+        let err = refused(args);
+        assert!(
+            err.starts_with("error: invalid value '0"),
+            "{args:?}: {err}"
+        );
+    }
+    // (`cmd` passes its own --poll-interval to the simulator; this one has no server.)
+    let out = run(None, &["--poll-interval", "0s", "computation", "get", "x"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("must be more than zero"), "{out:?}");
+}
