@@ -200,6 +200,19 @@ pub(crate) async fn wait_run(
     timeout: Option<Duration>,
 ) -> anyhow::Result<Finished> {
     let display = Waiting::new(ctx, format!("computation {id}"));
+    let finished = wait_run_shown(ctx, client, id, timeout, &display).await;
+    display.finish();
+    finished
+}
+
+/// [`wait_run`] on a display of the caller's (a batch line's), which is left in place.
+pub(crate) async fn wait_run_shown(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    timeout: Option<Duration>,
+    display: &Waiting,
+) -> anyhow::Result<Finished> {
     let mut states = std::pin::pin!(client.watch_computation_with(id, ctx.poll(timeout)));
     let mut last = None;
     while let Some(c) = states.next().await {
@@ -207,7 +220,6 @@ pub(crate) async fn wait_run(
         display.state(&objects::state(&c));
         last = Some(c);
     }
-    display.finish();
     let computation = last.ok_or_else(|| anyhow::anyhow!("waiting for {id}: no state seen"))?;
     let outcome =
         codeocean::outcome(&computation).unwrap_or_else(|| Outcome::Unknown("not finished".into()));
