@@ -144,6 +144,15 @@ fn nonzero_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses a finite number above zero (`demo --time-scale`).
+fn positive_number(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err("must be a number above zero, e.g. 20".into()),
+        Err(e) => Err(format!("{e} (expected a number above zero, e.g. 20)")),
+    }
+}
+
 /// Parses a count that must be at least 1.
 fn at_least_one(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -822,7 +831,7 @@ pub(crate) struct DemoArgs {
     #[arg(long = "named-param", value_name = "NAME=VALUE", requires = "remote", value_parser = name_value)]
     pub(crate) named_params: Vec<String>,
     /// Simulated seconds per real second of the local server.
-    #[arg(long, default_value_t = 20.0, conflicts_with = "remote")]
+    #[arg(long, default_value_t = 20.0, conflicts_with = "remote", value_parser = positive_number)]
     pub(crate) time_scale: f64,
 }
 

@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use codeocean::Progress;
-use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Ctx;
 use crate::output;
@@ -39,6 +42,8 @@ fn mode(ctx: &Ctx) -> Mode {
 /// A spinner showing what is awaited, its current state and the time spent.
 pub(crate) struct Waiting {
     bar: Option<ProgressBar>,
+    /// The batch display the spinner is a line of, which it leaves when finished.
+    multi: Option<MultiProgress>,
     mode: Mode,
     what: String,
     last: Mutex<String>,
@@ -57,6 +62,7 @@ impl Waiting {
         });
         Self {
             bar,
+            multi: None,
             mode,
             what,
             last: Mutex::new(String::new()),
@@ -81,7 +87,191 @@ impl Waiting {
     pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+            if let Some(multi) = &self.multi {
+                multi.remove(bar);
+            }
         }
+    }
+
+    /// What this display is about (a batch line's name).
+    pub(crate) fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// Progress of a download shown on this display's line (files and bytes in its message);
+    /// without a terminal, only failures are printed.
+    pub(crate) fn download(&self) -> Arc<LineDownload> {
+        Arc::new(LineDownload {
+            bar: self.bar.clone(),
+            multi: self.multi.clone(),
+            mode: self.mode,
+            what: self.what.clone(),
+            found: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        })
+    }
+}
+
+/// A download's progress on a batch line.
+pub(crate) struct LineDownload {
+    bar: Option<ProgressBar>,
+    multi: Option<MultiProgress>,
+    mode: Mode,
+    what: String,
+    found: AtomicU64,
+    done: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl LineDownload {
+    fn show(&self) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "{}: downloading, files {}/{}, {}",
+                self.what,
+                self.done.load(Ordering::Relaxed),
+                self.found.load(Ordering::Relaxed),
+                output::bytes(self.bytes.load(Ordering::Relaxed))
+            ));
+        }
+    }
+}
+
+impl Progress for LineDownload {
+    fn file_found(&self, _: &str, _: Option<u64>) {
+        self.found.fetch_add(1, Ordering::Relaxed);
+        self.show();
+    }
+
+    fn bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+        self.show();
+    }
+
+    fn file_done(&self, _: &str, _: bool) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.show();
+    }
+
+    fn failed(&self, path: &str, error: &codeocean::Error) {
+        let line = format!("{}: failed: {path}: {error}", self.what);
+        match (&self.multi, self.mode) {
+            (Some(multi), _) => {
+                let _ = multi.println(line);
+            }
+            (None, Mode::Lines) => eprintln!("{line}"),
+            _ => {}
+        }
+    }
+}
+
+/// The progress of a batch: on a terminal, one spinner per active run, named by its line and
+/// removed when the run ends, above a `k/N done` total; without one, a line per state change
+/// (`3-sample_a: running`), the end of each line with the count (`3-sample_a: succeeded (2/5
+/// done)`); nothing with -q.
+pub(crate) struct BatchProgress {
+    mode: Mode,
+    multi: Option<MultiProgress>,
+    total: Option<ProgressBar>,
+    lines: usize,
+    done: AtomicUsize,
+}
+
+/// The total's line.
+const TOTAL: &str = "{wide_msg} {pos}/{len} done {elapsed:>4}";
+
+impl BatchProgress {
+    /// A display for a batch of `lines` lines, drawn on stderr.
+    pub(crate) fn new(ctx: &Ctx, lines: usize) -> Self {
+        Self::with_target(mode(ctx), lines, ProgressDrawTarget::stderr)
+    }
+
+    fn with_target(mode: Mode, lines: usize, target: impl FnOnce() -> ProgressDrawTarget) -> Self {
+        let (multi, total) = if mode == Mode::Bar {
+            let multi = MultiProgress::with_draw_target(target());
+            let total = multi.add(
+                ProgressBar::new(lines as u64)
+                    .with_style(ProgressStyle::with_template(TOTAL).expect("valid template"))
+                    .with_message("batch:"),
+            );
+            total.enable_steady_tick(Duration::from_millis(200));
+            (Some(multi), Some(total))
+        } else {
+            (None, None)
+        };
+        Self {
+            mode,
+            multi,
+            total,
+            lines,
+            done: AtomicUsize::new(0),
+        }
+    }
+
+    /// The display of one line's run, named `what`; a spinner above the total until
+    /// [`ended`](Self::ended).
+    pub(crate) fn line(&self, what: String) -> Waiting {
+        let bar = match (&self.multi, &self.total) {
+            (Some(multi), Some(total)) => {
+                let bar = multi.insert_before(
+                    total,
+                    ProgressBar::new_spinner()
+                        .with_style(ProgressStyle::with_template(SPINNER).expect("valid template")),
+                );
+                bar.set_message(format!("{what}: launching"));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                Some(bar)
+            }
+            _ => None,
+        };
+        Waiting {
+            bar,
+            multi: self.multi.clone(),
+            mode: self.mode,
+            what,
+            last: Mutex::new(String::new()),
+        }
+    }
+
+    /// One line ended with this outcome: its spinner goes, a line says how it ended, and the
+    /// total counts it.
+    pub(crate) fn ended(&self, line: &Waiting, outcome: &str) {
+        let k = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        line.finish();
+        let text = format!("{}: {outcome} ({k}/{} done)", line.what, self.lines);
+        match (&self.multi, &self.total) {
+            (Some(multi), Some(total)) => {
+                total.set_position(k as u64);
+                let _ = multi.println(text);
+            }
+            _ if self.mode == Mode::Lines => eprintln!("{text}"),
+            _ => {}
+        }
+    }
+
+    /// A note above the bars (or a plain line; nothing with -q).
+    pub(crate) fn note(&self, text: &str) {
+        match &self.multi {
+            Some(multi) => {
+                let _ = multi.println(text);
+            }
+            None if self.mode == Mode::Lines => eprintln!("{text}"),
+            None => {}
+        }
+    }
+
+    /// Removes the total.
+    pub(crate) fn finish(&self) {
+        if let Some(total) = &self.total {
+            total.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for BatchProgress {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
@@ -319,6 +509,59 @@ pub(crate) mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_batch_shows_one_spinner_per_active_line_and_the_total() {
+        let term = Recorder::new(80);
+        let batch = BatchProgress::with_target(Mode::Bar, 2, || term.target());
+        let a = batch.line("1-sample_a".into());
+        a.state("running");
+        let b = batch.line("line-2".into());
+        b.state("initializing");
+        batch.ended(&a, "succeeded");
+        let drawn = term.drawn();
+        let ended = drawn
+            .iter()
+            .position(|l| l.contains("1-sample_a: succeeded (1/2 done)"))
+            .unwrap_or_else(|| panic!("{drawn:?}"));
+        // Each spinner is named by its line, never flipped to another's name.
+        assert!(
+            drawn.iter().any(|l| l.contains("1-sample_a: running")),
+            "{drawn:?}"
+        );
+        // After its end, the ended line's spinner is gone; the other one and the total stay.
+        b.state("running");
+        batch.note("a note");
+        // (The total is redrawn by its steady tick.)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !term.drawn()[ended + 1..]
+            .iter()
+            .any(|l| l.contains("batch:") && l.contains("1/2 done"))
+        {
+            assert!(Instant::now() < deadline, "{:?}", term.drawn());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let after = &term.drawn()[ended + 1..];
+        assert!(
+            !after.iter().any(|l| l.contains("1-sample_a:")),
+            "{after:?}"
+        );
+        assert!(
+            after.iter().any(|l| l.contains("line-2: running")),
+            "{after:?}"
+        );
+        batch.ended(&b, "failed");
+        assert!(
+            term.drawn()
+                .iter()
+                .any(|l| l.contains("line-2: failed (2/2 done)")),
+            "{:?}",
+            term.drawn()
+        );
+        for line in term.drawn() {
+            assert!(columns(&line) <= 80, "{line}");
+        }
     }
 
     #[test]

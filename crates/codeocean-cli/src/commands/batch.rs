@@ -12,8 +12,9 @@ use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::{download_results, interrupted, outcome_str, wait_run};
+use super::{interrupted, outcome_str, wait_run_shown};
 use crate::cli::BatchArgs;
+use crate::progress::{BatchProgress, Waiting};
 use crate::request::{self, Line};
 use crate::{Ctx, EXIT_FAILED, EXIT_TIMEOUT, Exit, output};
 
@@ -108,6 +109,7 @@ struct Shared<'a> {
     args: &'a BatchArgs,
     next_launch: tokio::sync::Mutex<tokio::time::Instant>,
     stop: watch::Receiver<bool>,
+    progress: BatchProgress,
 }
 
 impl Shared<'_> {
@@ -172,6 +174,7 @@ pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
         args: &args,
         next_launch: tokio::sync::Mutex::new(tokio::time::Instant::now()),
         stop,
+        progress: BatchProgress::new(ctx, lines.len()),
     };
     let mut rows = Vec::new();
     {
@@ -189,6 +192,7 @@ pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
         }
     }
     watcher.abort();
+    shared.progress.finish();
     rows.sort_by_key(|r| r.line);
     if !ctx.json {
         let table: Vec<Vec<String>> = rows
@@ -198,7 +202,13 @@ pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
                     r.line.to_string(),
                     r.name.clone().unwrap_or_default(),
                     r.computation_id.clone().unwrap_or_default(),
-                    r.state.clone().unwrap_or_default(),
+                    // A completed run is told by its outcome: `succeeded`, not
+                    // `completed/succeeded` (the JSON keeps the full state).
+                    r.state
+                        .as_deref()
+                        .map(|s| s.strip_prefix("completed/").unwrap_or(s))
+                        .unwrap_or_default()
+                        .to_owned(),
                     match &r.error {
                         Some(e) => format!("{}: {e}", r.outcome),
                         None => r.outcome.clone(),
@@ -249,8 +259,26 @@ pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
     .into())
 }
 
-/// Launches (unless the journal has it), waits for and downloads one line.
+/// One line, shown on its own line of the batch display (named as its download folder) until
+/// it ends.
 async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) -> Row {
+    let display = shared.progress.line(folder_name(line));
+    let row = process_shown(shared, line, recorded, &display).await;
+    let outcome = match &row.error {
+        Some(e) => format!("{}: {e}", row.outcome),
+        None => row.outcome.clone(),
+    };
+    shared.progress.ended(&display, &outcome);
+    row
+}
+
+/// Launches (unless the journal has it), waits for and downloads one line.
+async fn process_shown(
+    shared: &Shared<'_>,
+    line: &Line,
+    recorded: Option<&Record>,
+    display: &Waiting,
+) -> Row {
     let mut row = Row {
         line: line.number,
         name: line.name.clone(),
@@ -266,8 +294,11 @@ async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) ->
         row
     };
     let id = match recorded {
-        Some(r) => r.computation_id.clone(),
-        None => match launch(shared, line).await {
+        Some(r) => {
+            display.state(&format!("resuming computation {}", r.computation_id));
+            r.computation_id.clone()
+        }
+        None => match launch(shared, line, display).await {
             Ok(Some(id)) => id,
             Ok(None) => {
                 row.outcome = "not launched".into();
@@ -284,8 +315,9 @@ async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) ->
         }
         return row;
     }
+    let mut last = None;
     let finished = tokio::select! {
-        f = wait_run(shared.ctx, &shared.client, &id, then.timeout) => f,
+        f = wait_run_shown(shared.ctx, &shared.client, &id, then.timeout, display, &mut last) => f,
         () = shared.on_stop() => {
             row.outcome = "interrupted".into();
             return row;
@@ -304,17 +336,23 @@ async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) ->
     row.outcome = outcome_str(&finished.outcome).to_owned();
     if let (Some(dir), Outcome::Succeeded) = (&then.download, &finished.outcome) {
         let dest = dir.join(folder_name(line));
+        display.state("downloading");
+        let job = shared
+            .client
+            .download(&id, &dest)
+            .progress(display.download())
+            .run();
         let summary = tokio::select! {
-            s = download_results(shared.ctx, &shared.client, &id, "", &dest, None) => s,
+            s = job => s.map_err(anyhow::Error::from),
             () = shared.on_stop() => {
                 row.outcome = "interrupted".into();
                 return row;
             }
         };
         match summary.and_then(|s| Ok(s.into_result()?)) {
-            Ok(s) => shared.ctx.note(format!(
-                "line {}: {}",
-                line.number,
+            Ok(s) => shared.progress.note(&format!(
+                "{}: {}",
+                display.what(),
                 super::summary_line(&s, &dest).trim_end()
             )),
             Err(e) => return fail(row, "error", &e),
@@ -325,7 +363,11 @@ async fn process(shared: &Shared<'_>, line: &Line, recorded: Option<&Record>) ->
 
 /// Starts one line's run after the launch spacing, records it, then names it. `None` when
 /// the batch was interrupted before its turn.
-async fn launch(shared: &Shared<'_>, line: &Line) -> anyhow::Result<Option<String>> {
+async fn launch(
+    shared: &Shared<'_>,
+    line: &Line,
+    display: &Waiting,
+) -> anyhow::Result<Option<String>> {
     {
         let mut next = shared.next_launch.lock().await;
         tokio::select! {
@@ -347,10 +389,7 @@ async fn launch(shared: &Shared<'_>, line: &Line) -> anyhow::Result<Option<Strin
         hash: line.hash.clone(),
         computation_id: computation.id.clone(),
     })?;
-    shared.ctx.note(format!(
-        "line {}: started computation {}",
-        line.number, computation.id
-    ));
+    display.state(&format!("started computation {}", computation.id));
     if let Some(name) = &line.name {
         shared
             .client

@@ -74,9 +74,6 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         }
         (client, None, run)
     } else {
-        if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-            bail!("--time-scale must be a positive number");
-        }
         let token = "codeocean-demo";
         let sim = Simulator::start(Config {
             time_scale: args.time_scale,

@@ -365,6 +365,20 @@ async fn wait_run_seen(
     last: &mut Option<Computation>,
 ) -> anyhow::Result<Finished> {
     let display = Waiting::new(ctx, format!("computation {id}"));
+    let finished = wait_run_shown(ctx, client, id, timeout, &display, last).await;
+    display.finish();
+    finished
+}
+
+/// [`wait_run_seen`] on a display of the caller's (a batch line's), which is left in place.
+pub(crate) async fn wait_run_shown(
+    ctx: &Ctx,
+    client: &Client,
+    id: &str,
+    timeout: Option<Duration>,
+    display: &Waiting,
+    last: &mut Option<Computation>,
+) -> anyhow::Result<Finished> {
     let mut states = std::pin::pin!(client.watch_computation_with(id, ctx.poll(timeout)));
     let mut seen = None;
     while let Some(c) = states.next().await {
@@ -373,7 +387,6 @@ async fn wait_run_seen(
         *last = Some(c.clone());
         seen = Some(c);
     }
-    display.finish();
     let computation = seen.ok_or_else(|| anyhow::anyhow!("waiting for {id}: no state seen"))?;
     let outcome =
         codeocean::outcome(&computation).unwrap_or_else(|| Outcome::Unknown("not finished".into()));

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use expect_test::expect_file;
+
 use crate::{FAILING_CAPSULE, OK_CAPSULE, cmd, run, sim};
 
 fn launches(sim: &codeocean_sim::Simulator) -> u64 {
@@ -137,4 +139,129 @@ fn interrupted_batch_resumes_without_launching_twice() {
         "{out:?}"
     );
     assert_eq!(launches(&sim), 6);
+}
+
+/// A three-line batch file: two named lines and a failing unnamed one.
+fn three_lines(dir: &std::path::Path) -> String {
+    let file = dir.join("runs.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"capsule_id\": \"{OK_CAPSULE}\", \"name\": \"sample a\"}}\n\
+             {{\"capsule_id\": \"{FAILING_CAPSULE}\"}}\n\
+             {{\"capsule_id\": \"{OK_CAPSULE}\", \"name\": \"sample/c\"}}\n"
+        ),
+    )
+    .unwrap();
+    file.to_str().unwrap().to_owned()
+}
+
+/// The computation ids of a `--json` batch's rows, by line.
+fn ids(stdout: &str) -> Vec<String> {
+    let mut rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    rows.sort_by_key(|r| r["line"].as_u64());
+    rows.iter()
+        .map(|r| r["computation_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn plain_progress_names_each_line_and_counts_the_lines_done() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let file = three_lines(dir.path());
+    let out = run(
+        Some(&sim),
+        &[
+            "--json",
+            "batch",
+            &file,
+            "--concurrency",
+            "1",
+            "--spacing",
+            "0s",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut stderr = out.stderr.clone();
+    for (n, id) in ids(&out.stdout).iter().enumerate() {
+        stderr = stderr.replace(id, &format!("<computation {}>", n + 1));
+    }
+    expect_file!["golden/batch-plain-progress.txt"].assert_eq(&stderr);
+}
+
+#[test]
+fn plain_progress_with_concurrency_2_keeps_each_line_apart() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let file = three_lines(dir.path());
+    let download = dir.path().join("out");
+    let out = run(
+        Some(&sim),
+        &[
+            "--json",
+            "batch",
+            &file,
+            "--concurrency",
+            "2",
+            "--spacing",
+            "0s",
+            "--download",
+            download.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    let ids = ids(&out.stdout);
+    // Every progress line is named by its batch line (as its download folder), never by an id.
+    let labels = ["1-sample_a", "line-2", "3-sample_c"];
+    for l in out.stderr.lines().filter(|l| !l.starts_with("error: ")) {
+        assert!(
+            labels.iter().any(|p| l.starts_with(&format!("{p}: "))),
+            "{l}\n{}",
+            out.stderr
+        );
+    }
+    let outcomes = ["succeeded", "failed", "succeeded"];
+    for ((label, id), outcome) in labels.iter().zip(&ids).zip(outcomes) {
+        let mine: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("{label}: ")))
+            .collect();
+        assert_eq!(
+            mine[0],
+            format!("{label}: started computation {id}"),
+            "{mine:?}"
+        );
+        // One line per state change: no state twice in a row.
+        assert!(mine.windows(2).all(|w| w[0] != w[1]), "{mine:?}");
+        let last = mine.last().unwrap();
+        assert!(
+            last.starts_with(&format!("{label}: {outcome} (")) && last.ends_with("/3 done)"),
+            "{mine:?}"
+        );
+        if outcome == "succeeded" {
+            assert!(
+                mine.iter()
+                    .any(|l| l.contains(&format!("into {}", download.join(label).display()))),
+                "{mine:?}"
+            );
+        }
+    }
+    // The count goes 1, 2, 3, in the order lines end.
+    let counts: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter_map(|l| l.rsplit_once(" (").map(|(_, c)| c))
+        .filter(|c| c.ends_with(" done)"))
+        .collect();
+    assert_eq!(
+        counts,
+        ["1/3 done)", "2/3 done)", "3/3 done)"],
+        "{}",
+        out.stderr
+    );
 }

@@ -205,3 +205,108 @@ fn metadata_is_checked_against_the_schema_before_any_write() {
         "{out:?}"
     );
 }
+
+/// Runs the binary with stdin and stderr on a pseudo-terminal, answers its question with
+/// `answer`; (exit code, stdout, what the terminal showed).
+#[cfg(target_os = "linux")]
+fn on_a_terminal(sim: &Simulator, args: &[&str], answer: &str) -> (i32, String, String) {
+    use std::io::{Read as _, Write as _};
+    use std::sync::{Arc, Mutex};
+
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let mut master = std::fs::File::from(master);
+    let child = {
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name.to_str().unwrap())
+            .unwrap();
+        crate::cmd(Some(sim))
+            .args(args)
+            .stdin(slave.try_clone().unwrap())
+            .stderr(slave)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        // (The parent's copies of the terminal's end close here, so reads end with the child.)
+    };
+    let shown = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let shown = shown.clone();
+        let mut master = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n @ 1..) = master.read(&mut buf) {
+                shown
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !shown.lock().unwrap().contains("[y/N] ") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no question: {shown:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    master.write_all(answer.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
+    let shown = shown.lock().unwrap().replace("\r\n", "\n");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        shown,
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_delete_asks_and_only_yes_deletes() {
+    let sim = sim();
+    let args = ["data-asset", "delete", ASSET];
+    let (code, stdout, shown) = on_a_terminal(&sim, &args, "n\n");
+    assert_eq!((code, stdout.as_str()), (1, ""), "{shown}");
+    assert!(
+        shown.contains(&format!("delete data asset {ASSET}? [y/N] n\n"))
+            && shown.contains(&format!(
+                "error: delete data asset {ASSET}: not confirmed; nothing was changed"
+            )),
+        "{shown}"
+    );
+    assert_eq!(count(&sim, "delete_data_asset"), 0);
+    let (code, stdout, shown) = on_a_terminal(&sim, &args, "yes\n");
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(stdout, format!("deleted data asset {ASSET}\n"));
+    assert_eq!(count(&sim, "delete_data_asset"), 1);
+    // permissions set says what it replaces before asking.
+    let (code, _, shown) = on_a_terminal(
+        &sim,
+        &[
+            "capsule",
+            "permissions",
+            "set",
+            OK_CAPSULE,
+            "--user",
+            "ada@example.org=viewer",
+        ],
+        "\n",
+    );
+    assert_eq!(code, 1, "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "The users given replace the current ones of capsule {OK_CAPSULE}.\n\
+             change the permissions of capsule {OK_CAPSULE}? [y/N] "
+        )),
+        "{shown}"
+    );
+    assert_eq!(count(&sim, "update_capsule_permissions"), 0);
+}

@@ -97,6 +97,11 @@ fn counts_must_be_at_least_one() {
             "{args:?}: {err}"
         );
     }
+    for scale in ["0", "-1", "inf", "fast"] {
+        let out = run(None, &["demo", &format!("--time-scale={scale}")]);
+        assert_eq!(out.code, 2, "{scale}: {out:?}");
+        assert!(out.stderr.contains("above zero"), "{scale}: {out:?}");
+    }
     // (`cmd` passes its own --poll-interval to the simulator; this one has no server.)
     let out = run(None, &["--poll-interval", "0s", "computation", "get", "x"]);
     assert_eq!(out.code, 2, "{out:?}");
