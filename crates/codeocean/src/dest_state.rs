@@ -15,7 +15,8 @@
 //!
 //! The journal is read once per job, after the lock is taken, into a map of this source's
 //! completed paths (other sources' lines are passed over), and appended to with one `write` per
-//! line; nothing reads the bytes of a file a second time.
+//! line; nothing reads the bytes of a file a second time. When superseded lines make up most of
+//! it, a job rewrites it with only the current ones (written beside it and renamed over it).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -174,8 +175,14 @@ impl DestState {
             Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(locking(), e)),
         }
         let journal_path = dir.join("manifest.jsonl");
-        let journal = open_state_file(&journal_path, true)?;
-        let (done, started) = read_journal(&journal_path, &source)?;
+        let mut journal = open_state_file(&journal_path, true)?;
+        end_with_newline(&journal_path, &mut journal)?;
+        let Journal {
+            done,
+            started,
+            lines,
+            paths,
+        } = read_journal(&journal_path, &source)?;
         let mut state = Self {
             dir,
             parts,
@@ -186,6 +193,14 @@ impl DestState {
             journal: Mutex::new(journal),
         };
         state.discard_foreign_parts()?;
+        // Superseded lines (files fetched again, part files completed or discarded) are
+        // dropped once they are most of the journal: it stays within about twice what it
+        // describes.
+        if lines > 2 * (paths + state.started.len()) + 1000 {
+            compact(&journal_path, &state.source, &state.started)?;
+            *state.journal.get_mut().unwrap_or_else(|e| e.into_inner()) =
+                open_state_file(&journal_path, true)?;
+        }
         Ok(state)
     }
 
@@ -310,22 +325,104 @@ impl DestState {
     }
 }
 
-type Journal = (HashMap<String, Done>, HashMap<String, Option<String>>);
+/// What the journal says, for one source.
+struct Journal {
+    /// This source's completed files by path.
+    done: HashMap<String, Done>,
+    /// This source's started part files and their validators.
+    started: HashMap<String, Option<String>>,
+    /// Lines read.
+    lines: usize,
+    /// Distinct paths of completed files, of any source.
+    paths: usize,
+}
+
+/// Ends the journal with a newline if a crash cut its last line short, so that the next line
+/// appended is read on its own.
+fn end_with_newline(path: &Path, journal: &mut File) -> Result<()> {
+    use std::io::{Read as _, Seek as _};
+    let ctx = || format!("reading {}", path.display());
+    let mut f = File::open(path).map_err(|e| Error::io(ctx(), e))?;
+    if f.metadata().map_err(|e| Error::io(ctx(), e))?.len() == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8];
+    f.seek(std::io::SeekFrom::End(-1))
+        .and_then(|_| f.read_exact(&mut last))
+        .map_err(|e| Error::io(ctx(), e))?;
+    if last[0] != b'\n' {
+        journal
+            .write_all(b"\n")
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    Ok(())
+}
+
+/// Rewrites the journal with only what is current: the last `done` line of each path (of any
+/// source) and the `start` lines of this source's part files still there. Written beside it,
+/// flushed and renamed over it, so a crash leaves the old or the new journal whole.
+fn compact(path: &Path, source: &str, started: &HashMap<String, Option<String>>) -> Result<()> {
+    let ctx = || format!("compacting {}", path.display());
+    let mut done: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut starts: HashMap<String, Vec<u8>> = HashMap::new();
+    let file = File::open(path).map_err(|e| Error::io(ctx(), e))?;
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let line = line.map_err(|e| Error::io(ctx(), e))?;
+        let Ok(v) = serde_json::from_slice::<Value>(&line) else {
+            continue;
+        };
+        if let Some(p) = v["done"].as_str() {
+            done.insert(p.to_owned(), line);
+        } else if let Some(part) = v["start"].as_str()
+            && v["source"].as_str() == Some(source)
+            && started.contains_key(part)
+        {
+            starts.insert(part.to_owned(), line);
+        }
+    }
+    let tmp = path.with_extension("jsonl.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(ctx(), e))?;
+    let mut out = std::io::BufWriter::new(created);
+    for line in done.values().chain(starts.values()) {
+        out.write_all(line)
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| Error::io(ctx(), e))?;
+    }
+    let out = out
+        .into_inner()
+        .map_err(|e| Error::io(ctx(), e.into_error()))?;
+    out.sync_all().map_err(|e| Error::io(ctx(), e))?;
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(ctx(), e))
+}
 
 /// Reads the journal: this source's completed files (a later line of another source for the
 /// same path removes it: that fetch replaced the file) and its started part files.
 fn read_journal(path: &Path, source: &str) -> Result<Journal> {
     let mut done = HashMap::new();
     let mut started = HashMap::new();
+    // Hashes of the paths completed by any source: counts them in 8 bytes each.
+    let mut paths = HashSet::new();
+    let mut lines = 0;
     let file = File::open(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     for line in std::io::BufReader::new(file).split(b'\n') {
         let line = line.map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        lines += 1;
         let Ok(v) = serde_json::from_slice::<Value>(&line) else {
             continue; // a line cut short by a crash, or not ours
         };
         let ours = v["source"].as_str() == Some(source);
         let u = |k: &str| v[k].as_u64();
         if let Some(p) = v["done"].as_str() {
+            paths.insert({
+                use std::hash::{BuildHasher as _, BuildHasherDefault};
+                BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(p)
+            });
             if let Some(part) = v["part"].as_str() {
                 started.remove(part);
             }
@@ -351,7 +448,12 @@ fn read_journal(path: &Path, source: &str) -> Result<Journal> {
             started.insert(part.to_owned(), v["validator"].as_str().map(str::to_owned));
         }
     }
-    Ok((done, started))
+    Ok(Journal {
+        done,
+        started,
+        lines,
+        paths: paths.len(),
+    })
 }
 
 #[cfg(test)]
@@ -487,5 +589,50 @@ mod tests {
         let b = b.join().unwrap();
         assert_ne!(name, b.part_name("big.bin", Some(10)), "another source");
         assert!(!part.exists());
+    }
+
+    #[test]
+    fn a_journal_of_mostly_superseded_lines_is_compacted() {
+        let dest = tempfile::tempdir().unwrap();
+        let file = dest.path().join("f");
+        std::fs::write(&file, b"abc").unwrap();
+        let s = stamp_of(&file);
+        let journal = dest.path().join(STATE_DIR).join("manifest.jsonl");
+        let lines = || std::fs::read_to_string(&journal).unwrap().lines().count();
+        let a = open(dest.path(), "results/A");
+        for _ in 0..1500 {
+            a.record_done("p", "f", Some(3), None, s).unwrap();
+        }
+        let part = a.part_name("g", Some(9));
+        std::fs::write(a.part_path(&part), b"half").unwrap();
+        a.record_start(&part, "g", Some(9), Some("\"v\"")).unwrap();
+        drop(a);
+        assert_eq!(lines(), 1501);
+        // One line per path and per part file still there, and the same answers.
+        let a = open(dest.path(), "results/A");
+        assert_eq!(lines(), 2);
+        assert!(a.is_complete("f", Some(3), s));
+        assert_eq!(a.started(&part), Some(Some("\"v\"")));
+        // Still appended to.
+        a.record_done("p", "g", Some(9), None, s).unwrap();
+        drop(a);
+        assert_eq!(lines(), 3);
+        let a = open(dest.path(), "results/A");
+        assert!(a.is_complete("f", Some(3), s) && a.is_complete("g", Some(9), s));
+    }
+
+    #[test]
+    fn a_line_cut_short_does_not_swallow_the_next() {
+        let dest = tempfile::tempdir().unwrap();
+        let file = dest.path().join("f");
+        std::fs::write(&file, b"abc").unwrap();
+        drop(open(dest.path(), "results/A"));
+        let journal = dest.path().join(STATE_DIR).join("manifest.jsonl");
+        std::fs::write(&journal, br#"{"done":"x","sou"#).unwrap();
+        let a = open(dest.path(), "results/A");
+        a.record_done("p", "f", Some(3), None, stamp_of(&file))
+            .unwrap();
+        drop(a);
+        assert!(open(dest.path(), "results/A").is_complete("f", Some(3), stamp_of(&file)));
     }
 }

@@ -219,7 +219,8 @@ pub(crate) fn measure_to(
     Ok(Sample { secs, rss_kib })
 }
 
-/// Files under `dir` and their total size (to check that a tool downloaded everything).
+/// Files under `dir` and their total size (to check that a tool downloaded everything), not
+/// counting the state folder `codeocean` keeps in a destination (`.codeocean-download`).
 pub(crate) fn tree_totals(dir: &Path) -> Result<(u64, u64)> {
     let mut files = 0;
     let mut bytes = 0;
@@ -227,6 +228,9 @@ pub(crate) fn tree_totals(dir: &Path) -> Result<(u64, u64)> {
     while let Some(d) = pending.pop() {
         for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
             let entry = entry?;
+            if d == dir && entry.file_name() == ".codeocean-download" {
+                continue;
+            }
             let meta = entry.metadata()?;
             if meta.is_dir() {
                 pending.push(entry.path());
