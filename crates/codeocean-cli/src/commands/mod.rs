@@ -314,6 +314,7 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
             id,
             path,
             recursive,
+            ..
         } => tree::ls(ctx, &client, Tree::Results(&id), &path, recursive).await,
         ResultsCmd::Url { id, path } => tree::url(ctx, &client, Tree::Results(&id), &path).await,
         ResultsCmd::Download {
@@ -321,6 +322,7 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
             path,
             to,
             concurrency,
+            ..
         } => tree::download(ctx, &client, Tree::Results(&id), &path, &to, concurrency).await,
     }
 }
@@ -416,6 +418,7 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             id,
             path,
             recursive,
+            ..
         } => return tree::ls(ctx, &client, Tree::DataAsset(&id), &path, recursive).await,
         DataAssetCmd::Url { id, path } => {
             return tree::url(ctx, &client, Tree::DataAsset(&id), &path).await;
@@ -425,6 +428,7 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             path,
             to,
             concurrency,
+            ..
         } => {
             return tree::download(ctx, &client, Tree::DataAsset(&id), &path, &to, concurrency)
                 .await;
