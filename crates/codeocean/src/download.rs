@@ -751,6 +751,10 @@ impl Download {
                     }
                 }
             };
+            if failure.kind() == ErrorKind::Connection && !failure.is_retryable() {
+                // A storage host that does not resolve, or TLS answered by plain HTTP.
+                return Err(failure);
+            }
             let Some(delay) = delays.next() else {
                 return Err(failure);
             };
