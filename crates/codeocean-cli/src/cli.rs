@@ -131,6 +131,44 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// How far `ls --recursive` and `download` walk a tree (the library's `WalkLimits`).
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub(crate) struct WalkCaps {
+    /// Deepest folder walked, in levels below PATH [default: 100].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_depth: Option<usize>,
+    /// Most entries walked; the walk stops with an error past it [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_entries: Option<u64>,
+}
+
+impl WalkCaps {
+    /// The library's limits with these flags applied.
+    pub(crate) fn limits(self) -> codeocean::WalkLimits {
+        let mut limits = codeocean::WalkLimits::default();
+        if let Some(n) = self.max_depth {
+            limits = limits.max_depth(n);
+        }
+        if let Some(n) = self.max_entries {
+            limits = limits.max_entries(n);
+        }
+        limits
+    }
+}
+
+impl Command {
+    /// The walk caps given on a tree command (`results`/`data-asset` `ls`/`download`).
+    pub(crate) fn walk_caps(&self) -> WalkCaps {
+        match self {
+            Command::Results(ResultsCmd::Ls { caps, .. } | ResultsCmd::Download { caps, .. })
+            | Command::DataAsset(
+                DataAssetCmd::Ls { caps, .. } | DataAssetCmd::Download { caps, .. },
+            ) => *caps,
+            _ => WalkCaps::default(),
+        }
+    }
+}
+
 /// Parses a duration like `30s`, `10m`, `1h 30m` or `250ms`.
 pub(crate) fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 10m, 1h30m)"))
@@ -485,6 +523,8 @@ pub(crate) enum ResultsCmd {
         /// Walk the whole tree below PATH (JSON Lines with --json).
         #[arg(short, long)]
         recursive: bool,
+        #[command(flatten)]
+        caps: WalkCaps,
     },
     /// Print the signed download URL of a result file (and its view URL, on stderr).
     Url {
@@ -516,6 +556,8 @@ pub(crate) enum ResultsCmd {
         /// Files transferred at once [default: the library's, 16].
         #[arg(long, value_name = "N", value_parser = at_least_one)]
         concurrency: Option<usize>,
+        #[command(flatten)]
+        caps: WalkCaps,
     },
 }
 
@@ -588,6 +630,8 @@ pub(crate) enum DataAssetCmd {
         /// Walk the whole tree below PATH (JSON Lines with --json).
         #[arg(short, long)]
         recursive: bool,
+        #[command(flatten)]
+        caps: WalkCaps,
     },
     /// Print the signed download URL of a data asset's file (and its view URL, on stderr).
     Url {
@@ -619,6 +663,8 @@ pub(crate) enum DataAssetCmd {
         /// Files transferred at once [default: the library's, 16].
         #[arg(long, value_name = "N", value_parser = at_least_one)]
         concurrency: Option<usize>,
+        #[command(flatten)]
+        caps: WalkCaps,
     },
     /// Archive a data asset (--undo: bring it back from the archive).
     Archive {

@@ -76,6 +76,8 @@ pub(crate) struct Ctx {
     poll_interval: Duration,
     /// `--request-timeout`: the total per API call, and per file without progress.
     request_timeout: Option<Duration>,
+    /// `--max-depth`/`--max-entries` of a tree command (defaults elsewhere).
+    pub(crate) walk: codeocean::WalkLimits,
 }
 
 impl Ctx {
@@ -200,6 +202,7 @@ fn main() -> ExitCode {
         token: cli.token,
         poll_interval: cli.poll_interval,
         request_timeout: cli.request_timeout,
+        walk: cli.command.walk_caps().limits(),
     };
     let verbose = cli.verbose > 0;
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -24,6 +24,7 @@ pub const DEFAULT_MAX_BODY: u64 = 64 << 20;
 /// What the client saw of one request, for an observer ([`Hooks::observe`]). It holds the
 /// URL's path only: never the query string, never a header.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Exchange<'a> {
     /// The operation (`get_computation`).
     pub operation_id: &'a str,

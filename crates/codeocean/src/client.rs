@@ -567,6 +567,13 @@ impl Client {
                     }
                     Ok(Err(e)) => e,
                     Err(_) if try_deadline == deadline => {
+                        tracing::info!(
+                            method = op.method,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "{} ({}) gave no answer within the request timeout",
+                            op.method,
+                            op.id
+                        );
                         return Err(Error::new(
                             ErrorKind::Timeout,
                             op.what.as_str(),
@@ -577,14 +584,24 @@ impl Client {
                             ),
                         ));
                     }
-                    Err(_) => Error::new(
-                        ErrorKind::Timeout,
-                        op.what.as_str(),
-                        format!(
-                            "no answer within the attempt timeout of {:?}",
-                            self.inner.attempt_timeout
-                        ),
-                    ),
+                    Err(_) => {
+                        // The raw hooks log a try when its answer arrives; this one never did.
+                        tracing::info!(
+                            method = op.method,
+                            elapsed_ms = self.inner.attempt_timeout.as_millis() as u64,
+                            "{} ({}) gave no answer within the attempt timeout",
+                            op.method,
+                            op.id
+                        );
+                        Error::new(
+                            ErrorKind::Timeout,
+                            op.what.as_str(),
+                            format!(
+                                "no answer within the attempt timeout of {:?}",
+                                self.inner.attempt_timeout
+                            ),
+                        )
+                    }
                 };
                 if let Some(s) = error.status() {
                     tracing::Span::current().record("status", s);

@@ -431,7 +431,9 @@ impl Download {
 
     /// Runs the job. The [`Summary`] lists failures; it is returned even when some files
     /// failed ([`Summary::into_result`] turns that into an error). While another job holds the
-    /// destination, it waits for it first (see [`Download`]).
+    /// destination, it waits for it first (see [`Download`]). A `401` or `403` from the API
+    /// ([`Error::is_credentials_refused`]) stops the whole job: the walk ends, no transfer
+    /// starts, those in flight ask nothing more of the API, and [`Summary::stopped`] says why.
     pub async fn run(self) -> Result<Summary> {
         let started = Instant::now();
         tokio::fs::create_dir_all(&self.dest)
@@ -495,10 +497,11 @@ impl Download {
                     let retries = retries.clone();
                     let state = state.clone();
                     async move {
-                        if job.stopped() {
-                            return Some((String::new(), Ok(Fetched::NotAttempted)));
-                        }
                         match item {
+                            // Stopped: what was still queued is dropped, files counted.
+                            Err(_) if job.stopped() => None,
+                            Ok(item) if job.stopped() => (item.type_ == ResultItemType::File)
+                                .then(|| (item.path, Ok(Fetched::NotAttempted))),
                             Err(e) => Some((String::from("(listing)"), Err(e))),
                             Ok(item) if item.type_ == ResultItemType::File => {
                                 let size = item.size.map(|s| s.max(0) as u64);
@@ -866,6 +869,10 @@ impl Download {
                     }
                 }
             };
+            if failure.kind() == ErrorKind::Connection && !failure.is_retryable() {
+                // A storage host that does not resolve, or TLS answered by plain HTTP.
+                return Err(failure);
+            }
             let Some(delay) = delays.next() else {
                 return Err(failure);
             };

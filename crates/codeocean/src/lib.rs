@@ -59,7 +59,14 @@
 //!   server that claims more results without sending them is an [`ErrorKind::Paging`] error,
 //!   not a loop, and so is passing the page cap.
 //! - **Walks** ([`Client::walk_results`], [`Client::walk_data_asset`]) list folders
-//!   concurrently: a deep tree costs about its depth in round trips.
+//!   concurrently: a deep tree costs about its depth in round trips. They end whatever the
+//!   server lists ([`WalkLimits`]: 100 levels, a million entries by default).
+//! - **Bounds**: every API call ends within
+//!   [`request_timeout`](ClientBuilder::request_timeout) (90 s), retries included; a transfer
+//!   gives up after as long without progress; API bodies are capped at 64 MiB
+//!   ([`ErrorKind::TooLarge`]); a `401`/`403` from the API stops a download job
+//!   ([`Summary::stopped`]); a host that does not resolve or a plain-HTTP answer to TLS fails
+//!   at once, without retries.
 //! - **Downloads** ([`Client::download`], [`Client::download_data_asset`]) stream to disk in
 //!   constant memory, rename into place only complete files, resume with `Range`, refresh
 //!   expired signed URLs, never send the token to the storage host, and refuse hostile names;
@@ -68,7 +75,9 @@
 //!   the deprecated `…/download_url` on servers that lack it, probed once per client.
 //!
 //! Every request runs in a `tracing` span `codeocean.request` with the operation, method,
-//! status, duration and retry count. For exact wire control, [`Client::raw`] is the generated
+//! status, duration and retry count. Each try logs one INFO event (method, path without query,
+//! status, `elapsed_ms`); retries and throttling log at DEBUG, and so do storage GETs (host
+//! and path only). Nothing logged carries the token or a signed URL's query. For exact wire control, [`Client::raw`] is the generated
 //! [`codeocean_raw::Client`] with the same credentials.
 
 mod access;

@@ -69,7 +69,8 @@ struct Walk {
     root_depth: usize,
     /// Entries yielded so far.
     entries: u64,
-    /// The entry cap was reached: nothing more is listed or yielded.
+    /// The entry cap was reached, or the API refused the credentials: nothing more is listed,
+    /// and the walk ends once what is ready has been yielded.
     capped: bool,
     folders: VecDeque<String>,
     listing: FuturesUnordered<Listing>,
@@ -265,7 +266,14 @@ impl Client {
                 let (folder, items) = w.listing.next().await?;
                 match items {
                     Ok(items) => w.take(&folder, items),
-                    Err(e) => w.ready.push_back(Err(e)),
+                    Err(e) => {
+                        if e.is_credentials_refused() {
+                            // Every other listing would be refused too: end the walk here.
+                            w.folders.clear();
+                            w.capped = true;
+                        }
+                        w.ready.push_back(Err(e));
+                    }
                 }
             }
         })

@@ -386,7 +386,7 @@ fn an_endless_body_is_streamed_in_bounded_memory() {
         // The scripted server runs on its own runtime in this process: its few fixed buffers
         // are counted too, which only makes the bound harder to meet.
         let server = runtime();
-        let origin = server.block_on(endless::serve(LISTED));
+        let origin = server.block_on(endless::serve(LISTED, endless::Mode::Storage));
         measure(|| {
             let rt = runtime();
             let summary = rt.block_on(async {
@@ -439,6 +439,61 @@ fn an_endless_body_is_streamed_in_bounded_memory() {
     );
 }
 
+/// An API listing that never ends (`200`, JSON without end) and a storage error page that never
+/// ends (`500`): the first stops at the response body cap (64 MiB by default), the second is
+/// read only for its first 64 KiB. Before the cap, both grew the heap without bound.
+#[test]
+fn endless_api_and_storage_error_bodies_stay_bounded() {
+    const TEST: &str = "endless_api_and_storage_error_bodies_stay_bounded";
+    if let Some(job) = child_job() {
+        let dest = job["dest"].as_str().unwrap().to_owned();
+        let mode = match job["mode"].as_str().unwrap() {
+            "api" => endless::Mode::ApiListing,
+            _ => endless::Mode::StorageError,
+        };
+        let server = runtime();
+        let origin = server.block_on(endless::serve(3, mode));
+        measure(|| {
+            let rt = runtime();
+            let summary = rt.block_on(async {
+                let client = Client::builder()
+                    .domain(&origin)
+                    .token("memory-token")
+                    .retry_policy(RetryPolicy::none())
+                    .build()
+                    .unwrap();
+                client.download("cafe", &dest).run().await.unwrap()
+            });
+            drop(rt);
+            json!({
+                "failed": summary.failed.len(),
+                "kind": format!("{:?}", summary.failed.first().map(|f| f.1.kind())),
+                "bytes_seen": endless::sent(),
+            })
+        });
+        return;
+    }
+    for (mode, kind, bound) in [
+        ("api", "Some(TooLarge)", 80u64 << 20),
+        ("storage", "Some(Status)", 8 << 20),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let r = in_child(TEST, json!({"dest": dir.path(), "mode": mode}));
+        let before = r["before"].as_u64().unwrap();
+        let peak = r["peak"].as_u64().unwrap().saturating_sub(before);
+        let sent = r["job"]["bytes_seen"].as_u64().unwrap();
+        println!(
+            "endless {mode} body: {:.1} MiB sent, peak heap {:.2} MiB over {:.2} MiB at start",
+            mib(sent),
+            mib(peak),
+            mib(before)
+        );
+        assert_eq!(r["job"]["failed"].as_u64(), Some(1), "{r}");
+        assert_eq!(r["job"]["kind"].as_str(), Some(kind), "{r}");
+        assert!(peak < bound, "{mode}: {peak} bytes of heap (bound {bound})");
+    }
+}
+
 /// A raw HTTP/1.1 server for the endless-body test: lists one file of a given size, hands out a
 /// URL on itself, and answers that URL with headers announcing 1 TiB and bytes forever.
 mod endless {
@@ -453,7 +508,18 @@ mod endless {
         SENT.load(Ordering::Relaxed)
     }
 
-    pub(crate) async fn serve(listed: u64) -> String {
+    /// Which answer never ends.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Mode {
+        /// The storage GET: `200` with a `Content-Length` of 1 TiB.
+        Storage,
+        /// The API listing: `200`, JSON that never closes.
+        ApiListing,
+        /// The storage GET: a `500` page that never ends.
+        StorageError,
+    }
+
+    pub(crate) async fn serve(listed: u64, mode: Mode) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let origin = format!("http://{}", listener.local_addr().unwrap());
         let me = origin.clone();
@@ -487,8 +553,23 @@ mod endless {
                             Ok(n) => buf.extend_from_slice(&chunk[..n]),
                         }
                     }
-                    let body = if head.starts_with("GET /storage/") {
-                        let head = "HTTP/1.1 200 OK\r\ncontent-length: 1099511627776\r\n\r\n";
+                    let endless_storage =
+                        head.starts_with("GET /storage/") && mode != Mode::ApiListing;
+                    let endless_api = head.starts_with("POST ") && mode == Mode::ApiListing;
+                    let body = if endless_storage || endless_api {
+                        let head = match mode {
+                            Mode::Storage => {
+                                "HTTP/1.1 200 OK\r\ncontent-length: 1099511627776\r\n\r\n"
+                            }
+                            Mode::ApiListing => {
+                                "HTTP/1.1 200 OK\r\ncontent-type: \
+                                application/json\r\nconnection: close\r\n\r\n{\"items\": ["
+                            }
+                            Mode::StorageError => {
+                                "HTTP/1.1 500 Internal Server Error\r\n\
+                                connection: close\r\n\r\n<html>"
+                            }
+                        };
                         if sock.write_all(head.as_bytes()).await.is_err() {
                             return;
                         }

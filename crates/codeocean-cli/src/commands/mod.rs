@@ -526,6 +526,7 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
             id,
             path,
             recursive,
+            ..
         } => tree::ls(ctx, &client, Tree::Results(&id), &path, recursive).await,
         ResultsCmd::Url { id, path } => tree::url(ctx, &client, Tree::Results(&id), &path).await,
         ResultsCmd::Download {
@@ -534,6 +535,7 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
             path,
             to,
             concurrency,
+            ..
         } => {
             let tree = Tree::Results(&id);
             let to = tree::destination(tree, dir, to, &path)?;
@@ -584,6 +586,7 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             id,
             path,
             recursive,
+            ..
         } => return tree::ls(ctx, &client, Tree::DataAsset(&id), &path, recursive).await,
         DataAssetCmd::Url { id, path } => {
             return tree::url(ctx, &client, Tree::DataAsset(&id), &path).await;
@@ -594,6 +597,7 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             path,
             to,
             concurrency,
+            ..
         } => {
             let tree = Tree::DataAsset(&id);
             let to = tree::destination(tree, dir, to, &path)?;

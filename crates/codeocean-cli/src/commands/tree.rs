@@ -39,8 +39,12 @@ pub(crate) async fn ls(
         return show_list(ctx, &items, || objects::result_items(&items));
     }
     let walk = match tree {
-        Tree::Results(id) => client.walk_results(id, path, 16).boxed(),
-        Tree::DataAsset(id) => client.walk_data_asset(id, path, 16).boxed(),
+        Tree::Results(id) => client
+            .walk_results_with_limits(id, path, 16, ctx.walk)
+            .boxed(),
+        Tree::DataAsset(id) => client
+            .walk_data_asset_with_limits(id, path, 16, ctx.walk)
+            .boxed(),
     };
     let mut walk = walk;
     let mut items = Vec::new();
@@ -160,7 +164,9 @@ pub(crate) async fn fetch(
         Tree::Results(id) => client.download(id, dir),
         Tree::DataAsset(id) => client.download_data_asset(id, dir),
     }
-    .path(path);
+    .path(path)
+    .max_depth(ctx.walk.max_depth)
+    .max_entries(ctx.walk.max_entries);
     if let Some(n) = concurrency {
         job = job.concurrency(n);
     }

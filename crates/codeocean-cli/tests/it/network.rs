@@ -103,3 +103,36 @@ fn verbose_shows_each_request_and_the_default_does_not() {
     assert!(verbose.stderr.contains("elapsed_ms="), "{verbose:?}");
     assert!(!verbose.stderr.contains(sim.token()), "{verbose:?}");
 }
+
+#[test]
+fn walks_stop_at_max_depth_and_max_entries_and_say_how_to_raise_them() {
+    let sim = sim();
+    let id = crate::finished_run(&sim, OK_CAPSULE);
+    let out = run(
+        Some(&sim),
+        &[
+            "results",
+            "ls",
+            &id,
+            "tables",
+            "--recursive",
+            "--max-depth",
+            "0",
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("tables/per-sample") && out.stderr.contains("--max-depth"),
+        "{out:?}"
+    );
+    // The folder itself is listed, not what is inside it.
+    assert!(!out.stdout.contains("s1.csv"), "{out:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().to_str().unwrap();
+    let out = run(
+        Some(&sim),
+        &["results", "download", &id, "--to", to, "--max-entries", "1"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("--max-entries"), "{out:?}");
+}

@@ -2,6 +2,7 @@
 //! exact request it sends and the decoding of what comes back; and how errors keep the status.
 
 mod errors;
+mod hooks;
 mod schema;
 mod wire;
 

@@ -347,6 +347,45 @@ async fn refused_credentials_stop_the_whole_download_job() {
 }
 
 #[tokio::test]
+async fn refused_credentials_end_a_walk() {
+    let refused = Arc::new(AtomicUsize::new(0));
+    let after_refusal = Arc::new(AtomicUsize::new(0));
+    let (r, a) = (refused.clone(), after_refusal.clone());
+    let (origin, _) = serve(Arc::new(move |seen: &Seen, _: &mut TcpStream| {
+        if r.load(Ordering::SeqCst) > 0 {
+            a.fetch_add(1, Ordering::SeqCst);
+        }
+        if listed_path(seen).is_empty() {
+            let items: Vec<_> = (0..100)
+                .map(|i| entry(&format!("d{i}"), "folder"))
+                .collect();
+            return ok(serde_json::json!({ "items": items }).to_string());
+        }
+        r.fetch_add(1, Ordering::SeqCst);
+        Reply::Full(
+            "403 Forbidden",
+            String::new(),
+            r#"{"message": "no"}"#.into(),
+        )
+    }))
+    .await;
+    let c = client_for(&origin).build().unwrap();
+    let walk: Vec<_> =
+        tokio::time::timeout(GUARD, c.walk_results("cafe", "", 4).collect::<Vec<_>>())
+            .await
+            .expect("the walk ends");
+    let refusals: Vec<_> = walk
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .filter(|e| e.is_credentials_refused())
+        .collect();
+    assert!(!refusals.is_empty(), "{walk:?}");
+    // The listings already in flight with the first 403 (three others), none of the other 96.
+    let more = after_refusal.load(Ordering::SeqCst);
+    assert!(more <= 3, "{more} listings after the first 403");
+}
+
+#[tokio::test]
 async fn a_storage_403_is_an_expired_url_not_refused_credentials() {
     let storage_hits = Arc::new(AtomicUsize::new(0));
     let hits = storage_hits.clone();
