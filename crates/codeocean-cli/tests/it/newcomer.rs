@@ -617,3 +617,42 @@ fn the_readme_commands_run_as_shown() {
         assert!(!out.stdout.is_empty(), "{command}: {out:?}");
     }
 }
+
+#[test]
+fn a_run_interrupted_while_downloading_says_only_the_download_is_left() {
+    let sim = crate::sim_with(|c| c.faults.apply("storage:latency=5").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().to_str().unwrap();
+    let big = "c0ffee00-0000-4000-8000-000000000003";
+    let child = crate::cmd(Some(&sim))
+        .args(["-q", "run", "--capsule", big, "--download", to])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sim.stats().storage_bytes < 10 * 4096 {
+        assert!(std::time::Instant::now() < deadline, "no download");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out: Out = child.wait_with_output().unwrap().into();
+    assert_eq!(out.code, 130, "{out:?}");
+    let id = sim.requests().iter().find_map(|r| {
+        r.path
+            .strip_prefix("/api/v1/computations/")
+            .map(|rest| rest.split('/').next().unwrap().to_owned())
+    });
+    let id = id.unwrap();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: interrupted: computation {id} has finished; to download the rest of its \
+             results:\n  codeocean --domain {} computation wait {id} --download {to}\n",
+            sim.origin()
+        )
+    );
+}
