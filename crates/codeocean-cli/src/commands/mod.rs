@@ -260,9 +260,15 @@ async fn follow(
                     resume: Some(resume.clone()),
                 })?;
             }
-            return Err(Exit {
-                code,
-                message: format!(
+            // Interrupted while downloading: the run is over, only the download is left.
+            let over = last.as_ref().and_then(codeocean::outcome).is_some();
+            let message = if over {
+                format!(
+                    "{why}: computation {id} has finished; to download the rest of its \
+                     results:\n  {resume}"
+                )
+            } else {
+                format!(
                     "{why}: computation {id} goes on in Code Ocean; to wait for it again{}:\n  \
                      {resume}",
                     if download.is_some() {
@@ -270,9 +276,9 @@ async fn follow(
                     } else {
                         ""
                     }
-                ),
-            }
-            .into());
+                )
+            };
+            return Err(Exit { code, message }.into());
         }
     };
     let out = RunOutput {

@@ -531,3 +531,128 @@ fn finished_run_after(sim: &codeocean_sim::Simulator) -> String {
     sim.advance(std::time::Duration::from_secs(60));
     id
 }
+
+/// The README's concrete `codeocean …` commands (inline code and shell blocks; placeholders
+/// `ID`, `ASSET_ID` filled in, the ones with `…` left out).
+fn readme_commands() -> Vec<String> {
+    let readme = include_str!("../../../../README.md");
+    let mut commands = Vec::new();
+    let (mut in_block, mut in_sh) = (false, false);
+    let mut pending = String::new();
+    // Text outside code blocks, lines joined, so inline code that wraps is whole.
+    let mut prose = String::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block;
+            in_sh = in_block && line == "```sh";
+            continue;
+        }
+        if !in_block {
+            prose.push_str(line.trim());
+            prose.push(' ');
+        } else if in_sh {
+            let line = line.split(" #").next().unwrap().trim();
+            if line.starts_with("codeocean ") || !pending.is_empty() {
+                pending.push_str(line.trim_end_matches('\\').trim());
+                pending.push(' ');
+                if !line.ends_with('\\') {
+                    commands.push(pending.trim().to_owned());
+                    pending.clear();
+                }
+            }
+        }
+    }
+    for (i, part) in prose.split('`').enumerate() {
+        if i % 2 == 1 && (part.starts_with("codeocean ") || part == "codeocean demo") {
+            commands.push(part.to_owned());
+        }
+    }
+    commands.retain(|c| !c.contains('…') && !c.contains('['));
+    commands.sort();
+    commands.dedup();
+    commands
+}
+
+#[test]
+fn the_readme_commands_run_as_shown() {
+    let commands = readme_commands();
+    assert!(commands.len() >= 5, "{commands:?}");
+    let sim = sim();
+    let id = finished_run(&sim, OK_CAPSULE);
+    let dir = tempfile::tempdir().unwrap();
+    for command in &commands {
+        let command = command
+            .replace("ASSET_ID", crate::ASSET)
+            .replace("--capsule ID", &format!("--capsule {OK_CAPSULE}"))
+            .replace(" ID", &format!(" {id}"));
+        // `exec` unless piped, so the child is the binary itself.
+        let exec = if command.contains('|') { "" } else { "exec " };
+        let script = format!("{exec}{}", command.replacen("codeocean", crate::BIN, 1));
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .current_dir(dir.path())
+            .env("CODEOCEAN_DOMAIN", sim.origin())
+            .env("CODEOCEAN_TOKEN", sim.token())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if command.starts_with("codeocean sim") && !command.contains("--print-builtin") {
+            // It serves until stopped: its first line is enough.
+            use std::io::BufRead as _;
+            let mut first = String::new();
+            std::io::BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut first)
+                .unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+            assert!(
+                first.starts_with("listening on http://"),
+                "{command}: {first}"
+            );
+            continue;
+        }
+        let out: Out = child.wait_with_output().unwrap().into();
+        assert_eq!(out.code, 0, "{command}: {out:?}");
+        assert!(!out.stdout.is_empty(), "{command}: {out:?}");
+    }
+}
+
+#[test]
+fn a_run_interrupted_while_downloading_says_only_the_download_is_left() {
+    let sim = crate::sim_with(|c| c.faults.apply("storage:latency=5").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().to_str().unwrap();
+    let big = "c0ffee00-0000-4000-8000-000000000003";
+    let child = crate::cmd(Some(&sim))
+        .args(["-q", "run", "--capsule", big, "--download", to])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sim.stats().storage_bytes < 10 * 4096 {
+        assert!(std::time::Instant::now() < deadline, "no download");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out: Out = child.wait_with_output().unwrap().into();
+    assert_eq!(out.code, 130, "{out:?}");
+    let id = sim.requests().iter().find_map(|r| {
+        r.path
+            .strip_prefix("/api/v1/computations/")
+            .map(|rest| rest.split('/').next().unwrap().to_owned())
+    });
+    let id = id.unwrap();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: interrupted: computation {id} has finished; to download the rest of its \
+             results:\n  codeocean --domain {} computation wait {id} --download {to}\n",
+            sim.origin()
+        )
+    );
+}
