@@ -631,7 +631,7 @@ fn measure_rtt(sim: &Sim, id: &str) -> Result<f64> {
     Ok(times[times.len() / 2])
 }
 
-/// `codeocean -q results download ID [PATH] --to DEST`, with the simulator's environment: the
+/// `codeocean -q results download ID [--path PATH] --to DEST`, with the simulator's environment: the
 /// CLI as both cases run it.
 fn cli_download(
     cli: &Path,
@@ -647,7 +647,7 @@ fn cli_download(
         .arg("download")
         .arg(id);
     match path {
-        Some(p) => tool.arg(p),
+        Some(p) => tool.arg("--path").arg(p),
         None => tool,
     }
     .arg("--to")
