@@ -189,7 +189,7 @@ fn tables_fit_columns_and_wide_shows_everything() {
         );
         assert_eq!(out.code, 0, "{out:?}");
         ids.push(
-            crate::json(&out)["computation"]["id"]
+            crate::json(&out)["id"]
                 .as_str()
                 .unwrap()
                 .to_owned(),
