@@ -341,6 +341,7 @@ impl ClientBuilder {
                 base,
                 request_timeout: self.request_timeout,
                 attempt_timeout: self.attempt_timeout,
+                read_timeout: self.read_timeout,
                 retry: self.retry,
                 poll: self.poll,
                 api_limit: Semaphore::new(self.api_concurrency),
@@ -429,6 +430,8 @@ pub(crate) struct Inner {
     pub(crate) request_timeout: Duration,
     /// The most time one try of an API call may take.
     attempt_timeout: Duration,
+    /// The longest silence of a transfer (for messages; the storage client enforces it).
+    pub(crate) read_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollPolicy,
     api_limit: Semaphore,
