@@ -620,7 +620,6 @@ impl Client {
                     )));
                 }
                 retries += 1;
-                tracing::Span::current().record("retries", retries);
                 // DEBUG, not WARN: a retry that succeeds is no news at the default level.
                 tracing::debug!(
                     retry = retries,
@@ -641,6 +640,9 @@ impl Client {
         .instrument(span.clone())
         .await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
+        // Recorded once, at the end: a span field recorded at each retry shows up repeated
+        // (`retries=1 retries=2 …`) on every later line of the request log.
+        span.record("retries", retries);
         if let Err(e) = &result {
             span.in_scope(|| tracing::debug!(error = %e, "request failed"));
         }
