@@ -341,6 +341,7 @@ impl ClientBuilder {
                 base,
                 request_timeout: self.request_timeout,
                 attempt_timeout: self.attempt_timeout,
+                read_timeout: self.read_timeout,
                 retry: self.retry,
                 poll: self.poll,
                 api_limit: Semaphore::new(self.api_concurrency),
@@ -429,6 +430,8 @@ pub(crate) struct Inner {
     pub(crate) request_timeout: Duration,
     /// The most time one try of an API call may take.
     attempt_timeout: Duration,
+    /// The longest silence of a transfer (for messages; the storage client enforces it).
+    pub(crate) read_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollPolicy,
     api_limit: Semaphore,
@@ -617,7 +620,6 @@ impl Client {
                     )));
                 }
                 retries += 1;
-                tracing::Span::current().record("retries", retries);
                 // DEBUG, not WARN: a retry that succeeds is no news at the default level.
                 tracing::debug!(
                     retry = retries,
@@ -638,6 +640,9 @@ impl Client {
         .instrument(span.clone())
         .await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
+        // Recorded once, at the end: a span field recorded at each retry shows up repeated
+        // (`retries=1 retries=2 …`) on every later line of the request log.
+        span.record("retries", retries);
         if let Err(e) = &result {
             span.in_scope(|| tracing::debug!(error = %e, "request failed"));
         }

@@ -791,6 +791,7 @@ impl Download {
                 let stall = tokio::time::sleep_until(stall_deadline);
                 tokio::pin!(stall);
                 let mut moved_at = tokio::time::Instant::now();
+                let mut last_new = moved_at;
                 loop {
                     let chunk = tokio::select! {
                         biased;
@@ -817,6 +818,7 @@ impl Download {
                                 // New ground: the stall clock starts again (moved at most a
                                 // few times a second; a timer reset per chunk costs).
                                 let now = tokio::time::Instant::now();
+                                last_new = now;
                                 if now - moved_at >= Duration::from_millis(250) {
                                     moved_at = now;
                                     stall_deadline = now + total;
@@ -825,7 +827,19 @@ impl Download {
                             }
                         }
                         Err(e) => {
-                            broken = Some(from_reqwest(ctx(), e));
+                            let e = from_reqwest(ctx(), e);
+                            broken = Some(if e.kind() == ErrorKind::Timeout {
+                                Error::new(
+                                    ErrorKind::Timeout,
+                                    ctx(),
+                                    format!(
+                                        "the storage host sent nothing for {:?} (read timeout)",
+                                        self.client.inner.read_timeout
+                                    ),
+                                )
+                            } else {
+                                e
+                            });
                             break;
                         }
                     }
@@ -838,7 +852,8 @@ impl Download {
                     // not be retried forever.)
                     furthest = have;
                     delays = policy.delays();
-                    stall_deadline = tokio::time::Instant::now() + total;
+                    // From the last byte of new ground, not from the end of the try.
+                    stall_deadline = last_new + total;
                 }
                 if let Some(e) = broken {
                     if e.is_timeout() && tokio::time::Instant::now() >= stall_deadline {

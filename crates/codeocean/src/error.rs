@@ -320,7 +320,7 @@ fn connect_failure(e: &reqwest::Error) -> Option<String> {
         .collect();
     // hyper-util names a resolver failure "dns error"; the cause is the resolver's own words.
     if let Some(i) = chain.iter().position(|s| s == "dns error") {
-        let cause = chain.get(i + 1).map_or("", String::as_str);
+        let cause = chain[i + 1..].join(": ");
         return Some(format!(
             "the host `{host}` could not be resolved ({cause}); check the domain"
         ));
