@@ -212,7 +212,11 @@ impl DestState {
         for entry in std::fs::read_dir(&self.parts).map_err(|e| Error::io(ctx(), e))? {
             let entry = entry.map_err(|e| Error::io(ctx(), e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if self.started.contains_key(&name) {
+            // Only a regular file can be a part file: anything else at a started name (a
+            // symbolic link, a folder) was not written by a download, and refusing it on every
+            // run would leave that file impossible to download. It goes, like a stranger's.
+            let regular = entry.file_type().is_ok_and(|t| t.is_file());
+            if regular && self.started.contains_key(&name) {
                 present.insert(name);
             } else {
                 let p = entry.path();
@@ -589,6 +593,33 @@ mod tests {
         let b = b.join().unwrap();
         assert_ne!(name, b.part_name("big.bin", Some(10)), "another source");
         assert!(!part.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_started_part_file_replaced_by_a_link_or_a_folder_is_removed_not_followed() {
+        let dest = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let a = open(dest.path(), "results/A");
+        let linked = a.part_name("big.bin", Some(10));
+        let folder = a.part_name("other.bin", Some(10));
+        a.record_start(&linked, "big.bin", Some(10), Some("\"v1\""))
+            .unwrap();
+        a.record_start(&folder, "other.bin", Some(10), None)
+            .unwrap();
+        std::os::unix::fs::symlink(&victim, a.part_path(&linked)).unwrap();
+        std::fs::create_dir(a.part_path(&folder)).unwrap();
+        std::fs::write(a.part_path(&folder).join("x"), b"x").unwrap();
+        drop(a);
+        let a = open(dest.path(), "results/A");
+        // Gone, so the next fetch starts a fresh part file; what the link pointed at is kept.
+        assert_eq!(a.started(&linked), None);
+        assert_eq!(a.started(&folder), None);
+        assert!(std::fs::symlink_metadata(a.part_path(&linked)).is_err());
+        assert!(std::fs::symlink_metadata(a.part_path(&folder)).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
     }
 
     #[test]
