@@ -33,10 +33,22 @@ use crate::error::{Error, ErrorKind, Result};
 /// name (in any case) is refused as unsafe.
 pub(crate) const STATE_DIR: &str = ".codeocean-download";
 
-/// Whether a server path's first segment would reach the state folder (compared without case:
-/// on a case-insensitive filesystem `.CodeOcean-Download` is the same folder).
+/// Whether a server path's first segment would reach the state folder on some filesystem:
+/// compared without case (`.CodeOcean-Download` is the same folder on a case-insensitive
+/// one), without the code points HFS+ ignores in names (zero-width joiners, direction marks,
+/// byte-order mark: `.codeocean\u{200c}-download` is the same folder there), and without the
+/// trailing dots and spaces Windows drops (`.codeocean-download.`). The name is ASCII, so no
+/// Unicode normalization or case folding can reach it otherwise.
 pub(crate) fn reaches_state(first_segment: &str) -> bool {
-    first_segment.eq_ignore_ascii_case(STATE_DIR)
+    let hfs_ignored = |c: char| {
+        matches!(
+            c,
+            '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}'
+        )
+    };
+    let seen: String = first_segment.chars().filter(|&c| !hfs_ignored(c)).collect();
+    seen.trim_end_matches(['.', ' '])
+        .eq_ignore_ascii_case(STATE_DIR)
 }
 
 /// What the journal says about one completed file of this job's source.
@@ -620,6 +632,30 @@ mod tests {
         assert!(std::fs::symlink_metadata(a.part_path(&linked)).is_err());
         assert!(std::fs::symlink_metadata(a.part_path(&folder)).is_err());
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    }
+
+    #[test]
+    fn names_some_filesystem_takes_for_the_state_folder_reach_it() {
+        for name in [
+            ".codeocean-download",
+            ".CODEOCEAN-download",
+            ".codeocean\u{200c}-download",
+            "\u{feff}.codeocean-download",
+            ".code\u{200d}ocean-down\u{206f}load",
+            ".codeocean-download.",
+            ".codeocean-download . ",
+        ] {
+            assert!(reaches_state(name), "{name:?}");
+        }
+        for name in [
+            "codeocean-download",
+            ".codeocean-downloads",
+            "..codeocean-download",
+            ".codeocean_download",
+            ".codeocean-dоwnload", // a Cyrillic `о`: another name everywhere
+        ] {
+            assert!(!reaches_state(name), "{name:?}");
+        }
     }
 
     #[test]

@@ -344,7 +344,8 @@ impl Client {
 /// was started from) only by the source that started it, at the same listed size; a `200`, or a
 /// `206` of another object, starts it over. A job holds a lock on the destination: a second job
 /// into the same folder waits for it (and says so through [`Progress::waiting_for_destination`]).
-/// Server paths whose first segment is `.codeocean-download` are refused.
+/// Server paths whose first segment is `.codeocean-download` (or a name some filesystem takes
+/// for it: another case, HFS+-ignored code points, trailing dots or spaces) are refused.
 /// Expired signed URLs are replaced, broken transfers resumed, throttling honoured. Names from
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
 pub struct Download {
