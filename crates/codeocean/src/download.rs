@@ -459,7 +459,9 @@ impl Download {
         // Listed entries waiting for a transfer slot: enough that listing stays ahead of the
         // transfers (each takes two round trips; a folder listing one), few enough that memory
         // does not depend on the size of the tree.
-        let queued = (job.concurrency * 16).max(256);
+        // (Bounded whatever the concurrency asked for: `usize::MAX` means "no limit", not a
+        // channel of that size.)
+        let queued = job.concurrency.saturating_mul(16).clamp(256, 1 << 16);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<ResultItem>>(queued);
         // The walk runs on its own task so that listing never waits for transfers.
         let walker = {

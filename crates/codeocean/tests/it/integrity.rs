@@ -186,6 +186,26 @@ async fn a_part_file_replaced_by_a_link_is_dropped_and_the_file_downloads() {
     assert!(part_files(dir.path()).is_empty());
 }
 
+/// Any concurrency may be asked for (the CLI's `--concurrency` takes any whole number): a huge
+/// one means "no limit", not an overflow or a channel of that size.
+#[tokio::test]
+async fn a_huge_concurrency_downloads() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let a = finished_run(&c, HELLO).await;
+    for n in [usize::MAX, usize::MAX / 16, 1 << 62] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = c
+            .download(&a, dir.path())
+            .concurrency(n)
+            .run()
+            .await
+            .unwrap();
+        assert!(s.is_complete(), "{n}: {s:?}");
+        assert_tree_matches(&sim, &a, dir.path(), 7);
+    }
+}
+
 #[tokio::test]
 async fn the_simulator_honours_if_range_and_tags_differ_with_contents() {
     let sim = twin_sim(|_| {});
