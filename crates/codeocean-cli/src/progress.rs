@@ -39,6 +39,16 @@ fn mode(ctx: &Ctx) -> Mode {
     }
 }
 
+/// Most columns a spinner gives to what it is about (a batch line's name), so that the state
+/// after it stays in view at 80 columns however long the name; the line that says how it
+/// ended shows the name whole.
+const LABEL_COLUMNS: usize = 40;
+
+/// A spinner's message: what (cut to [`LABEL_COLUMNS`]) and its state.
+fn spinner_message(what: &str, state: &str) -> String {
+    format!("{}: {state}", output::truncate(what, LABEL_COLUMNS))
+}
+
 /// A spinner showing what is awaited, its current state and the time spent.
 pub(crate) struct Waiting {
     bar: Option<ProgressBar>,
@@ -57,7 +67,7 @@ impl Waiting {
             let bar = ProgressBar::new_spinner()
                 .with_style(ProgressStyle::with_template(SPINNER).expect("valid template"));
             bar.enable_steady_tick(Duration::from_millis(120));
-            bar.set_message(format!("{what}: waiting"));
+            bar.set_message(spinner_message(&what, "waiting"));
             bar
         });
         Self {
@@ -77,7 +87,7 @@ impl Waiting {
         }
         state.clone_into(&mut last);
         match (&self.bar, self.mode) {
-            (Some(bar), _) => bar.set_message(format!("{}: {state}", self.what)),
+            (Some(bar), _) => bar.set_message(spinner_message(&self.what, state)),
             (None, Mode::Lines) => eprintln!("{}: {state}", self.what),
             _ => {}
         }
@@ -219,7 +229,7 @@ impl BatchProgress {
                     ProgressBar::new_spinner()
                         .with_style(ProgressStyle::with_template(SPINNER).expect("valid template")),
                 );
-                bar.set_message(format!("{what}: launching"));
+                bar.set_message(spinner_message(&what, "launching"));
                 bar.enable_steady_tick(Duration::from_millis(120));
                 Some(bar)
             }
@@ -562,6 +572,29 @@ pub(crate) mod tests {
         for line in term.drawn() {
             assert!(columns(&line) <= 80, "{line}");
         }
+    }
+
+    #[test]
+    fn a_long_line_name_leaves_its_state_in_view() {
+        let term = Recorder::new(80);
+        let batch = BatchProgress::with_target(Mode::Bar, 1, || term.target());
+        let name = format!("1-{}", "漢字".repeat(35));
+        let a = batch.line(name.clone());
+        a.state("initializing");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !term.drawn().iter().any(|l| l.contains(": initializing")) {
+            assert!(Instant::now() < deadline, "{:?}", term.drawn());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        batch.ended(&a, "succeeded");
+        // The line that says how it ended names it whole.
+        assert!(
+            term.drawn()
+                .iter()
+                .any(|l| l.contains(&format!("{name}: succeeded (1/1 done)"))),
+            "{:?}",
+            term.drawn()
+        );
     }
 
     #[test]
