@@ -249,19 +249,8 @@ pub(crate) fn repeated_in_request(
         return Vec::new();
     };
     let file = file.display();
-    let mut warnings = Vec::new();
+    let mut warnings = named_twice(request, &file.to_string());
     let named = request.named_parameters.as_deref().unwrap_or_default();
-    for (i, p) in named.iter().enumerate() {
-        if let Some(first) = named[..i].iter().find(|f| f.param_name == p.param_name) {
-            warnings.push(format!(
-                "{file}: named parameter {name} is given twice ({name}={}, then {name}={}); \
-                 both are sent",
-                first.value,
-                p.value,
-                name = p.param_name
-            ));
-        }
-    }
     let positional_flags = !spec.params.is_empty();
     let named_flag = |name: &str| {
         spec.named_params
@@ -279,6 +268,25 @@ pub(crate) fn repeated_in_request(
                  ({name}={}), one of them in {file}",
                 i + 1,
                 p.value
+            ));
+        }
+    }
+    warnings
+}
+
+/// Warnings about a name `request` lists twice in its named parameters (both are sent), as
+/// only a file can give them (`origin`: the file, or a batch file's line).
+pub(crate) fn named_twice(request: &RunRequest, origin: &str) -> Vec<String> {
+    let named = request.named_parameters.as_deref().unwrap_or_default();
+    let mut warnings = Vec::new();
+    for (i, p) in named.iter().enumerate() {
+        if let Some(first) = named[..i].iter().find(|f| f.param_name == p.param_name) {
+            warnings.push(format!(
+                "{origin}: named parameter {name} is given twice ({name}={}, then {name}={}); \
+                 both are sent",
+                first.value,
+                p.value,
+                name = p.param_name
             ));
         }
     }
