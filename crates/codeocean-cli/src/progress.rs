@@ -165,7 +165,8 @@ impl Progress for LineDownload {
     }
 
     fn failed(&self, path: &str, error: &codeocean::Error) {
-        let line = format!("{}: failed: {path}: {error}", self.what);
+        let line =
+            output::printable(&format!("{}: failed: {path}: {error}", self.what)).into_owned();
         match (&self.multi, self.mode) {
             (Some(multi), _) => {
                 let _ = multi.println(line);
@@ -422,11 +423,14 @@ impl Progress for Downloading {
 
 /// `failed: PATH: why`, or `failed: why` for a folder listing (its error names the folder).
 pub(crate) fn failure_line(path: &str, error: &codeocean::Error) -> String {
-    if path.starts_with('(') {
+    // A server path (and what the error quotes of it) may hold control characters: shown as
+    // escapes, so that it cannot drive the terminal.
+    let line = if path.starts_with('(') {
         format!("failed: {error}")
     } else {
         format!("failed: {path}: {error}")
-    }
+    };
+    output::printable(&line).into_owned()
 }
 
 impl Drop for Downloading {
@@ -595,6 +599,17 @@ pub(crate) mod tests {
             "{:?}",
             term.drawn()
         );
+    }
+
+    #[test]
+    fn a_failure_line_shows_control_characters_as_escapes() {
+        let error = codeocean::safe_segments("").unwrap_err();
+        let line = failure_line("evil\u{1b}]0;pwned\u{7}\nname", &error);
+        assert!(
+            line.starts_with("failed: evil\\u{1b}]0;pwned\\u{7}\\nname: "),
+            "{line}"
+        );
+        assert!(!line.chars().any(char::is_control), "{line}");
     }
 
     #[test]
