@@ -232,12 +232,7 @@ fn tables_fit_columns_and_wide_shows_everything() {
             ],
         );
         assert_eq!(out.code, 0, "{out:?}");
-        ids.push(
-            crate::json(&out)["computation"]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(crate::json(&out)["id"].as_str().unwrap().to_owned());
     }
     let table = |columns: Option<&str>, extra: &[&str]| {
         let mut c = crate::cmd(Some(&sim));
