@@ -63,6 +63,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
 
 /// The interruption error (exit 130).
 pub(crate) fn interrupted() -> anyhow::Error {
+    crate::confirm::end_question_line();
     Exit {
         code: EXIT_INTERRUPTED,
         message: "interrupted".into(),
