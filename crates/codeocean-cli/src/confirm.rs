@@ -6,6 +6,7 @@
 //! script never deletes by accident and never hangs on a question nobody sees.
 
 use std::io::{BufRead, IsTerminal as _, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::{Exit, usage_error};
 
@@ -22,6 +23,7 @@ pub(crate) async fn confirm(yes: bool, action: &str, detail: Option<&str>) -> an
     }
     let prompt = prompt(action, detail);
     // The read blocks, so it runs off the runtime: Ctrl-C still interrupts (exit 130).
+    ASKING.store(true, Ordering::SeqCst);
     let answer = tokio::task::spawn_blocking(move || {
         ask(
             &prompt,
@@ -29,7 +31,9 @@ pub(crate) async fn confirm(yes: bool, action: &str, detail: Option<&str>) -> an
             &mut std::io::stderr(),
         )
     })
-    .await??;
+    .await;
+    ASKING.store(false, Ordering::SeqCst);
+    let answer = answer??;
     if answer {
         Ok(())
     } else {
@@ -38,6 +42,17 @@ pub(crate) async fn confirm(yes: bool, action: &str, detail: Option<&str>) -> an
             message: format!("{action}: not confirmed; nothing was changed"),
         }
         .into())
+    }
+}
+
+/// Whether a question waits for its answer on the terminal (the cursor is after `[y/N] `).
+static ASKING: AtomicBool = AtomicBool::new(false);
+
+/// Ends the question's line when the command ends while it waits (Ctrl-C), so that what is
+/// said next starts a line of its own.
+pub(crate) fn end_question_line() {
+    if ASKING.swap(false, Ordering::SeqCst) {
+        eprintln!();
     }
 }
 

@@ -89,6 +89,28 @@ pub(crate) fn table_width(wide: bool, columns: Option<&str>) -> Option<usize> {
     }
 }
 
+/// `s` as a cell may show it: control characters (a newline, a tab, an escape sequence that
+/// would retitle or recolour the terminal) and the bidirectional overrides that reorder what
+/// follows are written as escapes (`\n`, `\u{1b}`), so that a name from the server stays on
+/// its row and cannot drive the terminal.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let shown = |c: char| {
+        !(c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    };
+    if s.chars().all(shown) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if shown(c) {
+            out.push(c);
+        } else {
+            out.extend(c.escape_default());
+        }
+    }
+    out.into()
+}
+
 /// Display width of a cell (wide characters count two columns).
 fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)
@@ -133,8 +155,12 @@ pub(crate) fn table_fitted<S: AsRef<str>>(
     free: &[usize],
     max: Option<usize>,
 ) -> String {
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| printable(c.as_ref())).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(width(cell.as_ref()));
         }
@@ -171,7 +197,7 @@ pub(crate) fn table_fitted<S: AsRef<str>>(
         out.push('\n');
     };
     line(&mut header.iter().copied());
-    for row in rows {
+    for row in &rows {
         line(&mut row.iter().map(|c| c.as_ref()));
     }
     out
@@ -184,7 +210,7 @@ pub(crate) fn fields(rows: &[(&str, String)]) -> String {
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| {
             let pad = " ".repeat(key_width - width(k));
-            format!("{k}{pad}  {v}\n")
+            format!("{k}{pad}  {}\n", printable(v))
         })
         .collect()
 }
@@ -282,6 +308,36 @@ mod tests {
         assert_eq!(truncate("abc", 3), "abc");
         let cjk = table_fitted(&["NAME", "SIZE"], &[vec!["日本", "1"]], &[0], None);
         assert_eq!(cjk, "NAME  SIZE\n日本  1\n");
+    }
+
+    #[test]
+    fn names_from_the_server_stay_on_their_row_and_cannot_drive_the_terminal() {
+        let evil = "evil\nname\u{1b}]0;pwned\u{7}\tx\u{202e}cba";
+        let t = table_fitted(
+            &["ID", "NAME"],
+            &[vec!["c1", evil], vec!["c2", "ok"]],
+            &[1],
+            None,
+        );
+        assert_eq!(
+            t,
+            "ID  NAME\n\
+             c1  evil\\nname\\u{1b}]0;pwned\\u{7}\\tx\\u{202e}cba\n\
+             c2  ok\n"
+        );
+        // Fitted by what is shown.
+        let fit = table_fitted(
+            &["ID", "NAME"],
+            &[vec!["c1", "a\nbcdefghij"]],
+            &[1],
+            Some(10),
+        );
+        assert_eq!(fit, "ID  NAME\nc1  a\\nbc…\n");
+        assert_eq!(
+            fields(&[("name", "two\nlines\u{1b}[31m".into())]),
+            "name  two\\nlines\\u{1b}[31m\n"
+        );
+        assert_eq!(printable("日本 ok"), "日本 ok");
     }
 
     #[test]

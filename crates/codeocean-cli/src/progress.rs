@@ -39,6 +39,16 @@ fn mode(ctx: &Ctx) -> Mode {
     }
 }
 
+/// Most columns a spinner gives to what it is about (a batch line's name), so that the state
+/// after it stays in view at 80 columns however long the name; the line that says how it
+/// ended shows the name whole.
+const LABEL_COLUMNS: usize = 40;
+
+/// A spinner's message: what (cut to [`LABEL_COLUMNS`]) and its state.
+fn spinner_message(what: &str, state: &str) -> String {
+    format!("{}: {state}", output::truncate(what, LABEL_COLUMNS))
+}
+
 /// A spinner showing what is awaited, its current state and the time spent.
 pub(crate) struct Waiting {
     bar: Option<ProgressBar>,
@@ -57,7 +67,7 @@ impl Waiting {
             let bar = ProgressBar::new_spinner()
                 .with_style(ProgressStyle::with_template(SPINNER).expect("valid template"));
             bar.enable_steady_tick(Duration::from_millis(120));
-            bar.set_message(format!("{what}: waiting"));
+            bar.set_message(spinner_message(&what, "waiting"));
             bar
         });
         Self {
@@ -77,7 +87,7 @@ impl Waiting {
         }
         state.clone_into(&mut last);
         match (&self.bar, self.mode) {
-            (Some(bar), _) => bar.set_message(format!("{}: {state}", self.what)),
+            (Some(bar), _) => bar.set_message(spinner_message(&self.what, state)),
             (None, Mode::Lines) => eprintln!("{}: {state}", self.what),
             _ => {}
         }
@@ -155,7 +165,8 @@ impl Progress for LineDownload {
     }
 
     fn failed(&self, path: &str, error: &codeocean::Error) {
-        let line = format!("{}: failed: {path}: {error}", self.what);
+        let line =
+            output::printable(&format!("{}: failed: {path}: {error}", self.what)).into_owned();
         match (&self.multi, self.mode) {
             (Some(multi), _) => {
                 let _ = multi.println(line);
@@ -219,7 +230,7 @@ impl BatchProgress {
                     ProgressBar::new_spinner()
                         .with_style(ProgressStyle::with_template(SPINNER).expect("valid template")),
                 );
-                bar.set_message(format!("{what}: launching"));
+                bar.set_message(spinner_message(&what, "launching"));
                 bar.enable_steady_tick(Duration::from_millis(120));
                 Some(bar)
             }
@@ -412,11 +423,14 @@ impl Progress for Downloading {
 
 /// `failed: PATH: why`, or `failed: why` for a folder listing (its error names the folder).
 pub(crate) fn failure_line(path: &str, error: &codeocean::Error) -> String {
-    if path.starts_with('(') {
+    // A server path (and what the error quotes of it) may hold control characters: shown as
+    // escapes, so that it cannot drive the terminal.
+    let line = if path.starts_with('(') {
         format!("failed: {error}")
     } else {
         format!("failed: {path}: {error}")
-    }
+    };
+    output::printable(&line).into_owned()
 }
 
 impl Drop for Downloading {
@@ -562,6 +576,40 @@ pub(crate) mod tests {
         for line in term.drawn() {
             assert!(columns(&line) <= 80, "{line}");
         }
+    }
+
+    #[test]
+    fn a_long_line_name_leaves_its_state_in_view() {
+        let term = Recorder::new(80);
+        let batch = BatchProgress::with_target(Mode::Bar, 1, || term.target());
+        let name = format!("1-{}", "漢字".repeat(35));
+        let a = batch.line(name.clone());
+        a.state("initializing");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !term.drawn().iter().any(|l| l.contains(": initializing")) {
+            assert!(Instant::now() < deadline, "{:?}", term.drawn());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        batch.ended(&a, "succeeded");
+        // The line that says how it ended names it whole.
+        assert!(
+            term.drawn()
+                .iter()
+                .any(|l| l.contains(&format!("{name}: succeeded (1/1 done)"))),
+            "{:?}",
+            term.drawn()
+        );
+    }
+
+    #[test]
+    fn a_failure_line_shows_control_characters_as_escapes() {
+        let error = codeocean::safe_segments("").unwrap_err();
+        let line = failure_line("evil\u{1b}]0;pwned\u{7}\nname", &error);
+        assert!(
+            line.starts_with("failed: evil\\u{1b}]0;pwned\\u{7}\\nname: "),
+            "{line}"
+        );
+        assert!(!line.chars().any(char::is_control), "{line}");
     }
 
     #[test]

@@ -236,6 +236,63 @@ pub(crate) fn repeated_params(spec: &RunSpec, order: &[String]) -> Vec<String> {
     warnings
 }
 
+/// Warnings about parameters the request to be sent holds twice where a `--request` file had a
+/// part ([`repeated_params`] covers the flags alone): a name the file lists twice (both are
+/// sent), and, by the app's parameter names (`order`), a parameter given by position and by
+/// name with one of the two from the file.
+pub(crate) fn repeated_in_request(
+    spec: &RunSpec,
+    request: &RunRequest,
+    order: &[String],
+) -> Vec<String> {
+    let Some(file) = &spec.request else {
+        return Vec::new();
+    };
+    let file = file.display();
+    let mut warnings = named_twice(request, &file.to_string());
+    let named = request.named_parameters.as_deref().unwrap_or_default();
+    let positional_flags = !spec.params.is_empty();
+    let named_flag = |name: &str| {
+        spec.named_params
+            .iter()
+            .any(|f| f.split_once('=').is_some_and(|(n, _)| n == name))
+    };
+    for (i, value) in request.parameters.iter().flatten().enumerate() {
+        let Some(name) = order.get(i) else { continue };
+        if positional_flags && named_flag(name) {
+            continue; // both flags: `repeated_params` says so
+        }
+        if let Some(p) = named.iter().find(|p| &p.param_name == name) {
+            warnings.push(format!(
+                "parameter {name} is given twice: by position (#{}, {value}) and by name \
+                 ({name}={}), one of them in {file}",
+                i + 1,
+                p.value
+            ));
+        }
+    }
+    warnings
+}
+
+/// Warnings about a name `request` lists twice in its named parameters (both are sent), as
+/// only a file can give them (`origin`: the file, or a batch file's line).
+pub(crate) fn named_twice(request: &RunRequest, origin: &str) -> Vec<String> {
+    let named = request.named_parameters.as_deref().unwrap_or_default();
+    let mut warnings = Vec::new();
+    for (i, p) in named.iter().enumerate() {
+        if let Some(first) = named[..i].iter().find(|f| f.param_name == p.param_name) {
+            warnings.push(format!(
+                "{origin}: named parameter {name} is given twice ({name}={}, then {name}={}); \
+                 both are sent",
+                first.value,
+                p.value,
+                name = p.param_name
+            ));
+        }
+    }
+    warnings
+}
+
 /// One line of a batch file, checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Line {
@@ -362,6 +419,44 @@ mod tests {
             "parameter count is given twice: --param #2 (3) and --named-param count=4"
         );
         assert!(repeated_params(&RunSpec::default(), &["a".into()]).is_empty());
+    }
+
+    #[test]
+    fn parameters_given_twice_with_a_request_file_are_found() {
+        let spec = RunSpec {
+            request: Some("req.json".into()),
+            params: vec!["hi".into()],
+            ..RunSpec::default()
+        };
+        let named = |n: &str, v: &str| NamedParameter {
+            param_name: n.into(),
+            value: v.into(),
+        };
+        let request = RunRequest {
+            capsule_id: Some("c".into()),
+            parameters: Some(vec!["hi".into(), "3".into()]),
+            named_parameters: Some(vec![
+                named("greeting", "yo"),
+                named("x", "1"),
+                named("x", "2"),
+            ]),
+            ..RunRequest::default()
+        };
+        let order = ["greeting".to_owned(), "count".to_owned()];
+        assert_eq!(
+            repeated_in_request(&spec, &request, &order),
+            [
+                "req.json: named parameter x is given twice (x=1, then x=2); both are sent",
+                "parameter greeting is given twice: by position (#1, hi) and by name \
+                 (greeting=yo), one of them in req.json",
+            ]
+        );
+        // Without a file the flags' own warnings are all there is.
+        let flags = RunSpec {
+            request: None,
+            ..spec
+        };
+        assert!(repeated_in_request(&flags, &request, &order).is_empty());
     }
 
     #[test]

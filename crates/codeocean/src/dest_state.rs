@@ -33,10 +33,22 @@ use crate::error::{Error, ErrorKind, Result};
 /// name (in any case) is refused as unsafe.
 pub(crate) const STATE_DIR: &str = ".codeocean-download";
 
-/// Whether a server path's first segment would reach the state folder (compared without case:
-/// on a case-insensitive filesystem `.CodeOcean-Download` is the same folder).
+/// Whether a server path's first segment would reach the state folder on some filesystem:
+/// compared without case (`.CodeOcean-Download` is the same folder on a case-insensitive
+/// one), without the code points HFS+ ignores in names (zero-width joiners, direction marks,
+/// byte-order mark: `.codeocean\u{200c}-download` is the same folder there), and without the
+/// trailing dots and spaces Windows drops (`.codeocean-download.`). The name is ASCII, so no
+/// Unicode normalization or case folding can reach it otherwise.
 pub(crate) fn reaches_state(first_segment: &str) -> bool {
-    first_segment.eq_ignore_ascii_case(STATE_DIR)
+    let hfs_ignored = |c: char| {
+        matches!(
+            c,
+            '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}'
+        )
+    };
+    let seen: String = first_segment.chars().filter(|&c| !hfs_ignored(c)).collect();
+    seen.trim_end_matches(['.', ' '])
+        .eq_ignore_ascii_case(STATE_DIR)
 }
 
 /// What the journal says about one completed file of this job's source.
@@ -212,7 +224,11 @@ impl DestState {
         for entry in std::fs::read_dir(&self.parts).map_err(|e| Error::io(ctx(), e))? {
             let entry = entry.map_err(|e| Error::io(ctx(), e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if self.started.contains_key(&name) {
+            // Only a regular file can be a part file: anything else at a started name (a
+            // symbolic link, a folder) was not written by a download, and refusing it on every
+            // run would leave that file impossible to download. It goes, like a stranger's.
+            let regular = entry.file_type().is_ok_and(|t| t.is_file());
+            if regular && self.started.contains_key(&name) {
                 present.insert(name);
             } else {
                 let p = entry.path();
@@ -589,6 +605,57 @@ mod tests {
         let b = b.join().unwrap();
         assert_ne!(name, b.part_name("big.bin", Some(10)), "another source");
         assert!(!part.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_started_part_file_replaced_by_a_link_or_a_folder_is_removed_not_followed() {
+        let dest = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let a = open(dest.path(), "results/A");
+        let linked = a.part_name("big.bin", Some(10));
+        let folder = a.part_name("other.bin", Some(10));
+        a.record_start(&linked, "big.bin", Some(10), Some("\"v1\""))
+            .unwrap();
+        a.record_start(&folder, "other.bin", Some(10), None)
+            .unwrap();
+        std::os::unix::fs::symlink(&victim, a.part_path(&linked)).unwrap();
+        std::fs::create_dir(a.part_path(&folder)).unwrap();
+        std::fs::write(a.part_path(&folder).join("x"), b"x").unwrap();
+        drop(a);
+        let a = open(dest.path(), "results/A");
+        // Gone, so the next fetch starts a fresh part file; what the link pointed at is kept.
+        assert_eq!(a.started(&linked), None);
+        assert_eq!(a.started(&folder), None);
+        assert!(std::fs::symlink_metadata(a.part_path(&linked)).is_err());
+        assert!(std::fs::symlink_metadata(a.part_path(&folder)).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    }
+
+    #[test]
+    fn names_some_filesystem_takes_for_the_state_folder_reach_it() {
+        for name in [
+            ".codeocean-download",
+            ".CODEOCEAN-download",
+            ".codeocean\u{200c}-download",
+            "\u{feff}.codeocean-download",
+            ".code\u{200d}ocean-down\u{206f}load",
+            ".codeocean-download.",
+            ".codeocean-download . ",
+        ] {
+            assert!(reaches_state(name), "{name:?}");
+        }
+        for name in [
+            "codeocean-download",
+            ".codeocean-downloads",
+            "..codeocean-download",
+            ".codeocean_download",
+            ".codeocean-dоwnload", // a Cyrillic `о`: another name everywhere
+        ] {
+            assert!(!reaches_state(name), "{name:?}");
+        }
     }
 
     #[test]

@@ -344,7 +344,8 @@ impl Client {
 /// was started from) only by the source that started it, at the same listed size; a `200`, or a
 /// `206` of another object, starts it over. A job holds a lock on the destination: a second job
 /// into the same folder waits for it (and says so through [`Progress::waiting_for_destination`]).
-/// Server paths whose first segment is `.codeocean-download` are refused.
+/// Server paths whose first segment is `.codeocean-download` (or a name some filesystem takes
+/// for it: another case, HFS+-ignored code points, trailing dots or spaces) are refused.
 /// Expired signed URLs are replaced, broken transfers resumed, throttling honoured. Names from
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
 pub struct Download {
@@ -460,7 +461,9 @@ impl Download {
         // Listed entries waiting for a transfer slot: enough that listing stays ahead of the
         // transfers (each takes two round trips; a folder listing one), few enough that memory
         // does not depend on the size of the tree.
-        let queued = (job.concurrency * 16).max(256);
+        // (Bounded whatever the concurrency asked for: `usize::MAX` means "no limit", not a
+        // channel of that size.)
+        let queued = job.concurrency.saturating_mul(16).clamp(256, 1 << 16);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<ResultItem>>(queued);
         // The walk runs on its own task so that listing never waits for transfers.
         let walker = {

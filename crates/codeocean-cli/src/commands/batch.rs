@@ -134,6 +134,12 @@ fn default_state(file: &Path) -> PathBuf {
 pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
     // Every line is checked before anything is sent.
     let lines = request::load_batch(&args.file)?;
+    for l in &lines {
+        let origin = format!("{} line {}", args.file.display(), l.number);
+        for w in request::named_twice(&l.request, &origin) {
+            ctx.note(format!("warning: {w}"));
+        }
+    }
     let state_path = args
         .state
         .clone()

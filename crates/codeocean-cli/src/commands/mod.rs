@@ -63,6 +63,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
 
 /// The interruption error (exit 130).
 pub(crate) fn interrupted() -> anyhow::Error {
+    crate::confirm::end_question_line();
     Exit {
         code: EXIT_INTERRUPTED,
         message: "interrupted".into(),
@@ -142,7 +143,7 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
     // The request is checked before the client exists, so nothing is sent for a bad file.
     let request = request::from_spec(&args.spec)?;
     let client = ctx.client()?;
-    warn_repeated_params(ctx, &client, &args.spec).await;
+    warn_repeated_params(ctx, &client, &args.spec, &request).await;
     let computation = interruptible(start(ctx, &client, request, args.name.as_deref())).await?;
     if !args.then.waits() {
         let out = RunOutput {
@@ -311,12 +312,23 @@ fn is_wait_timeout(e: &anyhow::Error) -> bool {
 
 /// Warns (stderr) about a parameter given twice. Whether a `--param` and a `--named-param` are
 /// the same parameter is known from the app panel, asked for only when both kinds are given.
-async fn warn_repeated_params(ctx: &Ctx, client: &Client, spec: &crate::cli::RunSpec) {
+async fn warn_repeated_params(
+    ctx: &Ctx,
+    client: &Client,
+    spec: &crate::cli::RunSpec,
+    request: &codeocean::codeocean_raw::types::RunRequest,
+) {
     let mut order = Vec::new();
-    if !spec.params.is_empty() && !spec.named_params.is_empty() {
-        let panel = match (&spec.capsule, &spec.pipeline) {
-            (Some(c), _) => Some(client.capsule_app_panel(c, spec.version).await),
-            (None, Some(p)) => Some(client.pipeline_app_panel(p, spec.version).await),
+    // By the request to be sent: its parameters and target may come from a `--request` file.
+    let positional = request.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let named = request
+        .named_parameters
+        .as_ref()
+        .is_some_and(|p| !p.is_empty());
+    if positional && named {
+        let panel = match (&request.capsule_id, &request.pipeline_id) {
+            (Some(c), _) => Some(client.capsule_app_panel(c, request.version).await),
+            (None, Some(p)) => Some(client.pipeline_app_panel(p, request.version).await),
             (None, None) => None,
         };
         match panel {
@@ -331,7 +343,10 @@ async fn warn_repeated_params(ctx: &Ctx, client: &Client, spec: &crate::cli::Run
             None => {}
         }
     }
-    for w in request::repeated_params(spec, &order) {
+    let warnings = request::repeated_params(spec, &order)
+        .into_iter()
+        .chain(request::repeated_in_request(spec, request, &order));
+    for w in warnings {
         ctx.note(format!("warning: {w}"));
     }
 }

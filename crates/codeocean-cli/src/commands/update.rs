@@ -196,20 +196,33 @@ fn field_value(
         }
     }
     if !field.allowed_values.is_empty() {
+        // A field of a type this tool does not know (or of none) is matched by how its
+        // allowed values read: `1` is the allowed string "1", `true` the allowed `true`.
+        let known = matches!(
+            field.type_,
+            Some(
+                CustomMetadataFieldType::Number
+                    | CustomMetadataFieldType::Date
+                    | CustomMetadataFieldType::String
+            )
+        );
         let same = |a: &CustomMetadataValue| match (a, &value) {
             (CustomMetadataValue::Number(a), CustomMetadataValue::Number(b)) => {
                 a.as_f64() == b.as_f64()
             }
-            (a, b) => a == b,
+            (a, b) if a == b => true,
+            (a, _) => !known && a.to_string() == raw,
         };
-        if !field.allowed_values.iter().any(same) {
-            let allowed: Vec<String> = field
-                .allowed_values
-                .iter()
-                .map(|v| format!("\"{v}\""))
-                .collect();
-            return Err(format!("`{key}` takes one of {}", allowed.join(", ")));
+        // The allowed value itself is sent, as the deployment spells it.
+        if let Some(allowed) = field.allowed_values.iter().find(|a| same(a)) {
+            return Ok(allowed.clone());
         }
+        let allowed: Vec<String> = field
+            .allowed_values
+            .iter()
+            .map(|v| format!("\"{v}\""))
+            .collect();
+        return Err(format!("`{key}` takes one of {}", allowed.join(", ")));
     }
     Ok(value)
 }
@@ -267,6 +280,35 @@ mod tests {
             merged,
             [("y".to_owned(), CustomMetadataValue::from("new"))].into()
         );
+    }
+
+    fn schema(fields: serde_json::Value) -> CustomMetadataSchema {
+        serde_json::from_value(serde_json::json!({ "fields": fields })).unwrap()
+    }
+
+    #[test]
+    fn allowed_values_of_unknown_types_match_as_they_read() {
+        let s = schema(serde_json::json!([
+            {"name": "level", "type": "grade", "allowed_values": ["1", "2"]},
+            {"name": "reviewed", "type": "boolean", "allowed_values": [true, false]},
+            {"name": "code", "allowed_values": ["007"]},
+            {"name": "wells", "type": "number", "allowed_values": [96, 384]},
+        ]));
+        let value = |k: &str, raw: &str| field_value(&s, k, raw);
+        assert_eq!(value("level", "1"), Ok(CustomMetadataValue::from("1")));
+        assert_eq!(
+            value("reviewed", "true"),
+            Ok(CustomMetadataValue::Other(serde_json::json!(true)))
+        );
+        assert_eq!(value("code", "007"), Ok(CustomMetadataValue::from("007")));
+        assert_eq!(value("wells", "96.0"), Ok(CustomMetadataValue::from(96)));
+        assert_eq!(
+            value("level", "3"),
+            Err("`level` takes one of \"1\", \"2\"".to_owned())
+        );
+        assert!(value("reviewed", "yes").is_err());
+        assert!(value("code", "7").is_err());
+        assert!(value("wells", "95").is_err());
     }
 
     #[test]

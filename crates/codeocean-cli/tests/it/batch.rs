@@ -265,3 +265,38 @@ fn plain_progress_with_concurrency_2_keeps_each_line_apart() {
         out.stderr
     );
 }
+
+/// A batch line that names a parameter twice is warned about (both are sent), as `run` warns.
+#[test]
+fn a_line_naming_a_parameter_twice_is_warned_about() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("runs.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"capsule_id\": \"{OK_CAPSULE}\"}}\n\
+             {{\"capsule_id\": \"{OK_CAPSULE}\", \"named_parameters\": [\
+             {{\"param_name\": \"greeting\", \"value\": \"a\"}}, \
+             {{\"param_name\": \"greeting\", \"value\": \"b\"}}]}}\n"
+        ),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = run(Some(&sim), &["batch", path]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "warning: {path} line 2: named parameter greeting is given twice (greeting=a, then \
+             greeting=b); both are sent"
+        )],
+        "{out:?}"
+    );
+    assert_eq!(launches(&sim), 2);
+}

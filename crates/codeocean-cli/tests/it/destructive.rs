@@ -207,7 +207,7 @@ fn metadata_is_checked_against_the_schema_before_any_write() {
 }
 
 /// Runs the binary with stdin and stderr on a pseudo-terminal, answers its question with
-/// `answer`; (exit code, stdout, what the terminal showed).
+/// `answer` (`"\u{3}"`: Ctrl-C instead); (exit code, stdout, what the terminal showed).
 #[cfg(target_os = "linux")]
 fn on_a_terminal(sim: &Simulator, args: &[&str], answer: &str) -> (i32, String, String) {
     use std::io::{Read as _, Write as _};
@@ -257,7 +257,17 @@ fn on_a_terminal(sim: &Simulator, args: &[&str], answer: &str) -> (i32, String, 
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    master.write_all(answer.as_bytes()).unwrap();
+    if answer == "\u{3}" {
+        // Ctrl-C (the child has no controlling terminal, so the signal is sent as a shell's
+        // terminal would send it).
+        let killed = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    } else {
+        master.write_all(answer.as_bytes()).unwrap();
+    }
     let out = child.wait_with_output().unwrap();
     reader.join().unwrap();
     let shown = shown.lock().unwrap().replace("\r\n", "\n");
@@ -309,4 +319,21 @@ fn on_a_terminal_delete_asks_and_only_yes_deletes() {
         "{shown}"
     );
     assert_eq!(count(&sim, "update_capsule_permissions"), 0);
+}
+
+/// Ctrl-C at the question changes nothing, exits 130, and the error starts a line of its own
+/// (it was written after `[y/N] `).
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_ctrl_c_at_the_question_ends_its_line_and_changes_nothing() {
+    let sim = sim();
+    let (code, stdout, shown) = on_a_terminal(&sim, &["data-asset", "delete", ASSET], "\u{3}");
+    assert_eq!((code, stdout.as_str()), (130, ""), "{shown}");
+    assert!(
+        shown.ends_with(&format!(
+            "delete data asset {ASSET}? [y/N] \nerror: interrupted\n"
+        )),
+        "{shown:?}"
+    );
+    assert_eq!(count(&sim, "delete_data_asset"), 0);
 }

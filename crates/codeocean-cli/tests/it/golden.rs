@@ -166,6 +166,50 @@ fn run_warns_about_a_parameter_given_twice() {
     assert_eq!(sim.stats().counts.get("get_capsule_app_panel"), None);
 }
 
+/// The capsule and the parameters may come from a `--request` file: the warnings go by the
+/// request sent, not only by the flags.
+#[test]
+fn run_warns_about_a_parameter_given_twice_with_a_request_file() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("req.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({
+            "capsule_id": OK_CAPSULE,
+            "named_parameters": [
+                {"param_name": "greeting", "value": "yo"},
+                {"param_name": "count", "value": "1"},
+                {"param_name": "count", "value": "2"},
+            ],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = run(Some(&sim), &["run", "--request", file, "--param", "hi"]);
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            format!(
+                "warning: {file}: named parameter count is given twice (count=1, then count=2); \
+                 both are sent"
+            ),
+            format!(
+                "warning: parameter greeting is given twice: by position (#1, hi) and by name \
+                 (greeting=yo), one of them in {file}"
+            ),
+        ],
+        "{out:?}"
+    );
+    assert_eq!(sim.stats().counts.get("get_capsule_app_panel"), Some(&1));
+}
+
 #[test]
 fn tables_fit_columns_and_wide_shows_everything() {
     let sim = sim();

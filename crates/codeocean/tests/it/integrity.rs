@@ -160,6 +160,52 @@ async fn a_part_file_of_the_same_source_is_resumed() {
     assert_eq!(sim.stats().storage_bytes - before, total - kept, "resumed");
 }
 
+/// A part file replaced by a symbolic link (or a folder) is not written through, and does not
+/// leave its file impossible to download: the next job removes it and starts that file over.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_part_file_replaced_by_a_link_is_dropped_and_the_file_downloads() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let a = finished_run(&c, HELLO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, b"not yours").unwrap();
+    interrupted(&sim, &a, dir.path()).await;
+    let parts = part_files(dir.path());
+    assert!(parts.len() >= 2, "{parts:?}");
+    std::fs::remove_file(&parts[0]).unwrap();
+    std::os::unix::fs::symlink(&victim, &parts[0]).unwrap();
+    std::fs::remove_file(&parts[1]).unwrap();
+    std::fs::create_dir(&parts[1]).unwrap();
+    let s = c.download(&a, dir.path()).run().await.unwrap();
+    assert!(s.is_complete(), "{s:?}");
+    assert_tree_matches(&sim, &a, dir.path(), 7);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"not yours");
+    assert!(part_files(dir.path()).is_empty());
+}
+
+/// Any concurrency may be asked for (the CLI's `--concurrency` takes any whole number): a huge
+/// one means "no limit", not an overflow or a channel of that size.
+#[tokio::test]
+async fn a_huge_concurrency_downloads() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let a = finished_run(&c, HELLO).await;
+    for n in [usize::MAX, usize::MAX / 16, 1 << 62] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = c
+            .download(&a, dir.path())
+            .concurrency(n)
+            .run()
+            .await
+            .unwrap();
+        assert!(s.is_complete(), "{n}: {s:?}");
+        assert_tree_matches(&sim, &a, dir.path(), 7);
+    }
+}
+
 #[tokio::test]
 async fn the_simulator_honours_if_range_and_tags_differ_with_contents() {
     let sim = twin_sim(|_| {});
