@@ -227,11 +227,11 @@ fn main() -> ExitCode {
             let code = exit_code(&e);
             let message = e.to_string();
             if !message.is_empty() {
-                eprintln!("error: {message}");
+                eprintln!("error: {}", shown(&message));
             }
             if verbose {
                 for cause in e.chain().skip(1) {
-                    eprintln!("  caused by: {cause}");
+                    eprintln!("  caused by: {}", shown(&cause.to_string()));
                 }
             }
             ExitCode::from(code)
@@ -239,9 +239,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// An error message as the terminal may show it: it quotes server text (a file name, an error
+/// page), so control characters are escaped line by line ([`output::printable`]), while the
+/// message's own line breaks stay.
+fn shown(message: &str) -> String {
+    message
+        .split('\n')
+        .map(output::printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::stderr_colours;
+
+    #[test]
+    fn error_lines_escape_server_text_but_keep_their_line_breaks() {
+        assert_eq!(
+            super::shown("first, `a\u{1b}]0;owned\u{7}b`: HTTP 404\nresume with: codeocean x"),
+            "first, `a\\u{1b}]0;owned\\u{7}b`: HTTP 404\nresume with: codeocean x"
+        );
+        assert_eq!(super::shown("plain"), "plain");
+    }
 
     #[test]
     fn colours_only_on_a_terminal_without_no_color() {

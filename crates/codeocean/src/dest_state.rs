@@ -33,20 +33,20 @@ use crate::error::{Error, ErrorKind, Result};
 /// name (in any case) is refused as unsafe.
 pub(crate) const STATE_DIR: &str = ".codeocean-download";
 
-/// Whether a server path's first segment would reach the state folder on some filesystem:
+/// Whether a segment of a server path would reach the state folder on some filesystem:
 /// compared without case (`.CodeOcean-Download` is the same folder on a case-insensitive
 /// one), without the code points HFS+ ignores in names (zero-width joiners, direction marks,
 /// byte-order mark: `.codeocean\u{200c}-download` is the same folder there), and without the
 /// trailing dots and spaces Windows drops (`.codeocean-download.`). The name is ASCII, so no
 /// Unicode normalization or case folding can reach it otherwise.
-pub(crate) fn reaches_state(first_segment: &str) -> bool {
+pub(crate) fn reaches_state(segment: &str) -> bool {
     let hfs_ignored = |c: char| {
         matches!(
             c,
             '\u{200c}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}'
         )
     };
-    let seen: String = first_segment.chars().filter(|&c| !hfs_ignored(c)).collect();
+    let seen: String = segment.chars().filter(|&c| !hfs_ignored(c)).collect();
     seen.trim_end_matches(['.', ' '])
         .eq_ignore_ascii_case(STATE_DIR)
 }

@@ -589,12 +589,14 @@ impl Download {
     ) -> Result<Fetched> {
         let path = item.path.as_str();
         let segments = safe_segments(path)?;
-        if reaches_state(segments[0]) {
+        // Any segment, not only the first: a folder of this tree may be the destination of
+        // another download (`out` and `out/sub`), whose state folder is as much off limits.
+        if segments.iter().any(|s| reaches_state(s)) {
             return Err(Error::new(
                 ErrorKind::UnsafePath,
                 format!("checking server path {path:?}"),
                 format!(
-                    "refused: it would write into the download's own state folder `{STATE_DIR}`; \
+                    "refused: it would write into a download's own state folder `{STATE_DIR}`; \
                      nothing was written for it"
                 ),
             ));

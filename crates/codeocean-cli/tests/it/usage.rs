@@ -103,7 +103,12 @@ fn counts_must_be_at_least_one() {
         assert!(out.stderr.contains("above zero"), "{scale}: {out:?}");
     }
     // (`cmd` passes its own --poll-interval to the simulator; this one has no server.)
-    let out = run(None, &["--poll-interval", "0s", "computation", "get", "x"]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("must be more than zero"), "{out:?}");
+    for flag in ["--poll-interval", "--request-timeout"] {
+        let out = run(None, &[flag, "0s", "computation", "get", "x"]);
+        assert_eq!(out.code, 2, "{flag}: {out:?}");
+        assert!(
+            out.stderr.contains("must be more than zero"),
+            "{flag}: {out:?}"
+        );
+    }
 }

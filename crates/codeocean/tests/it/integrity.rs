@@ -385,6 +385,7 @@ async fn server_paths_into_the_state_folder_are_refused() {
         ".codeocean-download/manifest.jsonl",
         ".codeocean-download/parts/x",
         ".CodeOcean-Download/lock",
+        "sub/.codeocean-download/manifest.jsonl",
         "sub/ok.txt",
         "ok.txt",
     ];
@@ -397,7 +398,7 @@ async fn server_paths_into_the_state_folder_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = c.download("cafe", dir.path()).run().await.unwrap();
     assert_eq!(s.downloaded, 2, "{s:?}");
-    assert_eq!(s.failed.len(), 3, "{s:?}");
+    assert_eq!(s.failed.len(), 4, "{s:?}");
     assert!(
         s.failed
             .iter()
