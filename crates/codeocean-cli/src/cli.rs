@@ -183,6 +183,7 @@ fn nonzero_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Parses a finite number above zero (`demo --time-scale`).
+#[cfg(feature = "sim")]
 fn positive_number(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
@@ -255,11 +256,21 @@ pub(crate) enum Command {
     /// Start the bundled local Code Ocean server in the foreground (same flags as codeocean-sim).
     // Its help is the simulator's own (`commands::sim::help`), without the global options,
     // which do not apply to it.
+    #[cfg(feature = "sim")]
     #[command(disable_help_flag = true)]
     Sim(Box<SimArgs>),
     /// The whole job end to end against an in-process local server: run, wait, download,
     /// verify, make a data asset.
+    #[cfg(feature = "sim")]
     Demo(DemoArgs),
+    /// Not in this build: the bundled local server needs the `sim` feature (on by default).
+    #[cfg(not(feature = "sim"))]
+    #[command(disable_help_flag = true)]
+    Sim(WithoutSim),
+    /// Not in this build: the end-to-end demo needs the `sim` feature (on by default).
+    #[cfg(not(feature = "sim"))]
+    #[command(disable_help_flag = true)]
+    Demo(WithoutSim),
     /// Print the JSON Schema of a request file.
     Schema {
         /// Which file: a `run --request` body, or one line of a `batch` file.
@@ -848,7 +859,16 @@ pub(crate) struct BatchArgs {
     pub(crate) then: ThenArgs,
 }
 
+/// `codeocean sim` or `demo` in a build without the `sim` feature: any arguments, all refused.
+#[cfg(not(feature = "sim"))]
+#[derive(Args, Debug)]
+pub(crate) struct WithoutSim {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub(crate) rest: Vec<String>,
+}
+
 /// `codeocean sim`: the simulator's flags, and a help flag of its own.
+#[cfg(feature = "sim")]
 #[derive(Args, Debug)]
 pub(crate) struct SimArgs {
     #[command(flatten)]
@@ -858,6 +878,7 @@ pub(crate) struct SimArgs {
     pub(crate) help: bool,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Args, Debug)]
 pub(crate) struct DemoArgs {
     /// Where to download the results (default: a new ./codeocean-demo-output folder).

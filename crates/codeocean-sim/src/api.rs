@@ -1164,18 +1164,32 @@ mod tests {
             ("DELETE", "/api/v1/capsules/x/data_assets", "unknown"),
             ("GET", "/api/v1/capsules/search", "get_capsule"),
         ];
-        // Every operation of the spec is routed (and nothing else).
+        // Every operation of the spec is routed (and nothing else). The spec lives at the
+        // workspace's root, outside this crate: read at run time, so that the packaged crate
+        // (which does not carry it) still builds and runs its other tests.
         let ops: std::collections::BTreeSet<&str> = cases
             .iter()
             .map(|c| c.2)
             .filter(|op| *op != "unknown")
             .collect();
-        let spec: std::collections::BTreeSet<&str> =
-            include_str!("../../../openapi/codeocean.yaml")
-                .lines()
-                .filter_map(|l| l.trim().strip_prefix("operationId: "))
-                .collect();
-        assert_eq!(ops, spec);
+        let spec_path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/codeocean.yaml");
+        match std::fs::read_to_string(&spec_path) {
+            Ok(text) => {
+                let spec: std::collections::BTreeSet<&str> = text
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix("operationId: "))
+                    .collect();
+                assert_eq!(ops, spec);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!(
+                    "spec check skipped: {} is not here (packaged crate)",
+                    spec_path.display()
+                );
+            }
+            Err(e) => panic!("reading {}: {e}", spec_path.display()),
+        }
         for (m, p, op) in cases {
             assert_eq!(
                 classify(&Method::from_bytes(m.as_bytes()).unwrap(), p).0,

@@ -310,6 +310,11 @@ impl ClientBuilder {
             Some(f) => f(b),
             None => b,
         };
+        // Feature `rustls` without `rustls-aws-lc`: reqwest takes rustls's process-wide crypto
+        // provider, so ring is installed unless the program chose one already (then that one
+        // is kept: installing fails, which is ignored).
+        #[cfg(all(feature = "rustls", not(feature = "rustls-aws-lc")))]
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let api_http = customize(reqwest::Client::builder())
             .default_headers(headers)
             .user_agent(ua.clone())

@@ -2,10 +2,12 @@
 
 mod apps;
 mod batch;
+#[cfg(feature = "sim")]
 mod demo;
 mod objects;
 mod permissions;
 mod search;
+#[cfg(feature = "sim")]
 mod sim;
 mod tree;
 mod update;
@@ -49,8 +51,14 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         }
         // These two handle Ctrl-C themselves.
         Command::Batch(args) => batch::batch(ctx, args).await,
+        #[cfg(feature = "sim")]
         Command::Sim(args) => sim::sim(ctx, *args).await,
+        #[cfg(feature = "sim")]
         Command::Demo(args) => interruptible(demo::demo(ctx, args)).await,
+        #[cfg(not(feature = "sim"))]
+        Command::Sim(_) => Err(without_sim("sim")),
+        #[cfg(not(feature = "sim"))]
+        Command::Demo(_) => Err(without_sim("demo")),
         Command::Schema { kind } => output::print(&format!("{}\n", request::schema(kind))),
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics when its writer fails.
@@ -59,6 +67,16 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
             output::write(&script)
         }
     }
+}
+
+/// `codeocean sim` or `demo` in a build without the simulator: a usage mistake (exit 2).
+#[cfg(not(feature = "sim"))]
+fn without_sim(command: &str) -> anyhow::Error {
+    crate::usage_error(format!(
+        "`codeocean {command}` needs the `sim` feature, which this build of codeocean leaves out \
+         (built with --no-default-features); install one with it: \
+         cargo install --locked codeocean-cli"
+    ))
 }
 
 /// The interruption error (exit 130).
@@ -368,6 +386,7 @@ pub(crate) async fn start(
 }
 
 /// Waits for a run, showing its state; a failed run is an `Outcome`, not an error.
+#[cfg(feature = "sim")]
 pub(crate) async fn wait_run(
     ctx: &Ctx,
     client: &Client,

@@ -9,6 +9,7 @@ mod e2e;
 mod golden;
 mod network;
 mod newcomer;
+mod proxy;
 mod secrets;
 mod usage;
 

@@ -112,3 +112,35 @@ fn counts_must_be_at_least_one() {
         );
     }
 }
+
+/// A build without the `sim` feature keeps `sim` and `demo` in its help, marked as not in this
+/// build, and both refuse with exit 2, naming the feature, whatever their arguments. Runs only in
+/// such a build: `cargo test -p codeocean-cli --no-default-features --test it without_sim`.
+#[cfg(not(feature = "sim"))]
+#[test]
+fn without_sim_the_simulator_commands_say_they_need_the_feature() {
+    let help = run(None, &["--help"]);
+    assert_eq!(help.code, 0, "{help:?}");
+    for name in ["sim", "demo"] {
+        let line = help
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in the help: {}", help.stdout));
+        assert!(line.contains("Not in this build"), "{line}");
+    }
+    for args in [
+        &["sim"][..],
+        &["sim", "--help"],
+        &["sim", "--port", "0", "--token", "t"],
+        &["demo"],
+        &["demo", "--to", "out"],
+    ] {
+        let err = refused(args);
+        assert!(
+            err.contains(&format!("`codeocean {}` needs the `sim` feature", args[0]))
+                && err.contains("cargo install --locked codeocean-cli"),
+            "{args:?}: {err}"
+        );
+    }
+}
