@@ -125,7 +125,7 @@ pub(crate) struct Cli {
     pub(crate) poll_interval: Duration,
     /// Give up on an API call after this long, retries included (default 90s); a download
     /// gives up on a file after this long without progress.
-    #[arg(long, global = true, value_name = "DUR", value_parser = duration, help_heading = GLOBAL)]
+    #[arg(long, global = true, value_name = "DUR", value_parser = nonzero_duration, help_heading = GLOBAL)]
     pub(crate) request_timeout: Option<Duration>,
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -582,8 +582,8 @@ impl Client {
                             op.what.as_str(),
                             format!(
                                 "no answer within the request timeout of {total:?} \
-                                 (retries included; {} tries)",
-                                retries + 1
+                                 (retries included; {})",
+                                tries(retries + 1)
                             ),
                         ));
                     }
@@ -614,9 +614,9 @@ impl Client {
                 };
                 if tokio::time::Instant::now() + delay >= deadline {
                     return Err(error.with_note(format!(
-                        "gave up after {} tries: the request timeout of {total:?} \
+                        "gave up after {}: the request timeout of {total:?} \
                          (retries included) ran out",
-                        retries + 1
+                        tries(retries + 1)
                     )));
                 }
                 retries += 1;
@@ -785,6 +785,15 @@ pub(crate) fn describe_body(status: u16, body: &[u8]) -> (String, bool) {
         (format!("{reason} (empty body)"), false)
     } else {
         (format!("{reason}; body: {}", snippet(body, 200)), false)
+    }
+}
+
+/// "1 try", "3 tries".
+fn tries(n: u32) -> String {
+    if n == 1 {
+        "1 try".to_owned()
+    } else {
+        format!("{n} tries")
     }
 }
 

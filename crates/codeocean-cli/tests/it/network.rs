@@ -38,6 +38,11 @@ fn request_timeout_ends_a_call_to_a_server_that_never_answers() {
         .into();
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("request timeout of 1s"), "{out:?}");
+    // One try within 1 s (the per-try limit is 30 s), said in the singular.
+    assert!(
+        out.stderr.contains("1 try") && !out.stderr.contains("1 tries"),
+        "{out:?}"
+    );
     // Not the default 90 s (the old default was 6 tries of 60 s).
     assert!(started.elapsed() < Duration::from_secs(60), "{out:?}");
 }

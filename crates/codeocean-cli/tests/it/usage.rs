@@ -106,4 +106,8 @@ fn counts_must_be_at_least_one() {
     let out = run(None, &["--poll-interval", "0s", "computation", "get", "x"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("must be more than zero"), "{out:?}");
+    // A zero request timeout would fail every call at once ("no answer within 0ns").
+    let out = run(None, &["--request-timeout", "0", "computation", "get", "x"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("must be more than zero"), "{out:?}");
 }
