@@ -427,6 +427,16 @@ pub(crate) struct DownloadOutput {
     retries: u64,
     elapsed_ms: u64,
     failed: Vec<FailedFile>,
+    /// Why the job stopped before trying every file (refused credentials), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
+    /// Files listed but not tried because the job stopped.
+    #[serde(skip_serializing_if = "is_zero")]
+    not_attempted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -451,6 +461,8 @@ impl From<&Summary> for DownloadOutput {
                     error: e.to_string(),
                 })
                 .collect(),
+            stopped: s.stopped.clone(),
+            not_attempted: s.not_attempted,
         }
     }
 }

@@ -204,10 +204,22 @@ impl std::fmt::Display for Tree<'_> {
 /// already said on its own line as it happened (`failed: …`), so none is repeated.
 pub(crate) fn complete(tree: Tree<'_>, summary: &Summary) -> anyhow::Result<()> {
     let failed = summary.failed.len();
+    let complete = summary.downloaded + summary.skipped;
+    if let Some(why) = &summary.stopped {
+        // Refused credentials: a re-run with the same token would be refused again, and the
+        // files never tried are not among the failures.
+        return Err(Exit {
+            code: 1,
+            message: format!(
+                "downloading {tree}: stopped: {why}; {complete} complete, {failed} failed, {} not tried",
+                output::count(summary.not_attempted, "listed file", "listed files"),
+            ),
+        }
+        .into());
+    }
     if failed == 0 {
         return Ok(());
     }
-    let complete = summary.downloaded + summary.skipped;
     Err(Exit {
         code: 1,
         message: format!(
