@@ -610,9 +610,26 @@ impl Client {
                     tracing::Span::current().record("status", s);
                 }
                 let Some(delay) = self.retry_delay(&error, &op, &mut delays) else {
-                    return Err(error);
+                    return Err(match error.retry_after() {
+                        Some(ra) if ra > self.inner.retry.max_retry_after => {
+                            error.with_note(format!(
+                                "not retried: the server asked to wait {} (Retry-After), \
+                                 more than the {} this client waits at most",
+                                secs(ra),
+                                secs(self.inner.retry.max_retry_after)
+                            ))
+                        }
+                        _ => error,
+                    });
                 };
                 if tokio::time::Instant::now() + delay >= deadline {
+                    if let Some(ra) = error.retry_after().filter(|ra| *ra >= delay) {
+                        return Err(error.with_note(format!(
+                            "not retried: the server asked to wait {} (Retry-After), more \
+                             than is left of the request timeout of {total:?} (retries included)",
+                            secs(ra)
+                        )));
+                    }
                     return Err(error.with_note(format!(
                         "gave up after {}: the request timeout of {total:?} \
                          (retries included) ran out",
@@ -785,6 +802,15 @@ pub(crate) fn describe_body(status: u16, body: &[u8]) -> (String, bool) {
         (format!("{reason} (empty body)"), false)
     } else {
         (format!("{reason}; body: {}", snippet(body, 200)), false)
+    }
+}
+
+/// A `Retry-After` wait for people: whole seconds (`3600s`), else as `Duration` shows it.
+fn secs(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{d:?}")
     }
 }
 

@@ -253,6 +253,41 @@ async fn a_retry_after_of_a_year_is_not_waited_for() {
     assert_eq!(e.retry_after(), Some(Duration::from_secs(31_536_000)));
     assert_eq!(log.lock().unwrap().len(), 1, "given up at once");
     assert!(e.to_string().contains("slow down"), "{e}");
+    // Why it was not retried, so "429" alone does not look like a client that gave up early.
+    assert!(
+        e.to_string()
+            .contains("the server asked to wait 31536000s (Retry-After)"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_request_timeout_is_named_as_the_reason() {
+    let (origin, log) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| {
+        Reply::Full(
+            "503 Service Unavailable",
+            "retry-after: 30\r\n".into(),
+            r#"{"message": "maintenance"}"#.into(),
+        )
+    }))
+    .await;
+    // The default policy waits up to 60 s for a Retry-After; the request timeout is shorter.
+    let c = Client::builder()
+        .domain(&origin)
+        .token("scripted-token")
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    let e = c.get_capsule("cafe").await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(log.lock().unwrap().len(), 1, "given up at once");
+    assert!(
+        e.to_string().contains(
+            "the server asked to wait 30s (Retry-After), more than is left of the request timeout of 5s"
+        ),
+        "{e}"
+    );
 }
 
 /// Lists one file of 1000 bytes (`size` overridden to `listed`) whose storage answers with
