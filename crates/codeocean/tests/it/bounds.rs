@@ -442,6 +442,57 @@ async fn a_host_that_does_not_resolve_fails_at_once_naming_it() {
     assert!(!e.is_retryable());
 }
 
+/// A resolver whose first `fail` lookups fail the way glibc says `EAI_AGAIN`, then answers
+/// with `addr`.
+struct FlakyResolver {
+    fail: AtomicUsize,
+    addr: std::net::SocketAddr,
+}
+
+impl reqwest::dns::Resolve for FlakyResolver {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let failing = self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let addr = self.addr;
+        Box::pin(async move {
+            if failing {
+                Err(std::io::Error::other(
+                    "failed to lookup address information: Temporary failure in name resolution",
+                )
+                .into())
+            } else {
+                Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs)
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_temporary_resolver_failure_is_retried_not_final() {
+    // EAI_AGAIN (a resolver that timed out or is overloaded, common in containers) is not
+    // "the host does not exist": a large download must not lose files to one DNS blip.
+    let (origin, log) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| {
+        ok(r#"{"id": "cafe", "name": "c", "slug": "s", "status": "release", "created": 0}"#)
+    }))
+    .await;
+    let addr: std::net::SocketAddr = origin.trim_start_matches("http://").parse().unwrap();
+    let resolver = Arc::new(FlakyResolver {
+        fail: AtomicUsize::new(1),
+        addr,
+    });
+    let c = client_for(&format!("http://flaky.example:{}", addr.port()))
+        .customize_http(move |b| b.dns_resolver(resolver.clone()))
+        .build()
+        .unwrap();
+    let r = tokio::time::timeout(GUARD, c.get_capsule("cafe"))
+        .await
+        .expect("ends");
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(log.lock().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn tls_against_a_plain_http_server_says_to_use_http() {
     let sim = sim(|_| {});
