@@ -220,10 +220,16 @@ pub(crate) fn complete(tree: Tree<'_>, summary: &Summary) -> anyhow::Result<()> 
     if failed == 0 {
         return Ok(());
     }
+    // A path that is not there (a mistyped `--path`) is not there on a re-run either.
+    let hint = if summary.failed.iter().all(|(_, e)| e.is_not_found()) {
+        "not found; check the path (`results ls`, `data-asset ls`)"
+    } else {
+        "a re-run resumes"
+    };
     Err(Exit {
         code: 1,
         message: format!(
-            "downloading {tree}: {} failed ({} complete); a re-run resumes",
+            "downloading {tree}: {} failed ({} complete); {hint}",
             output::count(failed as u64, "file or folder", "files or folders"),
             complete
         ),
