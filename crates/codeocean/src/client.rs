@@ -215,9 +215,10 @@ impl ClientBuilder {
     ///
     /// For a transfer (a file of a download): each silence longer than the
     /// [`read_timeout`](Self::read_timeout) ends a try, and the transfer gives up once
-    /// `request_timeout` has passed since it last received a byte of new ground, whatever its
-    /// retry budget says. A transfer that keeps making progress is never cut: a 1 GiB file may
-    /// take as long as it takes.
+    /// `request_timeout` has passed without 16 KiB of new ground (or the end of the file),
+    /// whatever its retry budget says: a body that drips a byte every few seconds is a stall
+    /// too. A transfer that keeps making progress is never cut: a 1 GiB file may take as long
+    /// as it takes.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self

@@ -303,6 +303,34 @@ async fn a_stalled_transfer_gives_up_within_the_request_timeout() {
     assert!((2..=10).contains(&tries), "{tries} tries");
 }
 
+#[tokio::test]
+async fn a_body_that_drips_gives_up_within_the_request_timeout() {
+    // One byte every 100 ms is never silent for the read timeout, but it is no progress
+    // worth the name: 1000 bytes would take 100 s (a real drip of a byte every 10 s, days).
+    let (storage, _) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| Reply::Drip)).await;
+    let (origin, _) = api(storage, |folder| match folder {
+        "" => vec![serde_json::json!({
+            "name": "big.bin", "path": "big.bin", "type": "file", "size": 1000
+        })],
+        _ => vec![],
+    })
+    .await;
+    let c = client_for(&origin)
+        .read_timeout(Duration::from_millis(500))
+        .request_timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = tokio::time::timeout(GUARD, c.download("cafe", dir.path()).run())
+        .await
+        .expect("the transfer gives up")
+        .unwrap();
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    let (_, e) = &summary.failed[0];
+    assert!(e.to_string().contains("no progress"), "{e}");
+    assert!(!dir.path().join("big.bin").exists());
+}
+
 // Revoked credentials.
 
 #[tokio::test]

@@ -51,6 +51,9 @@ pub(crate) enum Reply {
     },
     /// No answer at all: the request is read and the connection held open.
     Hang,
+    /// Headers announcing `Content-Length: 1000`, then one byte every 100 ms: never silent
+    /// long enough for a read timeout, yet 100 s for the whole body.
+    Drip,
 }
 
 /// Serves `script` on a free port; returns its origin and the requests seen so far.
@@ -134,6 +137,18 @@ pub(crate) async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<S
                         while sock.write_all(block.as_bytes()).await.is_ok() {}
                     }
                     Reply::Hang => tokio::time::sleep(Duration::from_secs(600)).await,
+                    Reply::Drip => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n";
+                        if sock.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        for _ in 0..1000 {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            if sock.write_all(b"x").await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                     Reply::Endless => {
                         let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n";
                         if sock.write_all(head.as_bytes()).await.is_err() {
