@@ -607,9 +607,8 @@ impl Client {
                         )
                     }
                 };
-                if let Some(s) = error.status() {
-                    tracing::Span::current().record("status", s);
-                }
+                // The span's status is recorded once, at the end (as `retries` is): recorded at
+                // each try it would show up repeated on every later try's line.
                 let Some(delay) = self.retry_delay(&error, &op, &mut delays) else {
                     return Err(match error.retry_after() {
                         Some(ra) if ra > self.inner.retry.max_retry_after => {
@@ -662,6 +661,9 @@ impl Client {
         // (`retries=1 retries=2 …`) on every later line of the request log.
         span.record("retries", retries);
         if let Err(e) = &result {
+            if let Some(s) = e.status() {
+                span.record("status", s);
+            }
             span.in_scope(|| tracing::debug!(error = %e, "request failed"));
         }
         result

@@ -680,3 +680,27 @@ async fn throttling_and_retries_log_at_debug_not_by_default() {
         .unwrap_or_else(|| panic!("{debug}"));
     assert!(line.contains("DEBUG") && line.contains("retry=1"), "{line}");
 }
+
+#[tokio::test]
+async fn each_try_logs_its_own_status_once() {
+    // Two 503s, then 200: three INFO lines, none carrying an earlier try's status again (a
+    // span field recorded at each try shows up repeated on every later line).
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let (origin, _) = serve(Arc::new(move |_: &Seen, _: &mut TcpStream| {
+        if n.fetch_add(1, Ordering::SeqCst) < 2 {
+            Reply::Full("503 Service Unavailable", String::new(), "{}".into())
+        } else {
+            ok(r#"{"id": "cafe"}"#)
+        }
+    }))
+    .await;
+    let c = client_for(&origin).build().unwrap();
+    let (got, info) = logged(tracing::Level::INFO, c.get_capsule("cafe")).await;
+    got.unwrap();
+    let lines: Vec<&str> = info.lines().filter(|l| l.contains(" INFO ")).collect();
+    assert_eq!(lines.len(), 3, "{info}");
+    for line in &lines {
+        assert_eq!(line.matches("status=").count(), 1, "{line}");
+    }
+}
