@@ -215,9 +215,10 @@ impl ClientBuilder {
     ///
     /// For a transfer (a file of a download): each silence longer than the
     /// [`read_timeout`](Self::read_timeout) ends a try, and the transfer gives up once
-    /// `request_timeout` has passed since it last received a byte of new ground, whatever its
-    /// retry budget says. A transfer that keeps making progress is never cut: a 1 GiB file may
-    /// take as long as it takes.
+    /// `request_timeout` has passed without 16 KiB of new ground (or the end of the file),
+    /// whatever its retry budget says: a body that drips a byte every few seconds is a stall
+    /// too. A transfer that keeps making progress is never cut: a 1 GiB file may take as long
+    /// as it takes.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -587,8 +588,8 @@ impl Client {
                             op.what.as_str(),
                             format!(
                                 "no answer within the request timeout of {total:?} \
-                                 (retries included; {} tries)",
-                                retries + 1
+                                 (retries included; {})",
+                                tries(retries + 1)
                             ),
                         ));
                     }
@@ -611,17 +612,33 @@ impl Client {
                         )
                     }
                 };
-                if let Some(s) = error.status() {
-                    tracing::Span::current().record("status", s);
-                }
+                // The span's status is recorded once, at the end (as `retries` is): recorded at
+                // each try it would show up repeated on every later try's line.
                 let Some(delay) = self.retry_delay(&error, &op, &mut delays) else {
-                    return Err(error);
+                    return Err(match error.retry_after() {
+                        Some(ra) if ra > self.inner.retry.max_retry_after => {
+                            error.with_note(format!(
+                                "not retried: the server asked to wait {} (Retry-After), \
+                                 more than the {} this client waits at most",
+                                secs(ra),
+                                secs(self.inner.retry.max_retry_after)
+                            ))
+                        }
+                        _ => error,
+                    });
                 };
                 if tokio::time::Instant::now() + delay >= deadline {
+                    if let Some(ra) = error.retry_after().filter(|ra| *ra >= delay) {
+                        return Err(error.with_note(format!(
+                            "not retried: the server asked to wait {} (Retry-After), more \
+                             than is left of the request timeout of {total:?} (retries included)",
+                            secs(ra)
+                        )));
+                    }
                     return Err(error.with_note(format!(
-                        "gave up after {} tries: the request timeout of {total:?} \
+                        "gave up after {}: the request timeout of {total:?} \
                          (retries included) ran out",
-                        retries + 1
+                        tries(retries + 1)
                     )));
                 }
                 retries += 1;
@@ -649,6 +666,9 @@ impl Client {
         // (`retries=1 retries=2 …`) on every later line of the request log.
         span.record("retries", retries);
         if let Err(e) = &result {
+            if let Some(s) = e.status() {
+                span.record("status", s);
+            }
             span.in_scope(|| tracing::debug!(error = %e, "request failed"));
         }
         result
@@ -790,6 +810,24 @@ pub(crate) fn describe_body(status: u16, body: &[u8]) -> (String, bool) {
         (format!("{reason} (empty body)"), false)
     } else {
         (format!("{reason}; body: {}", snippet(body, 200)), false)
+    }
+}
+
+/// A `Retry-After` wait for people: whole seconds (`3600s`), else as `Duration` shows it.
+fn secs(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{d:?}")
+    }
+}
+
+/// "1 try", "3 tries".
+fn tries(n: u32) -> String {
+    if n == 1 {
+        "1 try".to_owned()
+    } else {
+        format!("{n} tries")
     }
 }
 

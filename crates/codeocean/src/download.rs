@@ -52,6 +52,11 @@ pub trait Progress: Send + Sync {
 struct NoProgress;
 impl Progress for NoProgress {}
 
+/// New ground a transfer must cover for its stall clock to start again: a body that
+/// trickles in below this per request timeout (16 KiB per 90 s by default, about 180 B/s)
+/// is stalled, though never silent long enough for the read timeout.
+const MIN_PROGRESS: u64 = 16 << 10;
+
 /// What a download job did.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -631,6 +636,9 @@ impl Download {
         let mut url: Option<String> = None;
         let mut written = 0u64;
         let mut furthest = have;
+        // Where the stall clock last started: it starts again only once MIN_PROGRESS bytes of
+        // new ground follow, so a body that drips a byte at a time is a stall too.
+        let mut mark = have;
         // A transfer gives up once this long has passed without new ground, retries included.
         let total = self.client.inner.request_timeout;
         let mut stall_deadline = tokio::time::Instant::now() + total;
@@ -796,7 +804,6 @@ impl Download {
                 let stall = tokio::time::sleep_until(stall_deadline);
                 tokio::pin!(stall);
                 let mut moved_at = tokio::time::Instant::now();
-                let mut last_new = moved_at;
                 loop {
                     let chunk = tokio::select! {
                         biased;
@@ -819,13 +826,13 @@ impl Download {
                             have += c.len() as u64;
                             written += c.len() as u64;
                             self.progress.bytes(c.len() as u64);
-                            if have > furthest {
+                            if have > furthest && have >= mark.saturating_add(MIN_PROGRESS) {
                                 // New ground: the stall clock starts again (moved at most a
                                 // few times a second; a timer reset per chunk costs).
                                 let now = tokio::time::Instant::now();
-                                last_new = now;
                                 if now - moved_at >= Duration::from_millis(250) {
                                     moved_at = now;
+                                    mark = have;
                                     stall_deadline = now + total;
                                     stall.as_mut().reset(stall_deadline);
                                 }
@@ -857,8 +864,8 @@ impl Download {
                     // not be retried forever.)
                     furthest = have;
                     delays = policy.delays();
-                    // From the last byte of new ground, not from the end of the try.
-                    stall_deadline = last_new + total;
+                    // The stall clock is not moved here: only MIN_PROGRESS bytes of new ground
+                    // (above) move it, so a server that sends a byte per try ends too.
                 }
                 if let Some(e) = broken {
                     if e.is_timeout() && tokio::time::Instant::now() >= stall_deadline {

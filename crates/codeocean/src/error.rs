@@ -321,6 +321,15 @@ fn connect_failure(e: &reqwest::Error) -> Option<String> {
     // hyper-util names a resolver failure "dns error"; the cause is the resolver's own words.
     if let Some(i) = chain.iter().position(|s| s == "dns error") {
         let cause = chain[i + 1..].join(": ");
+        // `EAI_AGAIN` ("Temporary failure in name resolution") or a resolver timeout: the name
+        // may well exist; a blip of the resolver is retried like any connection failure.
+        let lower = cause.to_ascii_lowercase();
+        if ["temporary failure", "try again", "timed out"]
+            .iter()
+            .any(|t| lower.contains(t))
+        {
+            return None;
+        }
         return Some(format!(
             "the host `{host}` could not be resolved ({cause}); check the domain"
         ));

@@ -44,6 +44,13 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         // Waiting handles Ctrl-C itself, to say how to resume.
         Command::Computation(c @ ComputationCmd::Wait { .. }) => computation(ctx, c).await,
         Command::Computation(c) => interruptible(computation(ctx, c)).await,
+        // A download says, on Ctrl-C, that running it again resumes it.
+        Command::Results(c @ ResultsCmd::Download { .. }) => {
+            resumable(interruptible(results(ctx, c)).await)
+        }
+        Command::DataAsset(c @ DataAssetCmd::Download { .. }) => {
+            resumable(interruptible(data_asset(ctx, c)).await)
+        }
         Command::Results(c) => interruptible(results(ctx, c)).await,
         Command::DataAsset(c) => interruptible(data_asset(ctx, c)).await,
         Command::CustomMetadata(CustomMetadataCmd::Get) => {
@@ -87,6 +94,21 @@ pub(crate) fn interrupted() -> anyhow::Error {
         message: "interrupted".into(),
     }
     .into()
+}
+
+/// A download's Ctrl-C, told how to go on: complete files stay, the same command resumes.
+fn resumable<T>(r: anyhow::Result<T>) -> anyhow::Result<T> {
+    r.map_err(|e| match e.downcast::<Exit>() {
+        Ok(exit) if exit.code == EXIT_INTERRUPTED => Exit {
+            code: EXIT_INTERRUPTED,
+            message: "interrupted: complete files are kept; run the same command again to \
+                      resume the download"
+                .into(),
+        }
+        .into(),
+        Ok(exit) => exit.into(),
+        Err(e) => e,
+    })
 }
 
 /// Runs a command until it ends or Ctrl-C; on Ctrl-C the command is dropped (a download
@@ -461,6 +483,16 @@ pub(crate) struct DownloadOutput {
     retries: u64,
     elapsed_ms: u64,
     failed: Vec<FailedFile>,
+    /// Why the job stopped before trying every file (refused credentials), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
+    /// Files listed but not tried because the job stopped.
+    #[serde(skip_serializing_if = "is_zero")]
+    not_attempted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -485,6 +517,8 @@ impl From<&Summary> for DownloadOutput {
                     error: e.to_string(),
                 })
                 .collect(),
+            stopped: s.stopped.clone(),
+            not_attempted: s.not_attempted,
         }
     }
 }

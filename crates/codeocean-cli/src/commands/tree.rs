@@ -204,14 +204,32 @@ impl std::fmt::Display for Tree<'_> {
 /// already said on its own line as it happened (`failed: …`), so none is repeated.
 pub(crate) fn complete(tree: Tree<'_>, summary: &Summary) -> anyhow::Result<()> {
     let failed = summary.failed.len();
+    let complete = summary.downloaded + summary.skipped;
+    if let Some(why) = &summary.stopped {
+        // Refused credentials: a re-run with the same token would be refused again, and the
+        // files never tried are not among the failures.
+        return Err(Exit {
+            code: 1,
+            message: format!(
+                "downloading {tree}: stopped: {why}; {complete} complete, {failed} failed, {} not tried",
+                output::count(summary.not_attempted, "listed file", "listed files"),
+            ),
+        }
+        .into());
+    }
     if failed == 0 {
         return Ok(());
     }
-    let complete = summary.downloaded + summary.skipped;
+    // A path that is not there (a mistyped `--path`) is not there on a re-run either.
+    let hint = if summary.failed.iter().all(|(_, e)| e.is_not_found()) {
+        "not found; check the path (`results ls`, `data-asset ls`)"
+    } else {
+        "a re-run resumes"
+    };
     Err(Exit {
         code: 1,
         message: format!(
-            "downloading {tree}: {} failed ({} complete); a re-run resumes",
+            "downloading {tree}: {} failed ({} complete); {hint}",
             output::count(failed as u64, "file or folder", "files or folders"),
             complete
         ),

@@ -181,10 +181,10 @@ fn interrupted_download_leaves_only_complete_files_and_resumes() {
     let id = finished_run(&sim, "c0ffee00-0000-4000-8000-000000000003");
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().to_str().unwrap();
-    let mut child = crate::cmd(Some(&sim))
+    let child = crate::cmd(Some(&sim))
         .args(["-q", "results", "download", &id, "--to", to])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -196,7 +196,14 @@ fn interrupted_download_leaves_only_complete_files_and_resumes() {
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    // The last word says how to go on.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: interrupted: complete files are kept; run the same command again to resume \
+         the download\n"
+    );
     // Every file under its final name is complete; partial ones are part files in the
     // download's state folder.
     let complete = count_complete(dir.path());

@@ -38,6 +38,11 @@ fn request_timeout_ends_a_call_to_a_server_that_never_answers() {
         .into();
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("request timeout of 1s"), "{out:?}");
+    // One try within 1 s (the per-try limit is 30 s), said in the singular.
+    assert!(
+        out.stderr.contains("1 try") && !out.stderr.contains("1 tries"),
+        "{out:?}"
+    );
     // Not the default 90 s (the old default was 6 tries of 60 s).
     assert!(started.elapsed() < Duration::from_secs(60), "{out:?}");
 }
@@ -135,4 +140,50 @@ fn walks_stop_at_max_depth_and_max_entries_and_say_how_to_raise_them() {
     );
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("--max-entries"), "{out:?}");
+}
+
+#[test]
+fn a_download_with_a_refused_token_says_so_and_not_that_a_rerun_resumes() {
+    let sim = sim();
+    let id = crate::finished_run(&sim, OK_CAPSULE);
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("out");
+    let out: crate::Out = cmd(None)
+        .args(["--domain", sim.origin(), "--token", "revoked-token"])
+        .args(["results", "download", &id, "--to"])
+        .arg(&to)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 1, "{out:?}");
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("stopped: the API refused the credentials (HTTP 401); check the token"),
+        "{out:?}"
+    );
+    // The same token would be refused again: no promise that a re-run resumes.
+    assert!(!last.contains("a re-run resumes"), "{out:?}");
+    assert!(!out.stderr.contains("revoked-token"), "{out:?}");
+    // The JSON summary says it too.
+    let out: crate::Out = cmd(None)
+        .args([
+            "--domain",
+            sim.origin(),
+            "--token",
+            "revoked-token",
+            "--json",
+        ])
+        .args(["results", "download", &id, "--to"])
+        .arg(&to)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 1, "{out:?}");
+    let doc = crate::json(&out);
+    assert!(
+        doc["stopped"]
+            .as_str()
+            .is_some_and(|s| s.contains("refused the credentials")),
+        "{out:?}"
+    );
 }

@@ -237,7 +237,8 @@ fn a_failure_is_said_once_also_with_quiet() {
             out.stderr,
             format!(
                 "failed: {missing}\nerror: downloading the files of data asset {asset}: 1 file \
-                 or folder failed (0 complete); a re-run resumes\n"
+                 or folder failed (0 complete); not found; check the path (`results ls`, \
+                 `data-asset ls`)\n"
             ),
             "{quiet:?}"
         );

@@ -103,8 +103,13 @@ fn counts_must_be_at_least_one() {
         assert!(out.stderr.contains("above zero"), "{scale}: {out:?}");
     }
     // (`cmd` passes its own --poll-interval to the simulator; this one has no server.)
-    for flag in ["--poll-interval", "--request-timeout"] {
-        let out = run(None, &[flag, "0s", "computation", "get", "x"]);
+    // A zero request timeout would fail every call at once ("no answer within 0ns").
+    for (flag, zero) in [
+        ("--poll-interval", "0s"),
+        ("--request-timeout", "0s"),
+        ("--request-timeout", "0"),
+    ] {
+        let out = run(None, &[flag, zero, "computation", "get", "x"]);
         assert_eq!(out.code, 2, "{flag}: {out:?}");
         assert!(
             out.stderr.contains("must be more than zero"),

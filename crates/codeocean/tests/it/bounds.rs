@@ -303,6 +303,34 @@ async fn a_stalled_transfer_gives_up_within_the_request_timeout() {
     assert!((2..=10).contains(&tries), "{tries} tries");
 }
 
+#[tokio::test]
+async fn a_body_that_drips_gives_up_within_the_request_timeout() {
+    // One byte every 100 ms is never silent for the read timeout, but it is no progress
+    // worth the name: 1000 bytes would take 100 s (a real drip of a byte every 10 s, days).
+    let (storage, _) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| Reply::Drip)).await;
+    let (origin, _) = api(storage, |folder| match folder {
+        "" => vec![serde_json::json!({
+            "name": "big.bin", "path": "big.bin", "type": "file", "size": 1000
+        })],
+        _ => vec![],
+    })
+    .await;
+    let c = client_for(&origin)
+        .read_timeout(Duration::from_millis(500))
+        .request_timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = tokio::time::timeout(GUARD, c.download("cafe", dir.path()).run())
+        .await
+        .expect("the transfer gives up")
+        .unwrap();
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    let (_, e) = &summary.failed[0];
+    assert!(e.to_string().contains("no progress"), "{e}");
+    assert!(!dir.path().join("big.bin").exists());
+}
+
 // Revoked credentials.
 
 #[tokio::test]
@@ -440,6 +468,57 @@ async fn a_host_that_does_not_resolve_fails_at_once_naming_it() {
         "{msg}"
     );
     assert!(!e.is_retryable());
+}
+
+/// A resolver whose first `fail` lookups fail the way glibc says `EAI_AGAIN`, then answers
+/// with `addr`.
+struct FlakyResolver {
+    fail: AtomicUsize,
+    addr: std::net::SocketAddr,
+}
+
+impl reqwest::dns::Resolve for FlakyResolver {
+    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let failing = self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let addr = self.addr;
+        Box::pin(async move {
+            if failing {
+                Err(std::io::Error::other(
+                    "failed to lookup address information: Temporary failure in name resolution",
+                )
+                .into())
+            } else {
+                Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs)
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_temporary_resolver_failure_is_retried_not_final() {
+    // EAI_AGAIN (a resolver that timed out or is overloaded, common in containers) is not
+    // "the host does not exist": a large download must not lose files to one DNS blip.
+    let (origin, log) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| {
+        ok(r#"{"id": "cafe", "name": "c", "slug": "s", "status": "release", "created": 0}"#)
+    }))
+    .await;
+    let addr: std::net::SocketAddr = origin.trim_start_matches("http://").parse().unwrap();
+    let resolver = Arc::new(FlakyResolver {
+        fail: AtomicUsize::new(1),
+        addr,
+    });
+    let c = client_for(&format!("http://flaky.example:{}", addr.port()))
+        .customize_http(move |b| b.dns_resolver(resolver.clone()))
+        .build()
+        .unwrap();
+    let r = tokio::time::timeout(GUARD, c.get_capsule("cafe"))
+        .await
+        .expect("ends");
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(log.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -600,4 +679,28 @@ async fn throttling_and_retries_log_at_debug_not_by_default() {
         .find(|l| l.contains("throttled (429)"))
         .unwrap_or_else(|| panic!("{debug}"));
     assert!(line.contains("DEBUG") && line.contains("retry=1"), "{line}");
+}
+
+#[tokio::test]
+async fn each_try_logs_its_own_status_once() {
+    // Two 503s, then 200: three INFO lines, none carrying an earlier try's status again (a
+    // span field recorded at each try shows up repeated on every later line).
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let (origin, _) = serve(Arc::new(move |_: &Seen, _: &mut TcpStream| {
+        if n.fetch_add(1, Ordering::SeqCst) < 2 {
+            Reply::Full("503 Service Unavailable", String::new(), "{}".into())
+        } else {
+            ok(r#"{"id": "cafe"}"#)
+        }
+    }))
+    .await;
+    let c = client_for(&origin).build().unwrap();
+    let (got, info) = logged(tracing::Level::INFO, c.get_capsule("cafe")).await;
+    got.unwrap();
+    let lines: Vec<&str> = info.lines().filter(|l| l.contains(" INFO ")).collect();
+    assert_eq!(lines.len(), 3, "{info}");
+    for line in &lines {
+        assert_eq!(line.matches("status=").count(), 1, "{line}");
+    }
 }

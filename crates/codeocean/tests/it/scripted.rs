@@ -51,6 +51,9 @@ pub(crate) enum Reply {
     },
     /// No answer at all: the request is read and the connection held open.
     Hang,
+    /// Headers announcing `Content-Length: 1000`, then one byte every 100 ms: never silent
+    /// long enough for a read timeout, yet 100 s for the whole body.
+    Drip,
 }
 
 /// Serves `script` on a free port; returns its origin and the requests seen so far.
@@ -134,6 +137,18 @@ pub(crate) async fn serve(script: Script) -> (String, Arc<std::sync::Mutex<Vec<S
                         while sock.write_all(block.as_bytes()).await.is_ok() {}
                     }
                     Reply::Hang => tokio::time::sleep(Duration::from_secs(600)).await,
+                    Reply::Drip => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n";
+                        if sock.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        for _ in 0..1000 {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            if sock.write_all(b"x").await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                     Reply::Endless => {
                         let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n";
                         if sock.write_all(head.as_bytes()).await.is_err() {
@@ -253,6 +268,41 @@ async fn a_retry_after_of_a_year_is_not_waited_for() {
     assert_eq!(e.retry_after(), Some(Duration::from_secs(31_536_000)));
     assert_eq!(log.lock().unwrap().len(), 1, "given up at once");
     assert!(e.to_string().contains("slow down"), "{e}");
+    // Why it was not retried, so "429" alone does not look like a client that gave up early.
+    assert!(
+        e.to_string()
+            .contains("the server asked to wait 31536000s (Retry-After)"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_request_timeout_is_named_as_the_reason() {
+    let (origin, log) = serve(Arc::new(|_: &Seen, _: &mut TcpStream| {
+        Reply::Full(
+            "503 Service Unavailable",
+            "retry-after: 30\r\n".into(),
+            r#"{"message": "maintenance"}"#.into(),
+        )
+    }))
+    .await;
+    // The default policy waits up to 60 s for a Retry-After; the request timeout is shorter.
+    let c = Client::builder()
+        .domain(&origin)
+        .token("scripted-token")
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    let e = c.get_capsule("cafe").await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(log.lock().unwrap().len(), 1, "given up at once");
+    assert!(
+        e.to_string().contains(
+            "the server asked to wait 30s (Retry-After), more than is left of the request timeout of 5s"
+        ),
+        "{e}"
+    );
 }
 
 /// Lists one file of 1000 bytes (`size` overridden to `listed`) whose storage answers with
