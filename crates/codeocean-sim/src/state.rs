@@ -179,7 +179,7 @@ impl Run {
         let phase = self.phase(now);
         let plan = &self.runnable.run;
         let end = self.ends();
-        let run_time = (now.min(end) - self.created).max(0.0) as i64;
+        let run_time = whole_seconds(now.min(end) - self.created);
         let ended = phase == Phase::Ended;
         let state = match phase {
             Phase::Initializing => ComputationState::Initializing,
@@ -700,4 +700,30 @@ pub(crate) fn unix_now_f64() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Whole seconds of a simulated span, rounded to the nanosecond first: the end of a run is
+/// `created + durations`, and `(created + 14.0) - created` is `13.999999999999998` for about one
+/// `created` in ten, which plain truncation would report as a run time of 13 s.
+fn whole_seconds(span: f64) -> i64 {
+    ((span * 1e9).round() / 1e9).max(0.0) as i64
+}
+
+#[cfg(test)]
+mod run_time_tests {
+    use super::whole_seconds;
+
+    #[test]
+    fn a_run_time_is_its_durations_whatever_the_start() {
+        for i in 0..10_000 {
+            let created = f64::from(i) * 0.000_73 + 0.1;
+            assert_eq!(
+                whole_seconds((created + 14.0) - created),
+                14,
+                "created {created}"
+            );
+        }
+        assert_eq!(whole_seconds(13.6), 13);
+        assert_eq!(whole_seconds(-0.5), 0);
+    }
 }
