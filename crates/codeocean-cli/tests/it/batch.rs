@@ -1,6 +1,6 @@
 //! `codeocean batch`: checked before launch, journaled, resumed without launching twice.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use expect_test::expect_file;
 
@@ -88,21 +88,18 @@ fn interrupted_batch_resumes_without_launching_twice() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::fs::read_to_string(&state)
-        .unwrap_or_default()
-        .lines()
-        .count()
-        < 2
-    {
-        assert!(Instant::now() < deadline, "the batch made no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    crate::wait_for(
+        Duration::from_secs(20),
+        "the batch made no progress",
+        || {
+            std::fs::read_to_string(&state)
+                .unwrap_or_default()
+                .lines()
+                .count()
+                >= 2
+        },
+    );
+    crate::interrupt(&child);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let launched = std::fs::read_to_string(&state).unwrap().lines().count();

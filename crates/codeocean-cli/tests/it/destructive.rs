@@ -260,11 +260,7 @@ fn on_a_terminal(sim: &Simulator, args: &[&str], answer: &str) -> (i32, String, 
     if answer == "\u{3}" {
         // Ctrl-C (the child has no controlling terminal, so the signal is sent as a shell's
         // terminal would send it).
-        let killed = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
+        crate::interrupt(&child);
     } else {
         master.write_all(answer.as_bytes()).unwrap();
     }

@@ -187,15 +187,10 @@ fn interrupted_download_leaves_only_complete_files_and_resumes() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while sim.stats().storage_bytes < 40 * 4096 {
-        assert!(std::time::Instant::now() < deadline, "no progress");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::wait_for(std::time::Duration::from_secs(20), "no progress", || {
+        sim.stats().storage_bytes >= 40 * 4096
+    });
+    crate::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     // The last word says how to go on.

@@ -72,6 +72,25 @@ impl From<Output> for Out {
 }
 
 /// Runs the binary with these arguments.
+/// Sends SIGINT to a child, as Ctrl-C at a terminal does.
+pub(crate) fn interrupt(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT {}", child.id());
+}
+
+/// Polls `done` every 5 ms until it holds; fails the test, saying `what` did not happen, after
+/// `within`.
+pub(crate) fn wait_for(within: std::time::Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 pub(crate) fn run(sim: Option<&Simulator>, args: &[&str]) -> Out {
     cmd(sim).args(args).output().unwrap().into()
 }

@@ -180,19 +180,12 @@ fn an_interrupted_run_prints_its_id_outcome_and_resume_command() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !sim
-        .requests()
-        .iter()
-        .any(|r| r.method == "GET" && r.path.contains("/computations/"))
-    {
-        assert!(std::time::Instant::now() < deadline, "never waited");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::wait_for(std::time::Duration::from_secs(20), "never waited", || {
+        sim.requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path.contains("/computations/"))
+    });
+    crate::interrupt(&child);
     let out: Out = child.wait_with_output().unwrap().into();
     assert_eq!(out.code, 130, "{out:?}");
     let v = crate::json(&out);
@@ -631,15 +624,10 @@ fn a_run_interrupted_while_downloading_says_only_the_download_is_left() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while sim.stats().storage_bytes < 10 * 4096 {
-        assert!(std::time::Instant::now() < deadline, "no download");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::wait_for(std::time::Duration::from_secs(30), "no download", || {
+        sim.stats().storage_bytes >= 10 * 4096
+    });
+    crate::interrupt(&child);
     let out: Out = child.wait_with_output().unwrap().into();
     assert_eq!(out.code, 130, "{out:?}");
     let id = sim.requests().iter().find_map(|r| {
