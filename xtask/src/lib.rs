@@ -20,6 +20,44 @@ use anyhow::{Context, Result, bail};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use serde_json::Value;
 
+/// The command line of `cargo xtask`.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Project automation of the Code Ocean workspace",
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands of `cargo xtask`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Regenerate the raw client, the operation table and the route classes from the spec
+    ///
+    /// Lints openapi/codeocean.yaml, then writes crates/codeocean-raw/src/generated.rs
+    /// (progenitor), crates/codeocean-raw/src/operations.rs and
+    /// crates/codeocean-sim/src/route_classes.rs.
+    Regen {
+        /// Write nothing; fail with a diff when a committed file differs from what the spec
+        /// generates
+        #[arg(long)]
+        check: bool,
+    },
+    /// Benchmark the CLI and the crate on a local simulator; write BENCHMARKS.md
+    ///
+    /// Builds in release mode, benchmarks the CLI and crate against the Python SDK, curl and the
+    /// critical-path bound on a local simulator (transfers, CPU per call, concurrent waiters,
+    /// build cost beside a baseline commit, scaling), and writes BENCHMARKS.md and
+    /// BENCHMARKS-scaling.svg beside it.
+    Bench(bench::Args),
+}
+
 /// The spec, relative to the workspace root.
 pub const SPEC: &str = "openapi/codeocean.yaml";
 /// The generated client, relative to the workspace root.
@@ -210,6 +248,78 @@ mod tests {
                 Regen::Written => unreachable!("check mode never writes"),
             }
         }
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        use clap::Parser as _;
+        Cli::try_parse_from(std::iter::once("cargo xtask").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn regen_and_bench_options_parse() {
+        assert!(matches!(
+            parse(&["regen"]).unwrap().command,
+            Command::Regen { check: false }
+        ));
+        assert!(matches!(
+            parse(&["regen", "--check"]).unwrap().command,
+            Command::Regen { check: true }
+        ));
+        let Command::Bench(args) = parse(&["bench"]).unwrap().command else {
+            panic!("not bench")
+        };
+        assert!(!args.quick && args.reps.is_none() && args.out.is_none() && args.only.is_empty());
+        assert_eq!(args.build_baseline, "cb1cc62");
+        let Command::Bench(args) = parse(&[
+            "bench",
+            "--quick",
+            "--reps",
+            "3",
+            "--out",
+            "x.md",
+            "--only",
+            "3,4",
+            "--build-baseline",
+            "abc123",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not bench")
+        };
+        assert!(args.quick);
+        assert_eq!(args.reps, Some(3));
+        assert_eq!(args.out.as_deref(), Some(Path::new("x.md")));
+        assert_eq!(args.only, [3, 4]);
+        assert_eq!(args.build_baseline, "abc123");
+    }
+
+    /// Usage errors are clap's, which exit with 2 (as the hand-written parser did).
+    #[test]
+    fn usage_errors_are_refused_with_exit_code_2() {
+        for bad in [
+            &[][..],
+            &["regenerate"],
+            &["regen", "--chek"],
+            &["bench", "--reps", "0"],
+            &["bench", "--reps"],
+            &["bench", "--only", "7"],
+            &["bench", "--only", "1,x"],
+            &["bench", "--fast"],
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
+        }
+        let help = parse(&["--help"]).unwrap_err();
+        assert_eq!(help.exit_code(), 0);
+        let text = help.to_string();
+        assert!(text.contains("regen") && text.contains("bench"), "{text}");
     }
 
     #[test]

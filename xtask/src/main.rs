@@ -2,40 +2,25 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-usage: cargo xtask <command>
-
-commands:
-  regen            regenerate crates/codeocean-raw/src/{generated,operations}.rs and
-                   crates/codeocean-sim/src/route_classes.rs from openapi/codeocean.yaml
-  regen --check    fail with a diff when a committed file differs from what the spec generates
-";
+use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    if args.first() == Some(&"bench") {
-        return match xtask::bench::run(&xtask::workspace_root(), &args[1..]) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let check = match args.as_slice() {
-        ["regen"] => false,
-        ["regen", "--check"] => true,
-        ["help" | "--help" | "-h"] => {
-            print!("{USAGE}{}", xtask::bench::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        _ => {
-            eprint!("{USAGE}{}", xtask::bench::USAGE);
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit with 2 (clap's code); `--help` and `help` print and exit with 0.
+    let cli = xtask::Cli::parse();
     let root = xtask::workspace_root();
+    let check = match cli.command {
+        xtask::Command::Bench(args) => {
+            let command: Vec<String> = std::env::args().skip(1).collect();
+            return match xtask::bench::run(&root, &args, &command.join(" ")) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        xtask::Command::Regen { check } => check,
+    };
     let found = match xtask::regen(&root, check) {
         Ok(found) => found,
         Err(e) => {
