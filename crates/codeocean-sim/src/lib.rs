@@ -23,17 +23,21 @@
 //! shares a scheduler with it; dropping the [`Simulator`] stops it.
 
 mod admin;
-mod api;
+mod apps;
 mod assets;
 pub mod catalogue;
 pub mod cli;
+mod computations;
 pub mod content;
 pub mod faults;
 mod faults_response;
-mod items;
+mod http;
+mod layer;
+mod routes;
 mod search;
 mod state;
 mod storage;
+mod tree;
 
 use std::fmt;
 use std::io;
@@ -192,7 +196,7 @@ impl Simulator {
             let storage = tokio::net::TcpListener::from_std(storage_listener)?.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            let api_app = api::router(state.clone());
+            let api_app = routes::router(state.clone());
             let storage_app = storage::router(state.clone());
             runtime.spawn(async move { axum::serve(api, api_app).await });
             runtime.spawn(async move { axum::serve(storage, storage_app).await });
@@ -274,14 +278,14 @@ impl Simulator {
     /// returns their ids; `None` when there is no such capsule or pipeline. The same as
     /// `POST /__sim/capsules/{id}/copies {"count": N}`.
     pub fn copy_capsule(&self, id: &str, count: usize) -> Option<Vec<String>> {
-        items::copy(&self.state, id, count)
+        apps::copy(&self.state, id, count)
     }
 
     /// Starts a cloud workstation session of a capsule (a computation with `cloud_workstation`
     /// true that runs until stopped, to which data assets can be attached) and returns its id;
     /// `None` when there is no such capsule. The same as `POST /__sim/cloud_workstations`.
     pub fn start_cloud_workstation(&self, capsule_id: &str) -> Option<String> {
-        items::start_workstation(&self.state, capsule_id).map(|c| c.id)
+        apps::start_workstation(&self.state, capsule_id).map(|c| c.id)
     }
 
     /// The expected contents of a file of a data asset (to check downloads), or `None` when
@@ -300,7 +304,7 @@ impl Simulator {
     /// Stops a running computation (it ends with end status `stopped`); false when there is no
     /// such running computation.
     pub fn stop_computation(&self, id: &str) -> bool {
-        api::stop(&self.state, id)
+        computations::stop(&self.state, id)
     }
 
     /// The expected contents of a result file of a computation (to check downloads), or `None`

@@ -11,7 +11,6 @@
 //! `offset` runs into empty pages that still claim more.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -24,11 +23,10 @@ use codeocean_raw::open::{
 use codeocean_raw::types;
 use serde::Serialize;
 
-use crate::api::{ApiError, ApiResult, Kind, capsule_wire, parse_body};
+use crate::apps::{Family, Kind, capsule_wire};
 use crate::faults::FaultPlan;
+use crate::http::{ApiError, ApiResult, St, parse_body};
 use crate::state::{self, Asset, Item};
-
-type St = State<Arc<state::State>>;
 
 /// Page size when the request gives none.
 const DEFAULT_LIMIT: i64 = 100;
@@ -485,22 +483,14 @@ fn lie(plan: Option<axum::Extension<FaultPlan>>) -> bool {
     plan.is_some_and(|p| p.0.lie_has_more)
 }
 
-pub(crate) async fn search_capsules(
+/// `POST /capsules/search`, `POST /pipelines/search`.
+pub(crate) async fn search_apps<F: Family>(
     State(st): St,
     plan: Option<axum::Extension<FaultPlan>>,
     body: Bytes,
 ) -> ApiResult<Json<types::CapsuleSearchResults>> {
     let (req, _) = parse_body(&body)?;
-    Ok(Json(search_items(&st, Kind::Capsule, req, lie(plan))?))
-}
-
-pub(crate) async fn search_pipelines(
-    State(st): St,
-    plan: Option<axum::Extension<FaultPlan>>,
-    body: Bytes,
-) -> ApiResult<Json<types::CapsuleSearchResults>> {
-    let (req, _) = parse_body(&body)?;
-    Ok(Json(search_items(&st, Kind::Pipeline, req, lie(plan))?))
+    Ok(Json(search_items(&st, F::KIND, req, lie(plan))?))
 }
 
 // --- Data assets --------------------------------------------------------------------------
@@ -669,6 +659,7 @@ fn search_assets(
     })
 }
 
+/// `POST /data_assets/search`.
 pub(crate) async fn search_data_assets(
     State(st): St,
     plan: Option<axum::Extension<FaultPlan>>,
