@@ -395,20 +395,29 @@ pub(crate) async fn attach<F: Family>(
     with_item(st, id, kind, |item| {
         attach_to(&mut item.attached, &params, &facts)
     })??;
-    Ok(Json(
-        params
-            .iter()
-            .zip(facts)
-            .map(|(p, (mount, external))| types::DataAssetAttachResult {
-                external: Some(external),
-                id: p.id.clone(),
-                job_id: None,
-                mount: Some(mount),
-                mount_state: Some("ready".into()),
-                ready: Some(true),
-            })
-            .collect(),
-    ))
+    Ok(Json(attach_results(&params, facts, None)))
+}
+
+/// The answer to an attach: each asset ready, or (with the `job` that mounts them, for a cloud
+/// workstation session) on its way.
+pub(crate) fn attach_results(
+    params: &[types::DataAssetAttachParams],
+    facts: Vec<(String, bool)>,
+    job: Option<String>,
+) -> Vec<types::DataAssetAttachResult> {
+    let ready = job.is_none();
+    params
+        .iter()
+        .zip(facts)
+        .map(|(p, (mount, external))| types::DataAssetAttachResult {
+            external: Some(external),
+            id: p.id.clone(),
+            job_id: job.clone(),
+            mount: Some(mount),
+            mount_state: Some(if ready { "ready" } else { "mounting" }.into()),
+            ready: Some(ready),
+        })
+        .collect()
 }
 
 /// `DELETE .../data_assets/`: detaches data assets.

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use codeocean_raw::types;
 
-use crate::apps::{Kind, asset_facts, attach_to, detach_from, with_item};
+use crate::apps::{Kind, asset_facts, attach_results, attach_to, detach_from, with_item};
 use crate::catalogue::{Entry, Flat, Runnable};
 use crate::http::{ApiError, ApiResult, Q, St, parse_body, query};
 use crate::state::{self, Phase, Run};
@@ -231,6 +231,16 @@ pub(crate) fn stop(st: &state::State, id: &str) -> bool {
     }
 }
 
+/// The data assets of a run: (id, mount).
+fn attached_to(r: &Run) -> Vec<(String, String)> {
+    r.request
+        .data_assets
+        .iter()
+        .flatten()
+        .map(|d| (d.id.clone(), d.mount.clone().unwrap_or_default()))
+        .collect()
+}
+
 /// A cloud workstation session that is still running, or why not.
 fn running_session(st: &state::State, run: &state::Run) -> ApiResult<()> {
     if !run.workstation {
@@ -259,13 +269,7 @@ pub(crate) async fn attach_computation(
     let job = st.new_id();
     with_run(&st, &id, |r| {
         running_session(&st, r)?;
-        let mut attached: Vec<(String, String)> = r
-            .request
-            .data_assets
-            .iter()
-            .flatten()
-            .map(|d| (d.id.clone(), d.mount.clone().unwrap_or_default()))
-            .collect();
+        let mut attached = attached_to(r);
         attach_to(&mut attached, &params, &facts)?;
         r.request.data_assets = Some(
             attached
@@ -279,20 +283,7 @@ pub(crate) async fn attach_computation(
         Ok(())
     })??;
     // A session mounts in the background: the answer says the mount is on its way.
-    Ok(Json(
-        params
-            .iter()
-            .zip(facts)
-            .map(|(p, (mount, external))| types::DataAssetAttachResult {
-                external: Some(external),
-                id: p.id.clone(),
-                job_id: Some(job.clone()),
-                mount: Some(mount),
-                mount_state: Some("mounting".into()),
-                ready: Some(false),
-            })
-            .collect(),
-    ))
+    Ok(Json(attach_results(&params, facts, Some(job))))
 }
 
 pub(crate) async fn detach_computation(
@@ -303,13 +294,7 @@ pub(crate) async fn detach_computation(
     let (ids, _): (Vec<String>, _) = parse_body(&body)?;
     with_run(&st, &id, |r| {
         running_session(&st, r)?;
-        let mut attached: Vec<(String, String)> = r
-            .request
-            .data_assets
-            .iter()
-            .flatten()
-            .map(|d| (d.id.clone(), d.mount.clone().unwrap_or_default()))
-            .collect();
+        let mut attached = attached_to(r);
         detach_from(&mut attached, &ids, &format!("computation {id}"))?;
         if let Some(d) = r.request.data_assets.as_mut() {
             d.retain(|d| !ids.contains(&d.id));

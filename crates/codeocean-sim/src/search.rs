@@ -365,6 +365,22 @@ const CAPSULE_FIELDS: &[&str] = &[
     "author",
 ];
 
+/// What both searches check after their own fields, in order: the sort order (`desc`), the
+/// filters, the paging of the search `unpaged` (its request without paging fields).
+fn sorted_filtered_paged(
+    kind: &str,
+    unpaged: &impl Serialize,
+    (has_sort_field, sort_order): (bool, Option<&SortOrder>),
+    filters: Option<&Vec<types::SearchFilter>>,
+    (next_token, offset, limit): (Option<&str>, Option<i64>, Option<i64>),
+) -> ApiResult<(bool, Vec<types::SearchFilter>, Paging)> {
+    let desc = check_sort(has_sort_field, sort_order)?;
+    let filters = filters.cloned().unwrap_or_default();
+    check_filters(&filters)?;
+    let paging = paging(kind, unpaged, next_token, offset, limit)?;
+    Ok((desc, filters, paging))
+}
+
 fn search_items(
     st: &state::State,
     kind: Kind,
@@ -389,21 +405,18 @@ fn search_items(
         CapsuleStatus::is_unknown,
         CapsuleStatus::KNOWN,
     )?;
-    let desc = check_sort(req.sort_field.is_some(), req.sort_order.as_ref())?;
-    let filters = req.filters.clone().unwrap_or_default();
-    check_filters(&filters)?;
     let unpaged = types::CapsuleSearchRequest {
         next_token: None,
         offset: None,
         limit: None,
         ..req.clone()
     };
-    let paging = paging(
+    let (desc, filters, paging) = sorted_filtered_paged(
         kind.noun(),
         &unpaged,
-        req.next_token.as_deref(),
-        req.offset,
-        req.limit,
+        (req.sort_field.is_some(), req.sort_order.as_ref()),
+        req.filters.as_ref(),
+        (req.next_token.as_deref(), req.offset, req.limit),
     )?;
     let terms = parse_query(req.query.as_deref().unwrap_or(""), CAPSULE_FIELDS);
     let archived = req.archived.unwrap_or(false);
@@ -547,21 +560,18 @@ fn search_assets(
         DataAssetSearchOrigin::is_unknown,
         DataAssetSearchOrigin::KNOWN,
     )?;
-    let desc = check_sort(req.sort_field.is_some(), req.sort_order.as_ref())?;
-    let filters = req.filters.clone().unwrap_or_default();
-    check_filters(&filters)?;
     let unpaged = types::DataAssetSearchRequest {
         next_token: None,
         offset: None,
         limit: None,
         ..req.clone()
     };
-    let paging = paging(
+    let (desc, filters, paging) = sorted_filtered_paged(
         "data_assets",
         &unpaged,
-        req.next_token.as_deref(),
-        req.offset,
-        req.limit,
+        (req.sort_field.is_some(), req.sort_order.as_ref()),
+        req.filters.as_ref(),
+        (req.next_token.as_deref(), req.offset, req.limit),
     )?;
     let terms = parse_query(req.query.as_deref().unwrap_or(""), DATA_ASSET_FIELDS);
     let archived = req.archived.unwrap_or(false);
