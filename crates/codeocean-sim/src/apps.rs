@@ -71,6 +71,7 @@ pub(crate) fn with_item<T>(
     }
 }
 
+/// A capsule or pipeline as the API sends it.
 pub(crate) fn capsule_wire(st: &state::State, item: &Item) -> types::Capsule {
     let r = &item.runnable;
     types::Capsule {
@@ -365,6 +366,7 @@ pub(crate) fn attach_to(
     Ok(())
 }
 
+/// Detaches `ids` from a list of (id, mount); each must be attached to `what`.
 pub(crate) fn detach_from(
     attached: &mut Vec<(String, String)>,
     ids: &[String],

@@ -326,6 +326,7 @@ pub(crate) fn share(cur: &mut types::Permissions, with: &types::Permissions) {
     }
 }
 
+/// `GET /data_assets/{id}/permissions`.
 pub(crate) async fn permissions(
     State(st): St,
     Path(id): Path<String>,
@@ -333,6 +334,7 @@ pub(crate) async fn permissions(
     with_asset(&st, &id, |a| Ok(Json(a.permissions.clone())))
 }
 
+/// `POST /data_assets/{id}/permissions`.
 pub(crate) async fn update_permissions(
     State(st): St,
     Path(id): Path<String>,
@@ -348,6 +350,7 @@ pub(crate) async fn update_permissions(
 
 // --- Delete, archive, transfer ------------------------------------------------------------
 
+/// `DELETE /data_assets/{id}` (it is detached from every capsule and pipeline).
 pub(crate) async fn delete_data_asset(
     State(st): St,
     Path(id): Path<String>,
@@ -364,6 +367,7 @@ pub(crate) async fn delete_data_asset(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `PATCH /data_assets/{id}/archive?archive=`.
 pub(crate) async fn archive_data_asset(
     State(st): St,
     Path(id): Path<String>,
@@ -376,6 +380,7 @@ pub(crate) async fn archive_data_asset(
     })
 }
 
+/// `POST /data_assets/{id}/transfer`: moves the files to an S3 bucket of the user's.
 pub(crate) async fn transfer(
     State(st): St,
     Path(id): Path<String>,
@@ -443,6 +448,7 @@ fn files_of(st: &state::State, id: &str) -> ApiResult<(Option<AssetFiles>, bool)
     })
 }
 
+/// `POST /data_assets/{id}/files`: one folder of the files.
 pub(crate) async fn list_files(
     State(st): St,
     Path(id): Path<String>,
@@ -534,6 +540,7 @@ pub(crate) fn metadata_schema() -> types::CustomMetadataSchema {
     }
 }
 
+/// `GET /custom_metadata`.
 pub(crate) async fn custom_metadata() -> Json<types::CustomMetadataSchema> {
     Json(metadata_schema())
 }

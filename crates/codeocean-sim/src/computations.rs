@@ -98,6 +98,7 @@ fn validate_run(
     Ok((runnable, flat, is_pipeline))
 }
 
+/// `POST /computations`: starts a run of a capsule or pipeline.
 pub(crate) async fn run_computation(
     State(st): St,
     body: Bytes,
@@ -125,6 +126,7 @@ pub(crate) async fn run_computation(
     Ok(Json(wire))
 }
 
+/// Runs `f` on the computation `id` (404 when there is none).
 pub(crate) fn with_run<T>(
     st: &state::State,
     id: &str,
@@ -137,6 +139,7 @@ pub(crate) fn with_run<T>(
     Ok(f(run))
 }
 
+/// `GET /computations/{id}`.
 pub(crate) async fn get_computation(
     State(st): St,
     Path(id): Path<String>,
@@ -144,6 +147,7 @@ pub(crate) async fn get_computation(
     with_run(&st, &id, |r| Json(r.to_wire(&st.clock)))
 }
 
+/// `DELETE /computations/{id}`.
 pub(crate) async fn delete_computation(
     State(st): St,
     Path(id): Path<String>,
@@ -155,6 +159,7 @@ pub(crate) async fn delete_computation(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `PATCH /computations/{id}?name=`.
 pub(crate) async fn rename_computation(
     State(st): St,
     Path(id): Path<String>,
@@ -173,6 +178,7 @@ pub(crate) async fn rename_computation(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /computations/{id}/results`: one folder of the results.
 pub(crate) async fn list_results(
     State(st): St,
     Path(id): Path<String>,
@@ -258,6 +264,7 @@ fn running_session(st: &state::State, run: &state::Run) -> ApiResult<()> {
     Ok(())
 }
 
+/// `POST /computations/{id}/data_assets`: attaches data assets to a cloud workstation session.
 pub(crate) async fn attach_computation(
     State(st): St,
     Path(id): Path<String>,
@@ -286,6 +293,7 @@ pub(crate) async fn attach_computation(
     Ok(Json(attach_results(&params, facts, Some(job))))
 }
 
+/// `DELETE /computations/{id}/data_assets/`: detaches them.
 pub(crate) async fn detach_computation(
     State(st): St,
     Path(id): Path<String>,

@@ -43,10 +43,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An answer with a JSON body `{"message": ...}`.
 pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "message": message }))).into_response()
 }
 
+/// A handler's result: its answer, or an error answered as JSON.
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Whether the request carries the token as HTTP Basic user name.
@@ -180,9 +182,8 @@ fn strip_nulls(v: &mut Value) {
     }
 }
 
-pub(crate) fn query(
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> ApiResult<HashMap<String, String>> {
+/// The query string's parameters, or a 400 naming what is wrong with it.
+pub(crate) fn query(q: Q) -> ApiResult<HashMap<String, String>> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
 }
