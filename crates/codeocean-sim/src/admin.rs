@@ -22,16 +22,16 @@ type St = State<Arc<SimState>>;
 
 pub(crate) fn router() -> Router<Arc<SimState>> {
     Router::new()
-        .route("/stats", get(stats))
-        .route("/requests", get(requests).delete(clear))
-        .route("/config", get(config).put(set_config))
-        .route("/faults/injected", get(injected))
-        .route("/advance", post(advance))
-        .route("/computations", get(computations))
-        .route("/computations/{id}/stop", post(stop))
-        .route("/data_assets", post(bulk_assets))
-        .route("/capsules/{id}/copies", post(copies))
-        .route("/cloud_workstations", post(workstation))
+        .route("/__sim/stats", get(stats))
+        .route("/__sim/requests", get(requests).delete(clear))
+        .route("/__sim/config", get(config).put(set_config))
+        .route("/__sim/faults/injected", get(injected))
+        .route("/__sim/advance", post(advance))
+        .route("/__sim/computations", get(computations))
+        .route("/__sim/computations/{id}/stop", post(stop))
+        .route("/__sim/data_assets", post(bulk_assets))
+        .route("/__sim/capsules/{id}/copies", post(copies))
+        .route("/__sim/cloud_workstations", post(workstation))
 }
 
 #[derive(Deserialize)]

@@ -6,12 +6,15 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use codeocean_raw::Operation as Op;
+
 use crate::faults::RouteClass;
 use crate::http::{authorized, json_error, read_body};
+use crate::route_classes::route_class;
 use crate::state::{self, RecordedRequest};
 use crate::{ApiGeneration, faults_response};
 
@@ -110,20 +113,21 @@ where
 pub(crate) async fn api(State(st): State<Arc<state::State>>, req: Request, next: Next) -> Response {
     let st = &*st;
     serve(st, Origin::Api, req, next, async move |req: Request| {
-        let (operation, class) = classify(req.method(), req.uri().path());
+        let op = operation(req.method().as_str(), req.uri().path());
         let (parts, body) = req.into_parts();
         let body = read_body(body).await;
         let req = Request::from_parts(
             parts,
             axum::body::Body::from(body.as_ref().cloned().unwrap_or_default()),
         );
+        let class = op.map(route_class);
         let removed = matches!(
-            (operation, st.api()),
+            (op, st.api()),
             (
-                "get_result_file_urls" | "get_data_asset_file_urls",
+                Some(Op::GetResultFileUrls | Op::GetDataAssetFileUrls),
                 ApiGeneration::Legacy
             ) | (
-                "get_result_file_download_url" | "get_data_asset_file_download_url",
+                Some(Op::GetResultFileDownloadUrl | Op::GetDataAssetFileDownloadUrl),
                 ApiGeneration::Modern
             )
         );
@@ -140,7 +144,7 @@ pub(crate) async fn api(State(st): State<Arc<state::State>>, req: Request, next:
         });
         Classified {
             req,
-            operation,
+            operation: op.map_or("unknown", Op::id),
             // A removed route draws no faults.
             class: class.filter(|_| !removed),
             // Exactly what an unknown route gets: no JSON error for a client to misread as
@@ -156,287 +160,57 @@ pub(crate) async fn api(State(st): State<Arc<state::State>>, req: Request, next:
     .await
 }
 
-/// Maps a request to its operation id and route class (`None` for routes the API lacks).
-fn classify(method: &Method, path: &str) -> (&'static str, Option<RouteClass>) {
-    let Some(rest) = path.strip_prefix("/api/v1/") else {
-        return ("unknown", None);
-    };
-    let segs: Vec<&str> = rest.split('/').collect();
-    let m = method.as_str();
-    use RouteClass as C;
-    let (op, class) = match (m, segs.as_slice()) {
-        ("POST", ["capsules", "search"]) => ("search_capsules", C::Search),
-        ("POST", ["pipelines", "search"]) => ("search_pipelines", C::Search),
-        ("POST", ["data_assets", "search"]) => ("search_data_assets", C::Search),
-        ("GET" | "HEAD", ["capsules", _]) => ("get_capsule", C::Capsules),
-        ("GET" | "HEAD", ["pipelines", _]) => ("get_pipeline", C::Capsules),
-        ("GET" | "HEAD", ["capsules", _, "computations"]) => {
-            ("list_capsule_computations", C::Capsules)
-        }
-        ("GET" | "HEAD", ["pipelines", _, "computations"]) => {
-            ("list_pipeline_computations", C::Capsules)
-        }
-        ("DELETE", ["capsules", _]) => ("delete_capsule", C::Manage),
-        ("DELETE", ["pipelines", _]) => ("delete_pipeline", C::Manage),
-        ("GET" | "HEAD", ["capsules", _, "app_panel"]) => ("get_capsule_app_panel", C::Manage),
-        ("GET" | "HEAD", ["pipelines", _, "app_panel"]) => ("get_pipeline_app_panel", C::Manage),
-        ("PATCH", ["capsules", _, "archive"]) => ("archive_capsule", C::Manage),
-        ("PATCH", ["pipelines", _, "archive"]) => ("archive_pipeline", C::Manage),
-        ("POST", ["capsules", _, "data_assets"]) => ("attach_capsule_data_assets", C::Manage),
-        ("POST", ["pipelines", _, "data_assets"]) => ("attach_pipeline_data_assets", C::Manage),
-        ("DELETE", ["capsules", _, "data_assets", ""]) => ("detach_capsule_data_assets", C::Manage),
-        ("DELETE", ["pipelines", _, "data_assets", ""]) => {
-            ("detach_pipeline_data_assets", C::Manage)
-        }
-        ("GET" | "HEAD", ["capsules", _, "permissions"]) => ("get_capsule_permissions", C::Manage),
-        ("GET" | "HEAD", ["pipelines", _, "permissions"]) => {
-            ("get_pipeline_permissions", C::Manage)
-        }
-        ("POST", ["capsules", _, "permissions"]) => ("update_capsule_permissions", C::Manage),
-        ("POST", ["pipelines", _, "permissions"]) => ("update_pipeline_permissions", C::Manage),
-        ("POST", ["capsules", _, "release"]) => ("release_capsule", C::Manage),
-        ("POST", ["pipelines", _, "release"]) => ("release_pipeline", C::Manage),
-        ("GET" | "HEAD", ["capsules", _, "release", _]) => ("get_capsule_release_job", C::Manage),
-        ("GET" | "HEAD", ["pipelines", _, "release", _]) => ("get_pipeline_release_job", C::Manage),
-        ("POST", ["capsules", _, "sync"]) => ("sync_capsule", C::Manage),
-        ("POST", ["pipelines", _, "sync"]) => ("sync_pipeline", C::Manage),
-        ("POST", ["computations"]) => ("run_computation", C::Run),
-        ("GET" | "HEAD", ["computations", _]) => ("get_computation", C::Computations),
-        ("DELETE", ["computations", _]) => ("delete_computation", C::Computations),
-        ("PATCH", ["computations", _]) => ("rename_computation", C::Computations),
-        ("POST", ["computations", _, "data_assets"]) => {
-            ("attach_computation_data_assets", C::Computations)
-        }
-        ("DELETE", ["computations", _, "data_assets", ""]) => {
-            ("detach_computation_data_assets", C::Computations)
-        }
-        ("POST", ["computations", _, "results"]) => ("list_computation_results", C::Results),
-        ("GET" | "HEAD", ["computations", _, "results", "urls"]) => {
-            ("get_result_file_urls", C::Urls)
-        }
-        ("GET" | "HEAD", ["computations", _, "results", "download_url"]) => {
-            ("get_result_file_download_url", C::Urls)
-        }
-        ("GET" | "HEAD", ["custom_metadata"]) => ("get_custom_metadata", C::DataAssets),
-        ("POST", ["data_assets"]) => ("create_data_asset", C::DataAssets),
-        ("GET" | "HEAD", ["data_assets", _]) => ("get_data_asset", C::DataAssets),
-        ("PUT", ["data_assets", _]) => ("update_data_asset", C::DataAssets),
-        ("DELETE", ["data_assets", _]) => ("delete_data_asset", C::DataAssets),
-        ("PATCH", ["data_assets", _, "archive"]) => ("archive_data_asset", C::DataAssets),
-        ("POST", ["data_assets", _, "files"]) => ("list_data_asset_files", C::Results),
-        ("GET" | "HEAD", ["data_assets", _, "files", "urls"]) => {
-            ("get_data_asset_file_urls", C::Urls)
-        }
-        ("GET" | "HEAD", ["data_assets", _, "files", "download_url"]) => {
-            ("get_data_asset_file_download_url", C::Urls)
-        }
-        ("GET" | "HEAD", ["data_assets", _, "permissions"]) => {
-            ("get_data_asset_permissions", C::DataAssets)
-        }
-        ("POST", ["data_assets", _, "permissions"]) => {
-            ("update_data_asset_permissions", C::DataAssets)
-        }
-        ("POST", ["data_assets", _, "transfer"]) => ("transfer_data_asset", C::DataAssets),
-        _ => return ("unknown", None),
-    };
-    (op, Some(class))
+/// The operation a request to the API is for, by the table: its path under `/api/v1`.
+fn operation(method: &str, path: &str) -> Option<Op> {
+    let rest = path.strip_prefix("/api/v1")?;
+    if rest.starts_with('/') {
+        Op::find(method, rest)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn classifies_every_operation() {
-        let cases = [
-            ("GET", "/api/v1/capsules/x", "get_capsule"),
-            (
-                "GET",
-                "/api/v1/capsules/x/computations",
-                "list_capsule_computations",
-            ),
-            ("POST", "/api/v1/computations", "run_computation"),
-            ("GET", "/api/v1/computations/x", "get_computation"),
-            ("DELETE", "/api/v1/computations/x", "delete_computation"),
-            ("PATCH", "/api/v1/computations/x", "rename_computation"),
-            (
-                "POST",
-                "/api/v1/computations/x/results",
-                "list_computation_results",
-            ),
-            (
-                "GET",
-                "/api/v1/computations/x/results/urls",
-                "get_result_file_urls",
-            ),
-            (
-                "GET",
-                "/api/v1/computations/x/results/download_url",
-                "get_result_file_download_url",
-            ),
-            ("POST", "/api/v1/data_assets", "create_data_asset"),
-            ("GET", "/api/v1/data_assets/x", "get_data_asset"),
-            ("PUT", "/api/v1/data_assets/x", "update_data_asset"),
-            ("POST", "/api/v1/capsules/search", "search_capsules"),
-            ("POST", "/api/v1/pipelines/search", "search_pipelines"),
-            ("POST", "/api/v1/data_assets/search", "search_data_assets"),
-            ("GET", "/api/v1/pipelines/x", "get_pipeline"),
-            ("DELETE", "/api/v1/capsules/x", "delete_capsule"),
-            ("DELETE", "/api/v1/pipelines/x", "delete_pipeline"),
-            (
-                "GET",
-                "/api/v1/capsules/x/app_panel",
-                "get_capsule_app_panel",
-            ),
-            (
-                "GET",
-                "/api/v1/pipelines/x/app_panel",
-                "get_pipeline_app_panel",
-            ),
-            ("PATCH", "/api/v1/capsules/x/archive", "archive_capsule"),
-            ("PATCH", "/api/v1/pipelines/x/archive", "archive_pipeline"),
-            (
-                "GET",
-                "/api/v1/pipelines/x/computations",
-                "list_pipeline_computations",
-            ),
-            (
-                "POST",
-                "/api/v1/capsules/x/data_assets",
-                "attach_capsule_data_assets",
-            ),
-            (
-                "POST",
-                "/api/v1/pipelines/x/data_assets",
-                "attach_pipeline_data_assets",
-            ),
-            (
-                "DELETE",
-                "/api/v1/capsules/x/data_assets/",
-                "detach_capsule_data_assets",
-            ),
-            (
-                "DELETE",
-                "/api/v1/pipelines/x/data_assets/",
-                "detach_pipeline_data_assets",
-            ),
-            (
-                "GET",
-                "/api/v1/capsules/x/permissions",
-                "get_capsule_permissions",
-            ),
-            (
-                "GET",
-                "/api/v1/pipelines/x/permissions",
-                "get_pipeline_permissions",
-            ),
-            (
-                "POST",
-                "/api/v1/capsules/x/permissions",
-                "update_capsule_permissions",
-            ),
-            (
-                "POST",
-                "/api/v1/pipelines/x/permissions",
-                "update_pipeline_permissions",
-            ),
-            ("POST", "/api/v1/capsules/x/release", "release_capsule"),
-            ("POST", "/api/v1/pipelines/x/release", "release_pipeline"),
-            (
-                "GET",
-                "/api/v1/capsules/x/release/j",
-                "get_capsule_release_job",
-            ),
-            (
-                "GET",
-                "/api/v1/pipelines/x/release/j",
-                "get_pipeline_release_job",
-            ),
-            ("POST", "/api/v1/capsules/x/sync", "sync_capsule"),
-            ("POST", "/api/v1/pipelines/x/sync", "sync_pipeline"),
-            (
-                "POST",
-                "/api/v1/computations/x/data_assets",
-                "attach_computation_data_assets",
-            ),
-            (
-                "DELETE",
-                "/api/v1/computations/x/data_assets/",
-                "detach_computation_data_assets",
-            ),
-            ("GET", "/api/v1/custom_metadata", "get_custom_metadata"),
-            ("DELETE", "/api/v1/data_assets/x", "delete_data_asset"),
-            (
-                "PATCH",
-                "/api/v1/data_assets/x/archive",
-                "archive_data_asset",
-            ),
-            (
-                "POST",
-                "/api/v1/data_assets/x/files",
-                "list_data_asset_files",
-            ),
-            (
-                "GET",
-                "/api/v1/data_assets/x/files/urls",
-                "get_data_asset_file_urls",
-            ),
-            (
-                "GET",
-                "/api/v1/data_assets/x/files/download_url",
-                "get_data_asset_file_download_url",
-            ),
-            (
-                "GET",
-                "/api/v1/data_assets/x/permissions",
-                "get_data_asset_permissions",
-            ),
-            (
-                "POST",
-                "/api/v1/data_assets/x/permissions",
-                "update_data_asset_permissions",
-            ),
-            (
-                "POST",
-                "/api/v1/data_assets/x/transfer",
-                "transfer_data_asset",
-            ),
-            ("POST", "/api/v1/capsules/x", "unknown"),
-            ("DELETE", "/api/v1/capsules/x/data_assets", "unknown"),
-            ("GET", "/api/v1/capsules/search", "get_capsule"),
-        ];
-        // Every operation of the spec is routed (and nothing else). The spec lives at the
-        // workspace's root, outside this crate: read at run time, so that the packaged crate
-        // (which does not carry it) still builds and runs its other tests.
-        let ops: std::collections::BTreeSet<&str> = cases
-            .iter()
-            .map(|c| c.2)
-            .filter(|op| *op != "unknown")
+    /// The operation's path under `/api/v1` with each `{param}` replaced by `x`.
+    fn concrete(op: Op) -> String {
+        let segments: Vec<&str> = op
+            .path()
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x" } else { s })
             .collect();
-        let spec_path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/codeocean.yaml");
-        match std::fs::read_to_string(&spec_path) {
-            Ok(text) => {
-                let spec: std::collections::BTreeSet<&str> = text
-                    .lines()
-                    .filter_map(|l| l.trim().strip_prefix("operationId: "))
-                    .collect();
-                assert_eq!(ops, spec);
+        format!("/api/v1{}", segments.join("/"))
+    }
+
+    #[test]
+    fn every_operation_is_found_from_its_method_and_path_and_nothing_near_it_is() {
+        for op in Op::ALL {
+            let (m, path) = (op.method(), concrete(op));
+            assert_eq!(operation(m, &path), Some(op), "{m} {path}");
+            if m == "GET" {
+                assert_eq!(operation("HEAD", &path), Some(op), "HEAD {path}");
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!(
-                    "spec check skipped: {} is not here (packaged crate)",
-                    spec_path.display()
-                );
-            }
-            Err(e) => panic!("reading {}: {e}", spec_path.display()),
+            // Outside `/api/v1`, or a `/` too many or too few: no operation (a bare 404).
+            assert_eq!(operation(m, &path["/api/v1".len()..]), None, "{m} {path}");
+            assert_eq!(operation(m, &path.replacen("/api/v1", "/api/v1x", 1)), None);
+            let other = match path.strip_suffix('/') {
+                Some(p) => p.to_owned(),
+                None => format!("{path}/"),
+            };
+            assert_ne!(operation(m, &other), Some(op), "{m} {other}");
         }
-        for (m, p, op) in cases {
-            assert_eq!(
-                classify(&Method::from_bytes(m.as_bytes()).unwrap(), p).0,
-                op,
-                "{m} {p}"
-            );
-        }
+        // A literal segment is not an id for its own method, and is one for the others.
+        let search = format!("/api/v1{}", Op::SearchCapsules.path());
+        assert_eq!(operation("GET", &search), Some(Op::GetCapsule));
+        assert_eq!(operation("POST", &concrete(Op::GetCapsule)), None);
+        assert_eq!(
+            operation(
+                "DELETE",
+                concrete(Op::DetachCapsuleDataAssets).trim_end_matches('/')
+            ),
+            None
+        );
     }
 }
