@@ -390,8 +390,7 @@ pub(crate) async fn attach<F: Family>(
     body: Bytes,
 ) -> ApiResult<Json<Vec<types::DataAssetAttachResult>>> {
     let (st, id, kind) = (&*st, id.as_str(), F::KIND);
-    let body = &body[..];
-    let (params, _): (Vec<types::DataAssetAttachParams>, _) = parse_body(body)?;
+    let (params, _): (Vec<types::DataAssetAttachParams>, _) = parse_body(&body)?;
     with_item(st, id, kind, |_| ())?;
     let facts = asset_facts(st, &params)?;
     with_item(st, id, kind, |item| {
@@ -429,8 +428,7 @@ pub(crate) async fn detach<F: Family>(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let (st, id, kind) = (&*st, id.as_str(), F::KIND);
-    let body = &body[..];
-    let (ids, _): (Vec<String>, _) = parse_body(body)?;
+    let (ids, _): (Vec<String>, _) = parse_body(&body)?;
     let what = format!("{} {id}", kind.noun());
     with_item(st, id, kind, |item| {
         detach_from(&mut item.attached, &ids, &what)
@@ -458,8 +456,7 @@ pub(crate) async fn update_permissions<F: Family>(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let (st, id, kind) = (&*st, id.as_str(), F::KIND);
-    let body = &body[..];
-    let (p, _): (types::Permissions, _) = parse_body(body)?;
+    let (p, _): (types::Permissions, _) = parse_body(&body)?;
     check_permissions(&p)?;
     let attached = with_item(st, id, kind, |item| {
         apply_permissions(&mut item.permissions, &p);
