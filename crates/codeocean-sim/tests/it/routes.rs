@@ -40,6 +40,12 @@ async fn every_operation_of_the_table_reaches_its_handler_and_is_recorded_as_its
         let log = sim.requests();
         assert_eq!(log.len(), 1, "{op}");
         assert_eq!(log[0].operation, op.id(), "{} {}", op.method(), op.path());
+        if op.method() == "GET" {
+            // HEAD is GET without the body: same operation, same status.
+            let head = api.send(api.http.head(api.url(&concrete(op)))).await;
+            assert_eq!(head.status, r.status, "HEAD {}", op.path());
+            assert_eq!(sim.requests()[1].operation, op.id(), "HEAD {}", op.path());
+        }
         seen.push(op.id());
     }
     seen.sort_unstable();
