@@ -161,27 +161,71 @@ pub(crate) async fn api(State(st): State<Arc<state::State>>, req: Request, next:
 }
 
 /// The operation a request to the API is for, by the table: its path under `/api/v1`.
+///
+/// An empty segment where the table has a parameter is an empty id, as the router sees it (it
+/// hands `""` to the handler): such a request is classified, faulted and authorized like any
+/// other of its operation, so the table is asked again with empty segments filled in (the
+/// interior ones, then a trailing one too, which is otherwise the literal end of a detach path).
 fn operation(method: &str, path: &str) -> Option<Op> {
     let rest = path.strip_prefix("/api/v1")?;
-    if rest.starts_with('/') {
-        Op::find(method, rest)
-    } else {
-        None
+    if !rest.starts_with('/') {
+        return None;
     }
+    Op::find(method, rest)
+        .or_else(|| Op::find(method, &fill_empty(rest, false)))
+        .or_else(|| Op::find(method, &fill_empty(rest, true)))
+}
+
+/// `path` with its empty segments (the trailing one only when `trailing`) replaced by `-`, an
+/// id that is no literal segment of the table.
+fn fill_empty(path: &str, trailing: bool) -> String {
+    let segments: Vec<&str> = path.split('/').collect();
+    let last = segments.len() - 1;
+    segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match *s {
+            "" if i > 0 && (i < last || trailing) => "-",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The operation's path under `/api/v1` with each `{param}` replaced by `x`.
-    fn concrete(op: Op) -> String {
+    /// The operation's path under `/api/v1` with each `{param}` replaced by `id`.
+    fn with_ids(op: Op, id: &str) -> String {
         let segments: Vec<&str> = op
             .path()
             .split('/')
-            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .map(|s| if s.starts_with('{') { id } else { s })
             .collect();
         format!("/api/v1{}", segments.join("/"))
+    }
+
+    fn concrete(op: Op) -> String {
+        with_ids(op, "x")
+    }
+
+    #[test]
+    fn empty_ids_are_ids_of_their_operation() {
+        for op in Op::ALL {
+            let path = with_ids(op, "");
+            if op.path().contains('{') {
+                assert_eq!(operation(op.method(), &path), Some(op), "{path}");
+            }
+        }
+        // A trailing empty segment is an id where the table has one, and otherwise nothing.
+        let get = format!(
+            "{}/",
+            concrete(Op::SearchCapsules).trim_end_matches("/search")
+        );
+        assert_eq!(operation("GET", &get), Some(Op::GetCapsule));
+        let listing = format!("{}/", concrete(Op::GetCapsulePermissions));
+        assert_eq!(operation("GET", &listing), None);
     }
 
     #[test]

@@ -79,3 +79,20 @@ async fn a_request_outside_the_table_gets_no_faults_no_auth_check_and_no_operati
         assert_eq!(sim.requests().last().unwrap().operation, "unknown");
     }
 }
+
+#[tokio::test]
+async fn an_empty_id_is_an_id_its_handler_gets_only_with_the_token() {
+    let sim = start();
+    let api = Api::new(&sim);
+    let op = Operation::ListCapsuleComputations;
+    let url = api.url(&op.path().replace("{capsule_id}", ""));
+    // The router hands the empty id to the handler, so the layer must guard it like any other.
+    let r = send(api.http.get(&url)).await;
+    r.expect(401);
+    let r = api.send(api.http.get(&url)).await;
+    r.expect(404);
+    assert!(r.message().contains("not found"), "{}", r.message());
+    let log = sim.requests();
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|l| l.operation == op.id()), "{log:?}");
+}
