@@ -14,24 +14,24 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiGeneration;
-use crate::api::json_error;
 use crate::faults::Faults;
+use crate::http::json_error;
 use crate::state::{Phase, State as SimState};
 
 type St = State<Arc<SimState>>;
 
 pub(crate) fn router() -> Router<Arc<SimState>> {
     Router::new()
-        .route("/stats", get(stats))
-        .route("/requests", get(requests).delete(clear))
-        .route("/config", get(config).put(set_config))
-        .route("/faults/injected", get(injected))
-        .route("/advance", post(advance))
-        .route("/computations", get(computations))
-        .route("/computations/{id}/stop", post(stop))
-        .route("/data_assets", post(bulk_assets))
-        .route("/capsules/{id}/copies", post(copies))
-        .route("/cloud_workstations", post(workstation))
+        .route("/__sim/stats", get(stats))
+        .route("/__sim/requests", get(requests).delete(clear))
+        .route("/__sim/config", get(config).put(set_config))
+        .route("/__sim/faults/injected", get(injected))
+        .route("/__sim/advance", post(advance))
+        .route("/__sim/computations", get(computations))
+        .route("/__sim/computations/{id}/stop", post(stop))
+        .route("/__sim/data_assets", post(bulk_assets))
+        .route("/__sim/capsules/{id}/copies", post(copies))
+        .route("/__sim/cloud_workstations", post(workstation))
 }
 
 #[derive(Deserialize)]
@@ -87,7 +87,7 @@ async fn copies(State(st): St, Path(id): Path<String>, body: axum::body::Bytes) 
             &format!("count: at most {} at once", crate::assets::MAX_BULK),
         );
     }
-    match crate::items::copy(&st, &id, c.count) {
+    match crate::apps::copy(&st, &id, c.count) {
         Some(ids) => Json(serde_json::json!({ "ids": ids })).into_response(),
         None => json_error(
             StatusCode::NOT_FOUND,
@@ -109,7 +109,7 @@ async fn workstation(State(st): St, body: axum::body::Bytes) -> Response {
         Ok(w) => w,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("invalid body: {e}")),
     };
-    match crate::items::start_workstation(&st, &w.capsule_id) {
+    match crate::apps::start_workstation(&st, &w.capsule_id) {
         Some(c) => Json(c).into_response(),
         None => json_error(
             StatusCode::NOT_FOUND,
@@ -248,7 +248,7 @@ async fn computations(State(st): St) -> impl IntoResponse {
 }
 
 async fn stop(State(st): St, Path(id): Path<String>) -> Response {
-    if crate::api::stop(&st, &id) {
+    if crate::computations::stop(&st, &id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         json_error(

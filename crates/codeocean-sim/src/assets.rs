@@ -1,5 +1,6 @@
-//! The data-asset operations beyond get, create and update: delete, archive, permissions,
-//! file listings and signed file URLs, transfer; and the custom metadata schema.
+//! The data-asset operations: create (from a computation's results), get, update, delete,
+//! archive, permissions, file listings (signed file URLs through [`crate::tree`]), transfer; the
+//! custom metadata schema; and many assets at once (admin).
 //!
 //! An asset's files are a tree like a computation's results (a built-in asset's from the
 //! catalogue, a result asset's from its computation, re-rooted at `source.computation.path`),
@@ -7,27 +8,23 @@
 //! A draft or failed asset lists an empty root; an external asset (after a transfer) has no
 //! files in Code Ocean to list.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use codeocean_raw::open::{
     CustomMetadataFieldType, CustomMetadataValue, DataAssetOrigin, DataAssetState, DataAssetType,
     EveryoneRole, GroupRole, UserRole,
 };
 use codeocean_raw::types;
+use serde_json::Value;
 
-use crate::api::{ApiError, ApiResult, folder_items, normalize, parse_body, query};
 use crate::catalogue::Entry;
-use crate::faults::FaultPlan;
-use crate::state::{self, AssetFiles, OWNER_EMAIL, Transfer};
-use crate::storage;
-
-type St = State<Arc<state::State>>;
+use crate::http::{ApiError, ApiResult, Q, St, parse_body, query};
+use crate::state::{self, Asset, AssetFiles, OWNER, OWNER_EMAIL, Phase, Transfer};
+use crate::tree::{self, folder_items, normalize};
 
 /// Simulated seconds a transfer of an asset's files takes.
 pub(crate) const TRANSFER_TAKES: f64 = 3.0;
@@ -48,9 +45,7 @@ pub(crate) fn with_asset<T>(
 
 /// The `archive` query parameter: `true` or `false`, in any case (the official SDK writes
 /// Python's `True` and `False`).
-pub(crate) fn archive_flag(
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> ApiResult<bool> {
+pub(crate) fn archive_flag(q: Q) -> ApiResult<bool> {
     let q = query(q)?;
     let v = q.get("archive").ok_or_else(|| {
         ApiError::bad_request("archive: the `archive` query parameter is required")
@@ -62,6 +57,183 @@ pub(crate) fn archive_flag(
             "archive: `{v}` is not true or false"
         ))),
     }
+}
+
+// --- Create, get, update ----------------------------------------------------------------
+
+/// Refuses custom metadata values that are neither strings nor numbers, naming the key.
+pub(crate) fn check_metadata(m: &Option<types::CustomMetadata>) -> ApiResult<()> {
+    for (k, v) in m.iter().flat_map(|m| m.iter()) {
+        if matches!(v, CustomMetadataValue::Other(_)) {
+            return Err(ApiError::bad_request(format!(
+                "custom_metadata.{k}: values must be strings or numbers"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /data_assets`: a data asset made from a computation's results.
+pub(crate) async fn create_data_asset(
+    State(st): St,
+    body: Bytes,
+) -> ApiResult<Json<types::DataAsset>> {
+    let (req, _): (types::CreateDataAssetRequest, _) = parse_body(&body)?;
+    for (field, value) in [("name", &req.name), ("mount", &req.mount)] {
+        if value.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("{field}: must not be empty")));
+        }
+    }
+    check_metadata(&req.custom_metadata)?;
+    let source = req
+        .source
+        .as_ref()
+        .ok_or_else(|| ApiError::bad_request("source: a source is required"))?;
+    let comp = source.computation.as_ref().ok_or_else(|| {
+        ApiError::bad_request(
+            "source: the simulator creates data assets from computations only (source.computation)",
+        )
+    })?;
+    let now = st.clock.now();
+    let (files, size, fails, provenance, tree) = {
+        let runs = st.runs.lock().unwrap();
+        let run = runs.get(&comp.id).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "source.computation.id: computation {} not found",
+                comp.id
+            ))
+        })?;
+        if run.phase(now) != Phase::Ended {
+            return Err(ApiError::bad_request(format!(
+                "source.computation.id: computation {} has not finished",
+                comp.id
+            )));
+        }
+        let prefix = comp
+            .path
+            .as_deref()
+            .map(normalize)
+            .filter(|p| !p.is_empty());
+        let flat = match prefix {
+            None => run.flat.clone(),
+            Some(p) => Arc::new(run.flat.subtree(p).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "source.computation.path: `{p}` is not a folder of the results of computation {}",
+                    run.id
+                ))
+            })?),
+        };
+        let (files, size) = flat.totals();
+        let tree = AssetFiles {
+            flat,
+            seed: run.runnable.run.seed,
+            prefix: prefix.map(|p| format!("{p}/")).unwrap_or_default(),
+        };
+        let fails = if run.end_status() != "succeeded" {
+            Some(format!("source computation {} did not succeed", run.id))
+        } else if !run.has_results(now) {
+            Some(format!("source computation {} has no results", run.id))
+        } else {
+            None
+        };
+        let provenance = types::Provenance {
+            capsule: Some(run.runnable.id.clone()),
+            commit: Some(format!("{:040x}", run.runnable.run.seed)),
+            computation: Some(run.id.clone()),
+            data_assets: run
+                .request
+                .data_assets
+                .iter()
+                .flatten()
+                .map(|d| d.id.clone())
+                .collect(),
+            docker_image: Some(format!(
+                "registry.codeocean.example/capsule/{}",
+                run.runnable.id
+            )),
+            run_script: Some(
+                if run.is_pipeline {
+                    "main.nf"
+                } else {
+                    "code/run"
+                }
+                .into(),
+            ),
+        };
+        (files, size, fails, provenance, tree)
+    };
+    let id = st.new_id();
+    let wire = types::DataAsset {
+        id: id.clone(),
+        name: Some(req.name),
+        description: Some(req.description.unwrap_or_default()),
+        mount: Some(req.mount),
+        tags: req.tags,
+        custom_metadata: req.custom_metadata,
+        owner: Some(OWNER.into()),
+        owner_email: Some(OWNER_EMAIL.into()),
+        files: Some(files as i64),
+        size: Some(size as i64),
+        type_: Some(DataAssetType::Result),
+        provenance: Some(provenance),
+        source_bucket: Some(types::SourceBucket {
+            origin: Some(DataAssetOrigin::Local),
+            ..Default::default()
+        }),
+        ..state::empty_asset()
+    };
+    let asset = Asset::new(wire, now, now + st.asset_delay, fails, Some(tree));
+    let out = asset.to_wire(&st.clock);
+    st.assets.lock().unwrap().insert(id, asset);
+    Ok(Json(out))
+}
+
+/// `GET /data_assets/{id}`.
+pub(crate) async fn get_data_asset(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<Json<types::DataAsset>> {
+    let assets = st.assets.lock().unwrap();
+    let a = assets
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("data asset {id} not found")))?;
+    Ok(Json(a.to_wire(&st.clock)))
+}
+
+/// `PUT /data_assets/{id}`: changes the fields given.
+pub(crate) async fn update_data_asset(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<types::DataAsset>> {
+    let (req, _): (types::UpdateDataAssetRequest, Value) = parse_body(&body)?;
+    check_metadata(&req.custom_metadata)?;
+    for (field, value) in [("name", &req.name), ("mount", &req.mount)] {
+        if value.as_ref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(ApiError::bad_request(format!("{field}: must not be empty")));
+        }
+    }
+    let mut assets = st.assets.lock().unwrap();
+    let a = assets
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::not_found(format!("data asset {id} not found")))?;
+    let w = &mut a.wire;
+    if let Some(v) = req.name {
+        w.name = Some(v);
+    }
+    if let Some(v) = req.description {
+        w.description = Some(v);
+    }
+    if let Some(v) = req.mount {
+        w.mount = Some(v);
+    }
+    if let Some(v) = req.tags {
+        w.tags = v;
+    }
+    if let Some(v) = req.custom_metadata {
+        w.custom_metadata = Some(v);
+    }
+    Ok(Json(a.to_wire(&st.clock)))
 }
 
 // --- Permissions (shared with capsules and pipelines) -------------------------------------
@@ -154,6 +326,7 @@ pub(crate) fn share(cur: &mut types::Permissions, with: &types::Permissions) {
     }
 }
 
+/// `GET /data_assets/{id}/permissions`.
 pub(crate) async fn permissions(
     State(st): St,
     Path(id): Path<String>,
@@ -161,6 +334,7 @@ pub(crate) async fn permissions(
     with_asset(&st, &id, |a| Ok(Json(a.permissions.clone())))
 }
 
+/// `POST /data_assets/{id}/permissions`.
 pub(crate) async fn update_permissions(
     State(st): St,
     Path(id): Path<String>,
@@ -176,6 +350,7 @@ pub(crate) async fn update_permissions(
 
 // --- Delete, archive, transfer ------------------------------------------------------------
 
+/// `DELETE /data_assets/{id}` (it is detached from every capsule and pipeline).
 pub(crate) async fn delete_data_asset(
     State(st): St,
     Path(id): Path<String>,
@@ -192,10 +367,11 @@ pub(crate) async fn delete_data_asset(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `PATCH /data_assets/{id}/archive?archive=`.
 pub(crate) async fn archive_data_asset(
     State(st): St,
     Path(id): Path<String>,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    q: Q,
 ) -> ApiResult<StatusCode> {
     let archive = archive_flag(q)?;
     with_asset(&st, &id, |a| {
@@ -204,6 +380,7 @@ pub(crate) async fn archive_data_asset(
     })
 }
 
+/// `POST /data_assets/{id}/transfer`: moves the files to an S3 bucket of the user's.
 pub(crate) async fn transfer(
     State(st): St,
     Path(id): Path<String>,
@@ -271,6 +448,7 @@ fn files_of(st: &state::State, id: &str) -> ApiResult<(Option<AssetFiles>, bool)
     })
 }
 
+/// `POST /data_assets/{id}/files`: one folder of the files.
 pub(crate) async fn list_files(
     State(st): St,
     Path(id): Path<String>,
@@ -289,56 +467,24 @@ pub(crate) async fn list_files(
     }
 }
 
-/// Signed URLs for a file of a data asset: (download, view).
-fn signed_urls(
-    st: &state::State,
-    id: &str,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-    plan: Option<FaultPlan>,
-) -> ApiResult<(String, String)> {
-    let q = query(q)?;
-    let raw = q
-        .get("path")
-        .ok_or_else(|| ApiError::bad_request("path: the `path` query parameter is required"))?;
-    let path = normalize(raw);
-    let (files, ready) = files_of(st, id)?;
-    let is_file = files
-        .as_ref()
-        .is_some_and(|f| matches!(f.flat.entries.get(path), Some(Entry::File(_))));
-    if !ready || !is_file {
-        return Err(ApiError::not_found(format!(
-            "file `{path}` not found in data asset {id}"
-        )));
+/// A data asset's files, as a tree with signed file URLs.
+pub(crate) struct Files;
+
+impl tree::Tree for Files {
+    const DOWNLOAD: &'static str = tree::DATA;
+    const VIEW: &'static str = tree::DATA_VIEW;
+
+    fn has_file(st: &state::State, id: &str, path: &str) -> ApiResult<bool> {
+        let (files, ready) = files_of(st, id)?;
+        let is_file = files
+            .as_ref()
+            .is_some_and(|f| matches!(f.flat.entries.get(path), Some(Entry::File(_))));
+        Ok(ready && is_file)
     }
-    let expired = plan.is_some_and(|p| p.expire);
-    let ttl = st.dynamic.read().unwrap().url_ttl;
-    Ok((
-        storage::sign_url(st, storage::DATA, id, path, ttl, expired),
-        storage::sign_url(st, storage::DATA_VIEW, id, path, ttl, expired),
-    ))
-}
 
-pub(crate) async fn file_urls(
-    State(st): St,
-    Path(id): Path<String>,
-    plan: Option<axum::Extension<FaultPlan>>,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> ApiResult<Json<types::ResultFileUrls>> {
-    let (download_url, view_url) = signed_urls(&st, &id, q, plan.map(|p| p.0))?;
-    Ok(Json(types::ResultFileUrls {
-        download_url,
-        view_url,
-    }))
-}
-
-pub(crate) async fn file_download_url(
-    State(st): St,
-    Path(id): Path<String>,
-    plan: Option<axum::Extension<FaultPlan>>,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> ApiResult<Json<types::ResultFileDownloadUrl>> {
-    let (url, _) = signed_urls(&st, &id, q, plan.map(|p| p.0))?;
-    Ok(Json(types::ResultFileDownloadUrl { url }))
+    fn describe(id: &str) -> String {
+        format!("data asset {id}")
+    }
 }
 
 // --- Custom metadata schema ---------------------------------------------------------------
@@ -394,6 +540,7 @@ pub(crate) fn metadata_schema() -> types::CustomMetadataSchema {
     }
 }
 
+/// `GET /custom_metadata`.
 pub(crate) async fn custom_metadata() -> Json<types::CustomMetadataSchema> {
     Json(metadata_schema())
 }
@@ -475,4 +622,25 @@ pub(crate) fn add_bulk(st: &state::State, count: usize, prefix: Option<&str>) ->
     }
     st.assets.lock().unwrap().extend(new);
     made
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_metadata_value_is_refused_not_taken_for_absent() {
+        let (r, _) = parse_body::<types::UpdateDataAssetRequest>(
+            br#"{"name": null, "custom_metadata": {"k": null, "n": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.name, None);
+        let metadata = r.custom_metadata.clone().unwrap();
+        assert_eq!(metadata.keys().collect::<Vec<_>>(), ["k", "n"]);
+        let e = check_metadata(&r.custom_metadata).unwrap_err();
+        assert!(e.1.contains("custom_metadata.k"), "{}", e.1);
+        let (r, _) =
+            parse_body::<types::UpdateDataAssetRequest>(br#"{"custom_metadata": null}"#).unwrap();
+        assert_eq!(r.custom_metadata, None);
+    }
 }

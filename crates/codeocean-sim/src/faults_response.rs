@@ -50,7 +50,7 @@ pub(crate) fn failure(f: Failure, storage: bool) -> Response {
     if storage {
         xml_error(status, code, message)
     } else {
-        crate::api::json_error(status, message)
+        crate::http::json_error(status, message)
     }
 }
 

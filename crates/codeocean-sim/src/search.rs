@@ -11,7 +11,6 @@
 //! `offset` runs into empty pages that still claim more.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -24,11 +23,10 @@ use codeocean_raw::open::{
 use codeocean_raw::types;
 use serde::Serialize;
 
-use crate::api::{ApiError, ApiResult, Kind, capsule_wire, parse_body};
+use crate::apps::{Family, Kind, capsule_wire};
 use crate::faults::FaultPlan;
+use crate::http::{ApiError, ApiResult, St, parse_body};
 use crate::state::{self, Asset, Item};
-
-type St = State<Arc<state::State>>;
 
 /// Page size when the request gives none.
 const DEFAULT_LIMIT: i64 = 100;
@@ -367,6 +365,22 @@ const CAPSULE_FIELDS: &[&str] = &[
     "author",
 ];
 
+/// What both searches check after their own fields, in order: the sort order (`desc`), the
+/// filters, the paging of the search `unpaged` (its request without paging fields).
+fn sorted_filtered_paged(
+    kind: &str,
+    unpaged: &impl Serialize,
+    (has_sort_field, sort_order): (bool, Option<&SortOrder>),
+    filters: Option<&Vec<types::SearchFilter>>,
+    (next_token, offset, limit): (Option<&str>, Option<i64>, Option<i64>),
+) -> ApiResult<(bool, Vec<types::SearchFilter>, Paging)> {
+    let desc = check_sort(has_sort_field, sort_order)?;
+    let filters = filters.cloned().unwrap_or_default();
+    check_filters(&filters)?;
+    let paging = paging(kind, unpaged, next_token, offset, limit)?;
+    Ok((desc, filters, paging))
+}
+
 fn search_items(
     st: &state::State,
     kind: Kind,
@@ -391,21 +405,18 @@ fn search_items(
         CapsuleStatus::is_unknown,
         CapsuleStatus::KNOWN,
     )?;
-    let desc = check_sort(req.sort_field.is_some(), req.sort_order.as_ref())?;
-    let filters = req.filters.clone().unwrap_or_default();
-    check_filters(&filters)?;
     let unpaged = types::CapsuleSearchRequest {
         next_token: None,
         offset: None,
         limit: None,
         ..req.clone()
     };
-    let paging = paging(
+    let (desc, filters, paging) = sorted_filtered_paged(
         kind.noun(),
         &unpaged,
-        req.next_token.as_deref(),
-        req.offset,
-        req.limit,
+        (req.sort_field.is_some(), req.sort_order.as_ref()),
+        req.filters.as_ref(),
+        (req.next_token.as_deref(), req.offset, req.limit),
     )?;
     let terms = parse_query(req.query.as_deref().unwrap_or(""), CAPSULE_FIELDS);
     let archived = req.archived.unwrap_or(false);
@@ -485,22 +496,14 @@ fn lie(plan: Option<axum::Extension<FaultPlan>>) -> bool {
     plan.is_some_and(|p| p.0.lie_has_more)
 }
 
-pub(crate) async fn search_capsules(
+/// `POST /capsules/search`, `POST /pipelines/search`.
+pub(crate) async fn search_apps<F: Family>(
     State(st): St,
     plan: Option<axum::Extension<FaultPlan>>,
     body: Bytes,
 ) -> ApiResult<Json<types::CapsuleSearchResults>> {
     let (req, _) = parse_body(&body)?;
-    Ok(Json(search_items(&st, Kind::Capsule, req, lie(plan))?))
-}
-
-pub(crate) async fn search_pipelines(
-    State(st): St,
-    plan: Option<axum::Extension<FaultPlan>>,
-    body: Bytes,
-) -> ApiResult<Json<types::CapsuleSearchResults>> {
-    let (req, _) = parse_body(&body)?;
-    Ok(Json(search_items(&st, Kind::Pipeline, req, lie(plan))?))
+    Ok(Json(search_items(&st, F::KIND, req, lie(plan))?))
 }
 
 // --- Data assets --------------------------------------------------------------------------
@@ -557,21 +560,18 @@ fn search_assets(
         DataAssetSearchOrigin::is_unknown,
         DataAssetSearchOrigin::KNOWN,
     )?;
-    let desc = check_sort(req.sort_field.is_some(), req.sort_order.as_ref())?;
-    let filters = req.filters.clone().unwrap_or_default();
-    check_filters(&filters)?;
     let unpaged = types::DataAssetSearchRequest {
         next_token: None,
         offset: None,
         limit: None,
         ..req.clone()
     };
-    let paging = paging(
+    let (desc, filters, paging) = sorted_filtered_paged(
         "data_assets",
         &unpaged,
-        req.next_token.as_deref(),
-        req.offset,
-        req.limit,
+        (req.sort_field.is_some(), req.sort_order.as_ref()),
+        req.filters.as_ref(),
+        (req.next_token.as_deref(), req.offset, req.limit),
     )?;
     let terms = parse_query(req.query.as_deref().unwrap_or(""), DATA_ASSET_FIELDS);
     let archived = req.archived.unwrap_or(false);
@@ -669,6 +669,7 @@ fn search_assets(
     })
 }
 
+/// `POST /data_assets/search`.
 pub(crate) async fn search_data_assets(
     State(st): St,
     plan: Option<axum::Extension<FaultPlan>>,

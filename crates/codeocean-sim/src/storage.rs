@@ -1,4 +1,5 @@
-//! The storage origin: signed, expiring URLs for result files, served S3-style.
+//! The storage origin: result and data asset files behind signed, expiring URLs (signed in
+//! `tree.rs`), served S3-style.
 //!
 //! A URL reads `{origin}/{kind}/{owner}/{path}?X-Amz-Date=..&X-Amz-Expires=..&X-Amz-Signature=..`
 //! where `kind` is `results` (download) or `view` for a file of a computation's results, and
@@ -12,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -21,53 +21,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::catalogue::Entry;
 use crate::content::{Content, file_seed};
 use crate::faults::RouteClass;
-use crate::faults_response::{self, xml_error};
-use crate::state::{RecordedRequest, State as SimState, unix_now, unix_now_f64};
-
-/// Characters left as they are in a path segment (RFC 3986 unreserved).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// The kind of a data asset file's download URL.
-pub(crate) const DATA: &str = "data";
-/// The kind of a data asset file's view URL.
-pub(crate) const DATA_VIEW: &str = "data-view";
-
-/// Builds a signed URL for a result file or a data asset file.
-pub(crate) fn sign_url(
-    st: &SimState,
-    kind: &str,
-    owner: &str,
-    path: &str,
-    ttl: Duration,
-    expired: bool,
-) -> String {
-    let date = if expired {
-        unix_now().saturating_sub(ttl.as_secs() + 60)
-    } else {
-        unix_now()
-    };
-    let expires = ttl.as_secs();
-    let key = format!("{kind}/{owner}/{path}");
-    let signature = st.sign(&key, date + expires);
-    let encoded: Vec<String> = key
-        .split('/')
-        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
-        .collect();
-    format!(
-        "{}/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={date}&X-Amz-Expires={expires}&X-Amz-Signature={signature}",
-        st.storage_origin.read().unwrap(),
-        encoded.join("/")
-    )
-}
+use crate::faults_response::xml_error;
+use crate::layer::{Classified, Origin, serve};
+use crate::state::{State as SimState, unix_now};
+use crate::tree::{DATA, DATA_VIEW, RESULTS_VIEW};
 
 pub(crate) fn router(st: Arc<SimState>) -> Router {
     Router::new()
@@ -77,36 +38,18 @@ pub(crate) fn router(st: Arc<SimState>) -> Router {
         .with_state(st)
 }
 
+/// The storage layer: every request is of the storage class and authorized by its URL.
 async fn storage_layer(State(st): State<Arc<SimState>>, req: Request, next: Next) -> Response {
-    let at = unix_now_f64();
-    let method = req.method().to_string();
-    let path = req.uri().path().to_owned();
-    let authorization = req.headers().contains_key(header::AUTHORIZATION);
-    let plan = st.plan(RouteClass::Storage);
-    if !plan.delay.is_zero() {
-        tokio::time::sleep(plan.delay).await;
-    }
-    let response = match plan.fail {
-        Some(f) => faults_response::failure(f, true),
-        None => next.run(req).await,
-    };
-    let status = response.status().as_u16();
-    let response = match plan.body {
-        Some(fault) if response.status().is_success() => {
-            faults_response::break_body(response, fault).await
+    serve(&st, Origin::Storage, req, next, async |req: Request| {
+        Classified {
+            req,
+            operation: "storage_get",
+            class: Some(RouteClass::Storage),
+            refused: None,
+            unauthorized: None,
         }
-        _ => response,
-    };
-    st.record(RecordedRequest {
-        origin: "storage",
-        method,
-        path,
-        operation: "storage_get",
-        authorization,
-        status,
-        at,
-    });
-    response
+    })
+    .await
 }
 
 async fn object(
@@ -217,7 +160,7 @@ async fn object(
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("ascii"));
-    let content_type = if kind == "view" || kind == DATA_VIEW {
+    let content_type = if kind == RESULTS_VIEW || kind == DATA_VIEW {
         "text/plain"
     } else {
         "application/octet-stream"

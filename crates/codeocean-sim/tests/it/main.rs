@@ -13,6 +13,7 @@ mod items;
 mod lifecycle;
 mod load;
 mod results;
+mod routes;
 mod runs;
 mod search;
 mod storage;

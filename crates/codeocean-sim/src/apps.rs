@@ -1,17 +1,19 @@
-//! The capsule and pipeline operations beyond get and list-computations (pipelines mirror
-//! capsules under `/pipelines`), and attaching data assets to cloud workstation sessions.
+//! Apps: capsules and pipelines (pipelines mirror capsules under `/pipelines`): get, list
+//! computations, delete, app panel, archive, attach and detach data assets, permissions,
+//! release jobs and Git sync; and, for the admin routes, copies and cloud workstation sessions.
+//!
+//! Each handler is written once, generic over a [`Family`] that says which objects its route
+//! takes; the route table instantiates it for capsules and for pipelines.
 //!
 //! Everything is stateful: a deleted capsule is gone (404), archiving shows in searches,
 //! permissions and attached data assets are kept, a release job moves through `created`,
 //! `started` and `completed` on the simulated clock and then adds a version to the capsule.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use codeocean_raw::open::{
@@ -19,50 +21,153 @@ use codeocean_raw::open::{
 };
 use codeocean_raw::types;
 
-use crate::api::{
-    ApiError, ApiResult, Kind, capsule_wire, computations_of, parse_body, query, with_item,
-    with_run,
-};
 use crate::assets::{apply_permissions, archive_flag, check_permissions, share};
 use crate::catalogue::Entry;
-use crate::state::{self, Item, Phase, RELEASE_STARTS_AFTER, RELEASE_TAKES, ReleaseJob};
+use crate::http::{ApiError, ApiResult, Q, St, parse_body, query};
+use crate::state::{
+    self, Item, OWNER, OWNER_EMAIL, Phase, RELEASE_STARTS_AFTER, RELEASE_TAKES, ReleaseJob, Run,
+};
 
-type St = State<Arc<state::State>>;
-type Q = Result<Query<HashMap<String, String>>, QueryRejection>;
+/// Which objects a route takes: `/capsules/...` routes take capsules, `/pipelines/...` routes
+/// pipelines; the two original capsule routes take either (pipelines are capsules to the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Capsule,
+    Pipeline,
+    Either,
+}
 
-// --- Get, delete, computations ------------------------------------------------------------
+impl Kind {
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Kind::Pipeline => "pipeline",
+            Kind::Capsule | Kind::Either => "capsule",
+        }
+    }
 
-pub(crate) async fn get_pipeline(
+    fn admits(self, item: &Item) -> bool {
+        match self {
+            Kind::Capsule => !item.is_pipeline,
+            Kind::Pipeline => item.is_pipeline,
+            Kind::Either => true,
+        }
+    }
+}
+
+/// Runs `f` on the capsule or pipeline `id` (404 when there is none of this kind).
+pub(crate) fn with_item<T>(
+    st: &state::State,
+    id: &str,
+    kind: Kind,
+    f: impl FnOnce(&mut Item) -> T,
+) -> ApiResult<T> {
+    let mut items = st.items.lock().unwrap();
+    match items.get_mut(id) {
+        Some(item) if kind.admits(item) => Ok(f(item)),
+        _ => Err(ApiError::not_found(format!(
+            "{} {id} not found",
+            kind.noun()
+        ))),
+    }
+}
+
+/// A capsule or pipeline as the API sends it.
+pub(crate) fn capsule_wire(st: &state::State, item: &Item) -> types::Capsule {
+    let r = &item.runnable;
+    types::Capsule {
+        article: Default::default(),
+        cloned_from_url: None,
+        created: Some(st.clock.epoch(item.created)),
+        description: Some(r.description.clone()),
+        field: Some("Bioinformatics".into()),
+        id: r.id.clone(),
+        keywords: Some(vec!["simulation".into()]),
+        last_accessed: Some(st.clock.epoch(item.last_accessed.max(0.0))),
+        name: Some(r.name.clone()),
+        original_capsule: None,
+        owner: Some(OWNER.into()),
+        owner_email: Some(OWNER_EMAIL.into()),
+        published_capsule: None,
+        release_capsule: None,
+        slug: Some(
+            r.slug
+                .clone()
+                .unwrap_or_else(|| r.id.chars().take(7).collect()),
+        ),
+        status: Some(item.status(&st.clock)),
+        submission: Default::default(),
+        tags: vec![],
+        versions: item.versions(&st.clock),
+    }
+}
+
+/// Which objects a route takes, as a type: handlers are generic over it.
+pub(crate) trait Family: Send + Sync + 'static {
+    /// What the route takes.
+    const KIND: Kind;
+}
+
+/// The `/capsules/...` routes: capsules only.
+pub(crate) struct Capsules;
+/// The `/pipelines/...` routes: pipelines only.
+pub(crate) struct Pipelines;
+/// The two original capsule routes (get, list computations): capsules or pipelines.
+pub(crate) struct AnyApp;
+
+impl Family for Capsules {
+    const KIND: Kind = Kind::Capsule;
+}
+impl Family for Pipelines {
+    const KIND: Kind = Kind::Pipeline;
+}
+impl Family for AnyApp {
+    const KIND: Kind = Kind::Either;
+}
+
+/// `GET /capsules/{id}`, `GET /pipelines/{id}`.
+pub(crate) async fn get<F: Family>(
     State(st): St,
     Path(id): Path<String>,
 ) -> ApiResult<Json<types::Capsule>> {
-    Ok(Json(with_item(&st, &id, Kind::Pipeline, |item| {
+    Ok(Json(with_item(&st, &id, F::KIND, |item| {
         capsule_wire(&st, item)
     })?))
 }
 
-fn delete(st: &state::State, id: &str, kind: Kind) -> ApiResult<StatusCode> {
-    with_item(st, id, kind, |_| ())?;
-    st.items.lock().unwrap().remove(id);
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub(crate) async fn delete_capsule(State(st): St, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    delete(&st, &id, Kind::Capsule)
-}
-
-pub(crate) async fn delete_pipeline(
-    State(st): St,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    delete(&st, &id, Kind::Pipeline)
-}
-
-pub(crate) async fn list_pipeline_computations(
+/// `GET .../computations`: every computation of a capsule or pipeline.
+pub(crate) async fn computations<F: Family>(
     State(st): St,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<types::Computation>>> {
-    Ok(Json(computations_of(&st, &id, Kind::Pipeline)?))
+    Ok(Json(computations_of(&st, &id, F::KIND)?))
+}
+
+/// Every computation of a capsule or pipeline, oldest first.
+pub(crate) fn computations_of(
+    st: &state::State,
+    id: &str,
+    kind: Kind,
+) -> ApiResult<Vec<types::Computation>> {
+    with_item(st, id, kind, |_| ())?;
+    let runs = st.runs.lock().unwrap();
+    // Cloud workstation sessions of a capsule are among its computations (`cloud_workstation`
+    // tells them apart).
+    let mut mine: Vec<&Run> = runs.values().filter(|r| r.runnable.id == id).collect();
+    mine.sort_by(|a, b| a.created.total_cmp(&b.created).then(a.id.cmp(&b.id)));
+    Ok(mine.into_iter().map(|r| r.to_wire(&st.clock)).collect())
+}
+
+// --- Delete ------------------------------------------------------------
+
+/// `DELETE /capsules/{id}`, `DELETE /pipelines/{id}`.
+pub(crate) async fn delete<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
+    with_item(st, id, kind, |_| ())?;
+    st.items.lock().unwrap().remove(id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // --- App panel ----------------------------------------------------------------------------
@@ -95,7 +200,13 @@ fn parameter(name: &str) -> types::AppPanelParameter {
     }
 }
 
-fn app_panel(st: &state::State, id: &str, kind: Kind, q: Q) -> ApiResult<Json<types::AppPanel>> {
+/// `GET .../app_panel`.
+pub(crate) async fn app_panel<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+    q: Q,
+) -> ApiResult<Json<types::AppPanel>> {
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
     let q = query(q)?;
     let version = q
         .get("version")
@@ -189,50 +300,24 @@ fn app_panel(st: &state::State, id: &str, kind: Kind, q: Q) -> ApiResult<Json<ty
     }))
 }
 
-pub(crate) async fn capsule_app_panel(
-    State(st): St,
-    Path(id): Path<String>,
-    q: Q,
-) -> ApiResult<Json<types::AppPanel>> {
-    app_panel(&st, &id, Kind::Capsule, q)
-}
-
-pub(crate) async fn pipeline_app_panel(
-    State(st): St,
-    Path(id): Path<String>,
-    q: Q,
-) -> ApiResult<Json<types::AppPanel>> {
-    app_panel(&st, &id, Kind::Pipeline, q)
-}
-
 // --- Archive ------------------------------------------------------------------------------
 
-fn archive(st: &state::State, id: &str, kind: Kind, q: Q) -> ApiResult<StatusCode> {
+/// `PATCH .../archive?archive=`.
+pub(crate) async fn archive<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+    q: Q,
+) -> ApiResult<StatusCode> {
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
     let flag = archive_flag(q)?;
     with_item(st, id, kind, |item| item.archived = flag)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(crate) async fn archive_capsule(
-    State(st): St,
-    Path(id): Path<String>,
-    q: Q,
-) -> ApiResult<StatusCode> {
-    archive(&st, &id, Kind::Capsule, q)
-}
-
-pub(crate) async fn archive_pipeline(
-    State(st): St,
-    Path(id): Path<String>,
-    q: Q,
-) -> ApiResult<StatusCode> {
-    archive(&st, &id, Kind::Pipeline, q)
-}
-
 // --- Attach and detach data assets --------------------------------------------------------
 
 /// What attaching needs to know of an asset: (default mount, external).
-fn asset_facts(
+pub(crate) fn asset_facts(
     st: &state::State,
     params: &[types::DataAssetAttachParams],
 ) -> ApiResult<Vec<(String, bool)>> {
@@ -262,7 +347,7 @@ fn asset_facts(
 
 /// Attaches to a list of (id, mount): a re-attached asset moves to its new mount; two assets
 /// cannot share a mount.
-fn attach_to(
+pub(crate) fn attach_to(
     attached: &mut Vec<(String, String)>,
     params: &[types::DataAssetAttachParams],
     facts: &[(String, bool)],
@@ -281,7 +366,12 @@ fn attach_to(
     Ok(())
 }
 
-fn detach_from(attached: &mut Vec<(String, String)>, ids: &[String], what: &str) -> ApiResult<()> {
+/// Detaches `ids` from a list of (id, mount); each must be attached to `what`.
+pub(crate) fn detach_from(
+    attached: &mut Vec<(String, String)>,
+    ids: &[String],
+    what: &str,
+) -> ApiResult<()> {
     for (i, id) in ids.iter().enumerate() {
         if !attached.iter().any(|(a, _)| a == id) {
             return Err(ApiError::bad_request(format!(
@@ -293,36 +383,52 @@ fn detach_from(attached: &mut Vec<(String, String)>, ids: &[String], what: &str)
     Ok(())
 }
 
-fn attach(
-    st: &state::State,
-    id: &str,
-    kind: Kind,
-    body: &[u8],
+/// `POST .../data_assets`: attaches data assets.
+pub(crate) async fn attach<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
 ) -> ApiResult<Json<Vec<types::DataAssetAttachResult>>> {
-    let (params, _): (Vec<types::DataAssetAttachParams>, _) = parse_body(body)?;
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
+    let (params, _): (Vec<types::DataAssetAttachParams>, _) = parse_body(&body)?;
     with_item(st, id, kind, |_| ())?;
     let facts = asset_facts(st, &params)?;
     with_item(st, id, kind, |item| {
         attach_to(&mut item.attached, &params, &facts)
     })??;
-    Ok(Json(
-        params
-            .iter()
-            .zip(facts)
-            .map(|(p, (mount, external))| types::DataAssetAttachResult {
-                external: Some(external),
-                id: p.id.clone(),
-                job_id: None,
-                mount: Some(mount),
-                mount_state: Some("ready".into()),
-                ready: Some(true),
-            })
-            .collect(),
-    ))
+    Ok(Json(attach_results(&params, facts, None)))
 }
 
-fn detach(st: &state::State, id: &str, kind: Kind, body: &[u8]) -> ApiResult<StatusCode> {
-    let (ids, _): (Vec<String>, _) = parse_body(body)?;
+/// The answer to an attach: each asset ready, or (with the `job` that mounts them, for a cloud
+/// workstation session) on its way.
+pub(crate) fn attach_results(
+    params: &[types::DataAssetAttachParams],
+    facts: Vec<(String, bool)>,
+    job: Option<String>,
+) -> Vec<types::DataAssetAttachResult> {
+    let ready = job.is_none();
+    params
+        .iter()
+        .zip(facts)
+        .map(|(p, (mount, external))| types::DataAssetAttachResult {
+            external: Some(external),
+            id: p.id.clone(),
+            job_id: job.clone(),
+            mount: Some(mount),
+            mount_state: Some(if ready { "ready" } else { "mounting" }.into()),
+            ready: Some(ready),
+        })
+        .collect()
+}
+
+/// `DELETE .../data_assets/`: detaches data assets.
+pub(crate) async fn detach<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
+    let (ids, _): (Vec<String>, _) = parse_body(&body)?;
     let what = format!("{} {id}", kind.noun());
     with_item(st, id, kind, |item| {
         detach_from(&mut item.attached, &ids, &what)
@@ -330,141 +436,27 @@ fn detach(st: &state::State, id: &str, kind: Kind, body: &[u8]) -> ApiResult<Sta
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(crate) async fn attach_capsule(
-    State(st): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<Json<Vec<types::DataAssetAttachResult>>> {
-    attach(&st, &id, Kind::Capsule, &body)
-}
-
-pub(crate) async fn attach_pipeline(
-    State(st): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<Json<Vec<types::DataAssetAttachResult>>> {
-    attach(&st, &id, Kind::Pipeline, &body)
-}
-
-pub(crate) async fn detach_capsule(
-    State(st): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<StatusCode> {
-    detach(&st, &id, Kind::Capsule, &body)
-}
-
-pub(crate) async fn detach_pipeline(
-    State(st): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<StatusCode> {
-    detach(&st, &id, Kind::Pipeline, &body)
-}
-
-/// A cloud workstation session that is still running, or why not.
-fn running_session(st: &state::State, run: &state::Run) -> ApiResult<()> {
-    if !run.workstation {
-        return Err(ApiError::bad_request(format!(
-            "computation {} is not a cloud workstation session",
-            run.id
-        )));
-    }
-    if run.phase(st.clock.now()) == Phase::Ended {
-        return Err(ApiError::bad_request(format!(
-            "cloud workstation session {} has ended",
-            run.id
-        )));
-    }
-    Ok(())
-}
-
-pub(crate) async fn attach_computation(
-    State(st): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<Json<Vec<types::DataAssetAttachResult>>> {
-    let (params, _): (Vec<types::DataAssetAttachParams>, _) = parse_body(&body)?;
-    with_run(&st, &id, |r| running_session(&st, r))??;
-    let facts = asset_facts(&st, &params)?;
-    let job = st.new_id();
-    with_run(&st, &id, |r| {
-        running_session(&st, r)?;
-        let mut attached: Vec<(String, String)> = r
-            .request
-            .data_assets
-            .iter()
-            .flatten()
-            .map(|d| (d.id.clone(), d.mount.clone().unwrap_or_default()))
-            .collect();
-        attach_to(&mut attached, &params, &facts)?;
-        r.request.data_assets = Some(
-            attached
-                .into_iter()
-                .map(|(id, mount)| types::RunDataAsset {
-                    id,
-                    mount: Some(mount),
-                })
-                .collect(),
-        );
-        Ok(())
-    })??;
-    // A session mounts in the background: the answer says the mount is on its way.
-    Ok(Json(
-        params
-            .iter()
-            .zip(facts)
-            .map(|(p, (mount, external))| types::DataAssetAttachResult {
-                external: Some(external),
-                id: p.id.clone(),
-                job_id: Some(job.clone()),
-                mount: Some(mount),
-                mount_state: Some("mounting".into()),
-                ready: Some(false),
-            })
-            .collect(),
-    ))
-}
-
-pub(crate) async fn detach_computation(
-    State(st): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<StatusCode> {
-    let (ids, _): (Vec<String>, _) = parse_body(&body)?;
-    with_run(&st, &id, |r| {
-        running_session(&st, r)?;
-        let mut attached: Vec<(String, String)> = r
-            .request
-            .data_assets
-            .iter()
-            .flatten()
-            .map(|d| (d.id.clone(), d.mount.clone().unwrap_or_default()))
-            .collect();
-        detach_from(&mut attached, &ids, &format!("computation {id}"))?;
-        if let Some(d) = r.request.data_assets.as_mut() {
-            d.retain(|d| !ids.contains(&d.id));
-        }
-        Ok(())
-    })??;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 // --- Permissions --------------------------------------------------------------------------
 
-fn permissions(st: &state::State, id: &str, kind: Kind) -> ApiResult<Json<types::Permissions>> {
+/// `GET .../permissions`.
+pub(crate) async fn permissions<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<Json<types::Permissions>> {
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
     Ok(Json(with_item(st, id, kind, |item| {
         item.permissions.clone()
     })?))
 }
 
-fn update_permissions(
-    st: &state::State,
-    id: &str,
-    kind: Kind,
-    body: &[u8],
+/// `POST .../permissions`.
+pub(crate) async fn update_permissions<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+    body: Bytes,
 ) -> ApiResult<StatusCode> {
-    let (p, _): (types::Permissions, _) = parse_body(body)?;
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
+    let (p, _): (types::Permissions, _) = parse_body(&body)?;
     check_permissions(&p)?;
     let attached = with_item(st, id, kind, |item| {
         apply_permissions(&mut item.permissions, &p);
@@ -479,36 +471,6 @@ fn update_permissions(
         }
     }
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub(crate) async fn capsule_permissions(
-    State(st): St,
-    Path(id): Path<String>,
-) -> ApiResult<Json<types::Permissions>> {
-    permissions(&st, &id, Kind::Capsule)
-}
-
-pub(crate) async fn pipeline_permissions(
-    State(st): St,
-    Path(id): Path<String>,
-) -> ApiResult<Json<types::Permissions>> {
-    permissions(&st, &id, Kind::Pipeline)
-}
-
-pub(crate) async fn update_capsule_permissions(
-    State(st): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<StatusCode> {
-    update_permissions(&st, &id, Kind::Capsule, &body)
-}
-
-pub(crate) async fn update_pipeline_permissions(
-    State(st): St,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> ApiResult<StatusCode> {
-    update_permissions(&st, &id, Kind::Pipeline, &body)
 }
 
 // --- Release ------------------------------------------------------------------------------
@@ -545,7 +507,12 @@ fn job_wire(st: &state::State, item_id: &str, job: &ReleaseJob) -> types::Releas
     }
 }
 
-fn release(st: &state::State, id: &str, kind: Kind) -> ApiResult<Response> {
+/// `POST .../release`: starts a release job.
+pub(crate) async fn release<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
     // Release requirement: a run of it that succeeded.
     let reproducible = st.runs.lock().unwrap().values().any(|r| {
         r.runnable.id == id
@@ -582,20 +549,13 @@ fn release(st: &state::State, id: &str, kind: Kind) -> ApiResult<Response> {
     Ok(out)
 }
 
-pub(crate) async fn release_capsule(State(st): St, Path(id): Path<String>) -> ApiResult<Response> {
-    release(&st, &id, Kind::Capsule)
-}
-
-pub(crate) async fn release_pipeline(State(st): St, Path(id): Path<String>) -> ApiResult<Response> {
-    release(&st, &id, Kind::Pipeline)
-}
-
-fn release_job(
-    st: &state::State,
-    id: &str,
-    job: &str,
-    kind: Kind,
+/// `GET .../release/{job}`.
+pub(crate) async fn release_job<F: Family>(
+    State(st): St,
+    Path((id, job)): Path<(String, String)>,
 ) -> ApiResult<Json<types::ReleaseJob>> {
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
+    let job = job.as_str();
     with_item(st, id, kind, |item| {
         item.releases
             .iter()
@@ -610,26 +570,17 @@ fn release_job(
     })?
 }
 
-pub(crate) async fn capsule_release_job(
-    State(st): St,
-    Path((id, job)): Path<(String, String)>,
-) -> ApiResult<Json<types::ReleaseJob>> {
-    release_job(&st, &id, &job, Kind::Capsule)
-}
-
-pub(crate) async fn pipeline_release_job(
-    State(st): St,
-    Path((id, job)): Path<(String, String)>,
-) -> ApiResult<Json<types::ReleaseJob>> {
-    release_job(&st, &id, &job, Kind::Pipeline)
-}
-
 // --- Sync ---------------------------------------------------------------------------------
 
 /// Commits the first sync pushes (the capsule's history); later syncs find nothing to do.
 const FIRST_SYNC_PUSHES: i64 = 3;
 
-fn sync(st: &state::State, id: &str, kind: Kind) -> ApiResult<Json<types::GitSyncResults>> {
+/// `POST .../sync`: a Git sync.
+pub(crate) async fn sync<F: Family>(
+    State(st): St,
+    Path(id): Path<String>,
+) -> ApiResult<Json<types::GitSyncResults>> {
+    let (st, id, kind) = (&*st, id.as_str(), F::KIND);
     with_item(st, id, kind, |item| {
         if item.runnable.git_remote.is_none() {
             return Err(ApiError::bad_request(format!(
@@ -649,20 +600,6 @@ fn sync(st: &state::State, id: &str, kind: Kind) -> ApiResult<Json<types::GitSyn
             types::GitSyncResults::default()
         }))
     })?
-}
-
-pub(crate) async fn sync_capsule(
-    State(st): St,
-    Path(id): Path<String>,
-) -> ApiResult<Json<types::GitSyncResults>> {
-    sync(&st, &id, Kind::Capsule)
-}
-
-pub(crate) async fn sync_pipeline(
-    State(st): St,
-    Path(id): Path<String>,
-) -> ApiResult<Json<types::GitSyncResults>> {
-    sync(&st, &id, Kind::Pipeline)
 }
 
 // --- Copies and cloud workstation sessions (admin) ----------------------------------------
