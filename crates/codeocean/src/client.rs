@@ -10,8 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use backon::BackoffBuilder as _;
 use base64::Engine as _;
 use codeocean_raw::progenitor_client::{ByteStream, Error as RawError, ResponseValue};
-use futures_util::TryStreamExt as _;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
@@ -56,15 +55,32 @@ impl RetryPolicy {
         }
     }
 
-    /// Jittered exponential delays (backon's `ExponentialBuilder`).
-    pub(crate) fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
-        backon::ExponentialBuilder::default()
+    /// The wait before retry number `retry + 1` (`retry` retries made so far since the budget
+    /// last started again) after `failure`, or `None` to give up: the retries are spent, or the
+    /// server asked to wait longer (`Retry-After`) than [`max_retry_after`](Self::max_retry_after).
+    /// The wait is the backoff (jittered exponential: backon's `ExponentialBuilder`) or the
+    /// `Retry-After`, whichever is longer. Whether the failure may be retried at all is the
+    /// caller's to say (an API call and a storage transfer differ there); both the API calls and
+    /// the downloads take their waits from here.
+    ///
+    /// Crate-private: a caller of this crate gets its retries from the client and has no
+    /// failure of its own to feed it.
+    pub(crate) fn next_delay(&self, retry: usize, failure: &Error) -> Option<Duration> {
+        // Each delay of the sequence has its own jitter: the n-th of a fresh one is drawn as
+        // the n-th of a running one would be.
+        let backoff = backon::ExponentialBuilder::default()
             .with_min_delay(self.initial_backoff)
             .with_max_delay(self.max_backoff)
             .with_factor(2.0)
             .with_jitter()
             .with_max_times(self.max_retries)
             .build()
+            .nth(retry)?;
+        match failure.retry_after() {
+            Some(ra) if ra > self.max_retry_after => None,
+            Some(ra) => Some(ra.max(backoff)),
+            None => Some(backoff),
+        }
     }
 }
 
@@ -554,7 +570,6 @@ impl Client {
         let started = Instant::now();
         let total = self.inner.request_timeout;
         let deadline = tokio::time::Instant::now() + total;
-        let mut delays = self.inner.retry.delays();
         let mut retries = 0u32;
         let result = async {
             loop {
@@ -614,7 +629,7 @@ impl Client {
                 };
                 // The span's status is recorded once, at the end (as `retries` is): recorded at
                 // each try it would show up repeated on every later try's line.
-                let Some(delay) = self.retry_delay(&error, &op, &mut delays) else {
+                let Some(delay) = self.retry_delay(&error, &op, retries) else {
                     return Err(match error.retry_after() {
                         Some(ra) if ra > self.inner.retry.max_retry_after => {
                             error.with_note(format!(
@@ -674,13 +689,9 @@ impl Client {
         result
     }
 
-    /// The delay before retrying, or `None` when the error must not be retried.
-    fn retry_delay(
-        &self,
-        error: &Error,
-        op: &Op,
-        delays: &mut impl Iterator<Item = Duration>,
-    ) -> Option<Duration> {
+    /// The delay before retrying after `retries` retries, or `None` when the error must not be
+    /// retried.
+    fn retry_delay(&self, error: &Error, op: &Op, retries: u32) -> Option<Duration> {
         let safe = match (error.kind(), error.status()) {
             (ErrorKind::Status, Some(429)) => true,
             (ErrorKind::Status, Some(500 | 502 | 503 | 504)) | (ErrorKind::Timeout, _) => {
@@ -694,12 +705,7 @@ impl Client {
         if !safe || !error.is_retryable() {
             return None;
         }
-        let backoff = delays.next()?;
-        match error.retry_after() {
-            Some(ra) if ra > self.inner.retry.max_retry_after => None,
-            Some(ra) => Some(ra.max(backoff)),
-            None => Some(backoff),
-        }
+        self.inner.retry.next_delay(retries as usize, error)
     }
 }
 
@@ -728,41 +734,10 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     )
 }
 
-/// Most bytes of an error body read into a message.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
-
-/// Reads at most [`ERROR_BODY_LIMIT`] bytes of an error body (the rest is never read).
-pub(crate) async fn read_error_body<E>(
-    stream: impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, E>>,
-) -> Vec<u8> {
-    let mut stream = std::pin::pin!(stream);
-    let mut body = Vec::new();
-    while body.len() < ERROR_BODY_LIMIT {
-        match stream.try_next().await {
-            Ok(Some(chunk)) => {
-                let room = ERROR_BODY_LIMIT - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            _ => break,
-        }
-    }
-    body
-}
-
 /// Turns a progenitor error into ours, reading (a bounded part of) an error body.
 pub(crate) async fn convert(e: RawError<ByteStream>, what: &str) -> Error {
     match e {
-        RawError::ErrorResponse(rv) => {
-            let status = rv.status().as_u16();
-            let retry_after = rv
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
-            let body = read_error_body(rv.into_inner().into_inner()).await;
-            let (detail, json) = describe_body(status, &body);
-            Error::status_error(what, status, detail, json, retry_after).api_answer()
-        }
+        RawError::ErrorResponse(rv) => Error::from_response(what, rv).await.api_answer(),
         RawError::CommunicationError(re) | RawError::ResponseBodyError(re) => {
             from_reqwest(what, re)
         }
