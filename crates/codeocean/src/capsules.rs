@@ -206,28 +206,21 @@ impl Client {
         job_id: &str,
         policy: PollPolicy,
     ) -> Result<types::ReleaseJob> {
-        let mut p = Poll::new(self, job_id, policy);
-        let mut last_state = "unknown".to_owned();
         let what = format!("release job of {}", app.named(id));
-        loop {
-            p.pause(&what, &last_state).await?;
-            let job = self.app_release_job(app, id, job_id).await?;
-            match &job.status {
-                Some(ReleaseJobStatus::Completed) => return Ok(job),
-                Some(ReleaseJobStatus::Failed | ReleaseJobStatus::Canceled) => {
-                    return Err(release_failed(app, id, &job));
-                }
-                // Created, started, canceling, or a status this client does not know yet:
-                // never taken for success.
-                other => {
-                    let now = other.as_ref().map_or("unknown", |s| s.as_str()).to_owned();
-                    if now != last_state {
-                        p.restart();
-                        last_state = now;
-                    }
-                }
+        let judge = |job: types::ReleaseJob| match &job.status {
+            Some(ReleaseJobStatus::Completed) => std::ops::ControlFlow::Break(Ok(job)),
+            Some(ReleaseJobStatus::Failed | ReleaseJobStatus::Canceled) => {
+                std::ops::ControlFlow::Break(Err(release_failed(app, id, &job)))
             }
-        }
+            // Created, started, canceling, or a status this client does not know yet:
+            // never taken for success.
+            other => std::ops::ControlFlow::Continue(
+                other.as_ref().map_or("unknown", |s| s.as_str()).to_owned(),
+            ),
+        };
+        Poll::new(self, job_id, policy)
+            .until(&what, || self.app_release_job(app, id, job_id), judge)
+            .await
     }
 
     /// Deletes a capsule permanently.
