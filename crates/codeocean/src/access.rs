@@ -3,7 +3,7 @@
 
 use codeocean_raw::types;
 
-use crate::capsules::App;
+use crate::apps::App;
 use crate::client::{Client, Idempotent};
 use crate::error::{Result, short};
 use crate::ops::op;

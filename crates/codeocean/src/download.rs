@@ -15,7 +15,7 @@ use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 use crate::client::{Client, describe_body, parse_retry_after, read_error_body};
 use crate::dest_state::{DestState, STATE_DIR, Stamp, reaches_state};
 use crate::error::{Error, ErrorKind, Result, from_reqwest};
-use crate::source::Source;
+use crate::tree::Tree;
 use crate::walk::WalkLimits;
 use crate::{ResultItem, ResultItemType};
 
@@ -289,7 +289,7 @@ impl Client {
     /// missing). Files keep their result paths under `dest` (`figures/plot.png` goes to
     /// `dest/figures/plot.png`).
     pub fn download(&self, computation_id: &str, dest: impl Into<PathBuf>) -> Download {
-        self.download_from(Source::results(computation_id), dest.into())
+        self.download_from(Tree::results(computation_id), dest.into())
     }
 
     /// Starts describing a download of a data asset's files into `dest` (created if missing),
@@ -315,10 +315,10 @@ impl Client {
     /// # }
     /// ```
     pub fn download_data_asset(&self, data_asset_id: &str, dest: impl Into<PathBuf>) -> Download {
-        self.download_from(Source::data_asset(data_asset_id), dest.into())
+        self.download_from(Tree::data_asset(data_asset_id), dest.into())
     }
 
-    fn download_from(&self, source: Source, dest: PathBuf) -> Download {
+    fn download_from(&self, source: Tree, dest: PathBuf) -> Download {
         Download {
             client: self.clone(),
             source,
@@ -355,7 +355,7 @@ impl Client {
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
 pub struct Download {
     client: Client,
-    source: Source,
+    source: Tree,
     dest: PathBuf,
     path: String,
     concurrency: usize,

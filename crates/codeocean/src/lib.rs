@@ -81,7 +81,7 @@
 //! [`codeocean_raw::Client`] with the same credentials.
 
 mod access;
-mod capsules;
+mod apps;
 mod client;
 mod data_assets;
 mod dest_state;
@@ -89,7 +89,7 @@ mod download;
 mod error;
 mod ops;
 pub mod search;
-mod source;
+mod tree;
 mod wait;
 mod walk;
 

@@ -6,7 +6,7 @@ use codeocean_raw::types;
 
 use crate::client::{Client, Idempotent, Op};
 use crate::error::{Result, short};
-use crate::source::Source;
+use crate::tree::Tree;
 use crate::{Capsule, Computation, CustomMetadataValue, DataAsset, ResultItem};
 
 /// What to run and with what: a capsule or a pipeline, data assets, parameters.
@@ -407,15 +407,13 @@ impl Client {
     /// Lists one folder of a computation's results (`""` is the root). See
     /// [`walk_results`](Client::walk_results) for the whole tree.
     pub async fn list_results(&self, computation_id: &str, path: &str) -> Result<Vec<ResultItem>> {
-        Source::results(computation_id).list(self, path).await
+        Tree::results(computation_id).list(self, path).await
     }
 
     /// Gets the signed URLs of a result file from `results/urls` (Code Ocean 4.0 and later).
     /// [`file_urls`](Client::file_urls) falls back to the older route by itself.
     pub async fn result_file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
-        Source::results(computation_id)
-            .modern_urls(self, path)
-            .await
+        Tree::results(computation_id).modern_urls(self, path).await
     }
 
     /// Gets a result file's download URL from the deprecated `results/download_url` route
@@ -424,7 +422,7 @@ impl Client {
         note = "use `file_urls`, which uses `results/urls` and falls back to this route only on servers without it"
     )]
     pub async fn result_download_url(&self, computation_id: &str, path: &str) -> Result<String> {
-        Source::results(computation_id).legacy_url(self, path).await
+        Tree::results(computation_id).legacy_url(self, path).await
     }
 
     /// Creates a data asset. Like a run, never retried once it may have reached the server.

@@ -8,7 +8,7 @@ use futures_util::{Stream, StreamExt as _};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::source::Source;
+use crate::tree::Tree;
 use crate::{ResultItem, ResultItemType};
 
 /// How far a walk may go, so that it ends whatever the server lists: a server whose folders
@@ -62,7 +62,7 @@ type Listing =
 
 struct Walk {
     client: Client,
-    source: Source,
+    source: Tree,
     limit: usize,
     limits: WalkLimits,
     /// Segments of the folder the walk started at (depth is counted below it).
@@ -171,7 +171,7 @@ impl Client {
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
         self.walk(
-            Source::results(computation_id),
+            Tree::results(computation_id),
             path,
             concurrency,
             WalkLimits::default(),
@@ -186,7 +186,7 @@ impl Client {
         concurrency: usize,
         limits: WalkLimits,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(Source::results(computation_id), path, concurrency, limits)
+        self.walk(Tree::results(computation_id), path, concurrency, limits)
     }
 
     /// Every entry under a data asset's files (or under the folder `path`; `""` is the root),
@@ -201,7 +201,7 @@ impl Client {
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
         self.walk(
-            Source::data_asset(data_asset_id),
+            Tree::data_asset(data_asset_id),
             path,
             concurrency,
             WalkLimits::default(),
@@ -216,13 +216,13 @@ impl Client {
         concurrency: usize,
         limits: WalkLimits,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(Source::data_asset(data_asset_id), path, concurrency, limits)
+        self.walk(Tree::data_asset(data_asset_id), path, concurrency, limits)
     }
 
     /// The walk of either source.
     pub(crate) fn walk(
         &self,
-        source: Source,
+        source: Tree,
         path: &str,
         concurrency: usize,
         limits: WalkLimits,

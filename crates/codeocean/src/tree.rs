@@ -3,7 +3,7 @@
 //!
 //! Both trees are listed one folder at a time with the same request and answer shapes, and
 //! both give signed URLs through a current route (`…/urls`) and a deprecated one
-//! (`…/download_url`). Whether a server has the current route is learned per source kind (a
+//! (`…/download_url`). Whether a server has the current route is learned per kind of tree (a
 //! server may have grown `results/urls` before `files/urls`, or the other way round).
 
 use std::sync::atomic::Ordering;
@@ -17,7 +17,7 @@ use crate::ops::FileUrls;
 
 /// Where files come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Source {
+pub(crate) enum Tree {
     /// A computation's results (`/computations/{id}/results`).
     Results {
         /// The computation's id.
@@ -30,7 +30,7 @@ pub(crate) enum Source {
     },
 }
 
-impl Source {
+impl Tree {
     pub(crate) fn results(computation_id: &str) -> Self {
         Self::Results {
             computation: computation_id.to_owned(),
@@ -243,14 +243,14 @@ impl Client {
     /// then on. A missing *file* on a current server therefore stays "not found" and never
     /// switches the client. The probe happens once per client, not once per file.
     pub async fn file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
-        Source::results(computation_id).urls(self, path).await
+        Tree::results(computation_id).urls(self, path).await
     }
 
     /// The signed URLs of a data asset's file: `files/urls`, falling back to the deprecated
     /// `files/download_url` exactly as [`file_urls`](Client::file_urls) falls back for results
     /// (probed once per client, remembered only after the old route succeeded).
     pub async fn data_asset_file_urls(&self, data_asset_id: &str, path: &str) -> Result<FileUrls> {
-        Source::data_asset(data_asset_id).urls(self, path).await
+        Tree::data_asset(data_asset_id).urls(self, path).await
     }
 
     /// Gets a data asset file's download URL from the deprecated `files/download_url` route.
@@ -262,9 +262,7 @@ impl Client {
         data_asset_id: &str,
         path: &str,
     ) -> Result<String> {
-        Source::data_asset(data_asset_id)
-            .legacy_url(self, path)
-            .await
+        Tree::data_asset(data_asset_id).legacy_url(self, path).await
     }
 
     /// Lists one folder of a data asset's files (`""` is the root). See
@@ -274,6 +272,6 @@ impl Client {
         data_asset_id: &str,
         path: &str,
     ) -> Result<Vec<ResultItem>> {
-        Source::data_asset(data_asset_id).list(self, path).await
+        Tree::data_asset(data_asset_id).list(self, path).await
     }
 }
