@@ -14,7 +14,7 @@ use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 use crate::client::Client;
 use crate::dest_state::{DestState, STATE_DIR, Stamp, reaches_state};
 use crate::error::{Error, ErrorKind, Result, from_reqwest};
-use crate::source::Source;
+use crate::tree::Tree;
 use crate::walk::WalkLimits;
 use crate::{ResultItem, ResultItemType};
 
@@ -288,7 +288,7 @@ impl Client {
     /// missing). Files keep their result paths under `dest` (`figures/plot.png` goes to
     /// `dest/figures/plot.png`).
     pub fn download(&self, computation_id: &str, dest: impl Into<PathBuf>) -> Download {
-        self.download_from(Source::results(computation_id), dest.into())
+        self.download_tree(&Tree::results(computation_id), dest)
     }
 
     /// Starts describing a download of a data asset's files into `dest` (created if missing),
@@ -314,14 +314,17 @@ impl Client {
     /// # }
     /// ```
     pub fn download_data_asset(&self, data_asset_id: &str, dest: impl Into<PathBuf>) -> Download {
-        self.download_from(Source::data_asset(data_asset_id), dest.into())
+        self.download_tree(&Tree::data_asset(data_asset_id), dest)
     }
 
-    fn download_from(&self, source: Source, dest: PathBuf) -> Download {
+    /// Starts describing a download of a tree into `dest`:
+    /// [`download`](Client::download) or [`download_data_asset`](Client::download_data_asset),
+    /// for code that picks the kind of tree at run time.
+    pub fn download_tree(&self, tree: &Tree, dest: impl Into<PathBuf>) -> Download {
         Download {
             client: self.clone(),
-            source,
-            dest,
+            source: tree.clone(),
+            dest: dest.into(),
             path: String::new(),
             concurrency: self.inner.download_concurrency,
             list_concurrency: 16,
@@ -354,7 +357,7 @@ impl Client {
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
 pub struct Download {
     client: Client,
-    source: Source,
+    source: Tree,
     dest: PathBuf,
     path: String,
     concurrency: usize,
@@ -477,8 +480,8 @@ impl Download {
                     let _ = tx.send(item).await;
                     return;
                 }
-                let mut walk = std::pin::pin!(job.client.walk(
-                    job.source.clone(),
+                let mut walk = std::pin::pin!(job.client.walk_tree(
+                    &job.source,
                     &job.path,
                     job.list_concurrency,
                     job.limits

@@ -8,7 +8,7 @@ use futures_util::{Stream, StreamExt as _};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::source::Source;
+use crate::tree::Tree;
 use crate::{ResultItem, ResultItemType};
 
 /// How far a walk may go, so that it ends whatever the server lists: a server whose folders
@@ -62,7 +62,7 @@ type Listing =
 
 struct Walk {
     client: Client,
-    source: Source,
+    source: Tree,
     limit: usize,
     limits: WalkLimits,
     /// Segments of the folder the walk started at (depth is counted below it).
@@ -170,8 +170,8 @@ impl Client {
         path: &str,
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(
-            Source::results(computation_id),
+        self.walk_tree(
+            &Tree::results(computation_id),
             path,
             concurrency,
             WalkLimits::default(),
@@ -186,7 +186,7 @@ impl Client {
         concurrency: usize,
         limits: WalkLimits,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(Source::results(computation_id), path, concurrency, limits)
+        self.walk_tree(&Tree::results(computation_id), path, concurrency, limits)
     }
 
     /// Every entry under a data asset's files (or under the folder `path`; `""` is the root),
@@ -200,8 +200,8 @@ impl Client {
         path: &str,
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(
-            Source::data_asset(data_asset_id),
+        self.walk_tree(
+            &Tree::data_asset(data_asset_id),
             path,
             concurrency,
             WalkLimits::default(),
@@ -216,21 +216,24 @@ impl Client {
         concurrency: usize,
         limits: WalkLimits,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(Source::data_asset(data_asset_id), path, concurrency, limits)
+        self.walk_tree(&Tree::data_asset(data_asset_id), path, concurrency, limits)
     }
 
-    /// The walk of either source.
-    pub(crate) fn walk(
+    /// Every entry under a tree (or under the folder `path` of it; `""` is the root), with
+    /// these caps: [`walk_results_with_limits`](Client::walk_results_with_limits) or
+    /// [`walk_data_asset_with_limits`](Client::walk_data_asset_with_limits), for code that
+    /// picks the kind of tree at run time.
+    pub fn walk_tree(
         &self,
-        source: Source,
+        tree: &Tree,
         path: &str,
         concurrency: usize,
         limits: WalkLimits,
-    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
+    ) -> impl Stream<Item = Result<ResultItem>> + Send + use<> {
         let root = path.trim_matches('/');
         let walk = Walk {
             client: self.clone(),
-            source,
+            source: tree.clone(),
             limit: concurrency.max(1),
             limits,
             root_depth: if root.is_empty() {
