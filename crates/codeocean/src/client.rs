@@ -891,6 +891,37 @@ mod tests {
     }
 
     #[test]
+    fn next_delay_is_the_backoff_or_retry_after_within_the_budget() {
+        let policy = RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(300),
+            max_retry_after: Duration::from_secs(60),
+        };
+        let broken = Error::new(ErrorKind::Connection, "x", "broken");
+        // Jittered exponential: 100 ms, 200 ms, then capped at 300 ms, each plus up to itself.
+        for (retry, base) in [100, 200, 300].into_iter().enumerate() {
+            let base = Duration::from_millis(base);
+            let d = policy.next_delay(retry, &broken).unwrap();
+            assert!(d >= base && d <= base * 2, "retry {retry}: {d:?}");
+        }
+        assert_eq!(policy.next_delay(3, &broken), None, "the budget is spent");
+        let throttled = |ra| Error::status_error("x", 429, "slow down", false, Some(ra));
+        // A Retry-After longer than the backoff is waited for, up to max_retry_after.
+        let long = Duration::from_secs(60);
+        assert_eq!(policy.next_delay(0, &throttled(long)), Some(long));
+        assert_eq!(policy.next_delay(3, &throttled(long)), None);
+        // A longer one gives up at once.
+        let too_long = Duration::from_secs(61);
+        assert_eq!(policy.next_delay(0, &throttled(too_long)), None);
+        // A shorter one: the backoff.
+        let d = policy
+            .next_delay(0, &throttled(Duration::from_millis(1)))
+            .unwrap();
+        assert!(d >= Duration::from_millis(100), "{d:?}");
+    }
+
+    #[test]
     fn error_bodies() {
         assert_eq!(
             describe_body(404, br#"{"message":"nope"}"#),

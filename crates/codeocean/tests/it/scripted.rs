@@ -372,6 +372,59 @@ async fn a_content_length_that_lies_is_a_broken_transfer_not_a_file() {
 }
 
 #[tokio::test]
+async fn a_storage_retry_after_beyond_the_cap_fails_the_file_at_once() {
+    // The same reading of an error answer and the same retry rule as for the API: the
+    // Retry-After is read and, above `max_retry_after` (5 s here), not waited for.
+    let (summary, _, hits) = download_from_bad_storage(
+        || {
+            Reply::Full(
+                "429 Too Many Requests",
+                "retry-after: 3600\r\n".into(),
+                r#"{"message": "slow down"}"#.into(),
+            )
+        },
+        1000,
+    )
+    .await;
+    let e = &summary.failed[0].1;
+    assert_eq!(hits, 1, "given up at once: {e}");
+    assert_eq!(e.status(), Some(429));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
+    assert!(
+        !e.is_credentials_refused(),
+        "a storage answer, not the API's"
+    );
+    assert_eq!(
+        e.to_string(),
+        "downloading result `big.bin` of computation cafe: HTTP 429: slow down"
+    );
+}
+
+#[tokio::test]
+async fn a_storage_error_page_is_retried_and_quoted() {
+    let (summary, _, hits) = download_from_bad_storage(
+        || {
+            Reply::Full(
+                "503 Service Unavailable",
+                String::new(),
+                "<html><title>503</title>\n<body>down</body></html>".into(),
+            )
+        },
+        1000,
+    )
+    .await;
+    let e = &summary.failed[0].1;
+    assert_eq!(hits, 3, "first try + 2 retries: {e}");
+    assert_eq!(e.status(), Some(503));
+    assert!(
+        e.to_string().ends_with(
+            "HTTP 503: Service Unavailable; body: <html><title>503</title> <body>down</body></html>"
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
 async fn a_stalled_body_hits_the_read_timeout() {
     let t = Instant::now();
     let (summary, _, hits) = download_from_bad_storage(|| Reply::Stall, 1000).await;
