@@ -172,35 +172,9 @@ fn open_part(
     path: &str,
     size: Option<u64>,
 ) -> Result<Option<PartFile>> {
-    let unsafe_path = |why: String| {
-        Error::new(
-            ErrorKind::UnsafePath,
-            format!("writing `{path}`"),
-            format!("refused: {why}"),
-        )
-    };
-    let io = |what: &Path, e| Error::io(format!("writing `{path}` ({})", what.display()), e);
-    let mut dir = dest.to_path_buf();
-    for seg in &segments[..segments.len() - 1] {
-        dir.push(seg);
-        match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(unsafe_path(format!("{} is a symbolic link", dir.display())));
-            }
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(unsafe_path(format!("{} is not a folder", dir.display()))),
-            Err(_) => match std::fs::create_dir(&dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let m = std::fs::symlink_metadata(&dir).map_err(|e| io(&dir, e))?;
-                    if !m.is_dir() || m.file_type().is_symlink() {
-                        return Err(unsafe_path(format!("{} is not a folder", dir.display())));
-                    }
-                }
-                Err(e) => return Err(io(&dir, e)),
-            },
-        }
-    }
+    let unsafe_path = |why: String| refused_write(path, why);
+    let io = |what: &Path, e| write_failed(path, what, e);
+    let dir = make_folders(dest, &segments[..segments.len() - 1], path)?;
     let name = segments[segments.len() - 1];
     let target = dir.join(name);
     match std::fs::symlink_metadata(&target) {
@@ -248,6 +222,53 @@ fn open_part(
         part_name,
         validator,
     }))
+}
+
+/// Creates the folders `folders` below `dest` for the file `path` (none of them may be a
+/// symbolic link or something other than a folder); returns the innermost.
+fn make_folders(dest: &Path, folders: &[&str], path: &str) -> Result<PathBuf> {
+    let not_a_folder =
+        |dir: &Path| refused_write(path, format!("{} is not a folder", dir.display()));
+    let mut dir = dest.to_path_buf();
+    for seg in folders {
+        dir.push(seg);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(refused_write(
+                    path,
+                    format!("{} is a symbolic link", dir.display()),
+                ));
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(not_a_folder(&dir)),
+            Err(_) => match std::fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let m =
+                        std::fs::symlink_metadata(&dir).map_err(|e| write_failed(path, &dir, e))?;
+                    if !m.is_dir() || m.file_type().is_symlink() {
+                        return Err(not_a_folder(&dir));
+                    }
+                }
+                Err(e) => return Err(write_failed(path, &dir, e)),
+            },
+        }
+    }
+    Ok(dir)
+}
+
+/// Writing the file `path` was refused: `why`.
+fn refused_write(path: &str, why: String) -> Error {
+    Error::new(
+        ErrorKind::UnsafePath,
+        format!("writing `{path}`"),
+        format!("refused: {why}"),
+    )
+}
+
+/// Writing the file `path` failed at `what`.
+fn write_failed(path: &str, what: &Path, e: std::io::Error) -> Error {
+    Error::io(format!("writing `{path}` ({})", what.display()), e)
 }
 
 /// A part file open for writing, and where it goes when complete.
@@ -444,26 +465,7 @@ impl Download {
     /// starts, those in flight ask nothing more of the API, and [`Summary::stopped`] says why.
     pub async fn run(self) -> Result<Summary> {
         let started = Instant::now();
-        tokio::fs::create_dir_all(&self.dest)
-            .await
-            .map_err(|e| Error::io(format!("creating {}", self.dest.display()), e))?;
-        let state = {
-            let dest = self.dest.clone();
-            let source = self.source.key();
-            let progress = self.progress.clone();
-            Arc::new(
-                blocking(move || {
-                    DestState::open(&dest, source, || {
-                        tracing::info!(
-                            dest = %dest.display(),
-                            "another download into this folder is running; waiting for it to end"
-                        );
-                        progress.waiting_for_destination(&dest);
-                    })
-                })
-                .await?,
-            )
-        };
+        let state = self.lock_destination().await?;
         let job = Arc::new(self);
         // Listed entries waiting for a transfer slot: enough that listing stays ahead of the
         // transfers (each takes two round trips; a folder listing one), few enough that memory
@@ -472,28 +474,7 @@ impl Download {
         // channel of that size.)
         let queued = job.concurrency.saturating_mul(16).clamp(256, 1 << 16);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<ResultItem>>(queued);
-        // The walk runs on its own task so that listing never waits for transfers.
-        let walker = {
-            let job = job.clone();
-            tokio::spawn(async move {
-                if let Some(item) = job.single_file().await {
-                    let _ = tx.send(item).await;
-                    return;
-                }
-                let mut walk = std::pin::pin!(job.client.walk_tree(
-                    &job.source,
-                    &job.path,
-                    job.list_concurrency,
-                    job.limits
-                ));
-                while let Some(item) = walk.next().await {
-                    if job.stopped() || tx.send(item).await.is_err() {
-                        break;
-                    }
-                }
-            })
-        };
-        let walker = AbortOnDrop(walker.abort_handle());
+        let walker = job.spawn_walk(tx);
         let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let items =
             futures_util::stream::unfold(
@@ -502,28 +483,7 @@ impl Download {
             );
         let mut results = std::pin::pin!(
             items
-                .map(|item| {
-                    let job = job.clone();
-                    let retries = retries.clone();
-                    let state = state.clone();
-                    async move {
-                        match item {
-                            // Stopped: what was still queued is dropped, files counted.
-                            Err(_) if job.stopped() => None,
-                            Ok(item) if job.stopped() => (item.type_ == ResultItemType::File)
-                                .then(|| (item.path, Ok(Fetched::NotAttempted))),
-                            Err(e) => Some((String::from("(listing)"), Err(e))),
-                            Ok(item) if item.type_ == ResultItemType::File => {
-                                let size = item.size.map(|s| s.max(0) as u64);
-                                job.progress.file_found(&item.path, size);
-                                let path = item.path.clone();
-                                let r = job.fetch(&state, &item, &retries).await;
-                                Some((path, r))
-                            }
-                            Ok(_) => None,
-                        }
-                    }
-                })
+                .map(|item| job.clone().take(item, state.clone(), retries.clone()))
                 .buffer_unordered(job.concurrency)
         );
         let mut summary = Summary {
@@ -532,41 +492,117 @@ impl Download {
         };
         while let Some(done) = results.next().await {
             let Some((path, r)) = done else { continue };
-            match r {
-                Ok(Fetched::Done(bytes)) => {
-                    summary.downloaded += 1;
-                    summary.bytes += bytes;
-                    job.progress.file_done(&path, false);
-                }
-                Ok(Fetched::Skipped) => {
-                    summary.skipped += 1;
-                    job.progress.file_done(&path, true);
-                }
-                Ok(Fetched::NotAttempted) => summary.not_attempted += 1,
-                Err(e) if e.is_credentials_refused() => {
-                    // Revoked or wrong credentials: every further request would be refused
-                    // too. Stop the walk and start no transfer; those in flight end by
-                    // themselves (each checks the flag before asking the API again).
-                    if summary.stopped.is_none() {
-                        job.stop.store(true, Ordering::Relaxed);
-                        walker.0.abort();
-                        summary.stopped = Some(format!(
-                            "the API refused the credentials (HTTP {}); check the token",
-                            e.status().unwrap_or(401)
-                        ));
-                    }
-                    job.progress.failed(&path, &e);
-                    summary.failed.push((path, e));
-                }
-                Err(e) => {
-                    job.progress.failed(&path, &e);
-                    summary.failed.push((path, e));
-                }
-            }
+            job.tally(&mut summary, path, r, &walker);
         }
         summary.retries = retries.load(Ordering::Relaxed);
         summary.elapsed = started.elapsed();
         Ok(summary)
+    }
+
+    /// Creates the destination and takes its lock (waiting for another job that holds it).
+    async fn lock_destination(&self) -> Result<Arc<DestState>> {
+        tokio::fs::create_dir_all(&self.dest)
+            .await
+            .map_err(|e| Error::io(format!("creating {}", self.dest.display()), e))?;
+        let dest = self.dest.clone();
+        let source = self.source.key();
+        let progress = self.progress.clone();
+        let state = blocking(move || {
+            DestState::open(&dest, source, || {
+                tracing::info!(
+                    dest = %dest.display(),
+                    "another download into this folder is running; waiting for it to end"
+                );
+                progress.waiting_for_destination(&dest);
+            })
+        })
+        .await?;
+        Ok(Arc::new(state))
+    }
+
+    /// Starts the walk on its own task, so that listing never waits for transfers: it sends
+    /// what it lists to `tx` (the job's single file, when its path names one).
+    fn spawn_walk(
+        self: &Arc<Self>,
+        tx: tokio::sync::mpsc::Sender<Result<ResultItem>>,
+    ) -> AbortOnDrop {
+        let job = self.clone();
+        let walker = tokio::spawn(async move {
+            if let Some(item) = job.single_file().await {
+                let _ = tx.send(item).await;
+                return;
+            }
+            let mut walk = std::pin::pin!(job.client.walk_tree(
+                &job.source,
+                &job.path,
+                job.list_concurrency,
+                job.limits
+            ));
+            while let Some(item) = walk.next().await {
+                if job.stopped() || tx.send(item).await.is_err() {
+                    break;
+                }
+            }
+        });
+        AbortOnDrop(walker.abort_handle())
+    }
+
+    /// What becomes of one listed entry: a file is fetched (unless the job stopped), a
+    /// listing failure is reported, a folder is nothing more to do.
+    async fn take(
+        self: Arc<Self>,
+        item: Result<ResultItem>,
+        state: Arc<DestState>,
+        retries: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Option<(String, Result<Fetched>)> {
+        match item {
+            // Stopped: what was still queued is dropped, files counted.
+            Err(_) if self.stopped() => None,
+            Ok(item) if self.stopped() => {
+                (item.type_ == ResultItemType::File).then(|| (item.path, Ok(Fetched::NotAttempted)))
+            }
+            Err(e) => Some((String::from("(listing)"), Err(e))),
+            Ok(item) if item.type_ == ResultItemType::File => {
+                let size = item.size.map(|s| s.max(0) as u64);
+                self.progress.file_found(&item.path, size);
+                let path = item.path.clone();
+                let r = self.fetch(&state, &item, &retries).await;
+                Some((path, r))
+            }
+            Ok(_) => None,
+        }
+    }
+
+    /// Counts what became of a file (or a listing) in the summary and reports it; the first
+    /// refusal of the credentials stops the job.
+    fn tally(&self, summary: &mut Summary, path: String, r: Result<Fetched>, walker: &AbortOnDrop) {
+        match r {
+            Ok(Fetched::Done(bytes)) => {
+                summary.downloaded += 1;
+                summary.bytes += bytes;
+                self.progress.file_done(&path, false);
+            }
+            Ok(Fetched::Skipped) => {
+                summary.skipped += 1;
+                self.progress.file_done(&path, true);
+            }
+            Ok(Fetched::NotAttempted) => summary.not_attempted += 1,
+            Err(e) => {
+                if e.is_credentials_refused() && summary.stopped.is_none() {
+                    // Revoked or wrong credentials: every further request would be refused
+                    // too. Stop the walk and start no transfer; those in flight end by
+                    // themselves (each checks the flag before asking the API again).
+                    self.stop.store(true, Ordering::Relaxed);
+                    walker.0.abort();
+                    summary.stopped = Some(format!(
+                        "the API refused the credentials (HTTP {}); check the token",
+                        e.status().unwrap_or(401)
+                    ));
+                }
+                self.progress.failed(&path, &e);
+                summary.failed.push((path, e));
+            }
+        }
     }
 
     /// Whether the job stopped (the API refused the credentials).
