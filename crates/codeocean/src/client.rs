@@ -568,109 +568,22 @@ impl Client {
             duration_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let total = self.inner.request_timeout;
-        let deadline = tokio::time::Instant::now() + total;
+        let deadline = tokio::time::Instant::now() + self.inner.request_timeout;
         let mut retries = 0u32;
         let result = async {
             loop {
-                let try_deadline =
-                    deadline.min(tokio::time::Instant::now() + self.inner.attempt_timeout);
-                let outcome = tokio::time::timeout_at(try_deadline, async {
-                    // The permit covers reading an error body too: that is the same exchange.
-                    let _permit = self.inner.api_limit.acquire().await.expect("never closed");
-                    match attempt().await {
-                        Ok(v) => Ok(v),
-                        Err(e) => Err(convert(e, &op.what).await),
-                    }
-                })
-                .await;
-                let error = match outcome {
-                    Ok(Ok(v)) => {
-                        tracing::Span::current().record("status", v.status().as_u16());
-                        return Ok(v.into_inner());
-                    }
-                    Ok(Err(e)) => e,
-                    Err(_) if try_deadline == deadline => {
-                        tracing::info!(
-                            method = op.method,
-                            elapsed_ms = started.elapsed().as_millis() as u64,
-                            "{} ({}) gave no answer within the request timeout",
-                            op.method,
-                            op.id
-                        );
-                        return Err(Error::new(
-                            ErrorKind::Timeout,
-                            op.what.as_str(),
-                            format!(
-                                "no answer within the request timeout of {total:?} \
-                                 (retries included; {})",
-                                tries(retries + 1)
-                            ),
-                        ));
-                    }
-                    Err(_) => {
-                        // The raw hooks log a try when its answer arrives; this one never did.
-                        tracing::info!(
-                            method = op.method,
-                            elapsed_ms = self.inner.attempt_timeout.as_millis() as u64,
-                            "{} ({}) gave no answer within the attempt timeout",
-                            op.method,
-                            op.id
-                        );
-                        Error::new(
-                            ErrorKind::Timeout,
-                            op.what.as_str(),
-                            format!(
-                                "no answer within the attempt timeout of {:?}",
-                                self.inner.attempt_timeout
-                            ),
-                        )
-                    }
+                let error = match self
+                    .try_once(&op, &mut attempt, deadline, started, retries)
+                    .await
+                {
+                    Ok(v) => return Ok(v),
+                    Err(Tried::Final(e)) => return Err(e),
+                    Err(Tried::Failed(e)) => e,
                 };
                 // The span's status is recorded once, at the end (as `retries` is): recorded at
                 // each try it would show up repeated on every later try's line.
-                let Some(delay) = self.retry_delay(&error, &op, retries) else {
-                    return Err(match error.retry_after() {
-                        Some(ra) if ra > self.inner.retry.max_retry_after => {
-                            error.with_note(format!(
-                                "not retried: the server asked to wait {} (Retry-After), \
-                                 more than the {} this client waits at most",
-                                secs(ra),
-                                secs(self.inner.retry.max_retry_after)
-                            ))
-                        }
-                        _ => error,
-                    });
-                };
-                if tokio::time::Instant::now() + delay >= deadline {
-                    if let Some(ra) = error.retry_after().filter(|ra| *ra >= delay) {
-                        return Err(error.with_note(format!(
-                            "not retried: the server asked to wait {} (Retry-After), more \
-                             than is left of the request timeout of {total:?} (retries included)",
-                            secs(ra)
-                        )));
-                    }
-                    return Err(error.with_note(format!(
-                        "gave up after {}: the request timeout of {total:?} \
-                         (retries included) ran out",
-                        tries(retries + 1)
-                    )));
-                }
+                let delay = self.retry_wait(error, &op, deadline, retries)?;
                 retries += 1;
-                // DEBUG, not WARN: a retry that succeeds is no news at the default level.
-                tracing::debug!(
-                    retry = retries,
-                    delay_ms = delay.as_millis() as u64,
-                    status = error.status(),
-                    retry_after_ms = error.retry_after().map(|d| d.as_millis() as u64),
-                    error = %error,
-                    "{}",
-                    if error.status() == Some(429) {
-                        "throttled (429); waiting before retrying"
-                    } else {
-                        "retrying"
-                    }
-                );
                 tokio::time::sleep(delay).await;
             }
         }
@@ -687,6 +600,125 @@ impl Client {
             span.in_scope(|| tracing::debug!(error = %e, "request failed"));
         }
         result
+    }
+
+    /// One try of an API call, within the attempt timeout and the call's `deadline`.
+    async fn try_once<T, F, Fut>(
+        &self,
+        op: &Op,
+        attempt: &mut F,
+        deadline: tokio::time::Instant,
+        started: Instant,
+        retries: u32,
+    ) -> std::result::Result<T, Tried>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError<ByteStream>>>,
+    {
+        let try_deadline = deadline.min(tokio::time::Instant::now() + self.inner.attempt_timeout);
+        let outcome = tokio::time::timeout_at(try_deadline, async {
+            // The permit covers reading an error body too: that is the same exchange.
+            let _permit = self.inner.api_limit.acquire().await.expect("never closed");
+            match attempt().await {
+                Ok(v) => Ok(v),
+                Err(e) => Err(convert(e, &op.what).await),
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(v)) => {
+                tracing::Span::current().record("status", v.status().as_u16());
+                Ok(v.into_inner())
+            }
+            Ok(Err(e)) => Err(Tried::Failed(e)),
+            Err(_) => Err(self.no_answer(op, try_deadline == deadline, started, retries)),
+        }
+    }
+
+    /// A try that got no answer in time: the end of the call (`started` then) when the call's
+    /// clock ran out (`last`), else a timeout that may be retried.
+    fn no_answer(&self, op: &Op, last: bool, started: Instant, retries: u32) -> Tried {
+        let (limit, timeout) = if last {
+            ("request", self.inner.request_timeout)
+        } else {
+            ("attempt", self.inner.attempt_timeout)
+        };
+        // The raw hooks log a try when its answer arrives; this one never did.
+        let elapsed = if last { started.elapsed() } else { timeout };
+        tracing::info!(
+            method = op.method,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "{} ({}) gave no answer within the {limit} timeout",
+            op.method,
+            op.id
+        );
+        let detail = if last {
+            format!(
+                "no answer within the request timeout of {timeout:?} (retries included; {})",
+                tries(retries + 1)
+            )
+        } else {
+            format!("no answer within the attempt timeout of {timeout:?}")
+        };
+        let e = Error::new(ErrorKind::Timeout, op.what.as_str(), detail);
+        if last {
+            Tried::Final(e)
+        } else {
+            Tried::Failed(e)
+        }
+    }
+
+    /// The wait before retrying after `error` (logged), or the error that ends the call, with a
+    /// note saying why it was not retried where that is not plain.
+    fn retry_wait(
+        &self,
+        error: Error,
+        op: &Op,
+        deadline: tokio::time::Instant,
+        retries: u32,
+    ) -> Result<Duration> {
+        let total = self.inner.request_timeout;
+        let max_retry_after = self.inner.retry.max_retry_after;
+        let Some(delay) = self.retry_delay(&error, op, retries) else {
+            return Err(match error.retry_after() {
+                Some(ra) if ra > max_retry_after => error.with_note(format!(
+                    "not retried: the server asked to wait {} (Retry-After), \
+                     more than the {} this client waits at most",
+                    secs(ra),
+                    secs(max_retry_after)
+                )),
+                _ => error,
+            });
+        };
+        if tokio::time::Instant::now() + delay >= deadline {
+            if let Some(ra) = error.retry_after().filter(|ra| *ra >= delay) {
+                return Err(error.with_note(format!(
+                    "not retried: the server asked to wait {} (Retry-After), more \
+                     than is left of the request timeout of {total:?} (retries included)",
+                    secs(ra)
+                )));
+            }
+            return Err(error.with_note(format!(
+                "gave up after {}: the request timeout of {total:?} \
+                 (retries included) ran out",
+                tries(retries + 1)
+            )));
+        }
+        // DEBUG, not WARN: a retry that succeeds is no news at the default level.
+        tracing::debug!(
+            retry = retries + 1,
+            delay_ms = delay.as_millis() as u64,
+            status = error.status(),
+            retry_after_ms = error.retry_after().map(|d| d.as_millis() as u64),
+            error = %error,
+            "{}",
+            if error.status() == Some(429) {
+                "throttled (429); waiting before retrying"
+            } else {
+                "retrying"
+            }
+        );
+        Ok(delay)
     }
 
     /// The delay before retrying after `retries` retries, or `None` when the error must not be
@@ -707,6 +739,14 @@ impl Client {
         }
         self.inner.retry.next_delay(retries as usize, error)
     }
+}
+
+/// How a try of an API call failed.
+enum Tried {
+    /// The call is over: its clock ran out.
+    Final(Error),
+    /// This try failed; the call may retry it.
+    Failed(Error),
 }
 
 /// Whether the connection could not be opened at all (so the request never left).
