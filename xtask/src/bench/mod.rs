@@ -1,6 +1,6 @@
-//! `cargo xtask bench [--quick] [--reps N] [--out FILE]`: the codeocean tools against the
-//! official Python SDK, curl and a critical-path bound, on a local simulator with injected
-//! latency; writes `BENCHMARKS.md`.
+//! `cargo xtask bench [--quick] [--reps N] [--out FILE] [--only 1,3,...] [--build-baseline REV]`:
+//! the codeocean tools against the official Python SDK, curl and a critical-path bound, on a local
+//! simulator with injected latency; writes `BENCHMARKS.md`.
 //!
 //! Everything runs as child processes of this one: the simulator (`codeocean-sim`, release), the
 //! `codeocean` command (release), the crate API (the `bench_download` example of the `codeocean`
@@ -19,7 +19,8 @@
 //!    Python SDK (`calls.rs`);
 //! 4. 1,000 concurrent waiters on runs of staggered durations: polls, peak polls per second,
 //!    detection lag (`waiters.rs`);
-//! 5. clean release build time of `codeocean` and `codeocean-cli` (`build.rs`);
+//! 5. clean builds (dev of `codeocean`, release of the CLI) of the current tree beside a baseline
+//!    commit's (`--build-baseline`), and the CLI's size with and without the simulator (`build.rs`);
 //! 6. how time, requests and peak RSS grow with the number of files and the depth (`scaling.rs`,
 //!    with a chart, `BENCHMARKS-scaling.svg`).
 //!
@@ -63,6 +64,8 @@ struct Options {
     /// The cases to run (1..=6).
     only: Vec<u8>,
     command: String,
+    /// The commit the build case compares with (`--build-baseline`).
+    build_baseline: String,
 }
 
 impl Options {
@@ -71,52 +74,49 @@ impl Options {
     }
 }
 
-/// Usage of the `bench` command.
-pub const USAGE: &str = "\
-  bench [--quick] [--reps N] [--out FILE] [--only 1,3,...]
-                   build in release mode, benchmark the CLI and crate against the Python SDK,
-                   curl and the critical-path bound on a local simulator (transfers, CPU per
-                   call, concurrent waiters, build cost, scaling), write BENCHMARKS.md and
-                   BENCHMARKS-scaling.svg beside it (--quick: small sizes, one repetition, no
-                   build case, written to target/bench/BENCHMARKS-quick.md)
-";
+/// The options of `cargo xtask bench`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Args {
+    /// Small sizes, one repetition, no build case; the report goes to
+    /// target/bench/BENCHMARKS-quick.md
+    #[arg(long)]
+    pub quick: bool,
+    /// Repetitions of each timed run [default: 5, or 1 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reps: Option<u64>,
+    /// Where to write the report (the scaling chart goes beside it) [default: BENCHMARKS.md]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Run only these cases, 1 to 6, comma-separated (case 1 brings case 2, whose bandwidth its
+    /// bound uses) [default: all]
+    #[arg(
+        long,
+        value_name = "1,3,...",
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u8).range(1..=6)
+    )]
+    pub only: Vec<u8>,
+    /// The commit whose clean builds the build case (5) times beside the current tree's
+    #[arg(long, value_name = "REV", default_value = build::DEFAULT_BASELINE)]
+    pub build_baseline: String,
+}
 
-/// Runs `cargo xtask bench` with the arguments after `bench`.
-pub fn run(root: &Path, args: &[&str]) -> Result<()> {
-    let mut quick = false;
-    let mut reps = None;
-    let mut out = None;
-    let mut only: Vec<u8> = (1..=6).collect();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match *a {
-            "--quick" => quick = true,
-            "--reps" => {
-                let n: usize = it.next().context("--reps needs a number")?.parse()?;
-                if n == 0 {
-                    bail!("--reps must be at least 1");
-                }
-                reps = Some(n);
-            }
-            "--out" => out = Some(PathBuf::from(it.next().context("--out needs a file")?)),
-            "--only" => {
-                let list = it
-                    .next()
-                    .context("--only needs a list of cases, e.g. 3,4")?;
-                only = list
-                    .split(',')
-                    .map(|c| match c.trim().parse::<u8>() {
-                        Ok(n @ 1..=6) => Ok(n),
-                        _ => Err(anyhow::anyhow!("--only: `{c}` is not a case (1 to 6)")),
-                    })
-                    .collect::<Result<_>>()?;
-                if only.contains(&1) && !only.contains(&2) {
-                    only.push(2);
-                }
-            }
-            other => bail!("unknown bench option `{other}`\n{USAGE}"),
-        }
+/// Runs `cargo xtask bench`; `command` is the command line after `cargo xtask`, for the report.
+pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
+    let quick = args.quick;
+    let mut only: Vec<u8> = if args.only.is_empty() {
+        (1..=6).collect()
+    } else {
+        args.only.clone()
+    };
+    if only.contains(&1) && !only.contains(&2) {
+        only.push(2);
     }
+    let reps = match args.reps {
+        Some(n) => Some(usize::try_from(n).context("--reps is too large")?),
+        None => None,
+    };
+    let out = args.out.clone();
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let out = out.unwrap_or_else(|| {
@@ -136,10 +136,8 @@ pub fn run(root: &Path, args: &[&str]) -> Result<()> {
         )),
         out,
         only,
-        command: std::iter::once("cargo xtask bench")
-            .chain(args.iter().copied())
-            .collect::<Vec<_>>()
-            .join(" "),
+        command: format!("cargo xtask {command}"),
+        build_baseline: args.build_baseline.clone(),
     };
     let started = std::time::Instant::now();
     // The report's folder, made before any case runs: the scaling case draws its chart there
