@@ -217,10 +217,12 @@ fn open_part(
     Ok(Some(PartFile {
         file,
         have,
-        target,
-        part,
-        part_name,
         validator,
+        place: Place {
+            target,
+            part,
+            part_name,
+        },
     }))
 }
 
@@ -276,12 +278,19 @@ struct PartFile {
     file: std::fs::File,
     /// Bytes already in it (from an earlier, interrupted run of this same source).
     have: u64,
+    /// The storage validator of the response it was started from, if that had one.
+    validator: Option<String>,
+    place: Place,
+}
+
+/// Where a part file is, and where it goes when complete.
+struct Place {
+    /// Its final name.
     target: PathBuf,
+    /// The part file.
     part: PathBuf,
     /// Its name in the state folder's `parts/`.
     part_name: String,
-    /// The storage validator of the response it was started from, if that had one.
-    validator: Option<String>,
 }
 
 /// The validator of a storage response: its `ETag`, else its `Last-Modified`.
@@ -743,11 +752,9 @@ struct Transfer<'a> {
     file: tokio::fs::File,
     /// Bytes in the part file.
     have: u64,
-    target: PathBuf,
-    part: PathBuf,
-    part_name: String,
     /// The storage validator of the object the part file holds.
     validator: Option<String>,
+    place: Place,
     /// The signed URL in use (`None`: ask the API for one).
     url: Option<String>,
     /// Bytes written by this job.
@@ -778,10 +785,8 @@ impl<'a> Transfer<'a> {
             size,
             file: tokio::fs::File::from_std(part.file),
             have: part.have,
-            target: part.target,
-            part: part.part,
-            part_name: part.part_name,
             validator: part.validator,
+            place: part.place,
             url: None,
             written: 0,
             furthest: part.have,
@@ -899,7 +904,7 @@ impl<'a> Transfer<'a> {
             // that only that object resumes it.
             self.validator = got;
             let validator = self.validator.as_deref();
-            (self.state).record_start(&self.part_name, self.path, self.size, validator)?;
+            (self.state).record_start(&self.place.part_name, self.path, self.size, validator)?;
         } else if self.validator.is_none() {
             self.validator = got;
         }
@@ -1094,7 +1099,11 @@ impl<'a> Transfer<'a> {
         let sync = self.job.sync;
         let state = self.state.clone();
         let (path, size, validator) = (self.path.to_owned(), self.size, self.validator);
-        let (part_name, part, target) = (self.part_name, self.part, self.target);
+        let Place {
+            target,
+            part,
+            part_name,
+        } = self.place;
         blocking(move || {
             if sync {
                 file.sync_data()
