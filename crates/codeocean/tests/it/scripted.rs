@@ -549,3 +549,44 @@ async fn an_endless_search_stops_at_the_page_cap_and_says_so() {
     assert_eq!(log.len(), 5);
     assert!(log[0].head.starts_with("POST /api/v1/pipelines/search "));
 }
+
+/// Waiters give up with the same message shape, naming what they waited for and the last state
+/// seen (through one poll loop): a release job and a data asset that never end.
+#[tokio::test]
+async fn waiters_that_give_up_name_the_object_and_its_last_state() {
+    let (origin, log) = serve(Arc::new(|seen: &Seen, _: &mut TcpStream| {
+        if seen.head.starts_with("GET /api/v1/capsules/c1/release/j1 ") {
+            ok(r#"{"job_id":"j1","status":"started"}"#)
+        } else {
+            ok(r#"{"id":"da1","state":"draft"}"#)
+        }
+    }))
+    .await;
+    let c = fast_client(&origin);
+    let policy = codeocean::PollPolicy {
+        initial_interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(10),
+        factor: 1.5,
+        max_wait: Some(Duration::from_millis(100)),
+    };
+    let e = c
+        .wait_for_capsule_release_with("c1", "j1", policy.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WaitTimeout);
+    assert_eq!(
+        e.to_string(),
+        "waiting for release job of capsule c1 j1: gave up after 0.1s; last state: started"
+    );
+    let release_polls = log.lock().unwrap().len();
+    assert!(
+        release_polls >= 3,
+        "polled until the deadline: {release_polls}"
+    );
+    let e = c.wait_for_data_asset_with("da1", policy).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WaitTimeout);
+    assert_eq!(
+        e.to_string(),
+        "waiting for data asset da1: gave up after 0.1s; last state: draft"
+    );
+}
