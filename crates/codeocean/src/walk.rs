@@ -99,15 +99,14 @@ impl Walk {
                 } else {
                     (ErrorKind::UnsafePath, "file", "not downloaded")
                 };
-                self.ready.push_back(Err(Error::new(
+                self.report(
                     kind,
-                    format!("walking the {}", self.source.tree()),
                     format!(
                         "the listing of `{folder}` names {what} `{}`, which is not directly \
                          inside it; {outcome}",
                         item.path
                     ),
-                )));
+                );
                 continue;
             }
             if !here.insert(path.to_owned()) {
@@ -117,38 +116,42 @@ impl Walk {
             if self.entries >= self.limits.max_entries {
                 self.capped = true;
                 self.folders.clear();
-                self.ready.push_back(Err(Error::new(
+                self.report(
                     ErrorKind::Paging,
-                    format!("walking the {}", self.source.tree()),
                     format!(
                         "stopped after {} entries, the cap (max_entries); more were listed. \
                          Raise it (WalkLimits::max_entries, Download::max_entries, \
                          --max-entries) if the tree is really this large",
                         self.limits.max_entries
                     ),
-                )));
+                );
                 return;
             }
             self.entries += 1;
             if item.type_ == ResultItemType::Folder {
                 let depth = path.split('/').count().saturating_sub(self.root_depth);
                 if depth > self.limits.max_depth {
-                    self.ready.push_back(Err(Error::new(
+                    self.report(
                         ErrorKind::Paging,
-                        format!("walking the {}", self.source.tree()),
                         format!(
                             "the folder `{path}` is {depth} levels deep, beyond the cap of {} \
                              (max_depth); not listed. Raise it (WalkLimits::max_depth, \
                              Download::max_depth, --max-depth) if the tree is really this deep",
                             self.limits.max_depth
                         ),
-                    )));
+                    );
                 } else {
                     self.folders.push_back(path.to_owned());
                 }
             }
             self.ready.push_back(Ok(item));
         }
+    }
+
+    /// Yields an error of the walk (the walk goes on unless the caller ends it).
+    fn report(&mut self, kind: ErrorKind, detail: String) {
+        let context = format!("walking the {}", self.source.tree());
+        self.ready.push_back(Err(Error::new(kind, context, detail)));
     }
 }
 
