@@ -3,7 +3,7 @@
 
 use codeocean_raw::types;
 
-use crate::capsules::App;
+use crate::apps::App;
 use crate::client::{Client, Idempotent};
 use crate::error::{Result, short};
 use crate::ops::op;
@@ -202,7 +202,11 @@ impl Client {
         .await
     }
 
-    async fn app_permissions(&self, app: App, id: &str) -> Result<types::Permissions> {
+    /// Who may see or change a capsule or a pipeline:
+    /// [`get_capsule_permissions`](Client::get_capsule_permissions) or
+    /// [`get_pipeline_permissions`](Client::get_pipeline_permissions), the family picked at run
+    /// time.
+    pub async fn get_app_permissions(&self, app: App, id: &str) -> Result<types::Permissions> {
         let what = format!("getting the permissions of {}", app.named(id));
         let o = op(
             app.pick("get_capsule_permissions", "get_pipeline_permissions"),
@@ -219,7 +223,10 @@ impl Client {
         .await
     }
 
-    async fn app_update_permissions(
+    /// Sets who may see or change a capsule or a pipeline:
+    /// [`update_capsule_permissions`](Client::update_capsule_permissions) or
+    /// [`update_pipeline_permissions`](Client::update_pipeline_permissions).
+    pub async fn update_app_permissions(
         &self,
         app: App,
         id: &str,
@@ -242,6 +249,30 @@ impl Client {
         .await
     }
 
+    /// Attaches data assets to a capsule or a pipeline:
+    /// [`attach_capsule_data_assets`](Client::attach_capsule_data_assets) or
+    /// [`attach_pipeline_data_assets`](Client::attach_pipeline_data_assets).
+    pub async fn attach_app_data_assets(
+        &self,
+        app: App,
+        id: &str,
+        assets: &Attachments,
+    ) -> Result<Vec<types::DataAssetAttachResult>> {
+        self.attach(Holder::App(app), id, assets).await
+    }
+
+    /// Detaches data assets (by id) from a capsule or a pipeline:
+    /// [`detach_capsule_data_assets`](Client::detach_capsule_data_assets) or
+    /// [`detach_pipeline_data_assets`](Client::detach_pipeline_data_assets).
+    pub async fn detach_app_data_assets<S: AsRef<str>>(
+        &self,
+        app: App,
+        id: &str,
+        data_asset_ids: &[S],
+    ) -> Result<()> {
+        self.detach(Holder::App(app), id, data_asset_ids).await
+    }
+
     /// Attaches data assets to a capsule; returns one entry per attached asset with the state
     /// of its mount.
     pub async fn attach_capsule_data_assets(
@@ -249,7 +280,7 @@ impl Client {
         capsule_id: &str,
         assets: &Attachments,
     ) -> Result<Vec<types::DataAssetAttachResult>> {
-        self.attach(Holder::App(App::Capsule), capsule_id, assets)
+        self.attach_app_data_assets(App::Capsule, capsule_id, assets)
             .await
     }
 
@@ -259,7 +290,7 @@ impl Client {
         capsule_id: &str,
         data_asset_ids: &[S],
     ) -> Result<()> {
-        self.detach(Holder::App(App::Capsule), capsule_id, data_asset_ids)
+        self.detach_app_data_assets(App::Capsule, capsule_id, data_asset_ids)
             .await
     }
 
@@ -269,7 +300,7 @@ impl Client {
         pipeline_id: &str,
         assets: &Attachments,
     ) -> Result<Vec<types::DataAssetAttachResult>> {
-        self.attach(Holder::App(App::Pipeline), pipeline_id, assets)
+        self.attach_app_data_assets(App::Pipeline, pipeline_id, assets)
             .await
     }
 
@@ -279,7 +310,7 @@ impl Client {
         pipeline_id: &str,
         data_asset_ids: &[S],
     ) -> Result<()> {
-        self.detach(Holder::App(App::Pipeline), pipeline_id, data_asset_ids)
+        self.detach_app_data_assets(App::Pipeline, pipeline_id, data_asset_ids)
             .await
     }
 
@@ -306,7 +337,7 @@ impl Client {
 
     /// Who may see or change a capsule.
     pub async fn get_capsule_permissions(&self, capsule_id: &str) -> Result<types::Permissions> {
-        self.app_permissions(App::Capsule, capsule_id).await
+        self.get_app_permissions(App::Capsule, capsule_id).await
     }
 
     /// Sets who may see or change a capsule.
@@ -315,13 +346,13 @@ impl Client {
         capsule_id: &str,
         update: &PermissionsUpdate,
     ) -> Result<()> {
-        self.app_update_permissions(App::Capsule, capsule_id, update)
+        self.update_app_permissions(App::Capsule, capsule_id, update)
             .await
     }
 
     /// Who may see or change a pipeline.
     pub async fn get_pipeline_permissions(&self, pipeline_id: &str) -> Result<types::Permissions> {
-        self.app_permissions(App::Pipeline, pipeline_id).await
+        self.get_app_permissions(App::Pipeline, pipeline_id).await
     }
 
     /// Sets who may see or change a pipeline.
@@ -330,7 +361,7 @@ impl Client {
         pipeline_id: &str,
         update: &PermissionsUpdate,
     ) -> Result<()> {
-        self.app_update_permissions(App::Pipeline, pipeline_id, update)
+        self.update_app_permissions(App::Pipeline, pipeline_id, update)
             .await
     }
 

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use backon::BackoffBuilder as _;
 use base64::Engine as _;
 use codeocean_raw::progenitor_client::{ByteStream, Error as RawError, ResponseValue};
-use futures_util::TryStreamExt as _;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
@@ -56,15 +55,32 @@ impl RetryPolicy {
         }
     }
 
-    /// Jittered exponential delays (backon's `ExponentialBuilder`).
-    pub(crate) fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
-        backon::ExponentialBuilder::default()
+    /// The wait before retry number `retry + 1` (`retry` retries made so far since the budget
+    /// last started again) after `failure`, or `None` to give up: the retries are spent, or the
+    /// server asked to wait longer (`Retry-After`) than [`max_retry_after`](Self::max_retry_after).
+    /// The wait is the backoff (jittered exponential: backon's `ExponentialBuilder`) or the
+    /// `Retry-After`, whichever is longer. Whether the failure may be retried at all is the
+    /// caller's to say (an API call and a storage transfer differ there); both the API calls and
+    /// the downloads take their waits from here.
+    ///
+    /// Crate-private: a caller of this crate gets its retries from the client and has no
+    /// failure of its own to feed it.
+    pub(crate) fn next_delay(&self, retry: usize, failure: &Error) -> Option<Duration> {
+        // Each delay of the sequence has its own jitter: the n-th of a fresh one is drawn as
+        // the n-th of a running one would be.
+        let backoff = backon::ExponentialBuilder::default()
             .with_min_delay(self.initial_backoff)
             .with_max_delay(self.max_backoff)
             .with_factor(2.0)
             .with_jitter()
             .with_max_times(self.max_retries)
             .build()
+            .nth(retry)?;
+        match failure.retry_after() {
+            Some(ra) if ra > self.max_retry_after => None,
+            Some(ra) => Some(ra.max(backoff)),
+            None => Some(backoff),
+        }
     }
 }
 
@@ -552,110 +568,22 @@ impl Client {
             duration_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let total = self.inner.request_timeout;
-        let deadline = tokio::time::Instant::now() + total;
-        let mut delays = self.inner.retry.delays();
+        let deadline = tokio::time::Instant::now() + self.inner.request_timeout;
         let mut retries = 0u32;
         let result = async {
             loop {
-                let try_deadline =
-                    deadline.min(tokio::time::Instant::now() + self.inner.attempt_timeout);
-                let outcome = tokio::time::timeout_at(try_deadline, async {
-                    // The permit covers reading an error body too: that is the same exchange.
-                    let _permit = self.inner.api_limit.acquire().await.expect("never closed");
-                    match attempt().await {
-                        Ok(v) => Ok(v),
-                        Err(e) => Err(convert(e, &op.what).await),
-                    }
-                })
-                .await;
-                let error = match outcome {
-                    Ok(Ok(v)) => {
-                        tracing::Span::current().record("status", v.status().as_u16());
-                        return Ok(v.into_inner());
-                    }
-                    Ok(Err(e)) => e,
-                    Err(_) if try_deadline == deadline => {
-                        tracing::info!(
-                            method = op.method,
-                            elapsed_ms = started.elapsed().as_millis() as u64,
-                            "{} ({}) gave no answer within the request timeout",
-                            op.method,
-                            op.id
-                        );
-                        return Err(Error::new(
-                            ErrorKind::Timeout,
-                            op.what.as_str(),
-                            format!(
-                                "no answer within the request timeout of {total:?} \
-                                 (retries included; {})",
-                                tries(retries + 1)
-                            ),
-                        ));
-                    }
-                    Err(_) => {
-                        // The raw hooks log a try when its answer arrives; this one never did.
-                        tracing::info!(
-                            method = op.method,
-                            elapsed_ms = self.inner.attempt_timeout.as_millis() as u64,
-                            "{} ({}) gave no answer within the attempt timeout",
-                            op.method,
-                            op.id
-                        );
-                        Error::new(
-                            ErrorKind::Timeout,
-                            op.what.as_str(),
-                            format!(
-                                "no answer within the attempt timeout of {:?}",
-                                self.inner.attempt_timeout
-                            ),
-                        )
-                    }
+                let error = match self
+                    .try_once(&op, &mut attempt, deadline, started, retries)
+                    .await
+                {
+                    Ok(v) => return Ok(v),
+                    Err(Tried::Final(e)) => return Err(e),
+                    Err(Tried::Failed(e)) => e,
                 };
                 // The span's status is recorded once, at the end (as `retries` is): recorded at
                 // each try it would show up repeated on every later try's line.
-                let Some(delay) = self.retry_delay(&error, &op, &mut delays) else {
-                    return Err(match error.retry_after() {
-                        Some(ra) if ra > self.inner.retry.max_retry_after => {
-                            error.with_note(format!(
-                                "not retried: the server asked to wait {} (Retry-After), \
-                                 more than the {} this client waits at most",
-                                secs(ra),
-                                secs(self.inner.retry.max_retry_after)
-                            ))
-                        }
-                        _ => error,
-                    });
-                };
-                if tokio::time::Instant::now() + delay >= deadline {
-                    if let Some(ra) = error.retry_after().filter(|ra| *ra >= delay) {
-                        return Err(error.with_note(format!(
-                            "not retried: the server asked to wait {} (Retry-After), more \
-                             than is left of the request timeout of {total:?} (retries included)",
-                            secs(ra)
-                        )));
-                    }
-                    return Err(error.with_note(format!(
-                        "gave up after {}: the request timeout of {total:?} \
-                         (retries included) ran out",
-                        tries(retries + 1)
-                    )));
-                }
+                let delay = self.retry_wait(error, &op, deadline, retries)?;
                 retries += 1;
-                // DEBUG, not WARN: a retry that succeeds is no news at the default level.
-                tracing::debug!(
-                    retry = retries,
-                    delay_ms = delay.as_millis() as u64,
-                    status = error.status(),
-                    retry_after_ms = error.retry_after().map(|d| d.as_millis() as u64),
-                    error = %error,
-                    "{}",
-                    if error.status() == Some(429) {
-                        "throttled (429); waiting before retrying"
-                    } else {
-                        "retrying"
-                    }
-                );
                 tokio::time::sleep(delay).await;
             }
         }
@@ -674,13 +602,128 @@ impl Client {
         result
     }
 
-    /// The delay before retrying, or `None` when the error must not be retried.
-    fn retry_delay(
+    /// One try of an API call, within the attempt timeout and the call's `deadline`.
+    async fn try_once<T, F, Fut>(
         &self,
-        error: &Error,
         op: &Op,
-        delays: &mut impl Iterator<Item = Duration>,
-    ) -> Option<Duration> {
+        attempt: &mut F,
+        deadline: tokio::time::Instant,
+        started: Instant,
+        retries: u32,
+    ) -> std::result::Result<T, Tried>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError<ByteStream>>>,
+    {
+        let try_deadline = deadline.min(tokio::time::Instant::now() + self.inner.attempt_timeout);
+        let outcome = tokio::time::timeout_at(try_deadline, async {
+            // The permit covers reading an error body too: that is the same exchange.
+            let _permit = self.inner.api_limit.acquire().await.expect("never closed");
+            match attempt().await {
+                Ok(v) => Ok(v),
+                Err(e) => Err(convert(e, &op.what).await),
+            }
+        })
+        .await;
+        match outcome {
+            Ok(Ok(v)) => {
+                tracing::Span::current().record("status", v.status().as_u16());
+                Ok(v.into_inner())
+            }
+            Ok(Err(e)) => Err(Tried::Failed(e)),
+            Err(_) => Err(self.no_answer(op, try_deadline == deadline, started, retries)),
+        }
+    }
+
+    /// A try that got no answer in time: the end of the call (`started` then) when the call's
+    /// clock ran out (`last`), else a timeout that may be retried.
+    fn no_answer(&self, op: &Op, last: bool, started: Instant, retries: u32) -> Tried {
+        let (limit, timeout) = if last {
+            ("request", self.inner.request_timeout)
+        } else {
+            ("attempt", self.inner.attempt_timeout)
+        };
+        // The raw hooks log a try when its answer arrives; this one never did.
+        let elapsed = if last { started.elapsed() } else { timeout };
+        tracing::info!(
+            method = op.method,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "{} ({}) gave no answer within the {limit} timeout",
+            op.method,
+            op.id
+        );
+        let detail = if last {
+            format!(
+                "no answer within the request timeout of {timeout:?} (retries included; {})",
+                tries(retries + 1)
+            )
+        } else {
+            format!("no answer within the attempt timeout of {timeout:?}")
+        };
+        let e = Error::new(ErrorKind::Timeout, op.what.as_str(), detail);
+        if last {
+            Tried::Final(e)
+        } else {
+            Tried::Failed(e)
+        }
+    }
+
+    /// The wait before retrying after `error` (logged), or the error that ends the call, with a
+    /// note saying why it was not retried where that is not plain.
+    fn retry_wait(
+        &self,
+        error: Error,
+        op: &Op,
+        deadline: tokio::time::Instant,
+        retries: u32,
+    ) -> Result<Duration> {
+        let total = self.inner.request_timeout;
+        let max_retry_after = self.inner.retry.max_retry_after;
+        let Some(delay) = self.retry_delay(&error, op, retries) else {
+            return Err(match error.retry_after() {
+                Some(ra) if ra > max_retry_after => error.with_note(format!(
+                    "not retried: the server asked to wait {} (Retry-After), \
+                     more than the {} this client waits at most",
+                    secs(ra),
+                    secs(max_retry_after)
+                )),
+                _ => error,
+            });
+        };
+        if tokio::time::Instant::now() + delay >= deadline {
+            if let Some(ra) = error.retry_after().filter(|ra| *ra >= delay) {
+                return Err(error.with_note(format!(
+                    "not retried: the server asked to wait {} (Retry-After), more \
+                     than is left of the request timeout of {total:?} (retries included)",
+                    secs(ra)
+                )));
+            }
+            return Err(error.with_note(format!(
+                "gave up after {}: the request timeout of {total:?} \
+                 (retries included) ran out",
+                tries(retries + 1)
+            )));
+        }
+        // DEBUG, not WARN: a retry that succeeds is no news at the default level.
+        tracing::debug!(
+            retry = retries + 1,
+            delay_ms = delay.as_millis() as u64,
+            status = error.status(),
+            retry_after_ms = error.retry_after().map(|d| d.as_millis() as u64),
+            error = %error,
+            "{}",
+            if error.status() == Some(429) {
+                "throttled (429); waiting before retrying"
+            } else {
+                "retrying"
+            }
+        );
+        Ok(delay)
+    }
+
+    /// The delay before retrying after `retries` retries, or `None` when the error must not be
+    /// retried.
+    fn retry_delay(&self, error: &Error, op: &Op, retries: u32) -> Option<Duration> {
         let safe = match (error.kind(), error.status()) {
             (ErrorKind::Status, Some(429)) => true,
             (ErrorKind::Status, Some(500 | 502 | 503 | 504)) | (ErrorKind::Timeout, _) => {
@@ -694,13 +737,16 @@ impl Client {
         if !safe || !error.is_retryable() {
             return None;
         }
-        let backoff = delays.next()?;
-        match error.retry_after() {
-            Some(ra) if ra > self.inner.retry.max_retry_after => None,
-            Some(ra) => Some(ra.max(backoff)),
-            None => Some(backoff),
-        }
+        self.inner.retry.next_delay(retries as usize, error)
     }
+}
+
+/// How a try of an API call failed.
+enum Tried {
+    /// The call is over: its clock ran out.
+    Final(Error),
+    /// This try failed; the call may retry it.
+    Failed(Error),
 }
 
 /// Whether the connection could not be opened at all (so the request never left).
@@ -728,41 +774,10 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     )
 }
 
-/// Most bytes of an error body read into a message.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
-
-/// Reads at most [`ERROR_BODY_LIMIT`] bytes of an error body (the rest is never read).
-pub(crate) async fn read_error_body<E>(
-    stream: impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, E>>,
-) -> Vec<u8> {
-    let mut stream = std::pin::pin!(stream);
-    let mut body = Vec::new();
-    while body.len() < ERROR_BODY_LIMIT {
-        match stream.try_next().await {
-            Ok(Some(chunk)) => {
-                let room = ERROR_BODY_LIMIT - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            _ => break,
-        }
-    }
-    body
-}
-
 /// Turns a progenitor error into ours, reading (a bounded part of) an error body.
 pub(crate) async fn convert(e: RawError<ByteStream>, what: &str) -> Error {
     match e {
-        RawError::ErrorResponse(rv) => {
-            let status = rv.status().as_u16();
-            let retry_after = rv
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
-            let body = read_error_body(rv.into_inner().into_inner()).await;
-            let (detail, json) = describe_body(status, &body);
-            Error::status_error(what, status, detail, json, retry_after).api_answer()
-        }
+        RawError::ErrorResponse(rv) => Error::from_response(what, rv).await.api_answer(),
         RawError::CommunicationError(re) | RawError::ResponseBodyError(re) => {
             from_reqwest(what, re)
         }
@@ -913,6 +928,37 @@ mod tests {
         let c = b.build().unwrap();
         assert!(!format!("{c:?}").contains("s3cr3t"));
         assert!(!format!("{:?}", c.raw()).contains("s3cr3t"));
+    }
+
+    #[test]
+    fn next_delay_is_the_backoff_or_retry_after_within_the_budget() {
+        let policy = RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(300),
+            max_retry_after: Duration::from_secs(60),
+        };
+        let broken = Error::new(ErrorKind::Connection, "x", "broken");
+        // Jittered exponential: 100 ms, 200 ms, then capped at 300 ms, each plus up to itself.
+        for (retry, base) in [100, 200, 300].into_iter().enumerate() {
+            let base = Duration::from_millis(base);
+            let d = policy.next_delay(retry, &broken).unwrap();
+            assert!(d >= base && d <= base * 2, "retry {retry}: {d:?}");
+        }
+        assert_eq!(policy.next_delay(3, &broken), None, "the budget is spent");
+        let throttled = |ra| Error::status_error("x", 429, "slow down", false, Some(ra));
+        // A Retry-After longer than the backoff is waited for, up to max_retry_after.
+        let long = Duration::from_secs(60);
+        assert_eq!(policy.next_delay(0, &throttled(long)), Some(long));
+        assert_eq!(policy.next_delay(3, &throttled(long)), None);
+        // A longer one gives up at once.
+        let too_long = Duration::from_secs(61);
+        assert_eq!(policy.next_delay(0, &throttled(too_long)), None);
+        // A shorter one: the backoff.
+        let d = policy
+            .next_delay(0, &throttled(Duration::from_millis(1)))
+            .unwrap();
+        assert!(d >= Duration::from_millis(100), "{d:?}");
     }
 
     #[test]

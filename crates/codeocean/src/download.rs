@@ -1,21 +1,20 @@
 //! Safe, resumable downloads of one file or a whole tree, from either source (a computation's
 //! results or a data asset's files): one implementation for both.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use reqwest::header::{
-    CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE, RETRY_AFTER,
-};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
-use crate::client::{Client, describe_body, parse_retry_after, read_error_body};
+use crate::client::Client;
 use crate::dest_state::{DestState, STATE_DIR, Stamp, reaches_state};
 use crate::error::{Error, ErrorKind, Result, from_reqwest};
-use crate::source::Source;
+use crate::tree::Tree;
 use crate::walk::WalkLimits;
 use crate::{ResultItem, ResultItemType};
 
@@ -173,35 +172,9 @@ fn open_part(
     path: &str,
     size: Option<u64>,
 ) -> Result<Option<PartFile>> {
-    let unsafe_path = |why: String| {
-        Error::new(
-            ErrorKind::UnsafePath,
-            format!("writing `{path}`"),
-            format!("refused: {why}"),
-        )
-    };
-    let io = |what: &Path, e| Error::io(format!("writing `{path}` ({})", what.display()), e);
-    let mut dir = dest.to_path_buf();
-    for seg in &segments[..segments.len() - 1] {
-        dir.push(seg);
-        match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(unsafe_path(format!("{} is a symbolic link", dir.display())));
-            }
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(unsafe_path(format!("{} is not a folder", dir.display()))),
-            Err(_) => match std::fs::create_dir(&dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let m = std::fs::symlink_metadata(&dir).map_err(|e| io(&dir, e))?;
-                    if !m.is_dir() || m.file_type().is_symlink() {
-                        return Err(unsafe_path(format!("{} is not a folder", dir.display())));
-                    }
-                }
-                Err(e) => return Err(io(&dir, e)),
-            },
-        }
-    }
+    let unsafe_path = |why: String| refused_write(path, why);
+    let io = |what: &Path, e| write_failed(path, what, e);
+    let dir = make_folders(dest, &segments[..segments.len() - 1], path)?;
     let name = segments[segments.len() - 1];
     let target = dir.join(name);
     match std::fs::symlink_metadata(&target) {
@@ -244,11 +217,60 @@ fn open_part(
     Ok(Some(PartFile {
         file,
         have,
-        target,
-        part,
-        part_name,
         validator,
+        place: Place {
+            target,
+            part,
+            part_name,
+        },
     }))
+}
+
+/// Creates the folders `folders` below `dest` for the file `path` (none of them may be a
+/// symbolic link or something other than a folder); returns the innermost.
+fn make_folders(dest: &Path, folders: &[&str], path: &str) -> Result<PathBuf> {
+    let not_a_folder =
+        |dir: &Path| refused_write(path, format!("{} is not a folder", dir.display()));
+    let mut dir = dest.to_path_buf();
+    for seg in folders {
+        dir.push(seg);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(refused_write(
+                    path,
+                    format!("{} is a symbolic link", dir.display()),
+                ));
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(not_a_folder(&dir)),
+            Err(_) => match std::fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let m =
+                        std::fs::symlink_metadata(&dir).map_err(|e| write_failed(path, &dir, e))?;
+                    if !m.is_dir() || m.file_type().is_symlink() {
+                        return Err(not_a_folder(&dir));
+                    }
+                }
+                Err(e) => return Err(write_failed(path, &dir, e)),
+            },
+        }
+    }
+    Ok(dir)
+}
+
+/// Writing the file `path` was refused: `why`.
+fn refused_write(path: &str, why: String) -> Error {
+    Error::new(
+        ErrorKind::UnsafePath,
+        format!("writing `{path}`"),
+        format!("refused: {why}"),
+    )
+}
+
+/// Writing the file `path` failed at `what`.
+fn write_failed(path: &str, what: &Path, e: std::io::Error) -> Error {
+    Error::io(format!("writing `{path}` ({})", what.display()), e)
 }
 
 /// A part file open for writing, and where it goes when complete.
@@ -256,12 +278,19 @@ struct PartFile {
     file: std::fs::File,
     /// Bytes already in it (from an earlier, interrupted run of this same source).
     have: u64,
+    /// The storage validator of the response it was started from, if that had one.
+    validator: Option<String>,
+    place: Place,
+}
+
+/// Where a part file is, and where it goes when complete.
+struct Place {
+    /// Its final name.
     target: PathBuf,
+    /// The part file.
     part: PathBuf,
     /// Its name in the state folder's `parts/`.
     part_name: String,
-    /// The storage validator of the response it was started from, if that had one.
-    validator: Option<String>,
 }
 
 /// The validator of a storage response: its `ETag`, else its `Last-Modified`.
@@ -289,7 +318,7 @@ impl Client {
     /// missing). Files keep their result paths under `dest` (`figures/plot.png` goes to
     /// `dest/figures/plot.png`).
     pub fn download(&self, computation_id: &str, dest: impl Into<PathBuf>) -> Download {
-        self.download_from(Source::results(computation_id), dest.into())
+        self.download_tree(&Tree::results(computation_id), dest)
     }
 
     /// Starts describing a download of a data asset's files into `dest` (created if missing),
@@ -315,14 +344,17 @@ impl Client {
     /// # }
     /// ```
     pub fn download_data_asset(&self, data_asset_id: &str, dest: impl Into<PathBuf>) -> Download {
-        self.download_from(Source::data_asset(data_asset_id), dest.into())
+        self.download_tree(&Tree::data_asset(data_asset_id), dest)
     }
 
-    fn download_from(&self, source: Source, dest: PathBuf) -> Download {
+    /// Starts describing a download of a tree into `dest`:
+    /// [`download`](Client::download) or [`download_data_asset`](Client::download_data_asset),
+    /// for code that picks the kind of tree at run time.
+    pub fn download_tree(&self, tree: &Tree, dest: impl Into<PathBuf>) -> Download {
         Download {
             client: self.clone(),
-            source,
-            dest,
+            source: tree.clone(),
+            dest: dest.into(),
             path: String::new(),
             concurrency: self.inner.download_concurrency,
             list_concurrency: 16,
@@ -355,7 +387,7 @@ impl Client {
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
 pub struct Download {
     client: Client,
-    source: Source,
+    source: Tree,
     dest: PathBuf,
     path: String,
     concurrency: usize,
@@ -442,26 +474,7 @@ impl Download {
     /// starts, those in flight ask nothing more of the API, and [`Summary::stopped`] says why.
     pub async fn run(self) -> Result<Summary> {
         let started = Instant::now();
-        tokio::fs::create_dir_all(&self.dest)
-            .await
-            .map_err(|e| Error::io(format!("creating {}", self.dest.display()), e))?;
-        let state = {
-            let dest = self.dest.clone();
-            let source = self.source.key();
-            let progress = self.progress.clone();
-            Arc::new(
-                blocking(move || {
-                    DestState::open(&dest, source, || {
-                        tracing::info!(
-                            dest = %dest.display(),
-                            "another download into this folder is running; waiting for it to end"
-                        );
-                        progress.waiting_for_destination(&dest);
-                    })
-                })
-                .await?,
-            )
-        };
+        let state = self.lock_destination().await?;
         let job = Arc::new(self);
         // Listed entries waiting for a transfer slot: enough that listing stays ahead of the
         // transfers (each takes two round trips; a folder listing one), few enough that memory
@@ -470,28 +483,7 @@ impl Download {
         // channel of that size.)
         let queued = job.concurrency.saturating_mul(16).clamp(256, 1 << 16);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<ResultItem>>(queued);
-        // The walk runs on its own task so that listing never waits for transfers.
-        let walker = {
-            let job = job.clone();
-            tokio::spawn(async move {
-                if let Some(item) = job.single_file().await {
-                    let _ = tx.send(item).await;
-                    return;
-                }
-                let mut walk = std::pin::pin!(job.client.walk(
-                    job.source.clone(),
-                    &job.path,
-                    job.list_concurrency,
-                    job.limits
-                ));
-                while let Some(item) = walk.next().await {
-                    if job.stopped() || tx.send(item).await.is_err() {
-                        break;
-                    }
-                }
-            })
-        };
-        let walker = AbortOnDrop(walker.abort_handle());
+        let walker = job.spawn_walk(tx);
         let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let items =
             futures_util::stream::unfold(
@@ -500,28 +492,7 @@ impl Download {
             );
         let mut results = std::pin::pin!(
             items
-                .map(|item| {
-                    let job = job.clone();
-                    let retries = retries.clone();
-                    let state = state.clone();
-                    async move {
-                        match item {
-                            // Stopped: what was still queued is dropped, files counted.
-                            Err(_) if job.stopped() => None,
-                            Ok(item) if job.stopped() => (item.type_ == ResultItemType::File)
-                                .then(|| (item.path, Ok(Fetched::NotAttempted))),
-                            Err(e) => Some((String::from("(listing)"), Err(e))),
-                            Ok(item) if item.type_ == ResultItemType::File => {
-                                let size = item.size.map(|s| s.max(0) as u64);
-                                job.progress.file_found(&item.path, size);
-                                let path = item.path.clone();
-                                let r = job.fetch(&state, &item, &retries).await;
-                                Some((path, r))
-                            }
-                            Ok(_) => None,
-                        }
-                    }
-                })
+                .map(|item| job.clone().take(item, state.clone(), retries.clone()))
                 .buffer_unordered(job.concurrency)
         );
         let mut summary = Summary {
@@ -530,41 +501,117 @@ impl Download {
         };
         while let Some(done) = results.next().await {
             let Some((path, r)) = done else { continue };
-            match r {
-                Ok(Fetched::Done(bytes)) => {
-                    summary.downloaded += 1;
-                    summary.bytes += bytes;
-                    job.progress.file_done(&path, false);
-                }
-                Ok(Fetched::Skipped) => {
-                    summary.skipped += 1;
-                    job.progress.file_done(&path, true);
-                }
-                Ok(Fetched::NotAttempted) => summary.not_attempted += 1,
-                Err(e) if e.is_credentials_refused() => {
-                    // Revoked or wrong credentials: every further request would be refused
-                    // too. Stop the walk and start no transfer; those in flight end by
-                    // themselves (each checks the flag before asking the API again).
-                    if summary.stopped.is_none() {
-                        job.stop.store(true, Ordering::Relaxed);
-                        walker.0.abort();
-                        summary.stopped = Some(format!(
-                            "the API refused the credentials (HTTP {}); check the token",
-                            e.status().unwrap_or(401)
-                        ));
-                    }
-                    job.progress.failed(&path, &e);
-                    summary.failed.push((path, e));
-                }
-                Err(e) => {
-                    job.progress.failed(&path, &e);
-                    summary.failed.push((path, e));
-                }
-            }
+            job.tally(&mut summary, path, r, &walker);
         }
         summary.retries = retries.load(Ordering::Relaxed);
         summary.elapsed = started.elapsed();
         Ok(summary)
+    }
+
+    /// Creates the destination and takes its lock (waiting for another job that holds it).
+    async fn lock_destination(&self) -> Result<Arc<DestState>> {
+        tokio::fs::create_dir_all(&self.dest)
+            .await
+            .map_err(|e| Error::io(format!("creating {}", self.dest.display()), e))?;
+        let dest = self.dest.clone();
+        let source = self.source.key();
+        let progress = self.progress.clone();
+        let state = blocking(move || {
+            DestState::open(&dest, source, || {
+                tracing::info!(
+                    dest = %dest.display(),
+                    "another download into this folder is running; waiting for it to end"
+                );
+                progress.waiting_for_destination(&dest);
+            })
+        })
+        .await?;
+        Ok(Arc::new(state))
+    }
+
+    /// Starts the walk on its own task, so that listing never waits for transfers: it sends
+    /// what it lists to `tx` (the job's single file, when its path names one).
+    fn spawn_walk(
+        self: &Arc<Self>,
+        tx: tokio::sync::mpsc::Sender<Result<ResultItem>>,
+    ) -> AbortOnDrop {
+        let job = self.clone();
+        let walker = tokio::spawn(async move {
+            if let Some(item) = job.single_file().await {
+                let _ = tx.send(item).await;
+                return;
+            }
+            let mut walk = std::pin::pin!(job.client.walk_tree(
+                &job.source,
+                &job.path,
+                job.list_concurrency,
+                job.limits
+            ));
+            while let Some(item) = walk.next().await {
+                if job.stopped() || tx.send(item).await.is_err() {
+                    break;
+                }
+            }
+        });
+        AbortOnDrop(walker.abort_handle())
+    }
+
+    /// What becomes of one listed entry: a file is fetched (unless the job stopped), a
+    /// listing failure is reported, a folder is nothing more to do.
+    async fn take(
+        self: Arc<Self>,
+        item: Result<ResultItem>,
+        state: Arc<DestState>,
+        retries: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Option<(String, Result<Fetched>)> {
+        match item {
+            // Stopped: what was still queued is dropped, files counted.
+            Err(_) if self.stopped() => None,
+            Ok(item) if self.stopped() => {
+                (item.type_ == ResultItemType::File).then(|| (item.path, Ok(Fetched::NotAttempted)))
+            }
+            Err(e) => Some((String::from("(listing)"), Err(e))),
+            Ok(item) if item.type_ == ResultItemType::File => {
+                let size = item.size.map(|s| s.max(0) as u64);
+                self.progress.file_found(&item.path, size);
+                let path = item.path.clone();
+                let r = self.fetch(&state, &item, &retries).await;
+                Some((path, r))
+            }
+            Ok(_) => None,
+        }
+    }
+
+    /// Counts what became of a file (or a listing) in the summary and reports it; the first
+    /// refusal of the credentials stops the job.
+    fn tally(&self, summary: &mut Summary, path: String, r: Result<Fetched>, walker: &AbortOnDrop) {
+        match r {
+            Ok(Fetched::Done(bytes)) => {
+                summary.downloaded += 1;
+                summary.bytes += bytes;
+                self.progress.file_done(&path, false);
+            }
+            Ok(Fetched::Skipped) => {
+                summary.skipped += 1;
+                self.progress.file_done(&path, true);
+            }
+            Ok(Fetched::NotAttempted) => summary.not_attempted += 1,
+            Err(e) => {
+                if e.is_credentials_refused() && summary.stopped.is_none() {
+                    // Revoked or wrong credentials: every further request would be refused
+                    // too. Stop the walk and start no transfer; those in flight end by
+                    // themselves (each checks the flag before asking the API again).
+                    self.stop.store(true, Ordering::Relaxed);
+                    walker.0.abort();
+                    summary.stopped = Some(format!(
+                        "the API refused the credentials (HTTP {}); check the token",
+                        e.status().unwrap_or(401)
+                    ));
+                }
+                self.progress.failed(&path, &e);
+                summary.failed.push((path, e));
+            }
+        }
     }
 
     /// Whether the job stopped (the API refused the credentials).
@@ -593,342 +640,470 @@ impl Download {
         retries: &std::sync::atomic::AtomicU64,
     ) -> Result<Fetched> {
         let path = item.path.as_str();
-        let segments = safe_segments(path)?;
-        // Any segment, not only the first: a folder of this tree may be the destination of
-        // another download (`out` and `out/sub`), whose state folder is as much off limits.
-        if segments.iter().any(|s| reaches_state(s)) {
-            return Err(Error::new(
-                ErrorKind::UnsafePath,
-                format!("checking server path {path:?}"),
-                format!(
-                    "refused: it would write into a download's own state folder `{STATE_DIR}`; \
-                     nothing was written for it"
-                ),
-            ));
-        }
+        let segments = checked_segments(path)?;
         let size = item.size.map(|s| s.max(0) as u64);
-        let ctx = || format!("downloading {}", self.source.file(path));
-        let opened = {
-            let dest = self.dest.clone();
-            let segments: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
-            let path = path.to_owned();
-            let state = state.clone();
-            blocking(move || {
-                let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-                open_part(&state, &dest, &segments, &path, size)
-            })
-            .await?
+        let Some(part) = self.open(state, &segments, path, size).await? else {
+            return Ok(Fetched::Skipped);
         };
-        let Some(PartFile {
-            file,
-            mut have,
+        let mut transfer = Transfer::new(self, state, path, size, part);
+        while transfer.size != Some(transfer.have) {
+            match transfer.attempt().await? {
+                Step::Done => break,
+                Step::Again => {}
+                Step::NotAttempted => return Ok(Fetched::NotAttempted),
+                Step::Retry(failure) => transfer.recover(failure, retries).await?,
+            }
+        }
+        transfer.commit().await
+    }
+
+    /// [`open_part`] on the blocking pool.
+    async fn open(
+        &self,
+        state: &Arc<DestState>,
+        segments: &[&str],
+        path: &str,
+        size: Option<u64>,
+    ) -> Result<Option<PartFile>> {
+        let dest = self.dest.clone();
+        let segments: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
+        let path = path.to_owned();
+        let state = state.clone();
+        blocking(move || {
+            let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+            open_part(&state, &dest, &segments, &path, size)
+        })
+        .await
+    }
+
+    /// What the messages about a file say is being done.
+    fn context(&self, path: &str) -> String {
+        format!("downloading {}", self.source.file(path))
+    }
+
+    /// The transfer of `path` made no progress within the request timeout.
+    fn stalled(&self, path: &str) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            self.context(path),
+            format!(
+                "no progress within the request timeout of {:?} (retries included); \
+                 the storage host stalled",
+                self.client.inner.request_timeout
+            ),
+        )
+    }
+
+    /// A body that broke off while being read.
+    fn broken_body(&self, path: &str, e: reqwest::Error) -> Error {
+        let e = from_reqwest(self.context(path), e);
+        if e.kind() != ErrorKind::Timeout {
+            return e;
+        }
+        Error::new(
+            ErrorKind::Timeout,
+            self.context(path),
+            format!(
+                "the storage host sent nothing for {:?} (read timeout)",
+                self.client.inner.read_timeout
+            ),
+        )
+    }
+}
+
+/// Checks a file path from the listing: [`safe_segments`], and none of them a download's state
+/// folder.
+fn checked_segments(path: &str) -> Result<Vec<&str>> {
+    let segments = safe_segments(path)?;
+    // Any segment, not only the first: a folder of this tree may be the destination of
+    // another download (`out` and `out/sub`), whose state folder is as much off limits.
+    if segments.iter().any(|s| reaches_state(s)) {
+        return Err(Error::new(
+            ErrorKind::UnsafePath,
+            format!("checking server path {path:?}"),
+            format!(
+                "refused: it would write into a download's own state folder `{STATE_DIR}`; \
+                 nothing was written for it"
+            ),
+        ));
+    }
+    Ok(segments)
+}
+
+/// How one try of a transfer ended.
+enum Step {
+    /// The file is complete in its part file.
+    Done,
+    /// Start again at once: nothing failed (a resumed object turned out to be another one).
+    Again,
+    /// The job stopped before this file asked the API for a URL.
+    NotAttempted,
+    /// The try failed; [`Transfer::recover`] says whether to try again.
+    Retry(Error),
+}
+
+/// The transfer of one file into its part file: where it stands, across its tries.
+struct Transfer<'a> {
+    job: &'a Download,
+    state: &'a Arc<DestState>,
+    path: &'a str,
+    /// The listed size.
+    size: Option<u64>,
+    file: tokio::fs::File,
+    /// Bytes in the part file.
+    have: u64,
+    /// The storage validator of the object the part file holds.
+    validator: Option<String>,
+    place: Place,
+    /// The signed URL in use (`None`: ask the API for one).
+    url: Option<String>,
+    /// Bytes written by this job.
+    written: u64,
+    /// The furthest the part file has reached: only bytes beyond it are progress.
+    furthest: u64,
+    /// Where the stall clock last started: it starts again only once MIN_PROGRESS bytes of
+    /// new ground follow, so a body that drips a byte at a time is a stall too.
+    mark: u64,
+    /// The transfer gives up once this passes without new ground, retries included.
+    stall_deadline: tokio::time::Instant,
+    /// Retries since the last progress: the retry budget is for consecutive failures.
+    failures: usize,
+}
+
+impl<'a> Transfer<'a> {
+    fn new(
+        job: &'a Download,
+        state: &'a Arc<DestState>,
+        path: &'a str,
+        size: Option<u64>,
+        part: PartFile,
+    ) -> Self {
+        Self {
+            job,
+            state,
+            path,
+            size,
+            file: tokio::fs::File::from_std(part.file),
+            have: part.have,
+            validator: part.validator,
+            place: part.place,
+            url: None,
+            written: 0,
+            furthest: part.have,
+            mark: part.have,
+            stall_deadline: tokio::time::Instant::now() + job.client.inner.request_timeout,
+            failures: 0,
+        }
+    }
+
+    fn ctx(&self) -> String {
+        self.job.context(self.path)
+    }
+
+    /// One try: a URL, one request to the storage host, and as much of its body as comes.
+    async fn attempt(&mut self) -> Result<Step> {
+        let Some(url) = self.url().await? else {
+            return Ok(Step::NotAttempted);
+        };
+        let resp = match self.request(&url).await? {
+            ControlFlow::Continue(resp) => resp,
+            ControlFlow::Break(step) => return Ok(step),
+        };
+        let resp = match self.accept(resp).await? {
+            ControlFlow::Continue(resp) => resp,
+            ControlFlow::Break(step) => return Ok(step),
+        };
+        self.receive(resp).await
+    }
+
+    /// The signed URL to fetch: the one in use, or a fresh one (`None`: the job stopped).
+    async fn url(&mut self) -> Result<Option<String>> {
+        if let Some(u) = &self.url {
+            return Ok(Some(u.clone()));
+        }
+        if self.job.stopped() {
+            return Ok(None);
+        }
+        let urls = tokio::time::timeout_at(
+            self.stall_deadline,
+            self.job.source.urls(&self.job.client, self.path),
+        )
+        .await
+        .map_err(|_| self.job.stalled(self.path))?;
+        let fresh = urls?.download_url;
+        self.url = Some(fresh.clone());
+        Ok(Some(fresh))
+    }
+
+    /// Asks the storage host for the rest of the file.
+    async fn request(&self, u: &str) -> Result<ControlFlow<Step, reqwest::Response>> {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            // Host and path only: the query of a signed URL is a credential.
+            let parsed = reqwest::Url::parse(u).ok();
+            tracing::debug!(
+                host = parsed.as_ref().and_then(|p| p.host_str()).unwrap_or("?"),
+                path = parsed.as_ref().map_or("?", |p| p.path()),
+                from_byte = self.have,
+                "GET from storage"
+            );
+        }
+        let mut req = self.job.client.inner.storage.get(u);
+        if self.have > 0 {
+            req = req.header(RANGE, format!("bytes={}-", self.have));
+            // Only the object the part file was started from may continue it: with
+            // `If-Range` a server whose object changed sends it whole (`200`). A weak
+            // `ETag` may not be used there; the check of the `206`'s in `accept` covers it.
+            if let Some(v) = self.validator.as_deref().filter(|v| !v.starts_with("W/")) {
+                req = req.header(IF_RANGE, v);
+            }
+        }
+        match tokio::time::timeout_at(self.stall_deadline, req.send()).await {
+            Ok(Ok(r)) => Ok(ControlFlow::Continue(r)),
+            Ok(Err(e)) => Ok(ControlFlow::Break(Step::Retry(from_reqwest(self.ctx(), e)))),
+            Err(_) => Err(self.job.stalled(self.path)),
+        }
+    }
+
+    /// Checks the answer: its status, and that it continues the part file (else the part file
+    /// starts over); journals which object the part file holds before any byte of it is written.
+    async fn accept(
+        &mut self,
+        resp: reqwest::Response,
+    ) -> Result<ControlFlow<Step, reqwest::Response>> {
+        let status = resp.status().as_u16();
+        if !matches!(status, 200 | 206) {
+            return self.refused(resp).await.map(ControlFlow::Break);
+        }
+        let resumed = status == 206 && range_start(resp.headers()) == Some(self.have);
+        if status == 206 && !resumed {
+            // A range other than the one asked for: its bytes belong elsewhere.
+            self.start_over(true).await?;
+            return Ok(ControlFlow::Break(Step::Retry(Error::status_error(
+                self.ctx(),
+                206,
+                "the server answered another range than the one asked for; starting over",
+                false,
+                None,
+            ))));
+        }
+        let got = validator_of(resp.headers());
+        if resumed && self.validator.is_some() && got.is_some() && got != self.validator {
+            // A server that ignored `If-Range` continued another object: drop the part file
+            // and ask for the whole object again (no wait: nothing failed).
+            drop(resp);
+            self.start_over(true).await?;
+            return Ok(ControlFlow::Break(Step::Again));
+        }
+        if !resumed && self.have > 0 {
+            // The server sent the whole file (a `200` to a ranged request: the object
+            // changed, or ranges are not served): start the part file over.
+            self.start_over(false).await?;
+        }
+        if self.have == 0 {
+            // Journal which object this part file holds before any byte of it is written, so
+            // that only that object resumes it.
+            self.validator = got;
+            let validator = self.validator.as_deref();
+            (self.state).record_start(&self.place.part_name, self.path, self.size, validator)?;
+        } else if self.validator.is_none() {
+            self.validator = got;
+        }
+        Ok(ControlFlow::Continue(resp))
+    }
+
+    /// An answer other than `200` or `206`: what to do about it.
+    async fn refused(&mut self, resp: reqwest::Response) -> Result<Step> {
+        match resp.status().as_u16() {
+            403 => {
+                // Expired (or otherwise refused) signed URL: get a fresh one.
+                self.url = None;
+                Ok(Step::Retry(Error::status_error(
+                    self.ctx(),
+                    403,
+                    "signed URL refused (expired?)",
+                    false,
+                    None,
+                )))
+            }
+            416 => {
+                self.start_over(false).await?;
+                Ok(Step::Retry(Error::status_error(
+                    self.ctx(),
+                    416,
+                    "range not satisfiable; starting over",
+                    false,
+                    None,
+                )))
+            }
+            _ => {
+                let e = Error::from_response(self.ctx(), resp).await;
+                if e.is_retryable() {
+                    Ok(Step::Retry(e))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// Empties the part file (and forgets which object it held, with `forget`).
+    async fn start_over(&mut self, forget: bool) -> Result<()> {
+        let ctx = self.job.context(self.path);
+        self.file.set_len(0).await.map_err(|e| Error::io(ctx, e))?;
+        self.have = 0;
+        if forget {
+            self.validator = None;
+        }
+        Ok(())
+    }
+
+    /// Writes the body into the part file, then says whether the file is complete.
+    async fn receive(&mut self, resp: reqwest::Response) -> Result<Step> {
+        let expected_len = resp
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let start = self.have;
+        let broken = self.write_body(resp).await?;
+        if self.have > self.furthest && self.size.is_none_or(|s| self.have <= s) {
+            // New ground was covered: the retry budget is for consecutive failures. (Bytes
+            // past the listed size, or the same bytes again after a restart from zero, are not
+            // progress: a server that always breaks at the same place must not be retried
+            // forever.) The stall clock is not moved here: only MIN_PROGRESS bytes of new
+            // ground (in `write_body`) move it, so a server that sends a byte per try ends too.
+            self.furthest = self.have;
+            self.failures = 0;
+        }
+        if let Some(e) = broken {
+            if e.is_timeout() && tokio::time::Instant::now() >= self.stall_deadline {
+                return Err(e);
+            }
+            return Ok(Step::Retry(e));
+        }
+        self.check_end(self.have - start, expected_len).await
+    }
+
+    /// Streams the body into the part file until it ends, breaks (the error), stalls, or goes
+    /// past the listed size.
+    async fn write_body(&mut self, resp: reqwest::Response) -> Result<Option<Error>> {
+        let ctx = || self.job.context(self.path);
+        let total = self.job.client.inner.request_timeout;
+        (self.file.seek(std::io::SeekFrom::Start(self.have)).await)
+            .map_err(|e| Error::io(ctx(), e))?;
+        // Small files get small buffers: a tree of thousands of them allocates one each.
+        let capacity = (self.size).map_or(1 << 20, |s| {
+            s.saturating_sub(self.have).clamp(8 << 10, 1 << 20)
+        });
+        let mut out = tokio::io::BufWriter::with_capacity(capacity as usize, &mut self.file);
+        let mut body = resp.bytes_stream();
+        let stall = tokio::time::sleep_until(self.stall_deadline);
+        tokio::pin!(stall);
+        let mut moved_at = tokio::time::Instant::now();
+        let broken = loop {
+            let chunk = tokio::select! {
+                biased;
+                chunk = body.next() => chunk,
+                () = &mut stall => break Some(self.job.stalled(self.path)),
+            };
+            let c = match chunk {
+                None => break None,
+                Some(Ok(c)) => c,
+                Some(Err(e)) => break Some(self.job.broken_body(self.path, e)),
+            };
+            let len = c.len() as u64;
+            if self.size.is_some_and(|s| self.have + len > s) {
+                // More than the listing said: stop reading at once (an endless body must not
+                // fill the disk); `check_end` starts over.
+                self.have += len;
+                break None;
+            }
+            out.write_all(&c).await.map_err(|e| Error::io(ctx(), e))?;
+            self.have += len;
+            self.written += len;
+            self.job.progress.bytes(len);
+            if self.have > self.furthest && self.have >= self.mark.saturating_add(MIN_PROGRESS) {
+                // New ground: the stall clock starts again (moved at most a few times a
+                // second; a timer reset per chunk costs).
+                let now = tokio::time::Instant::now();
+                if now - moved_at >= Duration::from_millis(250) {
+                    moved_at = now;
+                    self.mark = self.have;
+                    self.stall_deadline = now + total;
+                    stall.as_mut().reset(self.stall_deadline);
+                }
+            }
+        };
+        out.flush().await.map_err(|e| Error::io(ctx(), e))?;
+        Ok(broken)
+    }
+
+    /// After a body ended: whether the file is complete (`got` bytes came of the
+    /// `Content-Length` the answer announced).
+    async fn check_end(&mut self, got: u64, expected_len: Option<u64>) -> Result<Step> {
+        match (self.size, expected_len) {
+            (Some(s), _) if self.have == s => Ok(Step::Done),
+            (Some(s), _) if self.have > s => {
+                self.start_over(false).await?;
+                Ok(Step::Retry(Error::new(
+                    ErrorKind::Decode,
+                    self.ctx(),
+                    format!("received more bytes than the listed size {s}"),
+                )))
+            }
+            (None, Some(len)) if got == len => Ok(Step::Done),
+            (None, None) => Ok(Step::Done),
+            _ => Ok(Step::Retry(Error::new(
+                ErrorKind::Connection,
+                self.ctx(),
+                format!("the body ended early ({got} bytes received)"),
+            ))),
+        }
+    }
+
+    /// After a failed try: waits before the next one, or gives up with the failure.
+    async fn recover(
+        &mut self,
+        failure: Error,
+        retries: &std::sync::atomic::AtomicU64,
+    ) -> Result<()> {
+        if failure.kind() == ErrorKind::Connection && !failure.is_retryable() {
+            // A storage host that does not resolve, or TLS answered by plain HTTP.
+            return Err(failure);
+        }
+        let policy = &self.job.client.inner.retry;
+        let Some(delay) = policy.next_delay(self.failures, &failure) else {
+            return Err(failure);
+        };
+        if tokio::time::Instant::now() + delay >= self.stall_deadline {
+            return Err(failure.with_note(format!(
+                "gave up: no progress within the request timeout of {:?} (retries included)",
+                self.job.client.inner.request_timeout
+            )));
+        }
+        self.failures += 1;
+        retries.fetch_add(1, Ordering::Relaxed);
+        self.job.progress.retrying(self.path, &failure);
+        tracing::debug!(path = self.path, error = %failure, "retrying transfer");
+        // A fresh URL after an expiry needs no wait.
+        if failure.status() != Some(403) {
+            tokio::time::sleep(delay).await;
+        }
+        Ok(())
+    }
+
+    /// Journals the complete part file and renames it into place.
+    async fn commit(self) -> Result<Fetched> {
+        let context = self.ctx();
+        let file = self.file.into_std().await;
+        let sync = self.job.sync;
+        let state = self.state.clone();
+        let (path, size, validator) = (self.path.to_owned(), self.size, self.validator);
+        let Place {
             target,
             part,
             part_name,
-            mut validator,
-        }) = opened
-        else {
-            return Ok(Fetched::Skipped);
-        };
-        let mut file = tokio::fs::File::from_std(file);
-        let policy = &self.client.inner.retry;
-        let mut delays = policy.delays();
-        let mut url: Option<String> = None;
-        let mut written = 0u64;
-        let mut furthest = have;
-        // Where the stall clock last started: it starts again only once MIN_PROGRESS bytes of
-        // new ground follow, so a body that drips a byte at a time is a stall too.
-        let mut mark = have;
-        // A transfer gives up once this long has passed without new ground, retries included.
-        let total = self.client.inner.request_timeout;
-        let mut stall_deadline = tokio::time::Instant::now() + total;
-        let stalled = |ctx: String| {
-            Error::new(
-                ErrorKind::Timeout,
-                ctx,
-                format!(
-                    "no progress within the request timeout of {total:?} (retries included); \
-                     the storage host stalled"
-                ),
-            )
-        };
-        'transfer: loop {
-            if size == Some(have) {
-                break;
-            }
-            let failure: Error = 'attempt: {
-                let u = match &url {
-                    Some(u) => u.clone(),
-                    None => {
-                        if self.stopped() {
-                            return Ok(Fetched::NotAttempted);
-                        }
-                        let urls = tokio::time::timeout_at(
-                            stall_deadline,
-                            self.source.urls(&self.client, path),
-                        )
-                        .await
-                        .map_err(|_| stalled(ctx()))?;
-                        let fresh = urls?.download_url;
-                        url = Some(fresh.clone());
-                        fresh
-                    }
-                };
-                if tracing::enabled!(tracing::Level::DEBUG) {
-                    // Host and path only: the query of a signed URL is a credential.
-                    let parsed = reqwest::Url::parse(&u).ok();
-                    tracing::debug!(
-                        host = parsed.as_ref().and_then(|p| p.host_str()).unwrap_or("?"),
-                        path = parsed.as_ref().map_or("?", |p| p.path()),
-                        from_byte = have,
-                        "GET from storage"
-                    );
-                }
-                let mut req = self.client.inner.storage.get(&u);
-                if have > 0 {
-                    req = req.header(RANGE, format!("bytes={have}-"));
-                    // Only the object the part file was started from may continue it: with
-                    // `If-Range` a server whose object changed sends it whole (`200`). A weak
-                    // `ETag` may not be used there; the check of the `206`'s below covers it.
-                    if let Some(v) = validator.as_deref().filter(|v| !v.starts_with("W/")) {
-                        req = req.header(IF_RANGE, v);
-                    }
-                }
-                let resp = match tokio::time::timeout_at(stall_deadline, req.send()).await {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(e)) => break 'attempt from_reqwest(ctx(), e),
-                    Err(_) => return Err(stalled(ctx())),
-                };
-                let status = resp.status().as_u16();
-                match status {
-                    200 | 206 => {}
-                    403 => {
-                        // Expired (or otherwise refused) signed URL: get a fresh one.
-                        url = None;
-                        break 'attempt Error::status_error(
-                            ctx(),
-                            403,
-                            "signed URL refused (expired?)",
-                            false,
-                            None,
-                        );
-                    }
-                    416 => {
-                        file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
-                        have = 0;
-                        break 'attempt Error::status_error(
-                            ctx(),
-                            416,
-                            "range not satisfiable; starting over",
-                            false,
-                            None,
-                        );
-                    }
-                    _ => {
-                        let retry_after = resp
-                            .headers()
-                            .get(RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(parse_retry_after);
-                        // At most 64 KiB of it: an error page without end must not fill memory.
-                        let body = read_error_body(resp.bytes_stream()).await;
-                        let (detail, json) = describe_body(status, &body);
-                        let e = Error::status_error(ctx(), status, detail, json, retry_after);
-                        if e.is_retryable() {
-                            break 'attempt e;
-                        }
-                        return Err(e);
-                    }
-                }
-                let resumed = status == 206
-                    && resp
-                        .headers()
-                        .get(CONTENT_RANGE)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.strip_prefix("bytes "))
-                        .and_then(|v| v.split('-').next())
-                        .and_then(|v| v.parse::<u64>().ok())
-                        == Some(have);
-                if status == 206 && !resumed {
-                    // A range other than the one asked for: its bytes belong elsewhere.
-                    file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
-                    have = 0;
-                    validator = None;
-                    break 'attempt Error::status_error(
-                        ctx(),
-                        206,
-                        "the server answered another range than the one asked for; starting over",
-                        false,
-                        None,
-                    );
-                }
-                let got = validator_of(resp.headers());
-                if resumed && validator.is_some() && got.is_some() && got != validator {
-                    // A server that ignored `If-Range` continued another object: drop the
-                    // part file and ask for the whole object again (no wait: nothing failed).
-                    drop(resp);
-                    file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
-                    have = 0;
-                    validator = None;
-                    continue 'transfer;
-                }
-                if !resumed && have > 0 {
-                    // The server sent the whole file (a `200` to a ranged request: the object
-                    // changed, or ranges are not served): start the part file over.
-                    file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
-                    have = 0;
-                }
-                if have == 0 {
-                    // Journal which object this part file holds before any byte of it is
-                    // written, so that only that object resumes it.
-                    validator = got;
-                    state.record_start(&part_name, path, size, validator.as_deref())?;
-                } else if validator.is_none() {
-                    validator = got;
-                }
-                let expected_len = resp
-                    .headers()
-                    .get(CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok());
-                let start = have;
-                file.seek(std::io::SeekFrom::Start(have))
-                    .await
-                    .map_err(|e| Error::io(ctx(), e))?;
-                // Small files get small buffers: a tree of thousands of them allocates one each.
-                let capacity =
-                    size.map_or(1 << 20, |s| s.saturating_sub(have).clamp(8 << 10, 1 << 20));
-                let mut out = tokio::io::BufWriter::with_capacity(capacity as usize, &mut file);
-                let mut body = resp.bytes_stream();
-                let mut broken = None;
-                let stall = tokio::time::sleep_until(stall_deadline);
-                tokio::pin!(stall);
-                let mut moved_at = tokio::time::Instant::now();
-                loop {
-                    let chunk = tokio::select! {
-                        biased;
-                        chunk = body.next() => chunk,
-                        () = &mut stall => {
-                            broken = Some(stalled(ctx()));
-                            break;
-                        }
-                    };
-                    let Some(chunk) = chunk else { break };
-                    match chunk {
-                        Ok(c) => {
-                            if size.is_some_and(|s| have + c.len() as u64 > s) {
-                                // More than the listing said: stop reading at once (an endless
-                                // body must not fill the disk); the check below starts over.
-                                have += c.len() as u64;
-                                break;
-                            }
-                            out.write_all(&c).await.map_err(|e| Error::io(ctx(), e))?;
-                            have += c.len() as u64;
-                            written += c.len() as u64;
-                            self.progress.bytes(c.len() as u64);
-                            if have > furthest && have >= mark.saturating_add(MIN_PROGRESS) {
-                                // New ground: the stall clock starts again (moved at most a
-                                // few times a second; a timer reset per chunk costs).
-                                let now = tokio::time::Instant::now();
-                                if now - moved_at >= Duration::from_millis(250) {
-                                    moved_at = now;
-                                    mark = have;
-                                    stall_deadline = now + total;
-                                    stall.as_mut().reset(stall_deadline);
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            let e = from_reqwest(ctx(), e);
-                            broken = Some(if e.kind() == ErrorKind::Timeout {
-                                Error::new(
-                                    ErrorKind::Timeout,
-                                    ctx(),
-                                    format!(
-                                        "the storage host sent nothing for {:?} (read timeout)",
-                                        self.client.inner.read_timeout
-                                    ),
-                                )
-                            } else {
-                                e
-                            });
-                            break;
-                        }
-                    }
-                }
-                out.flush().await.map_err(|e| Error::io(ctx(), e))?;
-                if have > furthest && size.is_none_or(|s| have <= s) {
-                    // New ground was covered: the retry budget is for consecutive failures.
-                    // (Bytes past the listed size, or the same bytes again after a restart from
-                    // zero, are not progress: a server that always breaks at the same place must
-                    // not be retried forever.)
-                    furthest = have;
-                    delays = policy.delays();
-                    // The stall clock is not moved here: only MIN_PROGRESS bytes of new ground
-                    // (above) move it, so a server that sends a byte per try ends too.
-                }
-                if let Some(e) = broken {
-                    if e.is_timeout() && tokio::time::Instant::now() >= stall_deadline {
-                        return Err(e);
-                    }
-                    break 'attempt e;
-                }
-                let got = have - start;
-                match (size, expected_len) {
-                    (Some(s), _) if have == s => break 'transfer,
-                    (Some(s), _) if have > s => {
-                        file.set_len(0).await.map_err(|e| Error::io(ctx(), e))?;
-                        have = 0;
-                        break 'attempt Error::new(
-                            ErrorKind::Decode,
-                            ctx(),
-                            format!("received more bytes than the listed size {s}"),
-                        );
-                    }
-                    (None, Some(len)) if got == len => break 'transfer,
-                    (None, None) => break 'transfer,
-                    _ => {
-                        break 'attempt Error::new(
-                            ErrorKind::Connection,
-                            ctx(),
-                            format!("the body ended early ({got} bytes received)"),
-                        );
-                    }
-                }
-            };
-            if failure.kind() == ErrorKind::Connection && !failure.is_retryable() {
-                // A storage host that does not resolve, or TLS answered by plain HTTP.
-                return Err(failure);
-            }
-            let Some(delay) = delays.next() else {
-                return Err(failure);
-            };
-            let delay = failure.retry_after().map_or(delay, |ra| ra.max(delay));
-            if failure
-                .retry_after()
-                .is_some_and(|ra| ra > policy.max_retry_after)
-            {
-                return Err(failure);
-            }
-            if tokio::time::Instant::now() + delay >= stall_deadline {
-                return Err(failure.with_note(format!(
-                    "gave up: no progress within the request timeout of {total:?} \
-                     (retries included)"
-                )));
-            }
-            retries.fetch_add(1, Ordering::Relaxed);
-            self.progress.retrying(path, &failure);
-            tracing::debug!(path, error = %failure, "retrying transfer");
-            // A fresh URL after an expiry needs no wait.
-            if failure.status() != Some(403) {
-                tokio::time::sleep(delay).await;
-            }
-        }
-        let file = file.into_std().await;
-        let sync = self.sync;
-        let context = ctx();
-        let state = state.clone();
-        let path = path.to_owned();
+        } = self.place;
         blocking(move || {
             if sync {
                 file.sync_data()
@@ -943,8 +1118,18 @@ impl Download {
             std::fs::rename(&part, &target).map_err(|e| Error::io(context, e))
         })
         .await?;
-        Ok(Fetched::Done(written))
+        Ok(Fetched::Done(self.written))
     }
+}
+
+/// Where a `206`'s `Content-Range` starts.
+fn range_start(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes "))
+        .and_then(|v| v.split('-').next())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 struct AbortOnDrop(tokio::task::AbortHandle);

@@ -3,6 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use futures_util::{Stream, TryStreamExt as _};
+
+use crate::client::{describe_body, parse_retry_after};
+
 /// What went wrong, broadly. New kinds may be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -218,6 +222,88 @@ impl std::error::Error for Error {
             .as_deref()
             .map(|s| s as &(dyn std::error::Error + 'static))
     }
+}
+
+/// A non-success HTTP answer, from the API (through the raw client) or from the storage host
+/// (through reqwest): what [`Error::from_response`] reads.
+pub(crate) trait ErrorResponse {
+    /// The status code.
+    fn status(&self) -> u16;
+    /// The headers (for `Retry-After`).
+    fn headers(&self) -> &reqwest::header::HeaderMap;
+    /// The body, as it arrives.
+    fn into_body(self) -> impl Stream<Item = reqwest::Result<bytes::Bytes>>;
+}
+
+impl ErrorResponse for reqwest::Response {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+    fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.headers()
+    }
+    fn into_body(self) -> impl Stream<Item = reqwest::Result<bytes::Bytes>> {
+        self.bytes_stream()
+    }
+}
+
+impl ErrorResponse
+    for codeocean_raw::progenitor_client::ResponseValue<
+        codeocean_raw::progenitor_client::ByteStream,
+    >
+{
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+    fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.headers()
+    }
+    fn into_body(self) -> impl Stream<Item = reqwest::Result<bytes::Bytes>> {
+        self.into_inner().into_inner()
+    }
+}
+
+impl Error {
+    /// The error of a non-success answer: its status, the message of its body (the JSON
+    /// `message`, else a snippet; at most the first [`ERROR_BODY_LIMIT`] bytes are read) and
+    /// its `Retry-After`. An answer of the API is marked as such by the caller
+    /// ([`api_answer`](Self::api_answer)).
+    pub(crate) async fn from_response(
+        context: impl Into<String>,
+        response: impl ErrorResponse,
+    ) -> Self {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        // At most 64 KiB of it: an error page without end must not fill memory.
+        let body = read_error_body(response.into_body()).await;
+        let (detail, json) = describe_body(status, &body);
+        Self::status_error(context, status, detail, json, retry_after)
+    }
+}
+
+/// Most bytes of an error body read into a message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Reads at most [`ERROR_BODY_LIMIT`] bytes of an error body (the rest is never read).
+async fn read_error_body<E>(
+    stream: impl Stream<Item = std::result::Result<bytes::Bytes, E>>,
+) -> Vec<u8> {
+    let mut stream = std::pin::pin!(stream);
+    let mut body = Vec::new();
+    while body.len() < ERROR_BODY_LIMIT {
+        match stream.try_next().await {
+            Ok(Some(chunk)) => {
+                let room = ERROR_BODY_LIMIT - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    body
 }
 
 /// `Result` with this crate's [`Error`].

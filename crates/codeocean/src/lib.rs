@@ -74,6 +74,41 @@
 //! - **URL fallback** ([`Client::file_urls`], [`Client::data_asset_file_urls`]): `…/urls`, or
 //!   the deprecated `…/download_url` on servers that lack it, probed once per client.
 //!
+//! # API decisions
+//!
+//! - **Flat names first, generic ones beside them.** Each operation has the flat name the
+//!   official Python SDK users know ([`Client::get_capsule`], [`Client::get_pipeline`],
+//!   [`Client::list_results`], [`Client::list_data_asset_files`], [`Client::download`],
+//!   [`Client::download_data_asset`], …): they are the documented API, and a call reads as
+//!   what it does. Where code picks the family at run time (the `codeocean` CLI's
+//!   `capsule …`/`pipeline …` and `results …`/`data-asset …` commands, or a user's tool doing
+//!   the same), a generic method takes an [`App`] (a capsule or a pipeline:
+//!   [`Client::get_app`], [`Client::release_app`], [`Client::search_apps`], …) or a [`Tree`]
+//!   (a computation's results or a data asset's files: [`Client::list_folder`],
+//!   [`Client::walk_tree`], [`Client::tree_file_urls`], [`Client::download_tree`]). Each flat
+//!   method is a one-line call of its generic one, so the two never differ. Operations with
+//!   no run-time choice in practice (release job lookups, the waiters without a policy) have
+//!   flat names only.
+//! - **[`App`] and [`Tree`] are exhaustive.** API v1 has exactly these two app families and
+//!   these two trees, and callers (the CLI among them) match on them without a wildcard arm,
+//!   so a new family would be a compile error where it must be handled, not a silent default.
+//!
+//! ```no_run
+//! use codeocean::{App, Client, Tree};
+//!
+//! # async fn example(client: &Client, pipelines: bool, id: &str) -> codeocean::Result<()> {
+//! let app = if pipelines { App::Pipeline } else { App::Capsule };
+//! let found = client.get_app(app, id).await?;
+//! println!("{app} {}: {}", found.id, found.name.unwrap_or_default());
+//!
+//! let tree = Tree::data_asset("da7a0000-0000-4000-8000-000000000001");
+//! for item in client.list_folder(&tree, "").await? {
+//!     println!("{}", item.path);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Every request runs in a `tracing` span `codeocean.request` with the operation, method,
 //! status, duration and retry count. Each try logs one INFO event (method, path without query,
 //! status, `elapsed_ms`); retries and throttling log at DEBUG, and so do storage GETs (host
@@ -81,7 +116,7 @@
 //! [`codeocean_raw::Client`] with the same credentials.
 
 mod access;
-mod capsules;
+mod apps;
 mod client;
 mod data_assets;
 mod dest_state;
@@ -89,17 +124,19 @@ mod download;
 mod error;
 mod ops;
 pub mod search;
-mod source;
+mod tree;
 mod wait;
 mod walk;
 
 pub use access::{Attachments, PermissionsUpdate};
+pub use apps::App;
 pub use client::{Client, ClientBuilder, PollPolicy, RetryPolicy};
 pub use data_assets::Transfer;
 pub use download::{Download, Progress, Summary, safe_segments};
 pub use error::{Error, ErrorKind, Result};
-pub use ops::{DataAssetUpdate, FileUrls, NewDataAsset, RunRequest};
+pub use ops::{DataAssetUpdate, NewDataAsset, RunRequest};
 pub use search::{CapsuleSearch, DataAssetSearch, Filter};
+pub use tree::{FileUrls, Tree};
 pub use wait::{Finished, Outcome, outcome};
 pub use walk::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, WalkLimits};
 

@@ -6,8 +6,7 @@ use codeocean_raw::types;
 
 use crate::client::{Client, Idempotent, Op};
 use crate::error::{Result, short};
-use crate::source::Source;
-use crate::{Capsule, Computation, CustomMetadataValue, DataAsset, ResultItem};
+use crate::{Computation, CustomMetadataValue, DataAsset};
 
 /// What to run and with what: a capsule or a pipeline, data assets, parameters.
 ///
@@ -296,38 +295,6 @@ impl DataAssetUpdate {
     }
 }
 
-/// The signed URLs of one result file. They point at object storage, expire (typically after
-/// an hour) and must be fetched without credentials.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FileUrls {
-    /// URL to download the file.
-    pub download_url: String,
-    /// URL to view the file in a browser (absent when the server only has the deprecated
-    /// `results/download_url` route).
-    pub view_url: Option<String>,
-}
-
-impl FileUrls {
-    /// What the deprecated `results/download_url` route gives: a download URL only.
-    pub(crate) fn from_legacy(download_url: String) -> Self {
-        Self {
-            download_url,
-            view_url: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for FileUrls {
-    // A signed URL is a credential for its object: show where it points, not its signature.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let strip = |u: &str| u.split('?').next().unwrap_or_default().to_owned() + "?…";
-        f.debug_struct("FileUrls")
-            .field("download_url", &strip(&self.download_url))
-            .field("view_url", &self.view_url.as_deref().map(strip))
-            .finish()
-    }
-}
-
 /// Sets one custom metadata field, creating the map when the request has none yet.
 fn set_metadata(map: &mut Option<types::CustomMetadata>, key: String, value: CustomMetadataValue) {
     map.get_or_insert_with(|| types::CustomMetadata(BTreeMap::new()))
@@ -345,25 +312,6 @@ pub(crate) fn op(
 }
 
 impl Client {
-    /// Gets a capsule's metadata.
-    pub async fn get_capsule(&self, capsule_id: &str) -> Result<Capsule> {
-        let what = format!("getting capsule {}", short(capsule_id));
-        self.send(op("get_capsule", "GET", Idempotent::Yes, what), || {
-            self.raw().get_capsule(capsule_id)
-        })
-        .await
-    }
-
-    /// Lists a capsule's computations.
-    pub async fn list_capsule_computations(&self, capsule_id: &str) -> Result<Vec<Computation>> {
-        let what = format!("listing computations of capsule {}", short(capsule_id));
-        self.send(
-            op("list_capsule_computations", "GET", Idempotent::Yes, what),
-            || self.raw().list_capsule_computations(capsule_id),
-        )
-        .await
-    }
-
     /// Starts a run. Never retried once the request may have reached the server (only a
     /// `429`, which the server did not act on, or a connection that could not be opened).
     pub async fn run(&self, request: &RunRequest) -> Result<Computation> {
@@ -402,29 +350,6 @@ impl Client {
             || self.raw().rename_computation(computation_id, &name),
         )
         .await
-    }
-
-    /// Lists one folder of a computation's results (`""` is the root). See
-    /// [`walk_results`](Client::walk_results) for the whole tree.
-    pub async fn list_results(&self, computation_id: &str, path: &str) -> Result<Vec<ResultItem>> {
-        Source::results(computation_id).list(self, path).await
-    }
-
-    /// Gets the signed URLs of a result file from `results/urls` (Code Ocean 4.0 and later).
-    /// [`file_urls`](Client::file_urls) falls back to the older route by itself.
-    pub async fn result_file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
-        Source::results(computation_id)
-            .modern_urls(self, path)
-            .await
-    }
-
-    /// Gets a result file's download URL from the deprecated `results/download_url` route
-    /// (servers before Code Ocean 4.0; announced to be removed after August 2026).
-    #[deprecated(
-        note = "use `file_urls`, which uses `results/urls` and falls back to this route only on servers without it"
-    )]
-    pub async fn result_download_url(&self, computation_id: &str, path: &str) -> Result<String> {
-        Source::results(computation_id).legacy_url(self, path).await
     }
 
     /// Creates a data asset. Like a run, never retried once it may have reached the server.

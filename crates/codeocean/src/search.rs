@@ -17,6 +17,7 @@ use std::sync::Arc;
 use codeocean_raw::types;
 use futures_util::Stream;
 
+use crate::apps::App;
 use crate::client::{Client, Idempotent};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::op;
@@ -377,17 +378,19 @@ impl<T: Send + 'static> Pager<T> {
 }
 
 impl Client {
-    fn capsule_pager(
+    /// Every capsule or every pipeline matching a search, page after page:
+    /// [`search_capsules`](Client::search_capsules) or
+    /// [`search_pipelines`](Client::search_pipelines), the family picked at run time.
+    pub fn search_apps(
         &self,
+        app: App,
         search: &CapsuleSearch,
-        pipelines: bool,
     ) -> impl Stream<Item = Result<Capsule>> + Send + 'static {
         let client = self.clone();
         let raw = search.raw.clone();
-        let (op_id, what) = if pipelines {
-            ("search_pipelines", "searching pipelines")
-        } else {
-            ("search_capsules", "searching capsules")
+        let (op_id, what) = match app {
+            App::Capsule => ("search_capsules", "searching capsules"),
+            App::Pipeline => ("search_pipelines", "searching pipelines"),
         };
         let fetch: Fetch<Capsule> = Arc::new(move |offset, limit| {
             let client = client.clone();
@@ -404,10 +407,9 @@ impl Client {
                     .send(op(op_id, "POST", Idempotent::Yes, what), || {
                         let (client, body) = (&client, &body);
                         async move {
-                            if pipelines {
-                                client.raw().search_pipelines(body).await
-                            } else {
-                                client.raw().search_capsules(body).await
+                            match app {
+                                App::Capsule => client.raw().search_capsules(body).await,
+                                App::Pipeline => client.raw().search_pipelines(body).await,
                             }
                         }
                     })
@@ -440,7 +442,7 @@ impl Client {
         &self,
         search: &CapsuleSearch,
     ) -> impl Stream<Item = Result<Capsule>> + Send + 'static {
-        self.capsule_pager(search, false)
+        self.search_apps(App::Capsule, search)
     }
 
     /// Every pipeline matching a search, page after page; see
@@ -449,7 +451,7 @@ impl Client {
         &self,
         search: &CapsuleSearch,
     ) -> impl Stream<Item = Result<Capsule>> + Send + 'static {
-        self.capsule_pager(search, true)
+        self.search_apps(App::Pipeline, search)
     }
 
     /// Every data asset matching a search, page after page (see [`DataAssetSearch`] for the

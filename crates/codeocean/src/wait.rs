@@ -1,5 +1,7 @@
 //! Waiting for computations and data assets to reach a final state.
 
+use std::future::Future;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt as _};
@@ -114,12 +116,12 @@ impl Poll {
         }
     }
 
-    /// Sleeps until the next poll, or fails when the next poll would come after `max_wait`.
     /// Something is happening: poll again soon.
     pub(crate) fn restart(&mut self) {
         self.intervals = Box::new(self.policy.intervals());
     }
 
+    /// Sleeps until the next poll, or fails when the next poll would come after `max_wait`.
     pub(crate) async fn pause(&mut self, what: &str, last_state: &str) -> Result<()> {
         if std::mem::take(&mut self.first) {
             return Ok(());
@@ -147,6 +149,37 @@ impl Poll {
         }
         tokio::time::sleep(delay).await;
         Ok(())
+    }
+}
+
+impl Poll {
+    /// Polls until the object reaches a final state: each round pauses ([`pause`](Self::pause)),
+    /// fetches the object with `get`, and asks `judge` whether that is the end (`Break`, with
+    /// the waiter's result) or which state it is in (`Continue`); a state other than the last
+    /// one restarts the intervals. `what` names the object in the message of a timeout, with
+    /// the last state seen (`unknown` before the first).
+    pub(crate) async fn until<T, R, Fut>(
+        mut self,
+        what: &str,
+        mut get: impl FnMut() -> Fut,
+        mut judge: impl FnMut(T) -> ControlFlow<Result<R>, String>,
+    ) -> Result<R>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut last_state = "unknown".to_owned();
+        loop {
+            self.pause(what, &last_state).await?;
+            match judge(get().await?) {
+                ControlFlow::Break(result) => return result,
+                ControlFlow::Continue(now) => {
+                    if now != last_state {
+                        self.restart();
+                        last_state = now;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -195,7 +228,7 @@ impl Client {
                     if ended || p.last.as_ref() != Some(&key) {
                         if p.last.is_some() {
                             // Something is happening: look again soon.
-                            p.intervals = Box::new(p.policy.intervals());
+                            p.restart();
                         }
                         p.last = Some(key);
                         p.done = ended;
@@ -248,33 +281,26 @@ impl Client {
         data_asset_id: &str,
         policy: PollPolicy,
     ) -> Result<DataAsset> {
-        let mut p = Poll::new(self, data_asset_id, policy);
-        let mut last_state = "unknown".to_owned();
-        loop {
-            p.pause("data asset", &last_state).await?;
-            let asset = self.get_data_asset(data_asset_id).await?;
-            match &asset.state {
-                Some(DataAssetState::Ready) => return Ok(asset),
-                Some(DataAssetState::Failed) => {
-                    let reason = asset
-                        .failure_reason
-                        .clone()
-                        .unwrap_or_else(|| "no reason given".into());
-                    return Err(Error::new(
-                        ErrorKind::AssetFailed,
-                        format!("data asset {}", short(data_asset_id)),
-                        format!("creating it failed: {reason}"),
-                    ));
-                }
-                other => {
-                    let now = other.as_ref().map_or("unknown", |s| s.as_str()).to_owned();
-                    if now != last_state {
-                        p.intervals = Box::new(p.policy.intervals());
-                        last_state = now;
-                    }
-                }
+        let judge = |asset: DataAsset| match &asset.state {
+            Some(DataAssetState::Ready) => ControlFlow::Break(Ok(asset)),
+            Some(DataAssetState::Failed) => {
+                let reason = asset
+                    .failure_reason
+                    .clone()
+                    .unwrap_or_else(|| "no reason given".into());
+                ControlFlow::Break(Err(Error::new(
+                    ErrorKind::AssetFailed,
+                    format!("data asset {}", short(data_asset_id)),
+                    format!("creating it failed: {reason}"),
+                )))
             }
-        }
+            other => {
+                ControlFlow::Continue(other.as_ref().map_or("unknown", |s| s.as_str()).to_owned())
+            }
+        };
+        Poll::new(self, data_asset_id, policy)
+            .until("data asset", || self.get_data_asset(data_asset_id), judge)
+            .await
     }
 }
 

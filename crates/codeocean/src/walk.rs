@@ -8,7 +8,7 @@ use futures_util::{Stream, StreamExt as _};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::source::Source;
+use crate::tree::Tree;
 use crate::{ResultItem, ResultItemType};
 
 /// How far a walk may go, so that it ends whatever the server lists: a server whose folders
@@ -62,7 +62,7 @@ type Listing =
 
 struct Walk {
     client: Client,
-    source: Source,
+    source: Tree,
     limit: usize,
     limits: WalkLimits,
     /// Segments of the folder the walk started at (depth is counted below it).
@@ -99,15 +99,14 @@ impl Walk {
                 } else {
                     (ErrorKind::UnsafePath, "file", "not downloaded")
                 };
-                self.ready.push_back(Err(Error::new(
+                self.report(
                     kind,
-                    format!("walking the {}", self.source.tree()),
                     format!(
                         "the listing of `{folder}` names {what} `{}`, which is not directly \
                          inside it; {outcome}",
                         item.path
                     ),
-                )));
+                );
                 continue;
             }
             if !here.insert(path.to_owned()) {
@@ -117,38 +116,42 @@ impl Walk {
             if self.entries >= self.limits.max_entries {
                 self.capped = true;
                 self.folders.clear();
-                self.ready.push_back(Err(Error::new(
+                self.report(
                     ErrorKind::Paging,
-                    format!("walking the {}", self.source.tree()),
                     format!(
                         "stopped after {} entries, the cap (max_entries); more were listed. \
                          Raise it (WalkLimits::max_entries, Download::max_entries, \
                          --max-entries) if the tree is really this large",
                         self.limits.max_entries
                     ),
-                )));
+                );
                 return;
             }
             self.entries += 1;
             if item.type_ == ResultItemType::Folder {
                 let depth = path.split('/').count().saturating_sub(self.root_depth);
                 if depth > self.limits.max_depth {
-                    self.ready.push_back(Err(Error::new(
+                    self.report(
                         ErrorKind::Paging,
-                        format!("walking the {}", self.source.tree()),
                         format!(
                             "the folder `{path}` is {depth} levels deep, beyond the cap of {} \
                              (max_depth); not listed. Raise it (WalkLimits::max_depth, \
                              Download::max_depth, --max-depth) if the tree is really this deep",
                             self.limits.max_depth
                         ),
-                    )));
+                    );
                 } else {
                     self.folders.push_back(path.to_owned());
                 }
             }
             self.ready.push_back(Ok(item));
         }
+    }
+
+    /// Yields an error of the walk (the walk goes on unless the caller ends it).
+    fn report(&mut self, kind: ErrorKind, detail: String) {
+        let context = format!("walking the {}", self.source.tree());
+        self.ready.push_back(Err(Error::new(kind, context, detail)));
     }
 }
 
@@ -170,8 +173,8 @@ impl Client {
         path: &str,
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(
-            Source::results(computation_id),
+        self.walk_tree(
+            &Tree::results(computation_id),
             path,
             concurrency,
             WalkLimits::default(),
@@ -186,7 +189,7 @@ impl Client {
         concurrency: usize,
         limits: WalkLimits,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(Source::results(computation_id), path, concurrency, limits)
+        self.walk_tree(&Tree::results(computation_id), path, concurrency, limits)
     }
 
     /// Every entry under a data asset's files (or under the folder `path`; `""` is the root),
@@ -200,8 +203,8 @@ impl Client {
         path: &str,
         concurrency: usize,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(
-            Source::data_asset(data_asset_id),
+        self.walk_tree(
+            &Tree::data_asset(data_asset_id),
             path,
             concurrency,
             WalkLimits::default(),
@@ -216,21 +219,24 @@ impl Client {
         concurrency: usize,
         limits: WalkLimits,
     ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk(Source::data_asset(data_asset_id), path, concurrency, limits)
+        self.walk_tree(&Tree::data_asset(data_asset_id), path, concurrency, limits)
     }
 
-    /// The walk of either source.
-    pub(crate) fn walk(
+    /// Every entry under a tree (or under the folder `path` of it; `""` is the root), with
+    /// these caps: [`walk_results_with_limits`](Client::walk_results_with_limits) or
+    /// [`walk_data_asset_with_limits`](Client::walk_data_asset_with_limits), for code that
+    /// picks the kind of tree at run time.
+    pub fn walk_tree(
         &self,
-        source: Source,
+        tree: &Tree,
         path: &str,
         concurrency: usize,
         limits: WalkLimits,
-    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
+    ) -> impl Stream<Item = Result<ResultItem>> + Send + use<> {
         let root = path.trim_matches('/');
         let walk = Walk {
             client: self.clone(),
-            source,
+            source: tree.clone(),
             limit: concurrency.max(1),
             limits,
             root_depth: if root.is_empty() {

@@ -177,7 +177,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         "GET results/urls + signed storage URLs -> {}",
         summary_line(&summary, &dir).trim_end()
     ))?;
-    super::tree::complete(super::tree::Tree::Results(&done.id), &summary)?;
+    super::tree::complete(&codeocean::Tree::results(&done.id), &summary)?;
 
     let checked = verify(&dir, &files, sim.as_ref(), &done.id)?;
     n.step(format!(

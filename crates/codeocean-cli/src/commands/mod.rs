@@ -18,12 +18,10 @@ use std::time::Duration;
 
 use clap::CommandFactory as _;
 use codeocean::{
-    Client, Computation, DataAsset, Finished, NewDataAsset, Outcome, RunRequest, Summary,
+    App, Client, Computation, DataAsset, Finished, NewDataAsset, Outcome, RunRequest, Summary, Tree,
 };
 use futures_util::StreamExt as _;
 use serde::Serialize;
-
-use self::tree::Tree;
 
 use crate::cli::{
     Cli, Command, ComputationCmd, CustomMetadataCmd, DataAssetCmd, ResultsCmd, RunArgs,
@@ -37,8 +35,8 @@ use crate::{Ctx, EXIT_INTERRUPTED, Exit};
 /// Runs one command.
 pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Capsule(c) => interruptible(apps::app(ctx, apps::App::Capsule, c)).await,
-        Command::Pipeline(c) => interruptible(apps::app(ctx, apps::App::Pipeline, c)).await,
+        Command::Capsule(c) => interruptible(apps::app(ctx, App::Capsule, c)).await,
+        Command::Pipeline(c) => interruptible(apps::app(ctx, App::Pipeline, c)).await,
         // `run` handles Ctrl-C itself, to say how to resume its computation.
         Command::Run(args) => run(ctx, args).await,
         // Waiting handles Ctrl-C itself, to say how to resume.
@@ -337,7 +335,7 @@ async fn follow(
     })?;
     finished.into_success()?;
     if let Some(s) = &summary {
-        tree::complete(Tree::Results(id), s)?;
+        tree::complete(&Tree::results(id), s)?;
     }
     Ok(())
 }
@@ -546,7 +544,7 @@ pub(crate) async fn download_results(
     dir: &Path,
     concurrency: Option<usize>,
 ) -> anyhow::Result<Summary> {
-    tree::fetch(ctx, client, Tree::Results(id), path, dir, concurrency).await
+    tree::fetch(ctx, client, &Tree::results(id), path, dir, concurrency).await
 }
 
 async fn computation(ctx: &Ctx, cmd: ComputationCmd) -> anyhow::Result<()> {
@@ -601,8 +599,8 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
             path,
             recursive,
             ..
-        } => tree::ls(ctx, &client, Tree::Results(&id), &path, recursive).await,
-        ResultsCmd::Url { id, path } => tree::url(ctx, &client, Tree::Results(&id), &path).await,
+        } => tree::ls(ctx, &client, &Tree::results(id), &path, recursive).await,
+        ResultsCmd::Url { id, path } => tree::url(ctx, &client, &Tree::results(id), &path).await,
         ResultsCmd::Download {
             id,
             dir,
@@ -611,9 +609,8 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
             concurrency,
             ..
         } => {
-            let tree = Tree::Results(&id);
-            let to = tree::destination(tree, dir, to, &path)?;
-            tree::download(ctx, &client, tree, &path, &to, concurrency).await
+            let tree = Tree::results(id);
+            tree::download(ctx, &client, &tree, &path, (dir, to), concurrency).await
         }
     }
 }
@@ -661,9 +658,9 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             path,
             recursive,
             ..
-        } => return tree::ls(ctx, &client, Tree::DataAsset(&id), &path, recursive).await,
+        } => return tree::ls(ctx, &client, &Tree::data_asset(id), &path, recursive).await,
         DataAssetCmd::Url { id, path } => {
-            return tree::url(ctx, &client, Tree::DataAsset(&id), &path).await;
+            return tree::url(ctx, &client, &Tree::data_asset(id), &path).await;
         }
         DataAssetCmd::Download {
             id,
@@ -673,9 +670,8 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             concurrency,
             ..
         } => {
-            let tree = Tree::DataAsset(&id);
-            let to = tree::destination(tree, dir, to, &path)?;
-            return tree::download(ctx, &client, tree, &path, &to, concurrency).await;
+            let tree = Tree::data_asset(id);
+            return tree::download(ctx, &client, &tree, &path, (dir, to), concurrency).await;
         }
         DataAssetCmd::Archive { id, undo } => {
             client.archive_data_asset(&id, !undo).await?;

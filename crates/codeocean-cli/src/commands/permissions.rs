@@ -1,26 +1,24 @@
 //! `capsule|pipeline|data-asset permissions get|set` and `custom-metadata get`.
 
-use codeocean::{Client, CustomMetadataSchema, EveryoneRole, Permissions, PermissionsUpdate};
+use codeocean::{App, Client, CustomMetadataSchema, EveryoneRole, Permissions, PermissionsUpdate};
 
 use super::show;
 use crate::Ctx;
 use crate::cli::PermissionsCmd;
 use crate::output::{opt, table, table_fitted};
 
-/// What the permissions belong to.
+/// What the permissions belong to: an app (a capsule or a pipeline) or a data asset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Of {
-    Capsule,
-    Pipeline,
+    App(App),
     DataAsset,
 }
 
-impl Of {
-    fn noun(self) -> &'static str {
+impl std::fmt::Display for Of {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Capsule => "capsule",
-            Self::Pipeline => "pipeline",
-            Self::DataAsset => "data asset",
+            Self::App(app) => app.fmt(f),
+            Self::DataAsset => f.write_str("data asset"),
         }
     }
 }
@@ -34,8 +32,7 @@ pub(crate) async fn permissions(
     match cmd {
         PermissionsCmd::Get { id } => {
             let p = match of {
-                Of::Capsule => client.get_capsule_permissions(&id).await?,
-                Of::Pipeline => client.get_pipeline_permissions(&id).await?,
+                Of::App(app) => client.get_app_permissions(app, &id).await?,
                 Of::DataAsset => client.get_data_asset_permissions(&id).await?,
             };
             show(ctx, &p, || permissions_table(&p))
@@ -59,11 +56,10 @@ pub(crate) async fn permissions(
                 replaced.push("everyone's role");
             }
             let detail = format!(
-                "The {} given replace the current ones of {} {id}.",
+                "The {} given replace the current ones of {of} {id}.",
                 replaced.join(" and "),
-                of.noun()
             );
-            let action = format!("change the permissions of {} {id}", of.noun());
+            let action = format!("change the permissions of {of} {id}");
             crate::confirm::confirm(yes, &action, Some(&detail)).await?;
             let mut update = PermissionsUpdate::new();
             for (email, role) in users {
@@ -79,13 +75,12 @@ pub(crate) async fn permissions(
                 update = update.share_assets(true);
             }
             match of {
-                Of::Capsule => client.update_capsule_permissions(&id, &update).await?,
-                Of::Pipeline => client.update_pipeline_permissions(&id, &update).await?,
+                Of::App(app) => client.update_app_permissions(app, &id, &update).await?,
                 Of::DataAsset => client.update_data_asset_permissions(&id, &update).await?,
             }
             let out = serde_json::json!({"id": id, "updated": update.as_raw()});
             show(ctx, &out, || {
-                format!("updated the permissions of {} {id}\n", of.noun())
+                format!("updated the permissions of {of} {id}\n")
             })
         }
     }

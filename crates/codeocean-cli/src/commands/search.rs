@@ -2,8 +2,8 @@
 //! printed as a table or as JSON Lines while they arrive.
 
 use codeocean::{
-    CapsuleSearch, CapsuleSortBy, CapsuleStatus, Client, DataAssetSearch, DataAssetSearchOrigin,
-    DataAssetSortBy, DataAssetType, Ownership, SortOrder,
+    App, CapsuleSearch, CapsuleSortBy, CapsuleStatus, Client, DataAssetSearch,
+    DataAssetSearchOrigin, DataAssetSortBy, DataAssetType, Ownership, SortOrder,
 };
 use futures_util::{Stream, StreamExt as _};
 use serde::Serialize;
@@ -11,6 +11,29 @@ use serde::Serialize;
 use super::objects;
 use crate::cli::SearchArgs;
 use crate::{Ctx, output};
+
+/// A search (a [`CapsuleSearch`] or a [`DataAssetSearch`]: the same builder methods, no common
+/// trait) with the flags both searches share.
+macro_rules! common {
+    ($search:expr, $args:expr) => {{
+        let args: &SearchArgs = $args;
+        let mut search = $search.page_size(args.page_size).max_pages(args.max_pages);
+        // Only what was asked for is sent: `false` would be a filter of its own.
+        if args.favorite {
+            search = search.favorite(true);
+        }
+        if args.archived {
+            search = search.archived(true);
+        }
+        if let Some(q) = &args.query {
+            search = search.query(q);
+        }
+        if let Some(o) = &args.ownership {
+            search = search.ownership(Ownership::from(o.as_str()));
+        }
+        search
+    }};
+}
 
 fn order(args: &SearchArgs) -> SortOrder {
     if args.desc {
@@ -64,39 +87,25 @@ fn flag_named(e: codeocean::Error, max_pages: usize) -> anyhow::Error {
 pub(crate) async fn apps(
     ctx: &Ctx,
     client: &Client,
-    pipelines: bool,
+    app: App,
     args: &SearchArgs,
     status: Option<String>,
     sort: Option<String>,
 ) -> anyhow::Result<()> {
-    let mut search = CapsuleSearch::new()
-        .page_size(args.page_size)
-        .max_pages(args.max_pages);
-    // Only what was asked for is sent: `false` would be a filter of its own.
-    if args.favorite {
-        search = search.favorite(true);
-    }
-    if args.archived {
-        search = search.archived(true);
-    }
-    if let Some(q) = &args.query {
-        search = search.query(q);
-    }
-    if let Some(o) = &args.ownership {
-        search = search.ownership(Ownership::from(o.as_str()));
-    }
+    let mut search = common!(CapsuleSearch::new(), args);
     if let Some(s) = &status {
         search = search.status(CapsuleStatus::from(s.as_str()));
     }
     if let Some(f) = &sort {
         search = search.sort(CapsuleSortBy::from(f.as_str()), order(args));
     }
-    let results = if pipelines {
-        client.search_pipelines(&search).boxed()
-    } else {
-        client.search_capsules(&search).boxed()
-    };
-    print_all(ctx, args, results, objects::capsules).await
+    print_all(
+        ctx,
+        args,
+        client.search_apps(app, &search),
+        objects::capsules,
+    )
+    .await
 }
 
 /// Searches data assets.
@@ -108,22 +117,7 @@ pub(crate) async fn data_assets(
     origin: Option<String>,
     sort: Option<String>,
 ) -> anyhow::Result<()> {
-    let mut search = DataAssetSearch::new()
-        .page_size(args.page_size)
-        .max_pages(args.max_pages);
-    // Only what was asked for is sent: `false` would be a filter of its own.
-    if args.favorite {
-        search = search.favorite(true);
-    }
-    if args.archived {
-        search = search.archived(true);
-    }
-    if let Some(q) = &args.query {
-        search = search.query(q);
-    }
-    if let Some(o) = &args.ownership {
-        search = search.ownership(Ownership::from(o.as_str()));
-    }
+    let mut search = common!(DataAssetSearch::new(), args);
     if let Some(t) = &asset_type {
         search = search.asset_type(DataAssetType::from(t.as_str()));
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use codeocean::{Client, Summary};
+use codeocean::{Client, Summary, Tree};
 use futures_util::StreamExt as _;
 
 use super::{DownloadOutput, show, show_list, summary_line};
@@ -12,41 +12,21 @@ use crate::output;
 use crate::progress::Downloading;
 use crate::{Ctx, Exit, commands::objects};
 
-/// Whose files.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Tree<'a> {
-    /// A computation's results.
-    Results(&'a str),
-    /// A data asset's files.
-    DataAsset(&'a str),
-}
-
 /// Lists one folder, or walks the tree below it (JSON Lines with `--json`).
 pub(crate) async fn ls(
     ctx: &Ctx,
     client: &Client,
-    tree: Tree<'_>,
+    tree: &Tree,
     path: &str,
     recursive: bool,
 ) -> anyhow::Result<()> {
     let path = path.trim_matches('/');
     if !recursive {
-        let mut items = match tree {
-            Tree::Results(id) => client.list_results(id, path).await?,
-            Tree::DataAsset(id) => client.list_data_asset_files(id, path).await?,
-        };
+        let mut items = client.list_folder(tree, path).await?;
         items.sort_by(|a, b| a.path.cmp(&b.path));
         return show_list(ctx, &items, || objects::result_items(&items));
     }
-    let walk = match tree {
-        Tree::Results(id) => client
-            .walk_results_with_limits(id, path, 16, ctx.walk)
-            .boxed(),
-        Tree::DataAsset(id) => client
-            .walk_data_asset_with_limits(id, path, 16, ctx.walk)
-            .boxed(),
-    };
-    let mut walk = walk;
+    let mut walk = std::pin::pin!(client.walk_tree(tree, path, 16, ctx.walk));
     let mut items = Vec::new();
     // Each failed folder is said once, as it happens; the walk goes on with the others.
     let mut failures = 0;
@@ -76,16 +56,8 @@ pub(crate) async fn ls(
 }
 
 /// Prints a file's signed download URL (and its view URL on stderr).
-pub(crate) async fn url(
-    ctx: &Ctx,
-    client: &Client,
-    tree: Tree<'_>,
-    path: &str,
-) -> anyhow::Result<()> {
-    let urls = match tree {
-        Tree::Results(id) => client.file_urls(id, path).await?,
-        Tree::DataAsset(id) => client.data_asset_file_urls(id, path).await?,
-    };
+pub(crate) async fn url(ctx: &Ctx, client: &Client, tree: &Tree, path: &str) -> anyhow::Result<()> {
+    let urls = client.tree_file_urls(tree, path).await?;
     let out = serde_json::json!({
         "download_url": urls.download_url,
         "view_url": urls.view_url,
@@ -100,8 +72,8 @@ pub(crate) async fn url(
 
 /// The destination folder of `download`, from `DIR` or `--to DIR` (one of them, once), and not
 /// an existing file. A usage error (exit 2) says exactly what to type instead.
-pub(crate) fn destination(
-    tree: Tree<'_>,
+fn destination(
+    tree: &Tree,
     dir: Option<PathBuf>,
     to: Option<PathBuf>,
     path: &str,
@@ -154,19 +126,17 @@ pub(crate) fn destination(
 pub(crate) async fn fetch(
     ctx: &Ctx,
     client: &Client,
-    tree: Tree<'_>,
+    tree: &Tree,
     path: &str,
     dir: &Path,
     concurrency: Option<usize>,
 ) -> anyhow::Result<Summary> {
     let progress = Arc::new(Downloading::new(ctx));
-    let mut job = match tree {
-        Tree::Results(id) => client.download(id, dir),
-        Tree::DataAsset(id) => client.download_data_asset(id, dir),
-    }
-    .path(path)
-    .max_depth(ctx.walk.max_depth)
-    .max_entries(ctx.walk.max_entries);
+    let mut job = client
+        .download_tree(tree, dir)
+        .path(path)
+        .max_depth(ctx.walk.max_depth)
+        .max_entries(ctx.walk.max_entries);
     if let Some(n) = concurrency {
         job = job.concurrency(n);
     }
@@ -175,15 +145,17 @@ pub(crate) async fn fetch(
     Ok(summary?)
 }
 
-/// The `download` command: fetches, prints the summary, fails when a file is missing.
+/// The `download` command: finds the destination (`DIR` or `--to DIR`), fetches, prints the
+/// summary, fails when a file is missing.
 pub(crate) async fn download(
     ctx: &Ctx,
     client: &Client,
-    tree: Tree<'_>,
+    tree: &Tree,
     path: &str,
-    to: &Path,
+    (dir, to): (Option<PathBuf>, Option<PathBuf>),
     concurrency: Option<usize>,
 ) -> anyhow::Result<()> {
+    let to = &destination(tree, dir, to, path)?;
     let summary = fetch(ctx, client, tree, path, to, concurrency).await?;
     show(ctx, &DownloadOutput::from(&summary), || {
         summary_line(&summary, to)
@@ -191,18 +163,9 @@ pub(crate) async fn download(
     complete(tree, &summary)
 }
 
-impl std::fmt::Display for Tree<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Tree::Results(id) => write!(f, "the results of computation {id}"),
-            Tree::DataAsset(id) => write!(f, "the files of data asset {id}"),
-        }
-    }
-}
-
 /// `Ok` when every file is complete, else an error (exit 1) that counts the failures: each was
 /// already said on its own line as it happened (`failed: …`), so none is repeated.
-pub(crate) fn complete(tree: Tree<'_>, summary: &Summary) -> anyhow::Result<()> {
+pub(crate) fn complete(tree: &Tree, summary: &Summary) -> anyhow::Result<()> {
     let failed = summary.failed.len();
     let complete = summary.downloaded + summary.skipped;
     if let Some(why) = &summary.stopped {
@@ -211,7 +174,7 @@ pub(crate) fn complete(tree: Tree<'_>, summary: &Summary) -> anyhow::Result<()> 
         return Err(Exit {
             code: 1,
             message: format!(
-                "downloading {tree}: stopped: {why}; {complete} complete, {failed} failed, {} not tried",
+                "downloading the {tree}: stopped: {why}; {complete} complete, {failed} failed, {} not tried",
                 output::count(summary.not_attempted, "listed file", "listed files"),
             ),
         }
@@ -229,7 +192,7 @@ pub(crate) fn complete(tree: Tree<'_>, summary: &Summary) -> anyhow::Result<()> 
     Err(Exit {
         code: 1,
         message: format!(
-            "downloading {tree}: {} failed ({} complete); {hint}",
+            "downloading the {tree}: {} failed ({} complete); {hint}",
             output::count(failed as u64, "file or folder", "files or folders"),
             complete
         ),

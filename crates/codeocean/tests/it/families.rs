@@ -377,3 +377,140 @@ async fn a_simulated_server_that_lies_about_has_more_ends_capsule_searches_with_
         "one page with everything, one empty page claiming more"
     );
 }
+
+/// The requests and the error text of one call against a server that answers everything
+/// `404` (never retried): what a generic method and its flat twin must agree on.
+async fn sent<T: std::fmt::Debug>(
+    call: impl AsyncFnOnce(&Client) -> codeocean::Result<T>,
+) -> (Vec<(String, String)>, String) {
+    let (c, log) = server(Arc::new(|_, _| {
+        Reply::Full("404 Not Found", String::new(), r#"{"message":"no"}"#.into())
+    }))
+    .await;
+    let error = call(&c).await.unwrap_err().to_string();
+    (requests(&log), error)
+}
+
+#[tokio::test]
+async fn the_app_and_tree_methods_send_what_their_flat_twins_send() {
+    use codeocean::{App, Tree};
+    let assets = Attachments::new().data_asset("d1", "ref");
+    let update = PermissionsUpdate::new().everyone(EveryoneRole::Viewer);
+    for (app, id) in [(App::Capsule, "c1"), (App::Pipeline, "p1")] {
+        let pipeline = app == App::Pipeline;
+        let pairs = [
+            (
+                sent(async |c| c.get_app(app, id).await).await,
+                if pipeline {
+                    sent(async |c| c.get_pipeline(id).await).await
+                } else {
+                    sent(async |c| c.get_capsule(id).await).await
+                },
+            ),
+            (
+                sent(async |c| c.list_app_computations(app, id).await).await,
+                if pipeline {
+                    sent(async |c| c.list_pipeline_computations(id).await).await
+                } else {
+                    sent(async |c| c.list_capsule_computations(id).await).await
+                },
+            ),
+            (
+                sent(async |c| c.app_panel(app, id, Some(2)).await).await,
+                if pipeline {
+                    sent(async |c| c.pipeline_app_panel(id, Some(2)).await).await
+                } else {
+                    sent(async |c| c.capsule_app_panel(id, Some(2)).await).await
+                },
+            ),
+            (
+                sent(async |c| c.release_app(app, id).await).await,
+                if pipeline {
+                    sent(async |c| c.release_pipeline(id).await).await
+                } else {
+                    sent(async |c| c.release_capsule(id).await).await
+                },
+            ),
+            (
+                sent(async |c| c.attach_app_data_assets(app, id, &assets).await).await,
+                if pipeline {
+                    sent(async |c| c.attach_pipeline_data_assets(id, &assets).await).await
+                } else {
+                    sent(async |c| c.attach_capsule_data_assets(id, &assets).await).await
+                },
+            ),
+            (
+                sent(async |c| c.update_app_permissions(app, id, &update).await).await,
+                if pipeline {
+                    sent(async |c| c.update_pipeline_permissions(id, &update).await).await
+                } else {
+                    sent(async |c| c.update_capsule_permissions(id, &update).await).await
+                },
+            ),
+        ];
+        for (generic, flat) in pairs {
+            assert_eq!(generic, flat);
+            let (requests, error) = generic;
+            assert_eq!(requests.len(), 1, "{requests:?}");
+            let family = if pipeline {
+                "/pipelines/"
+            } else {
+                "/capsules/"
+            };
+            assert!(requests[0].0.contains(family), "{requests:?}");
+            assert!(error.contains(&format!("{app} {id}")), "{error}");
+        }
+        let found = sent(async |c| {
+            futures_util::TryStreamExt::try_collect::<Vec<_>>(
+                c.search_apps(app, &codeocean::CapsuleSearch::new()),
+            )
+            .await
+        })
+        .await;
+        let flat = if pipeline {
+            sent(async |c| {
+                futures_util::TryStreamExt::try_collect::<Vec<_>>(
+                    c.search_pipelines(&codeocean::CapsuleSearch::new()),
+                )
+                .await
+            })
+            .await
+        } else {
+            sent(async |c| {
+                futures_util::TryStreamExt::try_collect::<Vec<_>>(
+                    c.search_capsules(&codeocean::CapsuleSearch::new()),
+                )
+                .await
+            })
+            .await
+        };
+        assert_eq!(found, flat);
+    }
+
+    let results = Tree::results("r1");
+    let files = Tree::data_asset("d1");
+    let pairs = [
+        (
+            sent(async |c| c.list_folder(&results, "a").await).await,
+            sent(async |c| c.list_results("r1", "a").await).await,
+        ),
+        (
+            sent(async |c| c.list_folder(&files, "a").await).await,
+            sent(async |c| c.list_data_asset_files("d1", "a").await).await,
+        ),
+        (
+            sent(async |c| c.tree_file_urls(&results, "a/b").await).await,
+            sent(async |c| c.file_urls("r1", "a/b").await).await,
+        ),
+        (
+            sent(async |c| c.tree_file_urls(&files, "a/b").await).await,
+            sent(async |c| c.data_asset_file_urls("d1", "a/b").await).await,
+        ),
+    ];
+    for (generic, flat) in pairs {
+        assert_eq!(generic, flat);
+        assert!(!generic.0.is_empty());
+    }
+    assert_eq!(results.id(), "r1");
+    assert_eq!(files.to_string(), "files of data asset d1");
+}

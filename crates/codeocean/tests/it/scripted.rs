@@ -372,6 +372,59 @@ async fn a_content_length_that_lies_is_a_broken_transfer_not_a_file() {
 }
 
 #[tokio::test]
+async fn a_storage_retry_after_beyond_the_cap_fails_the_file_at_once() {
+    // The same reading of an error answer and the same retry rule as for the API: the
+    // Retry-After is read and, above `max_retry_after` (5 s here), not waited for.
+    let (summary, _, hits) = download_from_bad_storage(
+        || {
+            Reply::Full(
+                "429 Too Many Requests",
+                "retry-after: 3600\r\n".into(),
+                r#"{"message": "slow down"}"#.into(),
+            )
+        },
+        1000,
+    )
+    .await;
+    let e = &summary.failed[0].1;
+    assert_eq!(hits, 1, "given up at once: {e}");
+    assert_eq!(e.status(), Some(429));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
+    assert!(
+        !e.is_credentials_refused(),
+        "a storage answer, not the API's"
+    );
+    assert_eq!(
+        e.to_string(),
+        "downloading result `big.bin` of computation cafe: HTTP 429: slow down"
+    );
+}
+
+#[tokio::test]
+async fn a_storage_error_page_is_retried_and_quoted() {
+    let (summary, _, hits) = download_from_bad_storage(
+        || {
+            Reply::Full(
+                "503 Service Unavailable",
+                String::new(),
+                "<html><title>503</title>\n<body>down</body></html>".into(),
+            )
+        },
+        1000,
+    )
+    .await;
+    let e = &summary.failed[0].1;
+    assert_eq!(hits, 3, "first try + 2 retries: {e}");
+    assert_eq!(e.status(), Some(503));
+    assert!(
+        e.to_string().ends_with(
+            "HTTP 503: Service Unavailable; body: <html><title>503</title> <body>down</body></html>"
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
 async fn a_stalled_body_hits_the_read_timeout() {
     let t = Instant::now();
     let (summary, _, hits) = download_from_bad_storage(|| Reply::Stall, 1000).await;
@@ -495,4 +548,45 @@ async fn an_endless_search_stops_at_the_page_cap_and_says_so() {
     let log = log.lock().unwrap();
     assert_eq!(log.len(), 5);
     assert!(log[0].head.starts_with("POST /api/v1/pipelines/search "));
+}
+
+/// Waiters give up with the same message shape, naming what they waited for and the last state
+/// seen (through one poll loop): a release job and a data asset that never end.
+#[tokio::test]
+async fn waiters_that_give_up_name_the_object_and_its_last_state() {
+    let (origin, log) = serve(Arc::new(|seen: &Seen, _: &mut TcpStream| {
+        if seen.head.starts_with("GET /api/v1/capsules/c1/release/j1 ") {
+            ok(r#"{"job_id":"j1","status":"started"}"#)
+        } else {
+            ok(r#"{"id":"da1","state":"draft"}"#)
+        }
+    }))
+    .await;
+    let c = fast_client(&origin);
+    let policy = codeocean::PollPolicy {
+        initial_interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(10),
+        factor: 1.5,
+        max_wait: Some(Duration::from_millis(100)),
+    };
+    let e = c
+        .wait_for_capsule_release_with("c1", "j1", policy.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WaitTimeout);
+    assert_eq!(
+        e.to_string(),
+        "waiting for release job of capsule c1 j1: gave up after 0.1s; last state: started"
+    );
+    let release_polls = log.lock().unwrap().len();
+    assert!(
+        release_polls >= 3,
+        "polled until the deadline: {release_polls}"
+    );
+    let e = c.wait_for_data_asset_with("da1", policy).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WaitTimeout);
+    assert_eq!(
+        e.to_string(),
+        "waiting for data asset da1: gave up after 0.1s; last state: draft"
+    );
 }

@@ -9,11 +9,31 @@ use crate::ops::op;
 use crate::wait::Poll;
 use crate::{Capsule, Computation, ReleaseJobStatus};
 
-/// A capsule or a pipeline: the two families whose routes mirror each other.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum App {
+/// A capsule or a pipeline: the two families of app, whose routes mirror each other (the API
+/// serves pipelines as capsules under `/pipelines`). The methods that take one
+/// ([`Client::get_app`], [`Client::release_app`], …) are for code that picks the family at
+/// run time; each has a flat twin per family ([`Client::get_capsule`],
+/// [`Client::get_pipeline`], …).
+///
+/// ```
+/// use codeocean::App;
+///
+/// assert_eq!(App::Capsule.to_string(), "capsule");
+/// assert_eq!(App::Pipeline.to_string(), "pipeline");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum App {
+    /// A capsule (`/capsules/…`).
     Capsule,
+    /// A pipeline (`/pipelines/…`).
     Pipeline,
+}
+
+impl std::fmt::Display for App {
+    /// The noun: "capsule" or "pipeline".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.noun())
+    }
 }
 
 impl App {
@@ -57,7 +77,9 @@ fn release_failed(app: App, id: &str, job: &types::ReleaseJob) -> Error {
 }
 
 impl Client {
-    async fn app_get(&self, app: App, id: &str) -> Result<Capsule> {
+    /// Gets a capsule's or a pipeline's metadata: [`get_capsule`](Client::get_capsule) or
+    /// [`get_pipeline`](Client::get_pipeline), the family picked at run time.
+    pub async fn get_app(&self, app: App, id: &str) -> Result<Capsule> {
         let what = format!("getting {}", app.named(id));
         let o = op(
             app.pick("get_capsule", "get_pipeline"),
@@ -74,7 +96,9 @@ impl Client {
         .await
     }
 
-    async fn app_delete(&self, app: App, id: &str) -> Result<()> {
+    /// Deletes a capsule or a pipeline permanently: [`delete_capsule`](Client::delete_capsule)
+    /// or [`delete_pipeline`](Client::delete_pipeline).
+    pub async fn delete_app(&self, app: App, id: &str) -> Result<()> {
         let what = format!("deleting {}", app.named(id));
         let o = op(
             app.pick("delete_capsule", "delete_pipeline"),
@@ -91,7 +115,10 @@ impl Client {
         .await
     }
 
-    async fn app_computations(&self, app: App, id: &str) -> Result<Vec<Computation>> {
+    /// Lists a capsule's or a pipeline's computations:
+    /// [`list_capsule_computations`](Client::list_capsule_computations) or
+    /// [`list_pipeline_computations`](Client::list_pipeline_computations).
+    pub async fn list_app_computations(&self, app: App, id: &str) -> Result<Vec<Computation>> {
         let what = format!("listing computations of {}", app.named(id));
         let o = op(
             app.pick("list_capsule_computations", "list_pipeline_computations"),
@@ -108,7 +135,15 @@ impl Client {
         .await
     }
 
-    async fn app_panel(&self, app: App, id: &str, version: Option<i64>) -> Result<types::AppPanel> {
+    /// The app panel of a capsule or a pipeline:
+    /// [`capsule_app_panel`](Client::capsule_app_panel) or
+    /// [`pipeline_app_panel`](Client::pipeline_app_panel).
+    pub async fn app_panel(
+        &self,
+        app: App,
+        id: &str,
+        version: Option<i64>,
+    ) -> Result<types::AppPanel> {
         let what = match version {
             Some(v) => format!("getting the app panel of {} version {v}", app.named(id)),
             None => format!("getting the app panel of {}", app.named(id)),
@@ -128,7 +163,10 @@ impl Client {
         .await
     }
 
-    async fn app_archive(&self, app: App, id: &str, archive: bool) -> Result<()> {
+    /// Archives (`true`) or unarchives (`false`) a capsule or a pipeline:
+    /// [`archive_capsule`](Client::archive_capsule) or
+    /// [`archive_pipeline`](Client::archive_pipeline).
+    pub async fn archive_app(&self, app: App, id: &str, archive: bool) -> Result<()> {
         let verb = if archive { "archiving" } else { "unarchiving" };
         let what = format!("{verb} {}", app.named(id));
         let o = op(
@@ -146,7 +184,9 @@ impl Client {
         .await
     }
 
-    async fn app_sync(&self, app: App, id: &str) -> Result<types::GitSyncResults> {
+    /// Syncs a capsule or a pipeline with its Git repository:
+    /// [`sync_capsule`](Client::sync_capsule) or [`sync_pipeline`](Client::sync_pipeline).
+    pub async fn sync_app(&self, app: App, id: &str) -> Result<types::GitSyncResults> {
         let what = format!("syncing {} with its Git remote", app.named(id));
         // Syncing twice pushes and pulls nothing new the second time.
         let o = op(
@@ -164,7 +204,10 @@ impl Client {
         .await
     }
 
-    async fn app_release(&self, app: App, id: &str) -> Result<types::ReleaseJob> {
+    /// Starts releasing a new version of a capsule or a pipeline (never re-sent once it may
+    /// have reached the server): [`release_capsule`](Client::release_capsule) or
+    /// [`release_pipeline`](Client::release_pipeline).
+    pub async fn release_app(&self, app: App, id: &str) -> Result<types::ReleaseJob> {
         let what = format!("releasing a new version of {}", app.named(id));
         // Each request starts a release: never re-sent once it may have reached the server.
         let o = op(
@@ -199,40 +242,46 @@ impl Client {
         .await
     }
 
-    async fn app_wait_release(
+    /// Waits until a capsule's or a pipeline's release job has completed, polling with
+    /// `policy`: [`wait_for_capsule_release_with`](Client::wait_for_capsule_release_with) or
+    /// [`wait_for_pipeline_release_with`](Client::wait_for_pipeline_release_with).
+    pub async fn wait_for_app_release_with(
         &self,
         app: App,
         id: &str,
         job_id: &str,
         policy: PollPolicy,
     ) -> Result<types::ReleaseJob> {
-        let mut p = Poll::new(self, job_id, policy);
-        let mut last_state = "unknown".to_owned();
         let what = format!("release job of {}", app.named(id));
-        loop {
-            p.pause(&what, &last_state).await?;
-            let job = self.app_release_job(app, id, job_id).await?;
-            match &job.status {
-                Some(ReleaseJobStatus::Completed) => return Ok(job),
-                Some(ReleaseJobStatus::Failed | ReleaseJobStatus::Canceled) => {
-                    return Err(release_failed(app, id, &job));
-                }
-                // Created, started, canceling, or a status this client does not know yet:
-                // never taken for success.
-                other => {
-                    let now = other.as_ref().map_or("unknown", |s| s.as_str()).to_owned();
-                    if now != last_state {
-                        p.restart();
-                        last_state = now;
-                    }
-                }
+        let judge = |job: types::ReleaseJob| match &job.status {
+            Some(ReleaseJobStatus::Completed) => std::ops::ControlFlow::Break(Ok(job)),
+            Some(ReleaseJobStatus::Failed | ReleaseJobStatus::Canceled) => {
+                std::ops::ControlFlow::Break(Err(release_failed(app, id, &job)))
             }
-        }
+            // Created, started, canceling, or a status this client does not know yet:
+            // never taken for success.
+            other => std::ops::ControlFlow::Continue(
+                other.as_ref().map_or("unknown", |s| s.as_str()).to_owned(),
+            ),
+        };
+        Poll::new(self, job_id, policy)
+            .until(&what, || self.app_release_job(app, id, job_id), judge)
+            .await
+    }
+
+    /// Gets a capsule's metadata.
+    pub async fn get_capsule(&self, capsule_id: &str) -> Result<Capsule> {
+        self.get_app(App::Capsule, capsule_id).await
+    }
+
+    /// Lists a capsule's computations.
+    pub async fn list_capsule_computations(&self, capsule_id: &str) -> Result<Vec<Computation>> {
+        self.list_app_computations(App::Capsule, capsule_id).await
     }
 
     /// Deletes a capsule permanently.
     pub async fn delete_capsule(&self, capsule_id: &str) -> Result<()> {
-        self.app_delete(App::Capsule, capsule_id).await
+        self.delete_app(App::Capsule, capsule_id).await
     }
 
     /// The app panel of a capsule (the form a run is configured with): of its current state,
@@ -247,13 +296,13 @@ impl Client {
 
     /// Archives (`true`) or unarchives (`false`) a capsule.
     pub async fn archive_capsule(&self, capsule_id: &str, archive: bool) -> Result<()> {
-        self.app_archive(App::Capsule, capsule_id, archive).await
+        self.archive_app(App::Capsule, capsule_id, archive).await
     }
 
     /// Pushes a capsule's commits to its linked Git repository and pulls the repository's new
     /// ones.
     pub async fn sync_capsule(&self, capsule_id: &str) -> Result<types::GitSyncResults> {
-        self.app_sync(App::Capsule, capsule_id).await
+        self.sync_app(App::Capsule, capsule_id).await
     }
 
     /// Starts releasing a new version of a capsule released before, and returns the release
@@ -261,7 +310,7 @@ impl Client {
     /// Never re-sent once it may have reached the server: each request starts a release. A
     /// capsule that does not meet the release requirements is answered with HTTP 403.
     pub async fn release_capsule(&self, capsule_id: &str) -> Result<types::ReleaseJob> {
-        self.app_release(App::Capsule, capsule_id).await
+        self.release_app(App::Capsule, capsule_id).await
     }
 
     /// Gets a release job of a capsule.
@@ -283,7 +332,7 @@ impl Client {
         capsule_id: &str,
         job_id: &str,
     ) -> Result<types::ReleaseJob> {
-        self.app_wait_release(App::Capsule, capsule_id, job_id, self.inner.poll.clone())
+        self.wait_for_app_release_with(App::Capsule, capsule_id, job_id, self.inner.poll.clone())
             .await
     }
 
@@ -295,23 +344,23 @@ impl Client {
         job_id: &str,
         policy: PollPolicy,
     ) -> Result<types::ReleaseJob> {
-        self.app_wait_release(App::Capsule, capsule_id, job_id, policy)
+        self.wait_for_app_release_with(App::Capsule, capsule_id, job_id, policy)
             .await
     }
 
     /// Gets a pipeline's metadata.
     pub async fn get_pipeline(&self, pipeline_id: &str) -> Result<Capsule> {
-        self.app_get(App::Pipeline, pipeline_id).await
+        self.get_app(App::Pipeline, pipeline_id).await
     }
 
     /// Deletes a pipeline permanently.
     pub async fn delete_pipeline(&self, pipeline_id: &str) -> Result<()> {
-        self.app_delete(App::Pipeline, pipeline_id).await
+        self.delete_app(App::Pipeline, pipeline_id).await
     }
 
     /// Lists a pipeline's computations.
     pub async fn list_pipeline_computations(&self, pipeline_id: &str) -> Result<Vec<Computation>> {
-        self.app_computations(App::Pipeline, pipeline_id).await
+        self.list_app_computations(App::Pipeline, pipeline_id).await
     }
 
     /// The app panel of a pipeline: of its current state, or of a released `version`.
@@ -325,19 +374,19 @@ impl Client {
 
     /// Archives (`true`) or unarchives (`false`) a pipeline.
     pub async fn archive_pipeline(&self, pipeline_id: &str, archive: bool) -> Result<()> {
-        self.app_archive(App::Pipeline, pipeline_id, archive).await
+        self.archive_app(App::Pipeline, pipeline_id, archive).await
     }
 
     /// Pushes a pipeline's commits to its linked Git repository and pulls the repository's
     /// new ones.
     pub async fn sync_pipeline(&self, pipeline_id: &str) -> Result<types::GitSyncResults> {
-        self.app_sync(App::Pipeline, pipeline_id).await
+        self.sync_app(App::Pipeline, pipeline_id).await
     }
 
     /// Starts releasing a new version of a pipeline; see
     /// [`release_capsule`](Client::release_capsule).
     pub async fn release_pipeline(&self, pipeline_id: &str) -> Result<types::ReleaseJob> {
-        self.app_release(App::Pipeline, pipeline_id).await
+        self.release_app(App::Pipeline, pipeline_id).await
     }
 
     /// Gets a release job of a pipeline.
@@ -357,7 +406,7 @@ impl Client {
         pipeline_id: &str,
         job_id: &str,
     ) -> Result<types::ReleaseJob> {
-        self.app_wait_release(App::Pipeline, pipeline_id, job_id, self.inner.poll.clone())
+        self.wait_for_app_release_with(App::Pipeline, pipeline_id, job_id, self.inner.poll.clone())
             .await
     }
 
@@ -369,7 +418,7 @@ impl Client {
         job_id: &str,
         policy: PollPolicy,
     ) -> Result<types::ReleaseJob> {
-        self.app_wait_release(App::Pipeline, pipeline_id, job_id, policy)
+        self.wait_for_app_release_with(App::Pipeline, pipeline_id, job_id, policy)
             .await
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Both trees are listed one folder at a time with the same request and answer shapes, and
 //! both give signed URLs through a current route (`…/urls`) and a deprecated one
-//! (`…/download_url`). Whether a server has the current route is learned per source kind (a
+//! (`…/download_url`). Whether a server has the current route is learned per kind of tree (a
 //! server may have grown `results/urls` before `files/urls`, or the other way round).
 
 use std::sync::atomic::Ordering;
@@ -13,73 +13,83 @@ use codeocean_raw::types;
 use crate::ResultItem;
 use crate::client::{Client, Idempotent, Op, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN};
 use crate::error::{Error, Result, short};
-use crate::ops::FileUrls;
 
-/// Where files come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Source {
-    /// A computation's results (`/computations/{id}/results`).
-    Results {
-        /// The computation's id.
-        computation: String,
-    },
-    /// A data asset's files (`/data_assets/{id}/files`).
-    DataAsset {
-        /// The data asset's id.
-        id: String,
-    },
+/// A file tree: a computation's results or a data asset's files. The two are listed, walked
+/// and downloaded alike; [`Client::list_folder`], [`Client::walk_tree`],
+/// [`Client::tree_file_urls`] and [`Client::download_tree`] take either, for code that picks
+/// the kind at run time.
+///
+/// ```
+/// use codeocean::Tree;
+///
+/// let tree = Tree::results("66095e3a-0747-4ec5-b8b1-95b89a428536");
+/// assert_eq!(tree.id(), "66095e3a-0747-4ec5-b8b1-95b89a428536");
+/// assert_eq!(tree.to_string(), "results of computation 66095e3a-0747-4ec5-b8b1-95b89a428536");
+/// assert_eq!(Tree::data_asset("da7a").to_string(), "files of data asset da7a");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Tree {
+    /// A computation's results (`/computations/{id}/results`), by the computation's id.
+    Results(String),
+    /// A data asset's files (`/data_assets/{id}/files`), by the data asset's id.
+    DataAsset(String),
 }
 
-impl Source {
-    pub(crate) fn results(computation_id: &str) -> Self {
-        Self::Results {
-            computation: computation_id.to_owned(),
-        }
+impl Tree {
+    /// The results of the computation `computation_id`.
+    pub fn results(computation_id: impl Into<String>) -> Self {
+        Self::Results(computation_id.into())
     }
 
-    pub(crate) fn data_asset(data_asset_id: &str) -> Self {
-        Self::DataAsset {
-            id: data_asset_id.to_owned(),
+    /// The files of the data asset `data_asset_id`.
+    pub fn data_asset(data_asset_id: impl Into<String>) -> Self {
+        Self::DataAsset(data_asset_id.into())
+    }
+
+    /// The id of the computation or data asset whose tree this is.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Results(id) | Self::DataAsset(id) => id,
         }
     }
 
     /// Which slot of the client's URL-mode cache this kind of source uses.
     fn slot(&self) -> usize {
         match self {
-            Self::Results { .. } => 0,
-            Self::DataAsset { .. } => 1,
+            Self::Results(_) => 0,
+            Self::DataAsset(_) => 1,
         }
     }
 
     /// The source as a download's journal records it: `results/ID` or `data_asset/ID`.
     pub(crate) fn key(&self) -> String {
         match self {
-            Self::Results { computation } => format!("results/{computation}"),
-            Self::DataAsset { id } => format!("data_asset/{id}"),
+            Self::Results(computation) => format!("results/{computation}"),
+            Self::DataAsset(id) => format!("data_asset/{id}"),
         }
     }
 
     /// "computation 66095e3a…" or "data asset 66095e3a…".
     pub(crate) fn owner(&self) -> String {
         match self {
-            Self::Results { computation } => format!("computation {}", short(computation)),
-            Self::DataAsset { id } => format!("data asset {}", short(id)),
+            Self::Results(computation) => format!("computation {}", short(computation)),
+            Self::DataAsset(id) => format!("data asset {}", short(id)),
         }
     }
 
     /// "results of computation 66095e3a…" or "files of data asset 66095e3a…".
     pub(crate) fn tree(&self) -> String {
         match self {
-            Self::Results { .. } => format!("results of {}", self.owner()),
-            Self::DataAsset { .. } => format!("files of {}", self.owner()),
+            Self::Results(_) => format!("results of {}", self.owner()),
+            Self::DataAsset(_) => format!("files of {}", self.owner()),
         }
     }
 
     /// "result `a/b` of computation 66095e3a…" or "file `a/b` of data asset 66095e3a…".
     pub(crate) fn file(&self, path: &str) -> String {
         match self {
-            Self::Results { .. } => format!("result `{path}` of {}", self.owner()),
-            Self::DataAsset { .. } => format!("file `{path}` of {}", self.owner()),
+            Self::Results(_) => format!("result `{path}` of {}", self.owner()),
+            Self::DataAsset(_) => format!("file `{path}` of {}", self.owner()),
         }
     }
 
@@ -95,7 +105,7 @@ impl Source {
         };
         // A listing changes nothing on the server: safe to retry although it is a POST.
         let folder = match self {
-            Self::Results { computation } => {
+            Self::Results(computation) => {
                 client
                     .send(
                         Op::new("list_computation_results", "POST", Idempotent::Yes, what),
@@ -103,7 +113,7 @@ impl Source {
                     )
                     .await?
             }
-            Self::DataAsset { id } => {
+            Self::DataAsset(id) => {
                 client
                     .send(
                         Op::new("list_data_asset_files", "POST", Idempotent::Yes, what),
@@ -119,7 +129,7 @@ impl Source {
     pub(crate) async fn modern_urls(&self, client: &Client, path: &str) -> Result<FileUrls> {
         let what = format!("getting URLs of {}", self.file(path));
         let urls = match self {
-            Self::Results { computation } => {
+            Self::Results(computation) => {
                 client
                     .send(
                         Op::new("get_result_file_urls", "GET", Idempotent::Yes, what),
@@ -127,7 +137,7 @@ impl Source {
                     )
                     .await?
             }
-            Self::DataAsset { id } => {
+            Self::DataAsset(id) => {
                 client
                     .send(
                         Op::new("get_data_asset_file_urls", "GET", Idempotent::Yes, what),
@@ -146,7 +156,7 @@ impl Source {
     pub(crate) async fn legacy_url(&self, client: &Client, path: &str) -> Result<String> {
         let what = format!("getting the download URL of {}", self.file(path));
         let url = match self {
-            Self::Results { computation } => {
+            Self::Results(computation) => {
                 client
                     .send(
                         Op::new("get_result_file_download_url", "GET", Idempotent::Yes, what),
@@ -154,7 +164,7 @@ impl Source {
                     )
                     .await?
             }
-            Self::DataAsset { id } => {
+            Self::DataAsset(id) => {
                 client
                     .send(
                         Op::new(
@@ -212,8 +222,8 @@ impl Source {
 
     fn legacy_route(&self) -> &'static str {
         match self {
-            Self::Results { .. } => "results/download_url",
-            Self::DataAsset { .. } => "files/download_url",
+            Self::Results(_) => "results/download_url",
+            Self::DataAsset(_) => "files/download_url",
         }
     }
 
@@ -231,26 +241,105 @@ impl Source {
     }
 }
 
+/// The signed URLs of one file of a [`Tree`]. They point at object storage, expire (typically after
+/// an hour) and must be fetched without credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileUrls {
+    /// URL to download the file.
+    pub download_url: String,
+    /// URL to view the file in a browser (absent when the server only has the deprecated
+    /// `…/download_url` route).
+    pub view_url: Option<String>,
+}
+
+impl FileUrls {
+    /// What the deprecated `…/download_url` routes give: a download URL only.
+    pub(crate) fn from_legacy(download_url: String) -> Self {
+        Self {
+            download_url,
+            view_url: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for FileUrls {
+    // A signed URL is a credential for its object: show where it points, not its signature.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let strip = |u: &str| u.split('?').next().unwrap_or_default().to_owned() + "?…";
+        f.debug_struct("FileUrls")
+            .field("download_url", &strip(&self.download_url))
+            .field("view_url", &self.view_url.as_deref().map(strip))
+            .finish()
+    }
+}
+
+impl std::fmt::Display for Tree {
+    /// "results of computation ID" or "files of data asset ID", with the whole id.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Results(id) => write!(f, "results of computation {id}"),
+            Self::DataAsset(id) => write!(f, "files of data asset {id}"),
+        }
+    }
+}
+
 /// Whether an error says the route itself is missing (not the file).
 fn route_missing(e: &Error) -> bool {
     matches!(e.status(), Some(404 | 405 | 501))
 }
 
 impl Client {
+    /// Lists one folder of a tree (`""` is the root): [`list_results`](Client::list_results)
+    /// or [`list_data_asset_files`](Client::list_data_asset_files), for code that picks the
+    /// kind of tree at run time.
+    pub async fn list_folder(&self, tree: &Tree, path: &str) -> Result<Vec<ResultItem>> {
+        tree.list(self, path).await
+    }
+
+    /// The signed URLs of a file of a tree, with the URL fallback:
+    /// [`file_urls`](Client::file_urls) or [`data_asset_file_urls`](Client::data_asset_file_urls),
+    /// for code that picks the kind of tree at run time.
+    pub async fn tree_file_urls(&self, tree: &Tree, path: &str) -> Result<FileUrls> {
+        tree.urls(self, path).await
+    }
+
+    /// Lists one folder of a computation's results (`""` is the root). See
+    /// [`walk_results`](Client::walk_results) for the whole tree.
+    pub async fn list_results(&self, computation_id: &str, path: &str) -> Result<Vec<ResultItem>> {
+        self.list_folder(&Tree::results(computation_id), path).await
+    }
+
+    /// Gets the signed URLs of a result file from `results/urls` (Code Ocean 4.0 and later).
+    /// [`file_urls`](Client::file_urls) falls back to the older route by itself.
+    pub async fn result_file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
+        Tree::results(computation_id).modern_urls(self, path).await
+    }
+
+    /// Gets a result file's download URL from the deprecated `results/download_url` route
+    /// (servers before Code Ocean 4.0; announced to be removed after August 2026).
+    #[deprecated(
+        note = "use `file_urls`, which uses `results/urls` and falls back to this route only on servers without it"
+    )]
+    pub async fn result_download_url(&self, computation_id: &str, path: &str) -> Result<String> {
+        Tree::results(computation_id).legacy_url(self, path).await
+    }
+
     /// The signed URLs of a result file. Uses `results/urls`; on a server without that route
     /// (404, 405 or 501) it tries the deprecated `results/download_url` once, and only when
     /// that succeeds does the client remember the server as legacy and use the old route from
     /// then on. A missing *file* on a current server therefore stays "not found" and never
     /// switches the client. The probe happens once per client, not once per file.
     pub async fn file_urls(&self, computation_id: &str, path: &str) -> Result<FileUrls> {
-        Source::results(computation_id).urls(self, path).await
+        self.tree_file_urls(&Tree::results(computation_id), path)
+            .await
     }
 
     /// The signed URLs of a data asset's file: `files/urls`, falling back to the deprecated
     /// `files/download_url` exactly as [`file_urls`](Client::file_urls) falls back for results
     /// (probed once per client, remembered only after the old route succeeded).
     pub async fn data_asset_file_urls(&self, data_asset_id: &str, path: &str) -> Result<FileUrls> {
-        Source::data_asset(data_asset_id).urls(self, path).await
+        self.tree_file_urls(&Tree::data_asset(data_asset_id), path)
+            .await
     }
 
     /// Gets a data asset file's download URL from the deprecated `files/download_url` route.
@@ -262,9 +351,7 @@ impl Client {
         data_asset_id: &str,
         path: &str,
     ) -> Result<String> {
-        Source::data_asset(data_asset_id)
-            .legacy_url(self, path)
-            .await
+        Tree::data_asset(data_asset_id).legacy_url(self, path).await
     }
 
     /// Lists one folder of a data asset's files (`""` is the root). See
@@ -274,6 +361,7 @@ impl Client {
         data_asset_id: &str,
         path: &str,
     ) -> Result<Vec<ResultItem>> {
-        Source::data_asset(data_asset_id).list(self, path).await
+        self.list_folder(&Tree::data_asset(data_asset_id), path)
+            .await
     }
 }
