@@ -62,27 +62,24 @@ impl Kind {
     }
 
     /// The arguments after `cargo build`.
-    fn args(self) -> &'static [&'static str] {
-        match self {
-            Kind::DevLib => &["--locked", "-p", "codeocean", "--lib"],
-            Kind::ReleaseCli => &[
-                "--release",
-                "--locked",
-                "-p",
-                "codeocean-cli",
-                "--bin",
-                "codeocean",
-            ],
-            Kind::ReleaseCliBare => &[
-                "--release",
-                "--locked",
-                "-p",
-                "codeocean-cli",
-                "--bin",
-                "codeocean",
-                "--no-default-features",
-            ],
+    fn args(self) -> Vec<&'static str> {
+        let mut args = match self {
+            Kind::DevLib => vec!["--locked", "-p", "codeocean", "--lib"],
+            Kind::ReleaseCli | Kind::ReleaseCliBare => {
+                vec![
+                    "--release",
+                    "--locked",
+                    "-p",
+                    "codeocean-cli",
+                    "--bin",
+                    "codeocean",
+                ]
+            }
+        };
+        if self == Kind::ReleaseCliBare {
+            args.push("--no-default-features");
         }
+        args
     }
 
     /// The binary the build leaves in the target folder, if any.
