@@ -318,28 +318,16 @@ pub(crate) fn route_class(op: Operation) -> RouteClass {{
 mod tests {
     use super::*;
 
+    /// Two paths in an order that is not sorted, one operation per line (flow style).
     const SPEC: &str = r#"
 openapi: 3.0.3
 info: {title: t, version: v1}
 paths:
   /things/{id}:
-    get:
-      operationId: get_thing
-      summary: Get a thing.
-      x-idempotent: true
-      x-route-class: capsules
-      responses: {'200': {description: ok}}
-    delete:
-      operationId: delete_thing
-      x-idempotent: false
-      x-route-class: data_assets
-      responses: {'200': {description: ok}}
+    get: {operationId: get_thing, summary: Get a thing., x-idempotent: true, x-route-class: capsules, responses: {'200': {description: ok}}}
+    delete: {operationId: delete_thing, x-idempotent: false, x-route-class: data_assets, responses: {'200': {description: ok}}}
   /things/search:
-    post:
-      operationId: search_things
-      x-idempotent: true
-      x-route-class: search
-      responses: {'200': {description: ok}}
+    post: {operationId: search_things, x-idempotent: true, x-route-class: search, responses: {'200': {description: ok}}}
 "#;
 
     #[test]
@@ -357,7 +345,7 @@ paths:
 
     #[test]
     fn a_missing_extension_fails_naming_the_operation() {
-        let e = operations(&SPEC.replace("      x-idempotent: false\n", "")).unwrap_err();
+        let e = operations(&SPEC.replace(" x-idempotent: false,", "")).unwrap_err();
         assert_eq!(
             e.to_string(),
             "delete_thing (DELETE /things/{id}) has no boolean x-idempotent"

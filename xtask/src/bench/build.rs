@@ -62,27 +62,24 @@ impl Kind {
     }
 
     /// The arguments after `cargo build`.
-    fn args(self) -> &'static [&'static str] {
-        match self {
-            Kind::DevLib => &["--locked", "-p", "codeocean", "--lib"],
-            Kind::ReleaseCli => &[
-                "--release",
-                "--locked",
-                "-p",
-                "codeocean-cli",
-                "--bin",
-                "codeocean",
-            ],
-            Kind::ReleaseCliBare => &[
-                "--release",
-                "--locked",
-                "-p",
-                "codeocean-cli",
-                "--bin",
-                "codeocean",
-                "--no-default-features",
-            ],
+    fn args(self) -> Vec<&'static str> {
+        let mut args = match self {
+            Kind::DevLib => vec!["--locked", "-p", "codeocean", "--lib"],
+            Kind::ReleaseCli | Kind::ReleaseCliBare => {
+                vec![
+                    "--release",
+                    "--locked",
+                    "-p",
+                    "codeocean-cli",
+                    "--bin",
+                    "codeocean",
+                ]
+            }
+        };
+        if self == Kind::ReleaseCliBare {
+            args.push("--no-default-features");
         }
+        args
     }
 
     /// The binary the build leaves in the target folder, if any.
@@ -142,14 +139,19 @@ pub(crate) fn case(ctx: &Ctx<'_>) -> Result<String> {
         .parent()
         .context("the work folder has a parent")?
         .join("clean-build");
-    let rev = &ctx.opts.build_baseline;
+    measure(&ctx.root, &ctx.opts.build_baseline, &base)
+}
+
+/// Exports `rev` of the repository at `root` and runs the [`PLAN`] with the target folders under
+/// `base`; the Markdown section.
+fn measure(root: &Path, rev: &str, base: &Path) -> Result<String> {
     let baseline_src = base.join("baseline-src");
-    let commit = export(&ctx.root, rev, &baseline_src)?;
+    let commit = export(root, rev, &baseline_src)?;
     let mut built = Vec::new();
     for (tree, kind) in PLAN {
         let (src, name) = match tree {
             Tree::Baseline => (baseline_src.as_path(), "baseline"),
-            Tree::Current => (ctx.root.as_path(), "current"),
+            Tree::Current => (root, "current"),
         };
         let dir = base.join(format!("{name}-{}", kind.slug()));
         let b = clean_build(src, &dir, tree, kind)?;
@@ -487,6 +489,93 @@ not json
             text.contains("so at most 203 s: **not met** (250 s, 14 % faster)"),
             "{text}"
         );
+    }
+
+    /// The whole case on a tiny workspace of the same package names (a library `codeocean`, a
+    /// CLI `codeocean-cli` with a default feature), its HEAD as the baseline: five real clean
+    /// builds of a few seconds in all.
+    #[test]
+    fn the_plan_runs_on_a_tiny_workspace() {
+        let root = std::env::temp_dir().join(format!("xtask-build-case-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let files = [
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"codeocean\", \"codeocean-cli\"]\nresolver = \"3\"\n",
+            ),
+            (
+                "codeocean/Cargo.toml",
+                "[package]\nname = \"codeocean\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+            ),
+            ("codeocean/src/lib.rs", "pub fn f() -> u8 { 1 }\n"),
+            (
+                "codeocean-cli/Cargo.toml",
+                "[package]\nname = \"codeocean-cli\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
+                 [features]\ndefault = [\"sim\"]\nsim = []\n\
+                 [[bin]]\nname = \"codeocean\"\npath = \"src/main.rs\"\n\
+                 [dependencies]\ncodeocean = { path = \"../codeocean\" }\n",
+            ),
+            (
+                "codeocean-cli/src/main.rs",
+                "fn main() { println!(\"{}\", codeocean::f()); }\n",
+            ),
+            (".gitignore", "/target\n"),
+        ];
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let run = |program: &std::ffi::OsStr, args: &[&str]| {
+            let status = Command::new(program)
+                .current_dir(&root)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "{program:?} {args:?}");
+        };
+        run(&cargo, &["generate-lockfile", "--offline"]);
+        let git = std::ffi::OsStr::new("git");
+        run(git, &["init", "-q"]);
+        run(git, &["add", "."]);
+        run(
+            git,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "-m",
+                "base",
+            ],
+        );
+        let text = measure(&root, "HEAD", &root.join("target/bench/clean-build")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].contains("baseline commit `"), "{text}");
+        let dev: Vec<&str> = lines[6].split(" | ").collect();
+        assert_eq!(dev[0], "| `codeocean` (library), dev", "{text}");
+        assert!(dev[2].ends_with(" s") && dev[3].ends_with(" s"), "{text}");
+        assert_eq!(dev[5], "1 → 1", "{text}");
+        let cli: Vec<&str> = lines[7].split(" | ").collect();
+        assert_eq!(cli[5], "2 → 2", "{text}");
+        assert!(cli[6].contains(" → ") && cli[6].ends_with(" |"), "{text}");
+        let bare: Vec<&str> = lines[8].split(" | ").collect();
+        assert_eq!((bare[2], bare[4], bare[5]), ("-", "-", "2"), "{text}");
+        assert!(
+            text.contains("Targets of issue #20: a clean dev build"),
+            "{text}"
+        );
+        // The exported baseline and the target folders are cleaned up.
+        let left: Vec<_> = std::fs::read_dir(root.join("target/bench/clean-build"))
+            .unwrap()
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     /// The export plumbing on this repository's own HEAD (cheap: one `git archive`).

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 
 use super::proc::Sim;
-use super::{Ctx, finished_run, fixture, report, start_sim};
+use super::{Ctx, Operation, finished_run, fixture, report, start_sim};
 
 const VALGRIND: &str = "valgrind";
 /// The target of the issue: the crate spends at least this many times fewer instructions per call.
@@ -125,7 +125,7 @@ fn callgrind(
     let calls: u64 = sim
         .counts()?
         .iter()
-        .filter(|(op, _)| op == "get_computation")
+        .filter(|(op, _)| op == Operation::GetComputation.id())
         .map(|(_, c)| c)
         .sum();
     if calls != n {

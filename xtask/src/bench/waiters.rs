@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
 use super::proc::{self, Sim, Tool};
-use super::{Ctx, fixture, report, start_sim_at};
+use super::{Ctx, Operation, fixture, report, start_sim_at};
 
 /// The schedule: first interval, growth factor, longest interval (seconds). Each pause is the
 /// nominal interval times (1 + a uniform draw in [0, 1)): backon's jitter.
@@ -151,7 +151,7 @@ fn one_rep(ctx: &Ctx<'_>, sim: &Sim, list: &std::path::Path, n: usize) -> Result
     let log = log.as_array().context("a request log")?;
     let mut all = Vec::new();
     for r in log {
-        if r["operation"] != "get_computation" {
+        if r["operation"] != Operation::GetComputation.id() {
             continue;
         }
         let at = r["at"].as_f64().context("a request without `at`")?;

@@ -85,23 +85,25 @@ fn idempotence_is_the_spec_s() {
 
 #[test]
 fn literal_segments_win_over_parameters() {
-    assert_eq!(
-        Operation::find("POST", "/capsules/search"),
-        Some(Operation::SearchCapsules)
-    );
-    assert_eq!(
-        Operation::find("POST", "/data_assets/search"),
-        Some(Operation::SearchDataAssets)
-    );
-    // The trailing-slash detach route and the attach route differ by their last segment.
-    assert_eq!(
-        Operation::find("DELETE", "/capsules/c1/data_assets/"),
-        Some(Operation::DetachCapsuleDataAssets)
-    );
-    assert_eq!(
-        Operation::find("POST", "/capsules/c1/data_assets"),
-        Some(Operation::AttachCapsuleDataAssets)
-    );
+    for (method, path, want) in [
+        ("POST", "/capsules/search", Operation::SearchCapsules),
+        ("POST", "/data_assets/search", Operation::SearchDataAssets),
+        // A search path read as a capsule id, as the simulator's router always did.
+        ("GET", "/capsules/search", Operation::GetCapsule),
+        // The trailing-slash detach route and the attach route differ by their last segment.
+        (
+            "DELETE",
+            "/capsules/c1/data_assets/",
+            Operation::DetachCapsuleDataAssets,
+        ),
+        (
+            "POST",
+            "/capsules/c1/data_assets",
+            Operation::AttachCapsuleDataAssets,
+        ),
+    ] {
+        assert_eq!(Operation::find(method, path), Some(want), "{method} {path}");
+    }
 }
 
 #[test]
