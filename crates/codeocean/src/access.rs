@@ -3,7 +3,7 @@
 
 use codeocean_raw::types;
 
-use crate::apps::App;
+use crate::apps::{App, app_twins};
 use crate::client::{Client, Idempotent};
 use crate::error::{Result, short};
 use crate::ops::op;
@@ -273,47 +273,6 @@ impl Client {
         self.detach(Holder::App(app), id, data_asset_ids).await
     }
 
-    /// Attaches data assets to a capsule; returns one entry per attached asset with the state
-    /// of its mount.
-    pub async fn attach_capsule_data_assets(
-        &self,
-        capsule_id: &str,
-        assets: &Attachments,
-    ) -> Result<Vec<types::DataAssetAttachResult>> {
-        self.attach_app_data_assets(App::Capsule, capsule_id, assets)
-            .await
-    }
-
-    /// Detaches data assets (by id) from a capsule.
-    pub async fn detach_capsule_data_assets<S: AsRef<str>>(
-        &self,
-        capsule_id: &str,
-        data_asset_ids: &[S],
-    ) -> Result<()> {
-        self.detach_app_data_assets(App::Capsule, capsule_id, data_asset_ids)
-            .await
-    }
-
-    /// Attaches data assets to a pipeline; returns one entry per attached asset.
-    pub async fn attach_pipeline_data_assets(
-        &self,
-        pipeline_id: &str,
-        assets: &Attachments,
-    ) -> Result<Vec<types::DataAssetAttachResult>> {
-        self.attach_app_data_assets(App::Pipeline, pipeline_id, assets)
-            .await
-    }
-
-    /// Detaches data assets (by id) from a pipeline.
-    pub async fn detach_pipeline_data_assets<S: AsRef<str>>(
-        &self,
-        pipeline_id: &str,
-        data_asset_ids: &[S],
-    ) -> Result<()> {
-        self.detach_app_data_assets(App::Pipeline, pipeline_id, data_asset_ids)
-            .await
-    }
-
     /// Attaches data assets to a running cloud workstation session (a computation); returns
     /// one entry per attached asset.
     pub async fn attach_computation_data_assets(
@@ -332,36 +291,6 @@ impl Client {
         data_asset_ids: &[S],
     ) -> Result<()> {
         self.detach(Holder::Computation, computation_id, data_asset_ids)
-            .await
-    }
-
-    /// Who may see or change a capsule.
-    pub async fn get_capsule_permissions(&self, capsule_id: &str) -> Result<types::Permissions> {
-        self.get_app_permissions(App::Capsule, capsule_id).await
-    }
-
-    /// Sets who may see or change a capsule.
-    pub async fn update_capsule_permissions(
-        &self,
-        capsule_id: &str,
-        update: &PermissionsUpdate,
-    ) -> Result<()> {
-        self.update_app_permissions(App::Capsule, capsule_id, update)
-            .await
-    }
-
-    /// Who may see or change a pipeline.
-    pub async fn get_pipeline_permissions(&self, pipeline_id: &str) -> Result<types::Permissions> {
-        self.get_app_permissions(App::Pipeline, pipeline_id).await
-    }
-
-    /// Sets who may see or change a pipeline.
-    pub async fn update_pipeline_permissions(
-        &self,
-        pipeline_id: &str,
-        update: &PermissionsUpdate,
-    ) -> Result<()> {
-        self.update_app_permissions(App::Pipeline, pipeline_id, update)
             .await
     }
 
@@ -405,4 +334,31 @@ impl Client {
         )
         .await
     }
+}
+
+app_twins! {
+    /// Attaches data assets to a capsule; returns one entry per attached asset with the state
+    /// of its mount.
+    attach_capsule_data_assets,
+    /// Attaches data assets to a pipeline; returns one entry per attached asset.
+    attach_pipeline_data_assets
+    = attach_app_data_assets(assets: &Attachments) -> Vec<types::DataAssetAttachResult>;
+
+    /// Detaches data assets (by id) from a capsule.
+    detach_capsule_data_assets,
+    /// Detaches data assets (by id) from a pipeline.
+    detach_pipeline_data_assets
+    = detach_app_data_assets<S: AsRef<str>>(data_asset_ids: &[S]) -> ();
+
+    /// Who may see or change a capsule.
+    get_capsule_permissions,
+    /// Who may see or change a pipeline.
+    get_pipeline_permissions
+    = get_app_permissions() -> types::Permissions;
+
+    /// Sets who may see or change a capsule.
+    update_capsule_permissions,
+    /// Sets who may see or change a pipeline.
+    update_pipeline_permissions
+    = update_app_permissions(update: &PermissionsUpdate) -> ();
 }

@@ -276,156 +276,125 @@ impl Client {
         }
     }
 
-    /// Gets a capsule's metadata.
-    pub async fn get_capsule(&self, capsule_id: &str) -> Result<Capsule> {
-        self.get_app(App::Capsule, capsule_id).await
+    /// [`wait_for_app_release_with`](Client::wait_for_app_release_with) with the client's
+    /// polling policy.
+    async fn wait_for_app_release(
+        &self,
+        app: App,
+        id: &str,
+        job_id: &str,
+    ) -> Result<types::ReleaseJob> {
+        self.wait_for_app_release_with(app, id, job_id, self.inner.poll.clone())
+            .await
     }
+}
+
+/// The flat, SDK-named twins of the methods that take an [`App`]: one row per operation, with
+/// the capsule method's docs and name, the pipeline method's docs and name, and the method
+/// both call (with [`App::Capsule`] or [`App::Pipeline`] before their other arguments).
+macro_rules! app_twins {
+    ($(
+        $(#[doc = $capsule_doc:literal])* $capsule:ident,
+        $(#[doc = $pipeline_doc:literal])* $pipeline:ident
+        = $generic:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),*) -> $ret:ty;
+    )*) => {
+        impl Client {
+            $(
+                $(#[doc = $capsule_doc])*
+                pub async fn $capsule $(<$g: $bound>)? (
+                    &self,
+                    capsule_id: &str,
+                    $($arg: $ty),*
+                ) -> Result<$ret> {
+                    self.$generic(App::Capsule, capsule_id, $($arg),*).await
+                }
+
+                $(#[doc = $pipeline_doc])*
+                pub async fn $pipeline $(<$g: $bound>)? (
+                    &self,
+                    pipeline_id: &str,
+                    $($arg: $ty),*
+                ) -> Result<$ret> {
+                    self.$generic(App::Pipeline, pipeline_id, $($arg),*).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use app_twins;
+
+app_twins! {
+    /// Gets a capsule's metadata.
+    get_capsule,
+    /// Gets a pipeline's metadata.
+    get_pipeline
+    = get_app() -> Capsule;
 
     /// Lists a capsule's computations.
-    pub async fn list_capsule_computations(&self, capsule_id: &str) -> Result<Vec<Computation>> {
-        self.list_app_computations(App::Capsule, capsule_id).await
-    }
+    list_capsule_computations,
+    /// Lists a pipeline's computations.
+    list_pipeline_computations
+    = list_app_computations() -> Vec<Computation>;
 
     /// Deletes a capsule permanently.
-    pub async fn delete_capsule(&self, capsule_id: &str) -> Result<()> {
-        self.delete_app(App::Capsule, capsule_id).await
-    }
+    delete_capsule,
+    /// Deletes a pipeline permanently.
+    delete_pipeline
+    = delete_app() -> ();
 
     /// The app panel of a capsule (the form a run is configured with): of its current state,
     /// or of a released `version`.
-    pub async fn capsule_app_panel(
-        &self,
-        capsule_id: &str,
-        version: Option<i64>,
-    ) -> Result<types::AppPanel> {
-        self.app_panel(App::Capsule, capsule_id, version).await
-    }
+    capsule_app_panel,
+    /// The app panel of a pipeline: of its current state, or of a released `version`.
+    pipeline_app_panel
+    = app_panel(version: Option<i64>) -> types::AppPanel;
 
     /// Archives (`true`) or unarchives (`false`) a capsule.
-    pub async fn archive_capsule(&self, capsule_id: &str, archive: bool) -> Result<()> {
-        self.archive_app(App::Capsule, capsule_id, archive).await
-    }
+    archive_capsule,
+    /// Archives (`true`) or unarchives (`false`) a pipeline.
+    archive_pipeline
+    = archive_app(archive: bool) -> ();
 
     /// Pushes a capsule's commits to its linked Git repository and pulls the repository's new
     /// ones.
-    pub async fn sync_capsule(&self, capsule_id: &str) -> Result<types::GitSyncResults> {
-        self.sync_app(App::Capsule, capsule_id).await
-    }
+    sync_capsule,
+    /// Pushes a pipeline's commits to its linked Git repository and pulls the repository's
+    /// new ones.
+    sync_pipeline
+    = sync_app() -> types::GitSyncResults;
 
     /// Starts releasing a new version of a capsule released before, and returns the release
     /// job ([`wait_for_capsule_release`](Client::wait_for_capsule_release) waits for it).
     /// Never re-sent once it may have reached the server: each request starts a release. A
     /// capsule that does not meet the release requirements is answered with HTTP 403.
-    pub async fn release_capsule(&self, capsule_id: &str) -> Result<types::ReleaseJob> {
-        self.release_app(App::Capsule, capsule_id).await
-    }
+    release_capsule,
+    /// Starts releasing a new version of a pipeline; see
+    /// [`release_capsule`](Client::release_capsule).
+    release_pipeline
+    = release_app() -> types::ReleaseJob;
 
     /// Gets a release job of a capsule.
-    pub async fn get_capsule_release_job(
-        &self,
-        capsule_id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.app_release_job(App::Capsule, capsule_id, job_id).await
-    }
+    get_capsule_release_job,
+    /// Gets a release job of a pipeline.
+    get_pipeline_release_job
+    = app_release_job(job_id: &str) -> types::ReleaseJob;
 
     /// Waits until a capsule's release job has completed and returns it (naming the released
     /// capsule and version). A job that `failed` or was `canceled` is an error of kind
     /// [`ErrorKind::ReleaseFailed`] with the server's reason; a status this client does not
     /// know is never taken for success (it keeps polling); giving up is
     /// [`ErrorKind::WaitTimeout`]. Polls with the client's [`PollPolicy`].
-    pub async fn wait_for_capsule_release(
-        &self,
-        capsule_id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(App::Capsule, capsule_id, job_id, self.inner.poll.clone())
-            .await
-    }
+    wait_for_capsule_release,
+    /// Waits until a pipeline's release job has completed; see
+    /// [`wait_for_capsule_release`](Client::wait_for_capsule_release).
+    wait_for_pipeline_release
+    = wait_for_app_release(job_id: &str) -> types::ReleaseJob;
 
     /// [`wait_for_capsule_release`](Client::wait_for_capsule_release) with a polling policy of
     /// its own.
-    pub async fn wait_for_capsule_release_with(
-        &self,
-        capsule_id: &str,
-        job_id: &str,
-        policy: PollPolicy,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(App::Capsule, capsule_id, job_id, policy)
-            .await
-    }
-
-    /// Gets a pipeline's metadata.
-    pub async fn get_pipeline(&self, pipeline_id: &str) -> Result<Capsule> {
-        self.get_app(App::Pipeline, pipeline_id).await
-    }
-
-    /// Deletes a pipeline permanently.
-    pub async fn delete_pipeline(&self, pipeline_id: &str) -> Result<()> {
-        self.delete_app(App::Pipeline, pipeline_id).await
-    }
-
-    /// Lists a pipeline's computations.
-    pub async fn list_pipeline_computations(&self, pipeline_id: &str) -> Result<Vec<Computation>> {
-        self.list_app_computations(App::Pipeline, pipeline_id).await
-    }
-
-    /// The app panel of a pipeline: of its current state, or of a released `version`.
-    pub async fn pipeline_app_panel(
-        &self,
-        pipeline_id: &str,
-        version: Option<i64>,
-    ) -> Result<types::AppPanel> {
-        self.app_panel(App::Pipeline, pipeline_id, version).await
-    }
-
-    /// Archives (`true`) or unarchives (`false`) a pipeline.
-    pub async fn archive_pipeline(&self, pipeline_id: &str, archive: bool) -> Result<()> {
-        self.archive_app(App::Pipeline, pipeline_id, archive).await
-    }
-
-    /// Pushes a pipeline's commits to its linked Git repository and pulls the repository's
-    /// new ones.
-    pub async fn sync_pipeline(&self, pipeline_id: &str) -> Result<types::GitSyncResults> {
-        self.sync_app(App::Pipeline, pipeline_id).await
-    }
-
-    /// Starts releasing a new version of a pipeline; see
-    /// [`release_capsule`](Client::release_capsule).
-    pub async fn release_pipeline(&self, pipeline_id: &str) -> Result<types::ReleaseJob> {
-        self.release_app(App::Pipeline, pipeline_id).await
-    }
-
-    /// Gets a release job of a pipeline.
-    pub async fn get_pipeline_release_job(
-        &self,
-        pipeline_id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.app_release_job(App::Pipeline, pipeline_id, job_id)
-            .await
-    }
-
-    /// Waits until a pipeline's release job has completed; see
-    /// [`wait_for_capsule_release`](Client::wait_for_capsule_release).
-    pub async fn wait_for_pipeline_release(
-        &self,
-        pipeline_id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(App::Pipeline, pipeline_id, job_id, self.inner.poll.clone())
-            .await
-    }
-
+    wait_for_capsule_release_with,
     /// [`wait_for_pipeline_release`](Client::wait_for_pipeline_release) with a polling policy
     /// of its own.
-    pub async fn wait_for_pipeline_release_with(
-        &self,
-        pipeline_id: &str,
-        job_id: &str,
-        policy: PollPolicy,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(App::Pipeline, pipeline_id, job_id, policy)
-            .await
-    }
+    wait_for_pipeline_release_with
+    = wait_for_app_release_with(job_id: &str, policy: PollPolicy) -> types::ReleaseJob;
 }

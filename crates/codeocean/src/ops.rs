@@ -144,6 +144,28 @@ impl From<types::RunRequest> for RunRequest {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewDataAsset(types::CreateDataAssetRequest);
 
+/// The `description` and `metadata` setters of both data-asset builders (each wraps a wire
+/// request with these two fields), with each setter's docs.
+macro_rules! description_and_metadata {
+    ($description_doc:literal, $metadata_doc:literal) => {
+        #[doc = $description_doc]
+        pub fn description(mut self, description: impl Into<String>) -> Self {
+            self.0.description = Some(description.into());
+            self
+        }
+
+        #[doc = $metadata_doc]
+        pub fn metadata(
+            mut self,
+            key: impl Into<String>,
+            value: impl Into<CustomMetadataValue>,
+        ) -> Self {
+            set_metadata(&mut self.0.custom_metadata, key.into(), value.into());
+            self
+        }
+    };
+}
+
 impl NewDataAsset {
     /// A result data asset holding a computation's results, mounted at `mount`.
     pub fn from_computation(
@@ -178,25 +200,14 @@ impl NewDataAsset {
         self
     }
 
-    /// A description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.0.description = Some(description.into());
-        self
-    }
+    description_and_metadata!(
+        "A description.",
+        "Sets a custom metadata field (a string or a number)."
+    );
 
     /// Adds a tag.
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.0.tags.push(tag.into());
-        self
-    }
-
-    /// Sets a custom metadata field (a string or a number).
-    pub fn metadata(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<CustomMetadataValue>,
-    ) -> Self {
-        set_metadata(&mut self.0.custom_metadata, key.into(), value.into());
         self
     }
 
@@ -235,11 +246,10 @@ impl DataAssetUpdate {
         self
     }
 
-    /// A new description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.0.description = Some(description.into());
-        self
-    }
+    description_and_metadata!(
+        "A new description.",
+        "Sets a custom metadata field; the custom metadata sent replaces the asset's."
+    );
 
     /// A new mount folder.
     pub fn mount(mut self, mount: impl Into<String>) -> Self {
@@ -250,16 +260,6 @@ impl DataAssetUpdate {
     /// New tags, replacing the old ones (an empty list removes them all).
     pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
         self.0.tags = Some(tags.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Sets a custom metadata field; the custom metadata sent replaces the asset's.
-    pub fn metadata(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<CustomMetadataValue>,
-    ) -> Self {
-        set_metadata(&mut self.0.custom_metadata, key.into(), value.into());
         self
     }
 
