@@ -17,6 +17,28 @@ pub const OPEN_TYPE_EXTENSION: &str = "x-rust-open-type";
 /// as `::std::string::String`) instead of a generated one.
 pub const RUST_TYPE_EXTENSION: &str = "x-rust-type";
 
+/// The extension that says whether an operation may be sent again after a failure that may have
+/// reached the server (`true` or `false`): `codeocean_raw::Operation::idempotent`.
+pub const IDEMPOTENT_EXTENSION: &str = "x-idempotent";
+
+/// The extension that names an operation's fault class in the simulator (one of
+/// [`ROUTE_CLASSES`]): the simulator's `route_class`.
+pub const ROUTE_CLASS_EXTENSION: &str = "x-route-class";
+
+/// The simulator's fault classes of API routes, as its `--fault` option spells them
+/// (`codeocean_sim::faults::RouteClass`; its `storage` class is the signed-URL origin, which has
+/// no operation in the spec).
+pub const ROUTE_CLASSES: [&str; 8] = [
+    "capsules",
+    "run",
+    "computations",
+    "results",
+    "urls",
+    "data_assets",
+    "manage",
+    "search",
+];
+
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -147,6 +169,16 @@ fn check_operations(doc: &Value, problems: &mut Vec<Problem>) {
                     message,
                 })
             };
+            check_extensions(op, &mut report);
+            if let Some(bad) = path
+                .split('/')
+                .find(|s| s.contains(['{', '}']) && !(s.starts_with('{') && s.ends_with('}')))
+            {
+                report(format!(
+                    "path segment `{bad}` mixes text and a parameter: a parameter must be a \
+                     whole segment"
+                ));
+            }
             let own_params = op.get("parameters").and_then(Value::as_array);
             for param in shared_params.into_iter().chain(own_params).flatten() {
                 check_parameter(doc, param, &mut report);
@@ -156,6 +188,30 @@ fn check_operations(doc: &Value, problems: &mut Vec<Problem>) {
             }
             check_responses(doc, op, &mut report);
         }
+    }
+}
+
+fn check_extensions(op: &Value, report: &mut impl FnMut(String)) {
+    match op.get(IDEMPOTENT_EXTENSION) {
+        Some(Value::Bool(_)) => {}
+        None => report(format!(
+            "no `{IDEMPOTENT_EXTENSION}`: say whether a client may send it again after a failure \
+             (`true` or `false`)"
+        )),
+        Some(other) => report(format!(
+            "`{IDEMPOTENT_EXTENSION}: {other}`: must be `true` or `false`"
+        )),
+    }
+    let known = ROUTE_CLASSES.join(", ");
+    match op.get(ROUTE_CLASS_EXTENSION) {
+        Some(Value::String(class)) if ROUTE_CLASSES.contains(&class.as_str()) => {}
+        None => report(format!(
+            "no `{ROUTE_CLASS_EXTENSION}`: name its fault class in the simulator (one of {known})"
+        )),
+        Some(other) => report(format!(
+            "`{ROUTE_CLASS_EXTENSION}: {other}` is not a fault class of the simulator (one of \
+             {known})"
+        )),
     }
 }
 
@@ -428,6 +484,8 @@ paths:
   /things/{id}:
     get:
       operationId: get_thing
+      x-idempotent: true
+      x-route-class: capsules
       parameters:
         - {name: id, in: path, required: true, schema: {type: string}}
       responses:
@@ -490,6 +548,56 @@ components:
     }
 
     #[test]
+    fn missing_extensions_are_refused_by_name() {
+        let m = messages(&BASE.replace("      x-idempotent: true\n", ""));
+        assert_eq!(
+            m,
+            [
+                "get_thing (GET /things/{id}): no `x-idempotent`: say whether a client may send \
+                 it again after a failure (`true` or `false`)"
+            ]
+        );
+        let m = messages(&BASE.replace("      x-route-class: capsules\n", ""));
+        assert_eq!(
+            m,
+            [
+                "get_thing (GET /things/{id}): no `x-route-class`: name its fault class in the \
+                 simulator (one of capsules, run, computations, results, urls, data_assets, \
+                 manage, search)"
+            ]
+        );
+    }
+
+    #[test]
+    fn ill_typed_idempotence_and_unknown_route_classes_are_refused() {
+        let m = messages(&BASE.replace("x-idempotent: true", "x-idempotent: 'yes'"));
+        assert_eq!(
+            m,
+            [r#"get_thing (GET /things/{id}): `x-idempotent: "yes"`: must be `true` or `false`"#]
+        );
+        for bad in ["storage", "Capsules", "[capsules]"] {
+            let m = messages(
+                &BASE.replace("x-route-class: capsules", &format!("x-route-class: {bad}")),
+            );
+            assert_eq!(m.len(), 1, "{bad}: {m:?}");
+            assert!(
+                m[0].contains("is not a fault class of the simulator (one of capsules, run,"),
+                "{bad}: {m:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_parameter_inside_a_segment_is_refused() {
+        let m = messages(&BASE.replace("/things/{id}:", "/things/x{id}:"));
+        assert!(
+            m.iter()
+                .any(|m| m.contains("path segment `x{id}` mixes text and a parameter")),
+            "{m:?}"
+        );
+    }
+
+    #[test]
     fn default_response_is_refused() {
         let m = messages(&BASE.replace("'4XX':", "default:"));
         assert_eq!(m.len(), 1, "{m:?}");
@@ -511,7 +619,7 @@ components:
         BASE.replace(
             "paths:\n",
             &format!(
-                "paths:\n  /things:\n    post:\n      operationId: post_things\n      requestBody:\n        content:\n          application/json:\n            schema: {schema}\n      responses:\n        '200': {{description: ok}}\n"
+                "paths:\n  /things:\n    post:\n      operationId: post_things\n      x-idempotent: false\n      x-route-class: run\n      requestBody:\n        content:\n          application/json:\n            schema: {schema}\n      responses:\n        '200': {{description: ok}}\n"
             ),
         )
     }
@@ -576,7 +684,7 @@ components:
     fn duplicate_operation_ids_are_refused() {
         let extra = BASE.replace(
             "paths:\n",
-            "paths:\n  /other:\n    get:\n      operationId: get_thing\n      responses:\n        '200': {description: ok}\n",
+            "paths:\n  /other:\n    get:\n      operationId: get_thing\n      x-idempotent: true\n      x-route-class: capsules\n      responses:\n        '200': {description: ok}\n",
         );
         let m = messages(&extra);
         assert_eq!(m.len(), 1, "{m:?}");

@@ -6,8 +6,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  regen            regenerate crates/codeocean-raw/src/generated.rs from openapi/codeocean.yaml
-  regen --check    fail with a diff when the committed file differs from what the spec generates
+  regen            regenerate crates/codeocean-raw/src/{generated,operations}.rs and
+                   crates/codeocean-sim/src/route_classes.rs from openapi/codeocean.yaml
+  regen --check    fail with a diff when a committed file differs from what the spec generates
 ";
 
 fn main() -> ExitCode {
@@ -35,27 +36,31 @@ fn main() -> ExitCode {
         }
     };
     let root = xtask::workspace_root();
-    match xtask::regen(&root, check) {
-        Ok(xtask::Regen::Fresh) => {
-            eprintln!("{} is up to date", xtask::GENERATED);
-            ExitCode::SUCCESS
-        }
-        Ok(xtask::Regen::Written) => {
-            eprintln!("wrote {}", xtask::GENERATED);
-            ExitCode::SUCCESS
-        }
-        Ok(xtask::Regen::Stale(diff)) => {
-            println!("{diff}");
-            eprintln!(
-                "error: {} is stale against {}; run `cargo xtask regen` and commit the result",
-                xtask::GENERATED,
-                xtask::SPEC
-            );
-            ExitCode::FAILURE
-        }
+    let found = match xtask::regen(&root, check) {
+        Ok(found) => found,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    let mut stale = false;
+    for (file, outcome) in found {
+        match outcome {
+            xtask::Regen::Fresh => eprintln!("{file} is up to date"),
+            xtask::Regen::Written => eprintln!("wrote {file}"),
+            xtask::Regen::Stale(diff) => {
+                println!("{diff}");
+                eprintln!(
+                    "error: {file} is stale against {}; run `cargo xtask regen` and commit the result",
+                    xtask::SPEC
+                );
+                stale = true;
+            }
+        }
+    }
+    if stale {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

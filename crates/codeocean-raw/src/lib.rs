@@ -104,9 +104,13 @@
 //!
 //! # Never edit the generated code
 //!
-//! `src/generated.rs` is written by `cargo xtask regen` from the spec. To change the wire,
-//! change `openapi/codeocean.yaml` and regenerate; `cargo xtask regen --check` (run in CI) and an
-//! ordinary test fail when the committed file is stale.
+//! `src/generated.rs` and `src/operations.rs` are written by `cargo xtask regen` from the spec.
+//! To change the wire, change `openapi/codeocean.yaml` and regenerate; `cargo xtask regen
+//! --check` (run in CI) and an ordinary test fail when a committed file is stale.
+//!
+//! [`Operation`] (from `src/operations.rs`) names each operation of the spec with its id, method,
+//! path template and whether it is safe to send again (the spec's `x-idempotent`), and finds the
+//! operation a request is for ([`Operation::find`]).
 //!
 //! Besides the headers the caller sets, every request carries progenitor's `api-version: v1`
 //! header (the spec's version), which servers ignore, and `Accept: application/json` — except
@@ -121,6 +125,11 @@ pub mod open;
 mod generated;
 
 pub use generated::*;
+
+#[rustfmt::skip]
+mod operations;
+
+pub use operations::Operation;
 
 /// The `progenitor-client` runtime the generated code uses, re-exported so that callers can
 /// name its types (such as `ClientInfo`) without depending on it directly.

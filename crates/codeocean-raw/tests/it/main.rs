@@ -3,6 +3,7 @@
 
 mod errors;
 mod hooks;
+mod operations;
 mod schema;
 mod wire;
 
