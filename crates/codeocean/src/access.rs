@@ -1,12 +1,11 @@
 //! Who may use what: permissions of capsules, pipelines and data assets, and data assets
 //! attached to capsules, pipelines and cloud workstation sessions.
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 
 use crate::apps::{App, app_twins};
-use crate::client::{Client, Idempotent};
+use crate::client::{Client, op};
 use crate::error::{Result, short};
-use crate::ops::op;
 use crate::{EveryoneRole, GroupRole, UserRole};
 
 /// New permissions for a capsule, pipeline or data asset.
@@ -147,13 +146,13 @@ impl Client {
             assets.0.len(),
             holder.named(id)
         );
-        let op_id = match holder {
-            Holder::App(App::Capsule) => "attach_capsule_data_assets",
-            Holder::App(App::Pipeline) => "attach_pipeline_data_assets",
-            Holder::Computation => "attach_computation_data_assets",
+        let operation = match holder {
+            Holder::App(App::Capsule) => Operation::AttachCapsuleDataAssets,
+            Holder::App(App::Pipeline) => Operation::AttachPipelineDataAssets,
+            Holder::Computation => Operation::AttachComputationDataAssets,
         };
         // Attaching sets a state: sending it again leaves the same assets attached.
-        self.send(op(op_id, "POST", Idempotent::Yes, what), || async move {
+        self.send(op(operation, what), || async move {
             match holder {
                 Holder::App(App::Capsule) => {
                     self.raw().attach_capsule_data_assets(id, &assets.0).await
@@ -186,13 +185,13 @@ impl Client {
             ids.len(),
             holder.named(id)
         );
-        let op_id = match holder {
-            Holder::App(App::Capsule) => "detach_capsule_data_assets",
-            Holder::App(App::Pipeline) => "detach_pipeline_data_assets",
-            Holder::Computation => "detach_computation_data_assets",
+        let operation = match holder {
+            Holder::App(App::Capsule) => Operation::DetachCapsuleDataAssets,
+            Holder::App(App::Pipeline) => Operation::DetachPipelineDataAssets,
+            Holder::Computation => Operation::DetachComputationDataAssets,
         };
         let ids = &ids;
-        self.send(op(op_id, "DELETE", Idempotent::Yes, what), || async move {
+        self.send(op(operation, what), || async move {
             match holder {
                 Holder::App(App::Capsule) => self.raw().detach_capsule_data_assets(id, ids).await,
                 Holder::App(App::Pipeline) => self.raw().detach_pipeline_data_assets(id, ids).await,
@@ -209,9 +208,10 @@ impl Client {
     pub async fn get_app_permissions(&self, app: App, id: &str) -> Result<types::Permissions> {
         let what = format!("getting the permissions of {}", app.named(id));
         let o = op(
-            app.pick("get_capsule_permissions", "get_pipeline_permissions"),
-            "GET",
-            Idempotent::Yes,
+            app.pick(
+                Operation::GetCapsulePermissions,
+                Operation::GetPipelinePermissions,
+            ),
             what,
         );
         self.send(o, || async move {
@@ -235,9 +235,10 @@ impl Client {
         let what = format!("updating the permissions of {}", app.named(id));
         // Permissions are set, not added to: sending them again changes nothing.
         let o = op(
-            app.pick("update_capsule_permissions", "update_pipeline_permissions"),
-            "POST",
-            Idempotent::Yes,
+            app.pick(
+                Operation::UpdateCapsulePermissions,
+                Operation::UpdatePipelinePermissions,
+            ),
             what,
         );
         self.send(o, || async move {
@@ -303,10 +304,9 @@ impl Client {
             "getting the permissions of data asset {}",
             short(data_asset_id)
         );
-        self.send(
-            op("get_data_asset_permissions", "GET", Idempotent::Yes, what),
-            || self.raw().get_data_asset_permissions(data_asset_id),
-        )
+        self.send(op(Operation::GetDataAssetPermissions, what), || {
+            self.raw().get_data_asset_permissions(data_asset_id)
+        })
         .await
     }
 
@@ -320,18 +320,10 @@ impl Client {
             "updating the permissions of data asset {}",
             short(data_asset_id)
         );
-        self.send(
-            op(
-                "update_data_asset_permissions",
-                "POST",
-                Idempotent::Yes,
-                what,
-            ),
-            || {
-                self.raw()
-                    .update_data_asset_permissions(data_asset_id, &update.0)
-            },
-        )
+        self.send(op(Operation::UpdateDataAssetPermissions, what), || {
+            self.raw()
+                .update_data_asset_permissions(data_asset_id, &update.0)
+        })
         .await
     }
 }

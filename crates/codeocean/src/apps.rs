@@ -1,11 +1,10 @@
 //! Capsules and pipelines: the operations they share (the API serves pipelines as capsules
 //! under `/pipelines`), release jobs and the release waiter.
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 
-use crate::client::{Client, Idempotent, PollPolicy};
+use crate::client::{Client, PollPolicy, op};
 use crate::error::{Error, ErrorKind, Result, short};
-use crate::ops::op;
 use crate::wait::Poll;
 use crate::{Capsule, Computation, ReleaseJobStatus};
 
@@ -49,8 +48,8 @@ impl App {
         format!("{} {}", self.noun(), short(id))
     }
 
-    /// Picks the operation id of this family.
-    pub(crate) fn pick(self, capsule: &'static str, pipeline: &'static str) -> &'static str {
+    /// Picks the operation of this family.
+    pub(crate) fn pick(self, capsule: Operation, pipeline: Operation) -> Operation {
         match self {
             Self::Capsule => capsule,
             Self::Pipeline => pipeline,
@@ -82,9 +81,7 @@ impl Client {
     pub async fn get_app(&self, app: App, id: &str) -> Result<Capsule> {
         let what = format!("getting {}", app.named(id));
         let o = op(
-            app.pick("get_capsule", "get_pipeline"),
-            "GET",
-            Idempotent::Yes,
+            app.pick(Operation::GetCapsule, Operation::GetPipeline),
             what,
         );
         self.send(o, || async move {
@@ -101,9 +98,7 @@ impl Client {
     pub async fn delete_app(&self, app: App, id: &str) -> Result<()> {
         let what = format!("deleting {}", app.named(id));
         let o = op(
-            app.pick("delete_capsule", "delete_pipeline"),
-            "DELETE",
-            Idempotent::Yes,
+            app.pick(Operation::DeleteCapsule, Operation::DeletePipeline),
             what,
         );
         self.send(o, || async move {
@@ -121,9 +116,10 @@ impl Client {
     pub async fn list_app_computations(&self, app: App, id: &str) -> Result<Vec<Computation>> {
         let what = format!("listing computations of {}", app.named(id));
         let o = op(
-            app.pick("list_capsule_computations", "list_pipeline_computations"),
-            "GET",
-            Idempotent::Yes,
+            app.pick(
+                Operation::ListCapsuleComputations,
+                Operation::ListPipelineComputations,
+            ),
             what,
         );
         self.send(o, || async move {
@@ -149,9 +145,10 @@ impl Client {
             None => format!("getting the app panel of {}", app.named(id)),
         };
         let o = op(
-            app.pick("get_capsule_app_panel", "get_pipeline_app_panel"),
-            "GET",
-            Idempotent::Yes,
+            app.pick(
+                Operation::GetCapsuleAppPanel,
+                Operation::GetPipelineAppPanel,
+            ),
             what,
         );
         self.send(o, || async move {
@@ -170,9 +167,7 @@ impl Client {
         let verb = if archive { "archiving" } else { "unarchiving" };
         let what = format!("{verb} {}", app.named(id));
         let o = op(
-            app.pick("archive_capsule", "archive_pipeline"),
-            "PATCH",
-            Idempotent::Yes,
+            app.pick(Operation::ArchiveCapsule, Operation::ArchivePipeline),
             what,
         );
         self.send(o, || async move {
@@ -190,9 +185,7 @@ impl Client {
         let what = format!("syncing {} with its Git remote", app.named(id));
         // Syncing twice pushes and pulls nothing new the second time.
         let o = op(
-            app.pick("sync_capsule", "sync_pipeline"),
-            "POST",
-            Idempotent::Yes,
+            app.pick(Operation::SyncCapsule, Operation::SyncPipeline),
             what,
         );
         self.send(o, || async move {
@@ -211,9 +204,7 @@ impl Client {
         let what = format!("releasing a new version of {}", app.named(id));
         // Each request starts a release: never re-sent once it may have reached the server.
         let o = op(
-            app.pick("release_capsule", "release_pipeline"),
-            "POST",
-            Idempotent::No,
+            app.pick(Operation::ReleaseCapsule, Operation::ReleasePipeline),
             what,
         );
         self.send(o, || async move {
@@ -228,9 +219,10 @@ impl Client {
     async fn app_release_job(&self, app: App, id: &str, job_id: &str) -> Result<types::ReleaseJob> {
         let what = format!("getting release job {} of {}", short(job_id), app.named(id));
         let o = op(
-            app.pick("get_capsule_release_job", "get_pipeline_release_job"),
-            "GET",
-            Idempotent::Yes,
+            app.pick(
+                Operation::GetCapsuleReleaseJob,
+                Operation::GetPipelineReleaseJob,
+            ),
             what,
         );
         self.send(o, || async move {

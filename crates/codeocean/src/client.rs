@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use backon::BackoffBuilder as _;
 use base64::Engine as _;
+use codeocean_raw::Operation;
 use codeocean_raw::progenitor_client::{ByteStream, Error as RawError, ResponseValue};
 use futures_util::TryStreamExt as _;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -465,37 +466,17 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Whether sending a request twice is harmless.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Idempotent {
-    Yes,
-    /// A run or a data-asset creation: never re-sent once it may have reached the server.
-    No,
-}
-
-/// One API operation about to be sent: its operation id, method and what it is about.
+/// One API operation about to be sent: which one (its id, method and whether it may be sent
+/// again come from the spec's table, [`Operation`]) and what it is about.
 pub(crate) struct Op {
-    pub(crate) id: &'static str,
-    pub(crate) method: &'static str,
-    pub(crate) idempotent: Idempotent,
+    pub(crate) operation: Operation,
     /// What the request does, for messages: "listing results of computation 66095e3a…".
     pub(crate) what: String,
 }
 
-impl Op {
-    pub(crate) fn new(
-        id: &'static str,
-        method: &'static str,
-        idempotent: Idempotent,
-        what: String,
-    ) -> Self {
-        Self {
-            id,
-            method,
-            idempotent,
-            what,
-        }
-    }
+/// The operation `operation`, doing `what`.
+pub(crate) fn op(operation: Operation, what: String) -> Op {
+    Op { operation, what }
 }
 
 impl Client {
@@ -545,8 +526,8 @@ impl Client {
     {
         let span = tracing::info_span!(
             "codeocean.request",
-            operation = op.id,
-            method = op.method,
+            operation = op.operation.id(),
+            method = op.operation.method(),
             status = tracing::field::Empty,
             retries = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -577,11 +558,11 @@ impl Client {
                     Ok(Err(e)) => e,
                     Err(_) if try_deadline == deadline => {
                         tracing::info!(
-                            method = op.method,
+                            method = op.operation.method(),
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "{} ({}) gave no answer within the request timeout",
-                            op.method,
-                            op.id
+                            op.operation.method(),
+                            op.operation.id()
                         );
                         return Err(Error::new(
                             ErrorKind::Timeout,
@@ -596,11 +577,11 @@ impl Client {
                     Err(_) => {
                         // The raw hooks log a try when its answer arrives; this one never did.
                         tracing::info!(
-                            method = op.method,
+                            method = op.operation.method(),
                             elapsed_ms = self.inner.attempt_timeout.as_millis() as u64,
                             "{} ({}) gave no answer within the attempt timeout",
-                            op.method,
-                            op.id
+                            op.operation.method(),
+                            op.operation.id()
                         );
                         Error::new(
                             ErrorKind::Timeout,
@@ -684,11 +665,9 @@ impl Client {
         let safe = match (error.kind(), error.status()) {
             (ErrorKind::Status, Some(429)) => true,
             (ErrorKind::Status, Some(500 | 502 | 503 | 504)) | (ErrorKind::Timeout, _) => {
-                op.idempotent == Idempotent::Yes
+                op.operation.idempotent()
             }
-            (ErrorKind::Connection, _) => {
-                op.idempotent == Idempotent::Yes || is_connect_error(error)
-            }
+            (ErrorKind::Connection, _) => op.operation.idempotent() || is_connect_error(error),
             _ => false,
         };
         if !safe || !error.is_retryable() {

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 
-use crate::client::{Client, Idempotent, Op};
+use crate::client::{Client, op};
 use crate::error::{Result, short};
 use crate::{Computation, CustomMetadataValue, DataAsset};
 
@@ -302,21 +302,12 @@ fn set_metadata(map: &mut Option<types::CustomMetadata>, key: String, value: Cus
         .insert(key, value);
 }
 
-pub(crate) fn op(
-    id: &'static str,
-    method: &'static str,
-    idempotent: Idempotent,
-    what: String,
-) -> Op {
-    Op::new(id, method, idempotent, what)
-}
-
 impl Client {
     /// Starts a run. Never retried once the request may have reached the server (only a
     /// `429`, which the server did not act on, or a connection that could not be opened).
     pub async fn run(&self, request: &RunRequest) -> Result<Computation> {
         let what = format!("running {}", request.target());
-        self.send(op("run_computation", "POST", Idempotent::No, what), || {
+        self.send(op(Operation::RunComputation, what), || {
             self.raw().run_computation(&request.0)
         })
         .await
@@ -325,7 +316,7 @@ impl Client {
     /// Gets a computation.
     pub async fn get_computation(&self, computation_id: &str) -> Result<Computation> {
         let what = format!("getting computation {}", short(computation_id));
-        self.send(op("get_computation", "GET", Idempotent::Yes, what), || {
+        self.send(op(Operation::GetComputation, what), || {
             self.raw().get_computation(computation_id)
         })
         .await
@@ -334,10 +325,9 @@ impl Client {
     /// Deletes a computation, stopping it first if it is running.
     pub async fn delete_computation(&self, computation_id: &str) -> Result<()> {
         let what = format!("deleting computation {}", short(computation_id));
-        self.send(
-            op("delete_computation", "DELETE", Idempotent::Yes, what),
-            || self.raw().delete_computation(computation_id),
-        )
+        self.send(op(Operation::DeleteComputation, what), || {
+            self.raw().delete_computation(computation_id)
+        })
         .await
     }
 
@@ -345,27 +335,25 @@ impl Client {
     pub async fn rename_computation(&self, computation_id: &str, name: &str) -> Result<()> {
         let what = format!("renaming computation {}", short(computation_id));
         let name = name.to_owned();
-        self.send(
-            op("rename_computation", "PATCH", Idempotent::Yes, what),
-            || self.raw().rename_computation(computation_id, &name),
-        )
+        self.send(op(Operation::RenameComputation, what), || {
+            self.raw().rename_computation(computation_id, &name)
+        })
         .await
     }
 
     /// Creates a data asset. Like a run, never retried once it may have reached the server.
     pub async fn create_data_asset(&self, asset: &NewDataAsset) -> Result<DataAsset> {
         let what = format!("creating data asset `{}`", asset.0.name);
-        self.send(
-            op("create_data_asset", "POST", Idempotent::No, what),
-            || self.raw().create_data_asset(&asset.0),
-        )
+        self.send(op(Operation::CreateDataAsset, what), || {
+            self.raw().create_data_asset(&asset.0)
+        })
         .await
     }
 
     /// Gets a data asset.
     pub async fn get_data_asset(&self, data_asset_id: &str) -> Result<DataAsset> {
         let what = format!("getting data asset {}", short(data_asset_id));
-        self.send(op("get_data_asset", "GET", Idempotent::Yes, what), || {
+        self.send(op(Operation::GetDataAsset, what), || {
             self.raw().get_data_asset(data_asset_id)
         })
         .await
@@ -378,10 +366,9 @@ impl Client {
         update: &DataAssetUpdate,
     ) -> Result<DataAsset> {
         let what = format!("updating data asset {}", short(data_asset_id));
-        self.send(
-            op("update_data_asset", "PUT", Idempotent::Yes, what),
-            || self.raw().update_data_asset(data_asset_id, &update.0),
-        )
+        self.send(op(Operation::UpdateDataAsset, what), || {
+            self.raw().update_data_asset(data_asset_id, &update.0)
+        })
         .await
     }
 }

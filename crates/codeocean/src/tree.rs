@@ -8,10 +8,10 @@
 
 use std::sync::atomic::Ordering;
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 
 use crate::ResultItem;
-use crate::client::{Client, Idempotent, Op, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN};
+use crate::client::{Client, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN, op};
 use crate::error::{Error, Result, short};
 
 /// A file tree: a computation's results or a data asset's files. The two are listed, walked
@@ -107,18 +107,16 @@ impl Tree {
         let folder = match self {
             Self::Results(computation) => {
                 client
-                    .send(
-                        Op::new("list_computation_results", "POST", Idempotent::Yes, what),
-                        || client.raw().list_computation_results(computation, &body),
-                    )
+                    .send(op(Operation::ListComputationResults, what), || {
+                        client.raw().list_computation_results(computation, &body)
+                    })
                     .await?
             }
             Self::DataAsset(id) => {
                 client
-                    .send(
-                        Op::new("list_data_asset_files", "POST", Idempotent::Yes, what),
-                        || client.raw().list_data_asset_files(id, &body),
-                    )
+                    .send(op(Operation::ListDataAssetFiles, what), || {
+                        client.raw().list_data_asset_files(id, &body)
+                    })
                     .await?
             }
         };
@@ -131,18 +129,16 @@ impl Tree {
         let urls = match self {
             Self::Results(computation) => {
                 client
-                    .send(
-                        Op::new("get_result_file_urls", "GET", Idempotent::Yes, what),
-                        || client.raw().get_result_file_urls(computation, path),
-                    )
+                    .send(op(Operation::GetResultFileUrls, what), || {
+                        client.raw().get_result_file_urls(computation, path)
+                    })
                     .await?
             }
             Self::DataAsset(id) => {
                 client
-                    .send(
-                        Op::new("get_data_asset_file_urls", "GET", Idempotent::Yes, what),
-                        || client.raw().get_data_asset_file_urls(id, path),
-                    )
+                    .send(op(Operation::GetDataAssetFileUrls, what), || {
+                        client.raw().get_data_asset_file_urls(id, path)
+                    })
                     .await?
             }
         };
@@ -158,23 +154,16 @@ impl Tree {
         let url = match self {
             Self::Results(computation) => {
                 client
-                    .send(
-                        Op::new("get_result_file_download_url", "GET", Idempotent::Yes, what),
-                        || client.raw().get_result_file_download_url(computation, path),
-                    )
+                    .send(op(Operation::GetResultFileDownloadUrl, what), || {
+                        client.raw().get_result_file_download_url(computation, path)
+                    })
                     .await?
             }
             Self::DataAsset(id) => {
                 client
-                    .send(
-                        Op::new(
-                            "get_data_asset_file_download_url",
-                            "GET",
-                            Idempotent::Yes,
-                            what,
-                        ),
-                        || client.raw().get_data_asset_file_download_url(id, path),
-                    )
+                    .send(op(Operation::GetDataAssetFileDownloadUrl, what), || {
+                        client.raw().get_data_asset_file_download_url(id, path)
+                    })
                     .await?
             }
         };
