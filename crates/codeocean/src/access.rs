@@ -207,19 +207,16 @@ impl Client {
     /// time.
     pub async fn get_app_permissions(&self, app: App, id: &str) -> Result<types::Permissions> {
         let what = format!("getting the permissions of {}", app.named(id));
-        let o = op(
-            app.pick(
-                Operation::GetCapsulePermissions,
-                Operation::GetPipelinePermissions,
-            ),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().get_capsule_permissions(id).await,
-                App::Pipeline => self.raw().get_pipeline_permissions(id).await,
-            }
-        })
+            (Operation::GetCapsulePermissions, || {
+                self.raw().get_capsule_permissions(id)
+            }),
+            (Operation::GetPipelinePermissions, || {
+                self.raw().get_pipeline_permissions(id)
+            }),
+        )
         .await
     }
 
@@ -234,19 +231,16 @@ impl Client {
     ) -> Result<()> {
         let what = format!("updating the permissions of {}", app.named(id));
         // Permissions are set, not added to: sending them again changes nothing.
-        let o = op(
-            app.pick(
-                Operation::UpdateCapsulePermissions,
-                Operation::UpdatePipelinePermissions,
-            ),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().update_capsule_permissions(id, &update.0).await,
-                App::Pipeline => self.raw().update_pipeline_permissions(id, &update.0).await,
-            }
-        })
+            (Operation::UpdateCapsulePermissions, || {
+                self.raw().update_capsule_permissions(id, &update.0)
+            }),
+            (Operation::UpdatePipelinePermissions, || {
+                self.raw().update_pipeline_permissions(id, &update.0)
+            }),
+        )
         .await
     }
 

@@ -1,9 +1,12 @@
 //! Capsules and pipelines: the operations they share (the API serves pipelines as capsules
 //! under `/pipelines`), release jobs and the release waiter.
 
-use codeocean_raw::{Operation, types};
+use std::future::Future;
 
-use crate::client::{Client, PollPolicy, op};
+use codeocean_raw::{Operation, types};
+use futures_util::future::Either;
+
+use crate::client::{Client, PollPolicy, RawResult, op};
 use crate::error::{Error, ErrorKind, Result, short};
 use crate::wait::Poll;
 use crate::{Capsule, Computation, ReleaseJobStatus};
@@ -76,20 +79,37 @@ fn release_failed(app: App, id: &str, job: &types::ReleaseJob) -> Error {
 }
 
 impl Client {
+    /// Sends the capsule's or the pipeline's form of one operation: each family's
+    /// [`Operation`] with the raw call that sends it.
+    pub(crate) async fn send_app<T, C, P>(
+        &self,
+        app: App,
+        what: String,
+        capsule: (Operation, impl Fn() -> C),
+        pipeline: (Operation, impl Fn() -> P),
+    ) -> Result<T>
+    where
+        C: Future<Output = RawResult<T>>,
+        P: Future<Output = RawResult<T>>,
+    {
+        let operation = app.pick(capsule.0, pipeline.0);
+        self.send(op(operation, what), || match app {
+            App::Capsule => Either::Left((capsule.1)()),
+            App::Pipeline => Either::Right((pipeline.1)()),
+        })
+        .await
+    }
+
     /// Gets a capsule's or a pipeline's metadata: [`get_capsule`](Client::get_capsule) or
     /// [`get_pipeline`](Client::get_pipeline), the family picked at run time.
     pub async fn get_app(&self, app: App, id: &str) -> Result<Capsule> {
         let what = format!("getting {}", app.named(id));
-        let o = op(
-            app.pick(Operation::GetCapsule, Operation::GetPipeline),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().get_capsule(id).await,
-                App::Pipeline => self.raw().get_pipeline(id).await,
-            }
-        })
+            (Operation::GetCapsule, || self.raw().get_capsule(id)),
+            (Operation::GetPipeline, || self.raw().get_pipeline(id)),
+        )
         .await
     }
 
@@ -97,16 +117,12 @@ impl Client {
     /// or [`delete_pipeline`](Client::delete_pipeline).
     pub async fn delete_app(&self, app: App, id: &str) -> Result<()> {
         let what = format!("deleting {}", app.named(id));
-        let o = op(
-            app.pick(Operation::DeleteCapsule, Operation::DeletePipeline),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().delete_capsule(id).await,
-                App::Pipeline => self.raw().delete_pipeline(id).await,
-            }
-        })
+            (Operation::DeleteCapsule, || self.raw().delete_capsule(id)),
+            (Operation::DeletePipeline, || self.raw().delete_pipeline(id)),
+        )
         .await
     }
 
@@ -115,19 +131,16 @@ impl Client {
     /// [`list_pipeline_computations`](Client::list_pipeline_computations).
     pub async fn list_app_computations(&self, app: App, id: &str) -> Result<Vec<Computation>> {
         let what = format!("listing computations of {}", app.named(id));
-        let o = op(
-            app.pick(
-                Operation::ListCapsuleComputations,
-                Operation::ListPipelineComputations,
-            ),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().list_capsule_computations(id).await,
-                App::Pipeline => self.raw().list_pipeline_computations(id).await,
-            }
-        })
+            (Operation::ListCapsuleComputations, || {
+                self.raw().list_capsule_computations(id)
+            }),
+            (Operation::ListPipelineComputations, || {
+                self.raw().list_pipeline_computations(id)
+            }),
+        )
         .await
     }
 
@@ -144,19 +157,16 @@ impl Client {
             Some(v) => format!("getting the app panel of {} version {v}", app.named(id)),
             None => format!("getting the app panel of {}", app.named(id)),
         };
-        let o = op(
-            app.pick(
-                Operation::GetCapsuleAppPanel,
-                Operation::GetPipelineAppPanel,
-            ),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().get_capsule_app_panel(id, version).await,
-                App::Pipeline => self.raw().get_pipeline_app_panel(id, version).await,
-            }
-        })
+            (Operation::GetCapsuleAppPanel, || {
+                self.raw().get_capsule_app_panel(id, version)
+            }),
+            (Operation::GetPipelineAppPanel, || {
+                self.raw().get_pipeline_app_panel(id, version)
+            }),
+        )
         .await
     }
 
@@ -166,16 +176,16 @@ impl Client {
     pub async fn archive_app(&self, app: App, id: &str, archive: bool) -> Result<()> {
         let verb = if archive { "archiving" } else { "unarchiving" };
         let what = format!("{verb} {}", app.named(id));
-        let o = op(
-            app.pick(Operation::ArchiveCapsule, Operation::ArchivePipeline),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().archive_capsule(id, archive).await,
-                App::Pipeline => self.raw().archive_pipeline(id, archive).await,
-            }
-        })
+            (Operation::ArchiveCapsule, || {
+                self.raw().archive_capsule(id, archive)
+            }),
+            (Operation::ArchivePipeline, || {
+                self.raw().archive_pipeline(id, archive)
+            }),
+        )
         .await
     }
 
@@ -184,16 +194,12 @@ impl Client {
     pub async fn sync_app(&self, app: App, id: &str) -> Result<types::GitSyncResults> {
         let what = format!("syncing {} with its Git remote", app.named(id));
         // Syncing twice pushes and pulls nothing new the second time.
-        let o = op(
-            app.pick(Operation::SyncCapsule, Operation::SyncPipeline),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().sync_capsule(id).await,
-                App::Pipeline => self.raw().sync_pipeline(id).await,
-            }
-        })
+            (Operation::SyncCapsule, || self.raw().sync_capsule(id)),
+            (Operation::SyncPipeline, || self.raw().sync_pipeline(id)),
+        )
         .await
     }
 
@@ -203,34 +209,29 @@ impl Client {
     pub async fn release_app(&self, app: App, id: &str) -> Result<types::ReleaseJob> {
         let what = format!("releasing a new version of {}", app.named(id));
         // Each request starts a release: never re-sent once it may have reached the server.
-        let o = op(
-            app.pick(Operation::ReleaseCapsule, Operation::ReleasePipeline),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().release_capsule(id).await,
-                App::Pipeline => self.raw().release_pipeline(id).await,
-            }
-        })
+            (Operation::ReleaseCapsule, || self.raw().release_capsule(id)),
+            (Operation::ReleasePipeline, || {
+                self.raw().release_pipeline(id)
+            }),
+        )
         .await
     }
 
     async fn app_release_job(&self, app: App, id: &str, job_id: &str) -> Result<types::ReleaseJob> {
         let what = format!("getting release job {} of {}", short(job_id), app.named(id));
-        let o = op(
-            app.pick(
-                Operation::GetCapsuleReleaseJob,
-                Operation::GetPipelineReleaseJob,
-            ),
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().get_capsule_release_job(id, job_id).await,
-                App::Pipeline => self.raw().get_pipeline_release_job(id, job_id).await,
-            }
-        })
+            (Operation::GetCapsuleReleaseJob, || {
+                self.raw().get_capsule_release_job(id, job_id)
+            }),
+            (Operation::GetPipelineReleaseJob, || {
+                self.raw().get_pipeline_release_job(id, job_id)
+            }),
+        )
         .await
     }
 

@@ -474,6 +474,9 @@ pub(crate) struct Op {
     pub(crate) what: String,
 }
 
+/// What one try of a raw call gives: the decoded answer, or the raw client's error.
+pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, RawError<ByteStream>>;
+
 /// The operation `operation`, doing `what`.
 pub(crate) fn op(operation: Operation, what: String) -> Op {
     Op { operation, what }
@@ -522,7 +525,7 @@ impl Client {
     pub(crate) async fn send<T, F, Fut>(&self, op: Op, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError<ByteStream>>>,
+        Fut: Future<Output = RawResult<T>>,
     {
         let span = tracing::info_span!(
             "codeocean.request",
