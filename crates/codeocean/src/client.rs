@@ -466,21 +466,42 @@ impl fmt::Debug for Client {
     }
 }
 
-/// One API operation about to be sent: which one (its id, method and whether it may be sent
-/// again come from the spec's table, [`Operation`]) and what it is about.
+/// Whether sending a request twice is harmless: the spec's `x-idempotent`
+/// ([`Operation::idempotent`]) as the retry rule reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Idempotent {
+    Yes,
+    /// A run, a release, a data-asset creation or transfer: never re-sent once it may have
+    /// reached the server.
+    No,
+}
+
+/// One API operation about to be sent: its operation id, method and idempotence (all from
+/// the spec's table, [`Operation`]) and what it is about. Built by [`op`].
 pub(crate) struct Op {
-    pub(crate) operation: Operation,
+    pub(crate) id: &'static str,
+    pub(crate) method: &'static str,
+    pub(crate) idempotent: Idempotent,
     /// What the request does, for messages: "listing results of computation 66095e3a…".
     pub(crate) what: String,
 }
 
-/// What one try of a raw call gives: the decoded answer, or the raw client's error.
-pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, RawError<ByteStream>>;
-
 /// The operation `operation`, doing `what`.
 pub(crate) fn op(operation: Operation, what: String) -> Op {
-    Op { operation, what }
+    Op {
+        id: operation.id(),
+        method: operation.method(),
+        idempotent: if operation.idempotent() {
+            Idempotent::Yes
+        } else {
+            Idempotent::No
+        },
+        what,
+    }
 }
+
+/// What one try of a raw call gives: the decoded answer, or the raw client's error.
+pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, RawError<ByteStream>>;
 
 impl Client {
     /// Starts configuring a client.
@@ -525,12 +546,12 @@ impl Client {
     pub(crate) async fn send<T, F, Fut>(&self, op: Op, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = RawResult<T>>,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError<ByteStream>>>,
     {
         let span = tracing::info_span!(
             "codeocean.request",
-            operation = op.operation.id(),
-            method = op.operation.method(),
+            operation = op.id,
+            method = op.method,
             status = tracing::field::Empty,
             retries = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -561,11 +582,11 @@ impl Client {
                     Ok(Err(e)) => e,
                     Err(_) if try_deadline == deadline => {
                         tracing::info!(
-                            method = op.operation.method(),
+                            method = op.method,
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "{} ({}) gave no answer within the request timeout",
-                            op.operation.method(),
-                            op.operation.id()
+                            op.method,
+                            op.id
                         );
                         return Err(Error::new(
                             ErrorKind::Timeout,
@@ -580,11 +601,11 @@ impl Client {
                     Err(_) => {
                         // The raw hooks log a try when its answer arrives; this one never did.
                         tracing::info!(
-                            method = op.operation.method(),
+                            method = op.method,
                             elapsed_ms = self.inner.attempt_timeout.as_millis() as u64,
                             "{} ({}) gave no answer within the attempt timeout",
-                            op.operation.method(),
-                            op.operation.id()
+                            op.method,
+                            op.id
                         );
                         Error::new(
                             ErrorKind::Timeout,
@@ -668,9 +689,11 @@ impl Client {
         let safe = match (error.kind(), error.status()) {
             (ErrorKind::Status, Some(429)) => true,
             (ErrorKind::Status, Some(500 | 502 | 503 | 504)) | (ErrorKind::Timeout, _) => {
-                op.operation.idempotent()
+                op.idempotent == Idempotent::Yes
             }
-            (ErrorKind::Connection, _) => op.operation.idempotent() || is_connect_error(error),
+            (ErrorKind::Connection, _) => {
+                op.idempotent == Idempotent::Yes || is_connect_error(error)
+            }
             _ => false,
         };
         if !safe || !error.is_retryable() {
