@@ -160,9 +160,19 @@ impl Command {
     /// The walk caps given on a tree command (`results`/`data-asset` `ls`/`download`).
     pub(crate) fn walk_caps(&self) -> WalkCaps {
         match self {
-            Command::Results(ResultsCmd::Ls { caps, .. } | ResultsCmd::Download { caps, .. })
+            Command::Results(
+                ResultsCmd::Ls { caps, .. }
+                | ResultsCmd::Download {
+                    dest: DownloadDest { caps, .. },
+                    ..
+                },
+            )
             | Command::DataAsset(
-                DataAssetCmd::Ls { caps, .. } | DataAssetCmd::Download { caps, .. },
+                DataAssetCmd::Ls { caps, .. }
+                | DataAssetCmd::Download {
+                    dest: DownloadDest { caps, .. },
+                    ..
+                },
             ) => *caps,
             _ => WalkCaps::default(),
         }
@@ -522,6 +532,23 @@ pub(crate) enum ComputationCmd {
     },
 }
 
+/// Where `results download` and `data-asset download` put the files, and how (after `ID` and
+/// `--path`, in this order in their help).
+#[derive(Args, Debug)]
+pub(crate) struct DownloadDest {
+    /// Destination folder (created if missing); the files keep their paths under it.
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// The destination folder, as a flag (the same as DIR).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) to: Option<PathBuf>,
+    /// Files transferred at once [default: the library's, 16].
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub(crate) concurrency: Option<usize>,
+    #[command(flatten)]
+    pub(crate) caps: WalkCaps,
+}
+
 #[derive(Subcommand, Debug)]
 pub(crate) enum ResultsCmd {
     /// List one folder of a computation's results (or the whole tree with --recursive).
@@ -550,9 +577,6 @@ pub(crate) enum ResultsCmd {
     Download {
         /// Computation id.
         id: String,
-        /// Destination folder (created if missing); the files keep their paths under it.
-        #[arg(value_name = "DIR")]
-        dir: Option<PathBuf>,
         /// Only this folder or file of the results (default: everything).
         #[arg(
             long,
@@ -561,14 +585,8 @@ pub(crate) enum ResultsCmd {
             hide_default_value = true
         )]
         path: String,
-        /// The destination folder, as a flag (the same as DIR).
-        #[arg(long, value_name = "DIR")]
-        to: Option<PathBuf>,
-        /// Files transferred at once [default: the library's, 16].
-        #[arg(long, value_name = "N", value_parser = at_least_one)]
-        concurrency: Option<usize>,
         #[command(flatten)]
-        caps: WalkCaps,
+        dest: DownloadDest,
     },
 }
 
@@ -657,9 +675,6 @@ pub(crate) enum DataAssetCmd {
     Download {
         /// Data asset id.
         id: String,
-        /// Destination folder (created if missing); the files keep their paths under it.
-        #[arg(value_name = "DIR")]
-        dir: Option<PathBuf>,
         /// Only this folder or file of the data asset (default: everything).
         #[arg(
             long,
@@ -668,14 +683,8 @@ pub(crate) enum DataAssetCmd {
             hide_default_value = true
         )]
         path: String,
-        /// The destination folder, as a flag (the same as DIR).
-        #[arg(long, value_name = "DIR")]
-        to: Option<PathBuf>,
-        /// Files transferred at once [default: the library's, 16].
-        #[arg(long, value_name = "N", value_parser = at_least_one)]
-        concurrency: Option<usize>,
         #[command(flatten)]
-        caps: WalkCaps,
+        dest: DownloadDest,
     },
     /// Archive a data asset (--undo: bring it back from the archive).
     Archive {

@@ -1,12 +1,11 @@
 //! Who may use what: permissions of capsules, pipelines and data assets, and data assets
 //! attached to capsules, pipelines and cloud workstation sessions.
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 
-use crate::apps::App;
-use crate::client::{Client, Idempotent};
+use crate::apps::{App, app_twins};
+use crate::client::{Client, op};
 use crate::error::{Result, short};
-use crate::ops::op;
 use crate::{EveryoneRole, GroupRole, UserRole};
 
 /// New permissions for a capsule, pipeline or data asset.
@@ -147,13 +146,13 @@ impl Client {
             assets.0.len(),
             holder.named(id)
         );
-        let op_id = match holder {
-            Holder::App(App::Capsule) => "attach_capsule_data_assets",
-            Holder::App(App::Pipeline) => "attach_pipeline_data_assets",
-            Holder::Computation => "attach_computation_data_assets",
+        let operation = match holder {
+            Holder::App(App::Capsule) => Operation::AttachCapsuleDataAssets,
+            Holder::App(App::Pipeline) => Operation::AttachPipelineDataAssets,
+            Holder::Computation => Operation::AttachComputationDataAssets,
         };
         // Attaching sets a state: sending it again leaves the same assets attached.
-        self.send(op(op_id, "POST", Idempotent::Yes, what), || async move {
+        self.send(op(operation, what), || async move {
             match holder {
                 Holder::App(App::Capsule) => {
                     self.raw().attach_capsule_data_assets(id, &assets.0).await
@@ -186,13 +185,13 @@ impl Client {
             ids.len(),
             holder.named(id)
         );
-        let op_id = match holder {
-            Holder::App(App::Capsule) => "detach_capsule_data_assets",
-            Holder::App(App::Pipeline) => "detach_pipeline_data_assets",
-            Holder::Computation => "detach_computation_data_assets",
+        let operation = match holder {
+            Holder::App(App::Capsule) => Operation::DetachCapsuleDataAssets,
+            Holder::App(App::Pipeline) => Operation::DetachPipelineDataAssets,
+            Holder::Computation => Operation::DetachComputationDataAssets,
         };
         let ids = &ids;
-        self.send(op(op_id, "DELETE", Idempotent::Yes, what), || async move {
+        self.send(op(operation, what), || async move {
             match holder {
                 Holder::App(App::Capsule) => self.raw().detach_capsule_data_assets(id, ids).await,
                 Holder::App(App::Pipeline) => self.raw().detach_pipeline_data_assets(id, ids).await,
@@ -208,18 +207,16 @@ impl Client {
     /// time.
     pub async fn get_app_permissions(&self, app: App, id: &str) -> Result<types::Permissions> {
         let what = format!("getting the permissions of {}", app.named(id));
-        let o = op(
-            app.pick("get_capsule_permissions", "get_pipeline_permissions"),
-            "GET",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().get_capsule_permissions(id).await,
-                App::Pipeline => self.raw().get_pipeline_permissions(id).await,
-            }
-        })
+            (Operation::GetCapsulePermissions, || {
+                self.raw().get_capsule_permissions(id)
+            }),
+            (Operation::GetPipelinePermissions, || {
+                self.raw().get_pipeline_permissions(id)
+            }),
+        )
         .await
     }
 
@@ -234,18 +231,16 @@ impl Client {
     ) -> Result<()> {
         let what = format!("updating the permissions of {}", app.named(id));
         // Permissions are set, not added to: sending them again changes nothing.
-        let o = op(
-            app.pick("update_capsule_permissions", "update_pipeline_permissions"),
-            "POST",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().update_capsule_permissions(id, &update.0).await,
-                App::Pipeline => self.raw().update_pipeline_permissions(id, &update.0).await,
-            }
-        })
+            (Operation::UpdateCapsulePermissions, || {
+                self.raw().update_capsule_permissions(id, &update.0)
+            }),
+            (Operation::UpdatePipelinePermissions, || {
+                self.raw().update_pipeline_permissions(id, &update.0)
+            }),
+        )
         .await
     }
 
@@ -273,47 +268,6 @@ impl Client {
         self.detach(Holder::App(app), id, data_asset_ids).await
     }
 
-    /// Attaches data assets to a capsule; returns one entry per attached asset with the state
-    /// of its mount.
-    pub async fn attach_capsule_data_assets(
-        &self,
-        capsule_id: &str,
-        assets: &Attachments,
-    ) -> Result<Vec<types::DataAssetAttachResult>> {
-        self.attach_app_data_assets(App::Capsule, capsule_id, assets)
-            .await
-    }
-
-    /// Detaches data assets (by id) from a capsule.
-    pub async fn detach_capsule_data_assets<S: AsRef<str>>(
-        &self,
-        capsule_id: &str,
-        data_asset_ids: &[S],
-    ) -> Result<()> {
-        self.detach_app_data_assets(App::Capsule, capsule_id, data_asset_ids)
-            .await
-    }
-
-    /// Attaches data assets to a pipeline; returns one entry per attached asset.
-    pub async fn attach_pipeline_data_assets(
-        &self,
-        pipeline_id: &str,
-        assets: &Attachments,
-    ) -> Result<Vec<types::DataAssetAttachResult>> {
-        self.attach_app_data_assets(App::Pipeline, pipeline_id, assets)
-            .await
-    }
-
-    /// Detaches data assets (by id) from a pipeline.
-    pub async fn detach_pipeline_data_assets<S: AsRef<str>>(
-        &self,
-        pipeline_id: &str,
-        data_asset_ids: &[S],
-    ) -> Result<()> {
-        self.detach_app_data_assets(App::Pipeline, pipeline_id, data_asset_ids)
-            .await
-    }
-
     /// Attaches data assets to a running cloud workstation session (a computation); returns
     /// one entry per attached asset.
     pub async fn attach_computation_data_assets(
@@ -335,36 +289,6 @@ impl Client {
             .await
     }
 
-    /// Who may see or change a capsule.
-    pub async fn get_capsule_permissions(&self, capsule_id: &str) -> Result<types::Permissions> {
-        self.get_app_permissions(App::Capsule, capsule_id).await
-    }
-
-    /// Sets who may see or change a capsule.
-    pub async fn update_capsule_permissions(
-        &self,
-        capsule_id: &str,
-        update: &PermissionsUpdate,
-    ) -> Result<()> {
-        self.update_app_permissions(App::Capsule, capsule_id, update)
-            .await
-    }
-
-    /// Who may see or change a pipeline.
-    pub async fn get_pipeline_permissions(&self, pipeline_id: &str) -> Result<types::Permissions> {
-        self.get_app_permissions(App::Pipeline, pipeline_id).await
-    }
-
-    /// Sets who may see or change a pipeline.
-    pub async fn update_pipeline_permissions(
-        &self,
-        pipeline_id: &str,
-        update: &PermissionsUpdate,
-    ) -> Result<()> {
-        self.update_app_permissions(App::Pipeline, pipeline_id, update)
-            .await
-    }
-
     /// Who may see or change a data asset.
     pub async fn get_data_asset_permissions(
         &self,
@@ -374,10 +298,9 @@ impl Client {
             "getting the permissions of data asset {}",
             short(data_asset_id)
         );
-        self.send(
-            op("get_data_asset_permissions", "GET", Idempotent::Yes, what),
-            || self.raw().get_data_asset_permissions(data_asset_id),
-        )
+        self.send(op(Operation::GetDataAssetPermissions, what), || {
+            self.raw().get_data_asset_permissions(data_asset_id)
+        })
         .await
     }
 
@@ -391,18 +314,37 @@ impl Client {
             "updating the permissions of data asset {}",
             short(data_asset_id)
         );
-        self.send(
-            op(
-                "update_data_asset_permissions",
-                "POST",
-                Idempotent::Yes,
-                what,
-            ),
-            || {
-                self.raw()
-                    .update_data_asset_permissions(data_asset_id, &update.0)
-            },
-        )
+        self.send(op(Operation::UpdateDataAssetPermissions, what), || {
+            self.raw()
+                .update_data_asset_permissions(data_asset_id, &update.0)
+        })
         .await
     }
+}
+
+app_twins! {
+    /// Attaches data assets to a capsule; returns one entry per attached asset with the state
+    /// of its mount.
+    attach_capsule_data_assets,
+    /// Attaches data assets to a pipeline; returns one entry per attached asset.
+    attach_pipeline_data_assets
+    = attach_app_data_assets(assets: &Attachments) -> Vec<types::DataAssetAttachResult>;
+
+    /// Detaches data assets (by id) from a capsule.
+    detach_capsule_data_assets,
+    /// Detaches data assets (by id) from a pipeline.
+    detach_pipeline_data_assets
+    = detach_app_data_assets<S: AsRef<str>>(data_asset_ids: &[S]) -> ();
+
+    /// Who may see or change a capsule.
+    get_capsule_permissions,
+    /// Who may see or change a pipeline.
+    get_pipeline_permissions
+    = get_app_permissions() -> types::Permissions;
+
+    /// Sets who may see or change a capsule.
+    update_capsule_permissions,
+    /// Sets who may see or change a pipeline.
+    update_pipeline_permissions
+    = update_app_permissions(update: &PermissionsUpdate) -> ();
 }

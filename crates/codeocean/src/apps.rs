@@ -1,11 +1,13 @@
 //! Capsules and pipelines: the operations they share (the API serves pipelines as capsules
 //! under `/pipelines`), release jobs and the release waiter.
 
-use codeocean_raw::types;
+use std::future::Future;
 
-use crate::client::{Client, Idempotent, PollPolicy};
+use codeocean_raw::{Operation, types};
+use futures_util::future::Either;
+
+use crate::client::{Client, PollPolicy, RawResult, op};
 use crate::error::{Error, ErrorKind, Result, short};
-use crate::ops::op;
 use crate::wait::Poll;
 use crate::{Capsule, Computation, ReleaseJobStatus};
 
@@ -49,8 +51,8 @@ impl App {
         format!("{} {}", self.noun(), short(id))
     }
 
-    /// Picks the operation id of this family.
-    pub(crate) fn pick(self, capsule: &'static str, pipeline: &'static str) -> &'static str {
+    /// Picks the operation of this family.
+    pub(crate) fn pick(self, capsule: Operation, pipeline: Operation) -> Operation {
         match self {
             Self::Capsule => capsule,
             Self::Pipeline => pipeline,
@@ -77,22 +79,37 @@ fn release_failed(app: App, id: &str, job: &types::ReleaseJob) -> Error {
 }
 
 impl Client {
+    /// Sends the capsule's or the pipeline's form of one operation: each family's
+    /// [`Operation`] with the raw call that sends it.
+    pub(crate) async fn send_app<T, C, P>(
+        &self,
+        app: App,
+        what: String,
+        capsule: (Operation, impl Fn() -> C),
+        pipeline: (Operation, impl Fn() -> P),
+    ) -> Result<T>
+    where
+        C: Future<Output = RawResult<T>>,
+        P: Future<Output = RawResult<T>>,
+    {
+        let operation = app.pick(capsule.0, pipeline.0);
+        self.send(op(operation, what), || match app {
+            App::Capsule => Either::Left((capsule.1)()),
+            App::Pipeline => Either::Right((pipeline.1)()),
+        })
+        .await
+    }
+
     /// Gets a capsule's or a pipeline's metadata: [`get_capsule`](Client::get_capsule) or
     /// [`get_pipeline`](Client::get_pipeline), the family picked at run time.
     pub async fn get_app(&self, app: App, id: &str) -> Result<Capsule> {
         let what = format!("getting {}", app.named(id));
-        let o = op(
-            app.pick("get_capsule", "get_pipeline"),
-            "GET",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().get_capsule(id).await,
-                App::Pipeline => self.raw().get_pipeline(id).await,
-            }
-        })
+            (Operation::GetCapsule, || self.raw().get_capsule(id)),
+            (Operation::GetPipeline, || self.raw().get_pipeline(id)),
+        )
         .await
     }
 
@@ -100,18 +117,12 @@ impl Client {
     /// or [`delete_pipeline`](Client::delete_pipeline).
     pub async fn delete_app(&self, app: App, id: &str) -> Result<()> {
         let what = format!("deleting {}", app.named(id));
-        let o = op(
-            app.pick("delete_capsule", "delete_pipeline"),
-            "DELETE",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().delete_capsule(id).await,
-                App::Pipeline => self.raw().delete_pipeline(id).await,
-            }
-        })
+            (Operation::DeleteCapsule, || self.raw().delete_capsule(id)),
+            (Operation::DeletePipeline, || self.raw().delete_pipeline(id)),
+        )
         .await
     }
 
@@ -120,18 +131,16 @@ impl Client {
     /// [`list_pipeline_computations`](Client::list_pipeline_computations).
     pub async fn list_app_computations(&self, app: App, id: &str) -> Result<Vec<Computation>> {
         let what = format!("listing computations of {}", app.named(id));
-        let o = op(
-            app.pick("list_capsule_computations", "list_pipeline_computations"),
-            "GET",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().list_capsule_computations(id).await,
-                App::Pipeline => self.raw().list_pipeline_computations(id).await,
-            }
-        })
+            (Operation::ListCapsuleComputations, || {
+                self.raw().list_capsule_computations(id)
+            }),
+            (Operation::ListPipelineComputations, || {
+                self.raw().list_pipeline_computations(id)
+            }),
+        )
         .await
     }
 
@@ -148,18 +157,16 @@ impl Client {
             Some(v) => format!("getting the app panel of {} version {v}", app.named(id)),
             None => format!("getting the app panel of {}", app.named(id)),
         };
-        let o = op(
-            app.pick("get_capsule_app_panel", "get_pipeline_app_panel"),
-            "GET",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().get_capsule_app_panel(id, version).await,
-                App::Pipeline => self.raw().get_pipeline_app_panel(id, version).await,
-            }
-        })
+            (Operation::GetCapsuleAppPanel, || {
+                self.raw().get_capsule_app_panel(id, version)
+            }),
+            (Operation::GetPipelineAppPanel, || {
+                self.raw().get_pipeline_app_panel(id, version)
+            }),
+        )
         .await
     }
 
@@ -169,18 +176,16 @@ impl Client {
     pub async fn archive_app(&self, app: App, id: &str, archive: bool) -> Result<()> {
         let verb = if archive { "archiving" } else { "unarchiving" };
         let what = format!("{verb} {}", app.named(id));
-        let o = op(
-            app.pick("archive_capsule", "archive_pipeline"),
-            "PATCH",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().archive_capsule(id, archive).await,
-                App::Pipeline => self.raw().archive_pipeline(id, archive).await,
-            }
-        })
+            (Operation::ArchiveCapsule, || {
+                self.raw().archive_capsule(id, archive)
+            }),
+            (Operation::ArchivePipeline, || {
+                self.raw().archive_pipeline(id, archive)
+            }),
+        )
         .await
     }
 
@@ -189,18 +194,12 @@ impl Client {
     pub async fn sync_app(&self, app: App, id: &str) -> Result<types::GitSyncResults> {
         let what = format!("syncing {} with its Git remote", app.named(id));
         // Syncing twice pushes and pulls nothing new the second time.
-        let o = op(
-            app.pick("sync_capsule", "sync_pipeline"),
-            "POST",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().sync_capsule(id).await,
-                App::Pipeline => self.raw().sync_pipeline(id).await,
-            }
-        })
+            (Operation::SyncCapsule, || self.raw().sync_capsule(id)),
+            (Operation::SyncPipeline, || self.raw().sync_pipeline(id)),
+        )
         .await
     }
 
@@ -210,35 +209,29 @@ impl Client {
     pub async fn release_app(&self, app: App, id: &str) -> Result<types::ReleaseJob> {
         let what = format!("releasing a new version of {}", app.named(id));
         // Each request starts a release: never re-sent once it may have reached the server.
-        let o = op(
-            app.pick("release_capsule", "release_pipeline"),
-            "POST",
-            Idempotent::No,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().release_capsule(id).await,
-                App::Pipeline => self.raw().release_pipeline(id).await,
-            }
-        })
+            (Operation::ReleaseCapsule, || self.raw().release_capsule(id)),
+            (Operation::ReleasePipeline, || {
+                self.raw().release_pipeline(id)
+            }),
+        )
         .await
     }
 
     async fn app_release_job(&self, app: App, id: &str, job_id: &str) -> Result<types::ReleaseJob> {
         let what = format!("getting release job {} of {}", short(job_id), app.named(id));
-        let o = op(
-            app.pick("get_capsule_release_job", "get_pipeline_release_job"),
-            "GET",
-            Idempotent::Yes,
+        self.send_app(
+            app,
             what,
-        );
-        self.send(o, || async move {
-            match app {
-                App::Capsule => self.raw().get_capsule_release_job(id, job_id).await,
-                App::Pipeline => self.raw().get_pipeline_release_job(id, job_id).await,
-            }
-        })
+            (Operation::GetCapsuleReleaseJob, || {
+                self.raw().get_capsule_release_job(id, job_id)
+            }),
+            (Operation::GetPipelineReleaseJob, || {
+                self.raw().get_pipeline_release_job(id, job_id)
+            }),
+        )
         .await
     }
 
@@ -269,156 +262,125 @@ impl Client {
             .await
     }
 
-    /// Gets a capsule's metadata.
-    pub async fn get_capsule(&self, capsule_id: &str) -> Result<Capsule> {
-        self.get_app(App::Capsule, capsule_id).await
+    /// [`wait_for_app_release_with`](Client::wait_for_app_release_with) with the client's
+    /// polling policy.
+    async fn wait_for_app_release(
+        &self,
+        app: App,
+        id: &str,
+        job_id: &str,
+    ) -> Result<types::ReleaseJob> {
+        self.wait_for_app_release_with(app, id, job_id, self.inner.poll.clone())
+            .await
     }
+}
+
+/// The flat, SDK-named twins of the methods that take an [`App`]: one row per operation, with
+/// the capsule method's docs and name, the pipeline method's docs and name, and the method
+/// both call (with [`App::Capsule`] or [`App::Pipeline`] before their other arguments).
+macro_rules! app_twins {
+    ($(
+        $(#[doc = $capsule_doc:literal])* $capsule:ident,
+        $(#[doc = $pipeline_doc:literal])* $pipeline:ident
+        = $generic:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),*) -> $ret:ty;
+    )*) => {
+        impl Client {
+            $(
+                $(#[doc = $capsule_doc])*
+                pub async fn $capsule $(<$g: $bound>)? (
+                    &self,
+                    capsule_id: &str,
+                    $($arg: $ty),*
+                ) -> Result<$ret> {
+                    self.$generic(App::Capsule, capsule_id, $($arg),*).await
+                }
+
+                $(#[doc = $pipeline_doc])*
+                pub async fn $pipeline $(<$g: $bound>)? (
+                    &self,
+                    pipeline_id: &str,
+                    $($arg: $ty),*
+                ) -> Result<$ret> {
+                    self.$generic(App::Pipeline, pipeline_id, $($arg),*).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use app_twins;
+
+app_twins! {
+    /// Gets a capsule's metadata.
+    get_capsule,
+    /// Gets a pipeline's metadata.
+    get_pipeline
+    = get_app() -> Capsule;
 
     /// Lists a capsule's computations.
-    pub async fn list_capsule_computations(&self, capsule_id: &str) -> Result<Vec<Computation>> {
-        self.list_app_computations(App::Capsule, capsule_id).await
-    }
+    list_capsule_computations,
+    /// Lists a pipeline's computations.
+    list_pipeline_computations
+    = list_app_computations() -> Vec<Computation>;
 
     /// Deletes a capsule permanently.
-    pub async fn delete_capsule(&self, capsule_id: &str) -> Result<()> {
-        self.delete_app(App::Capsule, capsule_id).await
-    }
+    delete_capsule,
+    /// Deletes a pipeline permanently.
+    delete_pipeline
+    = delete_app() -> ();
 
     /// The app panel of a capsule (the form a run is configured with): of its current state,
     /// or of a released `version`.
-    pub async fn capsule_app_panel(
-        &self,
-        capsule_id: &str,
-        version: Option<i64>,
-    ) -> Result<types::AppPanel> {
-        self.app_panel(App::Capsule, capsule_id, version).await
-    }
+    capsule_app_panel,
+    /// The app panel of a pipeline: of its current state, or of a released `version`.
+    pipeline_app_panel
+    = app_panel(version: Option<i64>) -> types::AppPanel;
 
     /// Archives (`true`) or unarchives (`false`) a capsule.
-    pub async fn archive_capsule(&self, capsule_id: &str, archive: bool) -> Result<()> {
-        self.archive_app(App::Capsule, capsule_id, archive).await
-    }
+    archive_capsule,
+    /// Archives (`true`) or unarchives (`false`) a pipeline.
+    archive_pipeline
+    = archive_app(archive: bool) -> ();
 
     /// Pushes a capsule's commits to its linked Git repository and pulls the repository's new
     /// ones.
-    pub async fn sync_capsule(&self, capsule_id: &str) -> Result<types::GitSyncResults> {
-        self.sync_app(App::Capsule, capsule_id).await
-    }
+    sync_capsule,
+    /// Pushes a pipeline's commits to its linked Git repository and pulls the repository's
+    /// new ones.
+    sync_pipeline
+    = sync_app() -> types::GitSyncResults;
 
     /// Starts releasing a new version of a capsule released before, and returns the release
     /// job ([`wait_for_capsule_release`](Client::wait_for_capsule_release) waits for it).
     /// Never re-sent once it may have reached the server: each request starts a release. A
     /// capsule that does not meet the release requirements is answered with HTTP 403.
-    pub async fn release_capsule(&self, capsule_id: &str) -> Result<types::ReleaseJob> {
-        self.release_app(App::Capsule, capsule_id).await
-    }
+    release_capsule,
+    /// Starts releasing a new version of a pipeline; see
+    /// [`release_capsule`](Client::release_capsule).
+    release_pipeline
+    = release_app() -> types::ReleaseJob;
 
     /// Gets a release job of a capsule.
-    pub async fn get_capsule_release_job(
-        &self,
-        capsule_id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.app_release_job(App::Capsule, capsule_id, job_id).await
-    }
+    get_capsule_release_job,
+    /// Gets a release job of a pipeline.
+    get_pipeline_release_job
+    = app_release_job(job_id: &str) -> types::ReleaseJob;
 
     /// Waits until a capsule's release job has completed and returns it (naming the released
     /// capsule and version). A job that `failed` or was `canceled` is an error of kind
     /// [`ErrorKind::ReleaseFailed`] with the server's reason; a status this client does not
     /// know is never taken for success (it keeps polling); giving up is
     /// [`ErrorKind::WaitTimeout`]. Polls with the client's [`PollPolicy`].
-    pub async fn wait_for_capsule_release(
-        &self,
-        capsule_id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(App::Capsule, capsule_id, job_id, self.inner.poll.clone())
-            .await
-    }
+    wait_for_capsule_release,
+    /// Waits until a pipeline's release job has completed; see
+    /// [`wait_for_capsule_release`](Client::wait_for_capsule_release).
+    wait_for_pipeline_release
+    = wait_for_app_release(job_id: &str) -> types::ReleaseJob;
 
     /// [`wait_for_capsule_release`](Client::wait_for_capsule_release) with a polling policy of
     /// its own.
-    pub async fn wait_for_capsule_release_with(
-        &self,
-        capsule_id: &str,
-        job_id: &str,
-        policy: PollPolicy,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(App::Capsule, capsule_id, job_id, policy)
-            .await
-    }
-
-    /// Gets a pipeline's metadata.
-    pub async fn get_pipeline(&self, pipeline_id: &str) -> Result<Capsule> {
-        self.get_app(App::Pipeline, pipeline_id).await
-    }
-
-    /// Deletes a pipeline permanently.
-    pub async fn delete_pipeline(&self, pipeline_id: &str) -> Result<()> {
-        self.delete_app(App::Pipeline, pipeline_id).await
-    }
-
-    /// Lists a pipeline's computations.
-    pub async fn list_pipeline_computations(&self, pipeline_id: &str) -> Result<Vec<Computation>> {
-        self.list_app_computations(App::Pipeline, pipeline_id).await
-    }
-
-    /// The app panel of a pipeline: of its current state, or of a released `version`.
-    pub async fn pipeline_app_panel(
-        &self,
-        pipeline_id: &str,
-        version: Option<i64>,
-    ) -> Result<types::AppPanel> {
-        self.app_panel(App::Pipeline, pipeline_id, version).await
-    }
-
-    /// Archives (`true`) or unarchives (`false`) a pipeline.
-    pub async fn archive_pipeline(&self, pipeline_id: &str, archive: bool) -> Result<()> {
-        self.archive_app(App::Pipeline, pipeline_id, archive).await
-    }
-
-    /// Pushes a pipeline's commits to its linked Git repository and pulls the repository's
-    /// new ones.
-    pub async fn sync_pipeline(&self, pipeline_id: &str) -> Result<types::GitSyncResults> {
-        self.sync_app(App::Pipeline, pipeline_id).await
-    }
-
-    /// Starts releasing a new version of a pipeline; see
-    /// [`release_capsule`](Client::release_capsule).
-    pub async fn release_pipeline(&self, pipeline_id: &str) -> Result<types::ReleaseJob> {
-        self.release_app(App::Pipeline, pipeline_id).await
-    }
-
-    /// Gets a release job of a pipeline.
-    pub async fn get_pipeline_release_job(
-        &self,
-        pipeline_id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.app_release_job(App::Pipeline, pipeline_id, job_id)
-            .await
-    }
-
-    /// Waits until a pipeline's release job has completed; see
-    /// [`wait_for_capsule_release`](Client::wait_for_capsule_release).
-    pub async fn wait_for_pipeline_release(
-        &self,
-        pipeline_id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(App::Pipeline, pipeline_id, job_id, self.inner.poll.clone())
-            .await
-    }
-
+    wait_for_capsule_release_with,
     /// [`wait_for_pipeline_release`](Client::wait_for_pipeline_release) with a polling policy
     /// of its own.
-    pub async fn wait_for_pipeline_release_with(
-        &self,
-        pipeline_id: &str,
-        job_id: &str,
-        policy: PollPolicy,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(App::Pipeline, pipeline_id, job_id, policy)
-            .await
-    }
+    wait_for_pipeline_release_with
+    = wait_for_app_release_with(job_id: &str, policy: PollPolicy) -> types::ReleaseJob;
 }

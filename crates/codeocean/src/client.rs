@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use backon::BackoffBuilder as _;
 use base64::Engine as _;
+use codeocean_raw::Operation;
 use codeocean_raw::progenitor_client::{ByteStream, Error as RawError, ResponseValue};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
@@ -481,15 +482,18 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Whether sending a request twice is harmless.
+/// Whether sending a request twice is harmless: the spec's `x-idempotent`
+/// ([`Operation::idempotent`]) as the retry rule reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Idempotent {
     Yes,
-    /// A run or a data-asset creation: never re-sent once it may have reached the server.
+    /// A run, a release, a data-asset creation or transfer: never re-sent once it may have
+    /// reached the server.
     No,
 }
 
-/// One API operation about to be sent: its operation id, method and what it is about.
+/// One API operation about to be sent: its operation id, method and idempotence (all from
+/// the spec's table, [`Operation`]) and what it is about. Built by [`op`].
 pub(crate) struct Op {
     pub(crate) id: &'static str,
     pub(crate) method: &'static str,
@@ -498,21 +502,22 @@ pub(crate) struct Op {
     pub(crate) what: String,
 }
 
-impl Op {
-    pub(crate) fn new(
-        id: &'static str,
-        method: &'static str,
-        idempotent: Idempotent,
-        what: String,
-    ) -> Self {
-        Self {
-            id,
-            method,
-            idempotent,
-            what,
-        }
+/// The operation `operation`, doing `what`.
+pub(crate) fn op(operation: Operation, what: String) -> Op {
+    Op {
+        id: operation.id(),
+        method: operation.method(),
+        idempotent: if operation.idempotent() {
+            Idempotent::Yes
+        } else {
+            Idempotent::No
+        },
+        what,
     }
 }
+
+/// What one try of a raw call gives: the decoded answer, or the raw client's error.
+pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, RawError<ByteStream>>;
 
 impl Client {
     /// Starts configuring a client.

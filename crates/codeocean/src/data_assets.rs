@@ -1,11 +1,10 @@
 //! Data asset operations beyond create, get and update (those are in `ops.rs`), and the
 //! deployment's custom metadata schema.
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 
-use crate::client::{Client, Idempotent};
+use crate::client::{Client, op};
 use crate::error::{Result, short};
-use crate::ops::op;
 
 /// Where to move a data asset's files: an S3 bucket (and folder) of the deployment's.
 ///
@@ -71,10 +70,9 @@ impl Client {
     /// Deletes a data asset permanently.
     pub async fn delete_data_asset(&self, data_asset_id: &str) -> Result<()> {
         let what = format!("deleting data asset {}", short(data_asset_id));
-        self.send(
-            op("delete_data_asset", "DELETE", Idempotent::Yes, what),
-            || self.raw().delete_data_asset(data_asset_id),
-        )
+        self.send(op(Operation::DeleteDataAsset, what), || {
+            self.raw().delete_data_asset(data_asset_id)
+        })
         .await
     }
 
@@ -82,10 +80,9 @@ impl Client {
     pub async fn archive_data_asset(&self, data_asset_id: &str, archive: bool) -> Result<()> {
         let verb = if archive { "archiving" } else { "unarchiving" };
         let what = format!("{verb} data asset {}", short(data_asset_id));
-        self.send(
-            op("archive_data_asset", "PATCH", Idempotent::Yes, what),
-            || self.raw().archive_data_asset(data_asset_id, archive),
-        )
+        self.send(op(Operation::ArchiveDataAsset, what), || {
+            self.raw().archive_data_asset(data_asset_id, archive)
+        })
         .await
     }
 
@@ -98,10 +95,9 @@ impl Client {
         transfer: &Transfer,
     ) -> Result<()> {
         let what = format!("transferring data asset {}", short(data_asset_id));
-        self.send(
-            op("transfer_data_asset", "POST", Idempotent::No, what),
-            || self.raw().transfer_data_asset(data_asset_id, &transfer.0),
-        )
+        self.send(op(Operation::TransferDataAsset, what), || {
+            self.raw().transfer_data_asset(data_asset_id, &transfer.0)
+        })
         .await
     }
 
@@ -109,9 +105,7 @@ impl Client {
     pub async fn get_custom_metadata_schema(&self) -> Result<types::CustomMetadataSchema> {
         self.send(
             op(
-                "get_custom_metadata",
-                "GET",
-                Idempotent::Yes,
+                Operation::GetCustomMetadata,
                 "getting the custom metadata schema".to_owned(),
             ),
             || self.raw().get_custom_metadata(),

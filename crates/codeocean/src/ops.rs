@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 
-use crate::client::{Client, Idempotent, Op};
+use crate::client::{Client, op};
 use crate::error::{Result, short};
 use crate::{Computation, CustomMetadataValue, DataAsset};
 
@@ -144,6 +144,28 @@ impl From<types::RunRequest> for RunRequest {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewDataAsset(types::CreateDataAssetRequest);
 
+/// The `description` and `metadata` setters of both data-asset builders (each wraps a wire
+/// request with these two fields), with each setter's docs.
+macro_rules! description_and_metadata {
+    ($description_doc:literal, $metadata_doc:literal) => {
+        #[doc = $description_doc]
+        pub fn description(mut self, description: impl Into<String>) -> Self {
+            self.0.description = Some(description.into());
+            self
+        }
+
+        #[doc = $metadata_doc]
+        pub fn metadata(
+            mut self,
+            key: impl Into<String>,
+            value: impl Into<CustomMetadataValue>,
+        ) -> Self {
+            set_metadata(&mut self.0.custom_metadata, key.into(), value.into());
+            self
+        }
+    };
+}
+
 impl NewDataAsset {
     /// A result data asset holding a computation's results, mounted at `mount`.
     pub fn from_computation(
@@ -178,25 +200,14 @@ impl NewDataAsset {
         self
     }
 
-    /// A description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.0.description = Some(description.into());
-        self
-    }
+    description_and_metadata!(
+        "A description.",
+        "Sets a custom metadata field (a string or a number)."
+    );
 
     /// Adds a tag.
     pub fn tag(mut self, tag: impl Into<String>) -> Self {
         self.0.tags.push(tag.into());
-        self
-    }
-
-    /// Sets a custom metadata field (a string or a number).
-    pub fn metadata(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<CustomMetadataValue>,
-    ) -> Self {
-        set_metadata(&mut self.0.custom_metadata, key.into(), value.into());
         self
     }
 
@@ -235,11 +246,10 @@ impl DataAssetUpdate {
         self
     }
 
-    /// A new description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.0.description = Some(description.into());
-        self
-    }
+    description_and_metadata!(
+        "A new description.",
+        "Sets a custom metadata field; the custom metadata sent replaces the asset's."
+    );
 
     /// A new mount folder.
     pub fn mount(mut self, mount: impl Into<String>) -> Self {
@@ -250,16 +260,6 @@ impl DataAssetUpdate {
     /// New tags, replacing the old ones (an empty list removes them all).
     pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
         self.0.tags = Some(tags.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Sets a custom metadata field; the custom metadata sent replaces the asset's.
-    pub fn metadata(
-        mut self,
-        key: impl Into<String>,
-        value: impl Into<CustomMetadataValue>,
-    ) -> Self {
-        set_metadata(&mut self.0.custom_metadata, key.into(), value.into());
         self
     }
 
@@ -302,21 +302,12 @@ fn set_metadata(map: &mut Option<types::CustomMetadata>, key: String, value: Cus
         .insert(key, value);
 }
 
-pub(crate) fn op(
-    id: &'static str,
-    method: &'static str,
-    idempotent: Idempotent,
-    what: String,
-) -> Op {
-    Op::new(id, method, idempotent, what)
-}
-
 impl Client {
     /// Starts a run. Never retried once the request may have reached the server (only a
     /// `429`, which the server did not act on, or a connection that could not be opened).
     pub async fn run(&self, request: &RunRequest) -> Result<Computation> {
         let what = format!("running {}", request.target());
-        self.send(op("run_computation", "POST", Idempotent::No, what), || {
+        self.send(op(Operation::RunComputation, what), || {
             self.raw().run_computation(&request.0)
         })
         .await
@@ -325,7 +316,7 @@ impl Client {
     /// Gets a computation.
     pub async fn get_computation(&self, computation_id: &str) -> Result<Computation> {
         let what = format!("getting computation {}", short(computation_id));
-        self.send(op("get_computation", "GET", Idempotent::Yes, what), || {
+        self.send(op(Operation::GetComputation, what), || {
             self.raw().get_computation(computation_id)
         })
         .await
@@ -334,10 +325,9 @@ impl Client {
     /// Deletes a computation, stopping it first if it is running.
     pub async fn delete_computation(&self, computation_id: &str) -> Result<()> {
         let what = format!("deleting computation {}", short(computation_id));
-        self.send(
-            op("delete_computation", "DELETE", Idempotent::Yes, what),
-            || self.raw().delete_computation(computation_id),
-        )
+        self.send(op(Operation::DeleteComputation, what), || {
+            self.raw().delete_computation(computation_id)
+        })
         .await
     }
 
@@ -345,27 +335,25 @@ impl Client {
     pub async fn rename_computation(&self, computation_id: &str, name: &str) -> Result<()> {
         let what = format!("renaming computation {}", short(computation_id));
         let name = name.to_owned();
-        self.send(
-            op("rename_computation", "PATCH", Idempotent::Yes, what),
-            || self.raw().rename_computation(computation_id, &name),
-        )
+        self.send(op(Operation::RenameComputation, what), || {
+            self.raw().rename_computation(computation_id, &name)
+        })
         .await
     }
 
     /// Creates a data asset. Like a run, never retried once it may have reached the server.
     pub async fn create_data_asset(&self, asset: &NewDataAsset) -> Result<DataAsset> {
         let what = format!("creating data asset `{}`", asset.0.name);
-        self.send(
-            op("create_data_asset", "POST", Idempotent::No, what),
-            || self.raw().create_data_asset(&asset.0),
-        )
+        self.send(op(Operation::CreateDataAsset, what), || {
+            self.raw().create_data_asset(&asset.0)
+        })
         .await
     }
 
     /// Gets a data asset.
     pub async fn get_data_asset(&self, data_asset_id: &str) -> Result<DataAsset> {
         let what = format!("getting data asset {}", short(data_asset_id));
-        self.send(op("get_data_asset", "GET", Idempotent::Yes, what), || {
+        self.send(op(Operation::GetDataAsset, what), || {
             self.raw().get_data_asset(data_asset_id)
         })
         .await
@@ -378,10 +366,9 @@ impl Client {
         update: &DataAssetUpdate,
     ) -> Result<DataAsset> {
         let what = format!("updating data asset {}", short(data_asset_id));
-        self.send(
-            op("update_data_asset", "PUT", Idempotent::Yes, what),
-            || self.raw().update_data_asset(data_asset_id, &update.0),
-        )
+        self.send(op(Operation::UpdateDataAsset, what), || {
+            self.raw().update_data_asset(data_asset_id, &update.0)
+        })
         .await
     }
 }

@@ -14,13 +14,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 use futures_util::Stream;
 
 use crate::apps::App;
-use crate::client::{Client, Idempotent};
+use crate::client::{Client, op};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ops::op;
 use crate::{
     Capsule, CapsuleSortBy, CapsuleStatus, CustomMetadataValue, DataAsset, DataAssetSearchOrigin,
     DataAssetSortBy, DataAssetType, Ownership, SortOrder,
@@ -388,9 +387,9 @@ impl Client {
     ) -> impl Stream<Item = Result<Capsule>> + Send + 'static {
         let client = self.clone();
         let raw = search.raw.clone();
-        let (op_id, what) = match app {
-            App::Capsule => ("search_capsules", "searching capsules"),
-            App::Pipeline => ("search_pipelines", "searching pipelines"),
+        let (operation, what) = match app {
+            App::Capsule => (Operation::SearchCapsules, "searching capsules"),
+            App::Pipeline => (Operation::SearchPipelines, "searching pipelines"),
         };
         let fetch: Fetch<Capsule> = Arc::new(move |offset, limit| {
             let client = client.clone();
@@ -404,7 +403,7 @@ impl Client {
                 let what = format!("{what} (offset {offset})");
                 // A search reads only: safe to retry although it is a POST.
                 let page = client
-                    .send(op(op_id, "POST", Idempotent::Yes, what), || {
+                    .send(op(operation, what), || {
                         let (client, body) = (&client, &body);
                         async move {
                             match app {
@@ -491,10 +490,9 @@ impl Client {
             Box::pin(async move {
                 let what = format!("searching data assets (offset {offset})");
                 let page = client
-                    .send(
-                        op("search_data_assets", "POST", Idempotent::Yes, what),
-                        || client.raw().search_data_assets(&body),
-                    )
+                    .send(op(Operation::SearchDataAssets, what), || {
+                        client.raw().search_data_assets(&body)
+                    })
                     .await?;
                 Ok((page.results, page.has_more))
             })

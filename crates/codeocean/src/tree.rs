@@ -6,12 +6,13 @@
 //! (`…/download_url`). Whether a server has the current route is learned per kind of tree (a
 //! server may have grown `results/urls` before `files/urls`, or the other way round).
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 
-use codeocean_raw::types;
+use codeocean_raw::{Operation, types};
 
 use crate::ResultItem;
-use crate::client::{Client, Idempotent, Op, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN};
+use crate::client::{Client, RawResult, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN, op};
 use crate::error::{Error, Result, short};
 
 /// A file tree: a computation's results or a data asset's files. The two are listed, walked
@@ -93,6 +94,25 @@ impl Tree {
         }
     }
 
+    /// Sends the results' or the data asset's form of one operation: each kind's [`Operation`]
+    /// with the raw call that sends it.
+    async fn send<T, R, D>(
+        &self,
+        client: &Client,
+        what: String,
+        results: (Operation, impl Fn() -> R),
+        files: (Operation, impl Fn() -> D),
+    ) -> Result<T>
+    where
+        R: Future<Output = RawResult<T>>,
+        D: Future<Output = RawResult<T>>,
+    {
+        match self {
+            Self::Results(_) => client.send(op(results.0, what), results.1).await,
+            Self::DataAsset(_) => client.send(op(files.0, what), files.1).await,
+        }
+    }
+
     /// Lists one folder (`""`: the root).
     pub(crate) async fn list(&self, client: &Client, path: &str) -> Result<Vec<ResultItem>> {
         let what = if path.is_empty() {
@@ -104,48 +124,38 @@ impl Tree {
             path: path.to_owned(),
         };
         // A listing changes nothing on the server: safe to retry although it is a POST.
-        let folder = match self {
-            Self::Results(computation) => {
-                client
-                    .send(
-                        Op::new("list_computation_results", "POST", Idempotent::Yes, what),
-                        || client.raw().list_computation_results(computation, &body),
-                    )
-                    .await?
-            }
-            Self::DataAsset(id) => {
-                client
-                    .send(
-                        Op::new("list_data_asset_files", "POST", Idempotent::Yes, what),
-                        || client.raw().list_data_asset_files(id, &body),
-                    )
-                    .await?
-            }
-        };
+        let id = self.id();
+        let folder = self
+            .send(
+                client,
+                what,
+                (Operation::ListComputationResults, || {
+                    client.raw().list_computation_results(id, &body)
+                }),
+                (Operation::ListDataAssetFiles, || {
+                    client.raw().list_data_asset_files(id, &body)
+                }),
+            )
+            .await?;
         Ok(folder.items)
     }
 
     /// The signed URLs of one file through the current route only.
     pub(crate) async fn modern_urls(&self, client: &Client, path: &str) -> Result<FileUrls> {
         let what = format!("getting URLs of {}", self.file(path));
-        let urls = match self {
-            Self::Results(computation) => {
-                client
-                    .send(
-                        Op::new("get_result_file_urls", "GET", Idempotent::Yes, what),
-                        || client.raw().get_result_file_urls(computation, path),
-                    )
-                    .await?
-            }
-            Self::DataAsset(id) => {
-                client
-                    .send(
-                        Op::new("get_data_asset_file_urls", "GET", Idempotent::Yes, what),
-                        || client.raw().get_data_asset_file_urls(id, path),
-                    )
-                    .await?
-            }
-        };
+        let id = self.id();
+        let urls = self
+            .send(
+                client,
+                what,
+                (Operation::GetResultFileUrls, || {
+                    client.raw().get_result_file_urls(id, path)
+                }),
+                (Operation::GetDataAssetFileUrls, || {
+                    client.raw().get_data_asset_file_urls(id, path)
+                }),
+            )
+            .await?;
         Ok(FileUrls {
             download_url: urls.download_url,
             view_url: Some(urls.view_url),
@@ -155,29 +165,19 @@ impl Tree {
     /// The signed download URL of one file through the deprecated route only.
     pub(crate) async fn legacy_url(&self, client: &Client, path: &str) -> Result<String> {
         let what = format!("getting the download URL of {}", self.file(path));
-        let url = match self {
-            Self::Results(computation) => {
-                client
-                    .send(
-                        Op::new("get_result_file_download_url", "GET", Idempotent::Yes, what),
-                        || client.raw().get_result_file_download_url(computation, path),
-                    )
-                    .await?
-            }
-            Self::DataAsset(id) => {
-                client
-                    .send(
-                        Op::new(
-                            "get_data_asset_file_download_url",
-                            "GET",
-                            Idempotent::Yes,
-                            what,
-                        ),
-                        || client.raw().get_data_asset_file_download_url(id, path),
-                    )
-                    .await?
-            }
-        };
+        let id = self.id();
+        let url = self
+            .send(
+                client,
+                what,
+                (Operation::GetResultFileDownloadUrl, || {
+                    client.raw().get_result_file_download_url(id, path)
+                }),
+                (Operation::GetDataAssetFileDownloadUrl, || {
+                    client.raw().get_data_asset_file_download_url(id, path)
+                }),
+            )
+            .await?;
         Ok(url.url)
     }
 

@@ -601,16 +601,8 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
             ..
         } => tree::ls(ctx, &client, &Tree::results(id), &path, recursive).await,
         ResultsCmd::Url { id, path } => tree::url(ctx, &client, &Tree::results(id), &path).await,
-        ResultsCmd::Download {
-            id,
-            dir,
-            path,
-            to,
-            concurrency,
-            ..
-        } => {
-            let tree = Tree::results(id);
-            tree::download(ctx, &client, &tree, &path, (dir, to), concurrency).await
+        ResultsCmd::Download { id, path, dest } => {
+            tree::download(ctx, &client, &Tree::results(id), &path, dest).await
         }
     }
 }
@@ -662,16 +654,8 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
         DataAssetCmd::Url { id, path } => {
             return tree::url(ctx, &client, &Tree::data_asset(id), &path).await;
         }
-        DataAssetCmd::Download {
-            id,
-            dir,
-            path,
-            to,
-            concurrency,
-            ..
-        } => {
-            let tree = Tree::data_asset(id);
-            return tree::download(ctx, &client, &tree, &path, (dir, to), concurrency).await;
+        DataAssetCmd::Download { id, path, dest } => {
+            return tree::download(ctx, &client, &Tree::data_asset(id), &path, dest).await;
         }
         DataAssetCmd::Archive { id, undo } => {
             client.archive_data_asset(&id, !undo).await?;

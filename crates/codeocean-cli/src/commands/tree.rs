@@ -8,6 +8,7 @@ use codeocean::{Client, Summary, Tree};
 use futures_util::StreamExt as _;
 
 use super::{DownloadOutput, show, show_list, summary_line};
+use crate::cli::DownloadDest;
 use crate::output;
 use crate::progress::Downloading;
 use crate::{Ctx, Exit, commands::objects};
@@ -152,11 +153,10 @@ pub(crate) async fn download(
     client: &Client,
     tree: &Tree,
     path: &str,
-    (dir, to): (Option<PathBuf>, Option<PathBuf>),
-    concurrency: Option<usize>,
+    dest: DownloadDest,
 ) -> anyhow::Result<()> {
-    let to = &destination(tree, dir, to, path)?;
-    let summary = fetch(ctx, client, tree, path, to, concurrency).await?;
+    let to = &destination(tree, dest.dir, dest.to, path)?;
+    let summary = fetch(ctx, client, tree, path, to, dest.concurrency).await?;
     show(ctx, &DownloadOutput::from(&summary), || {
         summary_line(&summary, to)
     })?;
