@@ -176,7 +176,6 @@ fn findings(root: &Path) -> Vec<Finding> {
 }
 
 #[test]
-#[ignore] // un-ignored by the lead after the merge
 fn no_operation_is_spelled_out_by_hand() {
     let found = findings(&xtask::workspace_root());
     let list: Vec<String> = found

@@ -482,38 +482,18 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Whether sending a request twice is harmless: the spec's `x-idempotent`
-/// ([`Operation::idempotent`]) as the retry rule reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Idempotent {
-    Yes,
-    /// A run, a release, a data-asset creation or transfer: never re-sent once it may have
-    /// reached the server.
-    No,
-}
-
-/// One API operation about to be sent: its operation id, method and idempotence (all from
-/// the spec's table, [`Operation`]) and what it is about. Built by [`op`].
+/// One API operation about to be sent: the operation (its id, method and whether it is safe
+/// to send again all come from the spec's table, [`Operation`]) and what it is about. Built by
+/// [`op`].
 pub(crate) struct Op {
-    pub(crate) id: &'static str,
-    pub(crate) method: &'static str,
-    pub(crate) idempotent: Idempotent,
+    pub(crate) operation: Operation,
     /// What the request does, for messages: "listing results of computation 66095e3a…".
     pub(crate) what: String,
 }
 
 /// The operation `operation`, doing `what`.
 pub(crate) fn op(operation: Operation, what: String) -> Op {
-    Op {
-        id: operation.id(),
-        method: operation.method(),
-        idempotent: if operation.idempotent() {
-            Idempotent::Yes
-        } else {
-            Idempotent::No
-        },
-        what,
-    }
+    Op { operation, what }
 }
 
 /// What one try of a raw call gives: the decoded answer, or the raw client's error.
@@ -566,8 +546,8 @@ impl Client {
     {
         let span = tracing::info_span!(
             "codeocean.request",
-            operation = op.id,
-            method = op.method,
+            operation = op.operation.id(),
+            method = op.operation.method(),
             status = tracing::field::Empty,
             retries = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -651,11 +631,11 @@ impl Client {
         // The raw hooks log a try when its answer arrives; this one never did.
         let elapsed = if last { started.elapsed() } else { timeout };
         tracing::info!(
-            method = op.method,
+            method = op.operation.method(),
             elapsed_ms = elapsed.as_millis() as u64,
             "{} ({}) gave no answer within the {limit} timeout",
-            op.method,
-            op.id
+            op.operation.method(),
+            op.operation.id()
         );
         let detail = if last {
             format!(
@@ -732,11 +712,9 @@ impl Client {
         let safe = match (error.kind(), error.status()) {
             (ErrorKind::Status, Some(429)) => true,
             (ErrorKind::Status, Some(500 | 502 | 503 | 504)) | (ErrorKind::Timeout, _) => {
-                op.idempotent == Idempotent::Yes
+                op.operation.idempotent()
             }
-            (ErrorKind::Connection, _) => {
-                op.idempotent == Idempotent::Yes || is_connect_error(error)
-            }
+            (ErrorKind::Connection, _) => op.operation.idempotent() || is_connect_error(error),
             _ => false,
         };
         if !safe || !error.is_retryable() {

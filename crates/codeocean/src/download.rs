@@ -353,7 +353,7 @@ impl Client {
     pub fn download_tree(&self, tree: &Tree, dest: impl Into<PathBuf>) -> Download {
         Download {
             client: self.clone(),
-            source: tree.clone(),
+            tree: tree.clone(),
             dest: dest.into(),
             path: String::new(),
             concurrency: self.inner.download_concurrency,
@@ -387,7 +387,7 @@ impl Client {
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
 pub struct Download {
     client: Client,
-    source: Tree,
+    tree: Tree,
     dest: PathBuf,
     path: String,
     concurrency: usize,
@@ -402,7 +402,7 @@ pub struct Download {
 impl std::fmt::Debug for Download {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Download")
-            .field("source", &self.source)
+            .field("tree", &self.tree)
             .field("dest", &self.dest)
             .field("path", &self.path)
             .field("concurrency", &self.concurrency)
@@ -496,7 +496,7 @@ impl Download {
                 .buffer_unordered(job.concurrency)
         );
         let mut summary = Summary {
-            what: job.source.tree(),
+            what: job.tree.named(),
             ..Summary::default()
         };
         while let Some(done) = results.next().await {
@@ -514,7 +514,7 @@ impl Download {
             .await
             .map_err(|e| Error::io(format!("creating {}", self.dest.display()), e))?;
         let dest = self.dest.clone();
-        let source = self.source.key();
+        let source = self.tree.key();
         let progress = self.progress.clone();
         let state = blocking(move || {
             DestState::open(&dest, source, || {
@@ -542,7 +542,7 @@ impl Download {
                 return;
             }
             let mut walk = std::pin::pin!(job.client.walk_tree(
-                &job.source,
+                &job.tree,
                 &job.path,
                 job.list_concurrency,
                 job.limits
@@ -625,7 +625,7 @@ impl Download {
             return None;
         }
         let (parent, _) = self.path.rsplit_once('/').unwrap_or(("", &self.path));
-        let items = self.source.list(&self.client, parent).await.ok()?;
+        let items = self.tree.list(&self.client, parent).await.ok()?;
         items
             .into_iter()
             .find(|i| i.path.trim_matches('/') == self.path && i.type_ == ResultItemType::File)
@@ -678,7 +678,7 @@ impl Download {
 
     /// What the messages about a file say is being done.
     fn context(&self, path: &str) -> String {
-        format!("downloading {}", self.source.file(path))
+        format!("downloading {}", self.tree.file(path))
     }
 
     /// The transfer of `path` made no progress within the request timeout.
@@ -826,7 +826,7 @@ impl<'a> Transfer<'a> {
         }
         let urls = tokio::time::timeout_at(
             self.stall_deadline,
-            self.job.source.urls(&self.job.client, self.path),
+            self.job.tree.urls(&self.job.client, self.path),
         )
         .await
         .map_err(|_| self.job.stalled(self.path))?;

@@ -79,7 +79,7 @@ impl Tree {
     }
 
     /// "results of computation 66095e3a…" or "files of data asset 66095e3a…".
-    pub(crate) fn tree(&self) -> String {
+    pub(crate) fn named(&self) -> String {
         match self {
             Self::Results(_) => format!("results of {}", self.owner()),
             Self::DataAsset(_) => format!("files of {}", self.owner()),
@@ -116,9 +116,9 @@ impl Tree {
     /// Lists one folder (`""`: the root).
     pub(crate) async fn list(&self, client: &Client, path: &str) -> Result<Vec<ResultItem>> {
         let what = if path.is_empty() {
-            format!("listing {}", self.tree())
+            format!("listing {}", self.named())
         } else {
-            format!("listing folder `{path}` of the {}", self.tree())
+            format!("listing folder `{path}` of the {}", self.named())
         };
         let body = types::ListResultsRequest {
             path: path.to_owned(),

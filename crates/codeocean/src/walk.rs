@@ -62,7 +62,7 @@ type Listing =
 
 struct Walk {
     client: Client,
-    source: Tree,
+    tree: Tree,
     limit: usize,
     limits: WalkLimits,
     /// Segments of the folder the walk started at (depth is counted below it).
@@ -150,7 +150,7 @@ impl Walk {
 
     /// Yields an error of the walk (the walk goes on unless the caller ends it).
     fn report(&mut self, kind: ErrorKind, detail: String) {
-        let context = format!("walking the {}", self.source.tree());
+        let context = format!("walking the {}", self.tree.named());
         self.ready.push_back(Err(Error::new(kind, context, detail)));
     }
 }
@@ -236,7 +236,7 @@ impl Client {
         let root = path.trim_matches('/');
         let walk = Walk {
             client: self.clone(),
-            source: tree.clone(),
+            tree: tree.clone(),
             limit: concurrency.max(1),
             limits,
             root_depth: if root.is_empty() {
@@ -263,9 +263,9 @@ impl Client {
                         break;
                     };
                     let client = w.client.clone();
-                    let source = w.source.clone();
+                    let tree = w.tree.clone();
                     w.listing.push(Box::pin(async move {
-                        let items = source.list(&client, &folder).await;
+                        let items = tree.list(&client, &folder).await;
                         (folder, items)
                     }));
                 }
