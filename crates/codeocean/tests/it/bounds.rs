@@ -571,6 +571,17 @@ async fn logged<T>(level: tracing::Level, f: impl std::future::Future<Output = T
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
+    // tracing caches each callsite's interest process-wide, computed once against the default
+    // subscriber of whichever thread hits the callsite first: a sibling test's thread with no
+    // subscriber would cache "never" and blind this capture (the storage DEBUG line went
+    // missing once in a loaded parallel run). A global subscriber that is interested in
+    // everything (a bare registry, which writes nothing) keeps every callsite enabled; the
+    // scoped subscriber below then decides what is captured on this thread.
+    static EVERYTHING: std::sync::Once = std::sync::Once::new();
+    EVERYTHING.call_once(|| {
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        tracing::callsite::rebuild_interest_cache();
+    });
     let out = {
         let _guard = tracing::subscriber::set_default(subscriber);
         f.await
