@@ -945,6 +945,24 @@ mod tests {
     }
 
     #[test]
+    fn jitter_differs_between_callers() {
+        // Many tasks retrying (or waiters polling) at once must spread out: each schedule
+        // draws its own jitter (backon's `std` feature; without it every schedule of the
+        // process uses one fixed seed, so all of them wait exactly alike).
+        let polls = PollPolicy::default();
+        let a: Vec<Duration> = polls.intervals().take(8).collect();
+        let b: Vec<Duration> = polls.intervals().take(8).collect();
+        assert_ne!(a, b, "two waiters poll in lockstep");
+        let retry = RetryPolicy::default();
+        let broken = Error::new(ErrorKind::Connection, "x", "broken");
+        let first: Vec<_> = (0..8).map(|_| retry.next_delay(0, &broken)).collect();
+        assert!(
+            first.windows(2).any(|w| w[0] != w[1]),
+            "every first retry waits alike: {first:?}"
+        );
+    }
+
+    #[test]
     fn error_bodies() {
         assert_eq!(
             describe_body(404, br#"{"message":"nope"}"#),
