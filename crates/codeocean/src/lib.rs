@@ -138,9 +138,10 @@
 //!
 //! # Mistakes the compiler catches
 //!
-//! Requests, builders and searches are `#[must_use]`: building one and dropping it is a
-//! warning. Under `#![deny(unused_must_use)]` each of these fails to compile; binding the
-//! value and using it (`client.run(&request)`, `.build()`, streaming the search) is the fix.
+//! Requests, builders, searches, downloads and their summaries are `#[must_use]`: building one
+//! and dropping it is a warning. Under `#![deny(unused_must_use)]` each of these fails to
+//! compile; using the value (`client.run(&request)`, `.build()`, streaming the search,
+//! `.run().await` and reading the summary) is the fix.
 //!
 //! A request value that is never sent:
 //!
@@ -166,6 +167,26 @@
 //! }
 //! ```
 //!
+//! A download that is described but never run (`Download` is `#[must_use]`):
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! fn forgotten(client: &codeocean::Client) {
+//!     client.download("66095e3a-0747-4ec5-b8b1-95b89a428536", "results");
+//! }
+//! ```
+//!
+//! A download's [`Summary`] that is dropped unread (it may say the download is incomplete;
+//! `Summary` is `#[must_use]`):
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! async fn ignored(client: &codeocean::Client) -> codeocean::Result<()> {
+//!     client.download("66095e3a-0747-4ec5-b8b1-95b89a428536", "results").run().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
 //! A config type built with a struct literal (they are `#[non_exhaustive]`: start from
 //! `default()` and use the setters, `RetryPolicy::default().max_retries(3)`):
 //!
@@ -186,6 +207,14 @@
 //! let builder = Client::builder().domain("acmecorp.codeocean.com");
 //! fn search(client: &Client) -> SearchStream<codeocean::Capsule> {
 //!     client.search_capsules(&CapsuleSearch::new().query("tag:rna"))
+//! }
+//! async fn fetched(client: &Client) -> codeocean::Result<u64> {
+//!     let summary = client
+//!         .download("66095e3a-0747-4ec5-b8b1-95b89a428536", "results")
+//!         .run()
+//!         .await?
+//!         .into_result()?;
+//!     Ok(summary.downloaded)
 //! }
 //! # let _ = (request, builder);
 //! ```
