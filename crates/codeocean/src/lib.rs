@@ -114,8 +114,9 @@
 //!   id as `String` (typing them means retyping the spec's id fields through progenitor's
 //!   type replacement, in the raw crate too), every method and the CLI change, and ids read
 //!   from JSON, files or the command line need a conversion at each use. What protects users
-//!   instead: an error names the object's kind and its id (`getting computation da7a…`
-//!   answered 404), so a mix-up shows at the first failure. Typed ids later would change
+//!   instead: an error names the kind of object it looked for and the id it was given
+//!   (`getting computation <id>`, answered 404), so a data asset's id passed where a
+//!   computation's belongs shows at the first failure. Typed ids later would change
 //!   every signature, a breaking change: to be done before 1.0 or not at all. Its likely form:
 //!   `&DataAssetId` parameters, model fields typed so that `asset.id` already is one, and
 //!   `From<String>` for ids from files or the command line.
