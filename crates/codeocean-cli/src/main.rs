@@ -114,12 +114,11 @@ impl Ctx {
     /// The polling policy, with an overall limit when one is given.
     pub(crate) fn poll(&self, timeout: Option<Duration>) -> PollPolicy {
         let default = PollPolicy::default();
-        PollPolicy {
-            initial_interval: self.poll_interval,
-            max_interval: default.max_interval.max(self.poll_interval),
-            max_wait: timeout.or(default.max_wait),
-            ..default
-        }
+        let (max_interval, max_wait) = (default.max_interval, default.max_wait);
+        default
+            .initial_interval(self.poll_interval)
+            .max_interval(max_interval.max(self.poll_interval))
+            .max_wait(timeout.or(max_wait))
     }
 
     /// A note for the user on stderr (nothing with -q).

@@ -38,12 +38,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let policy = codeocean::PollPolicy {
-        initial_interval: Duration::from_secs_f64(initial),
-        max_interval: Duration::from_secs_f64(max),
-        factor: 1.5,
-        max_wait: Some(Duration::from_secs(600)),
-    };
+    let policy = codeocean::PollPolicy::default()
+        .initial_interval(Duration::from_secs_f64(initial))
+        .max_interval(Duration::from_secs_f64(max))
+        .factor(1.5)
+        .max_wait(Some(Duration::from_secs(600)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

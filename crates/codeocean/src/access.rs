@@ -20,6 +20,7 @@ use crate::{EveryoneRole, GroupRole, UserRole};
 /// assert_eq!(update.as_raw().users.as_ref().map(Vec::len), Some(1));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[must_use = "a permissions update changes nothing until passed to an `update_…_permissions` method"]
 pub struct PermissionsUpdate(types::Permissions);
 
 impl PermissionsUpdate {
@@ -88,6 +89,7 @@ impl From<types::Permissions> for PermissionsUpdate {
 /// assert_eq!(attach.as_raw()[1].mount, None);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[must_use = "attachments attach nothing until passed to an `attach_…_data_assets` method"]
 pub struct Attachments(Vec<types::DataAssetAttachParams>);
 
 impl Attachments {

@@ -170,10 +170,21 @@ impl Client {
         .await
     }
 
-    /// Archives (`true`) or unarchives (`false`) a capsule or a pipeline:
-    /// [`archive_capsule`](Client::archive_capsule) or
-    /// [`archive_pipeline`](Client::archive_pipeline).
-    pub async fn archive_app(&self, app: App, id: &str, archive: bool) -> Result<()> {
+    /// Archives a capsule or a pipeline: [`archive_capsule`](Client::archive_capsule) or
+    /// [`archive_pipeline`](Client::archive_pipeline). [`unarchive_app`](Client::unarchive_app)
+    /// undoes it.
+    pub async fn archive_app(&self, app: App, id: &str) -> Result<()> {
+        self.set_app_archived(app, id, true).await
+    }
+
+    /// Unarchives a capsule or a pipeline: [`unarchive_capsule`](Client::unarchive_capsule) or
+    /// [`unarchive_pipeline`](Client::unarchive_pipeline).
+    pub async fn unarchive_app(&self, app: App, id: &str) -> Result<()> {
+        self.set_app_archived(app, id, false).await
+    }
+
+    /// `PATCH …/archive?archive=`: one operation, two methods, so that a call says which way.
+    async fn set_app_archived(&self, app: App, id: &str, archive: bool) -> Result<()> {
         let verb = if archive { "archiving" } else { "unarchiving" };
         let what = format!("{verb} {}", app.named(id));
         self.send_app(
@@ -335,11 +346,18 @@ app_twins! {
     pipeline_app_panel
     = app_panel(version: Option<i64>) -> types::AppPanel;
 
-    /// Archives (`true`) or unarchives (`false`) a capsule.
+    /// Archives a capsule (it leaves searches unless they ask for archived items;
+    /// [`unarchive_capsule`](Client::unarchive_capsule) brings it back).
     archive_capsule,
-    /// Archives (`true`) or unarchives (`false`) a pipeline.
+    /// Archives a pipeline; [`unarchive_pipeline`](Client::unarchive_pipeline) brings it back.
     archive_pipeline
-    = archive_app(archive: bool) -> ();
+    = archive_app() -> ();
+
+    /// Unarchives a capsule archived with [`archive_capsule`](Client::archive_capsule).
+    unarchive_capsule,
+    /// Unarchives a pipeline archived with [`archive_pipeline`](Client::archive_pipeline).
+    unarchive_pipeline
+    = unarchive_app() -> ();
 
     /// Pushes a capsule's commits to its linked Git repository and pulls the repository's new
     /// ones.

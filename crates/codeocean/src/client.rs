@@ -24,7 +24,26 @@ use crate::error::{Error, ErrorKind, Result, from_reqwest, snippet};
 /// `504`, timeouts and broken connections are retried only on idempotent requests; a run or a
 /// data-asset creation is retried after them only when the connection could not even be opened
 /// (so the request never reached the server): a duplicate run costs money.
+///
+/// Built from [`RetryPolicy::default`] or [`RetryPolicy::none`] and the setters; the fields
+/// are public to read. The struct is `#[non_exhaustive]`, so a field added later breaks no
+/// caller: it cannot be built with a struct literal outside this crate.
+///
+/// ```
+/// use std::time::Duration;
+/// use codeocean::{Client, RetryPolicy};
+///
+/// let retry = RetryPolicy::default()
+///     .max_retries(3)
+///     .initial_backoff(Duration::from_millis(100));
+/// assert_eq!(retry.max_retries, 3);
+/// assert_eq!(retry.max_backoff, RetryPolicy::default().max_backoff);
+/// let builder = Client::builder().retry_policy(retry);
+/// # let _ = builder;
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
+#[must_use = "a retry policy does nothing until passed to `ClientBuilder::retry_policy`"]
 pub struct RetryPolicy {
     /// Retries after the first attempt (0 disables retrying).
     pub max_retries: usize,
@@ -54,6 +73,30 @@ impl RetryPolicy {
             max_retries: 0,
             ..Self::default()
         }
+    }
+
+    /// Retries after the first attempt (default 5; 0 disables retrying).
+    pub fn max_retries(mut self, n: usize) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// First backoff delay (default 200 ms).
+    pub fn initial_backoff(mut self, delay: Duration) -> Self {
+        self.initial_backoff = delay;
+        self
+    }
+
+    /// Longest backoff delay (default 10 s).
+    pub fn max_backoff(mut self, delay: Duration) -> Self {
+        self.max_backoff = delay;
+        self
+    }
+
+    /// Longest `Retry-After` honoured (default 60 s); a longer one fails the request at once.
+    pub fn max_retry_after(mut self, delay: Duration) -> Self {
+        self.max_retry_after = delay;
+        self
     }
 
     /// The wait before retry number `retry + 1` (`retry` retries made so far since the budget
@@ -88,7 +131,26 @@ impl RetryPolicy {
 /// How waiters poll: jittered exponential intervals between `initial_interval` and
 /// `max_interval`, starting again from `initial_interval` whenever the state changes, up to
 /// `max_wait` in all.
+///
+/// Built from [`PollPolicy::default`] and the setters; the fields are public to read. The
+/// struct is `#[non_exhaustive]`, so a field added later breaks no caller: it cannot be built
+/// with a struct literal outside this crate.
+///
+/// ```
+/// use std::time::Duration;
+/// use codeocean::{Client, PollPolicy};
+///
+/// let poll = PollPolicy::default()
+///     .initial_interval(Duration::from_secs(5))
+///     .max_wait(Some(Duration::from_secs(3600)));
+/// assert_eq!(poll.max_wait, Some(Duration::from_secs(3600)));
+/// assert_eq!(poll.factor, PollPolicy::default().factor);
+/// let builder = Client::builder().poll_policy(poll);
+/// # let _ = builder;
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
+#[must_use = "a polling policy does nothing until passed to `ClientBuilder::poll_policy` or a waiter"]
 pub struct PollPolicy {
     /// First interval between polls.
     pub initial_interval: Duration,
@@ -112,6 +174,30 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
+    /// First interval between polls (default 1 s).
+    pub fn initial_interval(mut self, interval: Duration) -> Self {
+        self.initial_interval = interval;
+        self
+    }
+
+    /// Longest interval between polls (default 30 s).
+    pub fn max_interval(mut self, interval: Duration) -> Self {
+        self.max_interval = interval;
+        self
+    }
+
+    /// Growth factor of the interval (default 1.5).
+    pub fn factor(mut self, factor: f32) -> Self {
+        self.factor = factor;
+        self
+    }
+
+    /// Give up after this long (default `Some(24 h)`; `None`: wait forever).
+    pub fn max_wait(mut self, max_wait: Option<Duration>) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
     pub(crate) fn intervals(&self) -> impl Iterator<Item = Duration> + use<> {
         backon::ExponentialBuilder::default()
             .with_min_delay(self.initial_interval)
@@ -137,6 +223,7 @@ type Customize = Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + 
 
 /// Configures a [`Client`]. Start with [`Client::builder`].
 #[derive(Clone)]
+#[must_use = "a client builder does nothing until `.build()` is called"]
 pub struct ClientBuilder {
     domain: Option<String>,
     token: Option<Token>,
@@ -974,5 +1061,38 @@ mod tests {
             describe_body(404, b""),
             ("Not Found (empty body)".into(), false)
         );
+    }
+
+    #[test]
+    fn each_policy_setter_sets_its_field_and_keeps_the_others() {
+        let d = RetryPolicy::default();
+        let r = RetryPolicy::default()
+            .max_retries(2)
+            .initial_backoff(Duration::from_millis(7))
+            .max_backoff(Duration::from_millis(70));
+        assert_eq!(
+            (r.max_retries, r.initial_backoff, r.max_backoff),
+            (2, Duration::from_millis(7), Duration::from_millis(70))
+        );
+        assert_eq!(r.max_retry_after, d.max_retry_after);
+        let r = RetryPolicy::none().max_retry_after(Duration::from_secs(3));
+        assert_eq!(
+            (r.max_retries, r.max_retry_after),
+            (0, Duration::from_secs(3))
+        );
+        assert_eq!(r.initial_backoff, d.initial_backoff);
+
+        let d = PollPolicy::default();
+        let p = PollPolicy::default()
+            .initial_interval(Duration::from_millis(5))
+            .max_interval(Duration::from_millis(9))
+            .factor(2.0);
+        assert_eq!(
+            (p.initial_interval, p.max_interval, p.factor),
+            (Duration::from_millis(5), Duration::from_millis(9), 2.0)
+        );
+        assert_eq!(p.max_wait, d.max_wait);
+        assert_eq!(PollPolicy::default().max_wait(None).max_wait, None);
+        assert_eq!(PollPolicy::default().max_wait(None).factor, d.factor);
     }
 }

@@ -15,6 +15,7 @@ use crate::error::{Result, short};
 /// assert_eq!(t.as_raw().force, Some(true));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[must_use = "a transfer moves nothing until passed to `Client::transfer_data_asset`"]
 pub struct Transfer(types::TransferDataAssetRequest);
 
 impl Transfer {
@@ -76,8 +77,20 @@ impl Client {
         .await
     }
 
-    /// Archives (`true`) or unarchives (`false`) a data asset.
-    pub async fn archive_data_asset(&self, data_asset_id: &str, archive: bool) -> Result<()> {
+    /// Archives a data asset (it leaves searches unless they ask for archived items;
+    /// [`unarchive_data_asset`](Client::unarchive_data_asset) brings it back).
+    pub async fn archive_data_asset(&self, data_asset_id: &str) -> Result<()> {
+        self.set_data_asset_archived(data_asset_id, true).await
+    }
+
+    /// Unarchives a data asset archived with
+    /// [`archive_data_asset`](Client::archive_data_asset).
+    pub async fn unarchive_data_asset(&self, data_asset_id: &str) -> Result<()> {
+        self.set_data_asset_archived(data_asset_id, false).await
+    }
+
+    /// `PATCH /data_assets/{id}/archive?archive=`: one operation, two methods.
+    async fn set_data_asset_archived(&self, data_asset_id: &str, archive: bool) -> Result<()> {
         let verb = if archive { "archiving" } else { "unarchiving" };
         let what = format!("{verb} data asset {}", short(data_asset_id));
         self.send(op(Operation::ArchiveDataAsset, what), || {

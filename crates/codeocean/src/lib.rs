@@ -93,6 +93,34 @@
 //!   these two trees, and callers (the CLI among them) match on them without a wildcard arm,
 //!   so a new family would be a compile error where it must be handled, not a silent default.
 //!
+//! - **Archiving is two methods, not a flag.** [`Client::archive_capsule`] and
+//!   [`Client::unarchive_capsule`] (and the same for pipelines, data assets and the generic
+//!   [`Client::archive_app`]/[`Client::unarchive_app`]): `archive_capsule(id, false)` read as
+//!   "archive" and meant the opposite. An enum argument was weighed and not taken: a call
+//!   that names its direction in the method reads best, and there are only two directions.
+//! - **Searches return a named, `Unpin` [`SearchStream`]** (boxed inside, one allocation per
+//!   search), so `.next()` and `.try_next()` need no `pin!`, and the type can be named in a
+//!   struct field or a function signature.
+//! - **Config types grow without breaking callers.** [`RetryPolicy`] and [`PollPolicy`] are
+//!   `#[non_exhaustive]`: built from `default()` (or [`RetryPolicy::none`]) and setters
+//!   (`RetryPolicy::default().max_retries(3)`), their fields public to read. A field added
+//!   later is a new setter, not a compile error in every struct literal.
+//! - **Builders and requests are `#[must_use]`**, with a message saying what to do with them:
+//!   a [`RunRequest`], a search or a [`ClientBuilder`] left unused is a warning, not a silent
+//!   no-op (see [Mistakes the compiler catches](#mistakes-the-compiler-catches)).
+//! - **Ids stay `&str`/`String`, not newtypes, for now.** A `ComputationId`/`DataAssetId`/
+//!   `CapsuleId` with `Display`/`FromStr`/`AsRef<str>` would turn "a data asset id passed to
+//!   `download()`" into a compile error, but it costs: the generated model types hold every
+//!   id as `String` (typing them means retyping the spec's id fields through progenitor's
+//!   type replacement, in the raw crate too), every method and the CLI change, and ids read
+//!   from JSON, files or the command line need a conversion at each use. What protects users
+//!   instead: an error names the kind of object it looked for and the id it was given
+//!   (`getting computation <id>`, answered 404), so a data asset's id passed where a
+//!   computation's belongs shows at the first failure. Typed ids later would change
+//!   every signature, a breaking change: to be done before 1.0 or not at all. Its likely form:
+//!   `&DataAssetId` parameters, model fields typed so that `asset.id` already is one, and
+//!   `From<String>` for ids from files or the command line.
+//!
 //! ```no_run
 //! use codeocean::{App, Client, Tree};
 //!
@@ -107,6 +135,89 @@
 //! }
 //! # Ok(())
 //! # }
+//! ```
+//!
+//! # Mistakes the compiler catches
+//!
+//! Requests, builders, searches, downloads and their summaries are `#[must_use]`: building one
+//! and dropping it is a warning. Under `#![deny(unused_must_use)]` each of these fails to
+//! compile; using the value (`client.run(&request)`, `.build()`, streaming the search,
+//! `.run().await` and reading the summary) is the fix.
+//!
+//! A request value that is never sent:
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! codeocean::RunRequest::capsule("c0ffee00-0000-4000-8000-000000000001").version(2);
+//! ```
+//!
+//! A builder whose setter's result is dropped (it returns the changed builder):
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! let builder = codeocean::Client::builder();
+//! builder.domain("acmecorp.codeocean.com");
+//! ```
+//!
+//! A search that is never streamed:
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! fn search(client: &codeocean::Client) {
+//!     client.search_capsules(&codeocean::CapsuleSearch::new().query("tag:rna"));
+//! }
+//! ```
+//!
+//! A download that is described but never run (`Download` is `#[must_use]`):
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! fn forgotten(client: &codeocean::Client) {
+//!     client.download("66095e3a-0747-4ec5-b8b1-95b89a428536", "results");
+//! }
+//! ```
+//!
+//! A download's [`Summary`] that is dropped unread (it may say the download is incomplete;
+//! `Summary` is `#[must_use]`):
+//!
+//! ```compile_fail
+//! #![deny(unused_must_use)]
+//! async fn ignored(client: &codeocean::Client) -> codeocean::Result<()> {
+//!     client.download("66095e3a-0747-4ec5-b8b1-95b89a428536", "results").run().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A config type built with a struct literal (they are `#[non_exhaustive]`: start from
+//! `default()` and use the setters, `RetryPolicy::default().max_retries(3)`):
+//!
+//! ```compile_fail,E0639
+//! let retry = codeocean::RetryPolicy {
+//!     max_retries: 3,
+//!     ..codeocean::RetryPolicy::default()
+//! };
+//! ```
+//!
+//! The same code, with each value used, compiles:
+//!
+//! ```
+//! #![deny(unused_must_use)]
+//! use codeocean::{CapsuleSearch, Client, RunRequest, SearchStream};
+//!
+//! let request = RunRequest::capsule("c0ffee00-0000-4000-8000-000000000001").version(2);
+//! let builder = Client::builder().domain("acmecorp.codeocean.com");
+//! fn search(client: &Client) -> SearchStream<codeocean::Capsule> {
+//!     client.search_capsules(&CapsuleSearch::new().query("tag:rna"))
+//! }
+//! async fn fetched(client: &Client) -> codeocean::Result<u64> {
+//!     let summary = client
+//!         .download("66095e3a-0747-4ec5-b8b1-95b89a428536", "results")
+//!         .run()
+//!         .await?
+//!         .into_result()?;
+//!     Ok(summary.downloaded)
+//! }
+//! # let _ = (request, builder);
 //! ```
 //!
 //! Every request runs in a `tracing` span `codeocean.request` with the operation, method,
@@ -135,7 +246,7 @@ pub use data_assets::Transfer;
 pub use download::{Download, Progress, Summary, safe_segments};
 pub use error::{Error, ErrorKind, Result};
 pub use ops::{DataAssetUpdate, NewDataAsset, RunRequest};
-pub use search::{CapsuleSearch, DataAssetSearch, Filter};
+pub use search::{CapsuleSearch, DataAssetSearch, Filter, SearchStream};
 pub use tree::{FileUrls, Tree};
 pub use wait::{Finished, Outcome, outcome};
 pub use walk::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, WalkLimits};

@@ -20,6 +20,7 @@ use crate::{Computation, CustomMetadataValue, DataAsset};
 /// assert_eq!(run.as_raw().named_parameters.as_ref().map(Vec::len), Some(1));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[must_use = "a run request starts nothing until passed to `Client::run`"]
 pub struct RunRequest(types::RunRequest);
 
 impl RunRequest {
@@ -142,6 +143,7 @@ impl From<types::RunRequest> for RunRequest {
 /// assert_eq!(asset.as_raw().tags, ["nightly"]);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[must_use = "a new data asset is created only when passed to `Client::create_data_asset`"]
 pub struct NewDataAsset(types::CreateDataAssetRequest);
 
 /// The `description` and `metadata` setters of both data-asset builders (each wraps a wire
@@ -232,6 +234,7 @@ impl From<types::CreateDataAssetRequest> for NewDataAsset {
 /// assert_eq!(update.as_raw().name.as_deref(), Some("Renamed"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[must_use = "an update changes nothing until passed to `Client::update_data_asset`"]
 pub struct DataAssetUpdate(types::UpdateDataAssetRequest);
 
 impl DataAssetUpdate {

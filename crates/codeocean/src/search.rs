@@ -8,11 +8,15 @@
 //! [`ErrorKind::Paging`] instead of looping; so does reaching the page cap
 //! ([`max_pages`](CapsuleSearch::max_pages)). Each result is yielded once, by id, even when
 //! pages overlap.
+//!
+//! The searches return a [`SearchStream`]: a named stream that is `Unpin`, so
+//! `StreamExt::next` and `TryStreamExt::try_next` work on it without pinning it first.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use codeocean_raw::{Operation, types};
 use futures_util::Stream;
@@ -45,6 +49,7 @@ pub const DEFAULT_MAX_PAGES: usize = 1000;
 /// # let _ = (tagged, recent);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[must_use = "a filter does nothing until added to a search with `.filter(..)`"]
 pub struct Filter(types::SearchFilter);
 
 impl Filter {
@@ -175,6 +180,7 @@ macro_rules! paging_setters {
 /// assert_eq!(search.as_raw().query.as_deref(), Some("tag:genomics"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[must_use = "a search does nothing until passed to `search_capsules` (or `search_pipelines`) and streamed"]
 pub struct CapsuleSearch {
     raw: types::CapsuleSearchRequest,
     paging: Paging,
@@ -225,6 +231,7 @@ impl From<types::CapsuleSearchRequest> for CapsuleSearch {
 /// assert_eq!(search.as_raw().type_, Some(DataAssetType::Result));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[must_use = "a search does nothing until passed to `search_data_assets` and streamed"]
 pub struct DataAssetSearch {
     raw: types::DataAssetSearchRequest,
     paging: Paging,
@@ -272,6 +279,58 @@ impl From<types::DataAssetSearchRequest> for DataAssetSearch {
     }
 }
 
+/// The results of a search, page after page: a [`Stream`] of `Result<T>` that fetches each page
+/// when the results before it have been taken, and ends after the last page (or after an
+/// error, which is its last item). Returned by [`Client::search_capsules`],
+/// [`Client::search_pipelines`], [`Client::search_apps`] and [`Client::search_data_assets`].
+///
+/// It is `Unpin` (the paging state is boxed inside), so `StreamExt::next` and
+/// `TryStreamExt::try_next` take it as it is, without `pin!`; and it is `Send`, so a task
+/// can own it. Nothing is sent until the stream is polled.
+///
+/// ```no_run
+/// use codeocean::CapsuleSearch;
+/// use futures_util::StreamExt as _;
+///
+/// # async fn example(client: &codeocean::Client) -> codeocean::Result<()> {
+/// let mut found = client.search_capsules(&CapsuleSearch::new().query("tag:genomics"));
+/// while let Some(capsule) = found.next().await {
+///     println!("{}", capsule?.id);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a search sends nothing until its stream is polled (`.next().await`, `.try_collect()`, …)"]
+pub struct SearchStream<T> {
+    inner: Pin<Box<dyn Stream<Item = Result<T>> + Send>>,
+}
+
+impl<T> SearchStream<T> {
+    fn new(inner: impl Stream<Item = Result<T>> + Send + 'static) -> Self {
+        Self {
+            inner: Box::pin(inner),
+        }
+    }
+}
+
+impl<T> Stream for SearchStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<T> std::fmt::Debug for SearchStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchStream").finish_non_exhaustive()
+    }
+}
+
 /// One page: its results and whether more follow.
 type Page<T> = Pin<Box<dyn Future<Output = Result<(Vec<T>, bool)>> + Send>>;
 /// Fetches the page at an offset with a limit.
@@ -306,8 +365,8 @@ impl<T: Send + 'static> Pager<T> {
         }
     }
 
-    fn stream(self) -> impl Stream<Item = Result<T>> + Send + 'static {
-        futures_util::stream::unfold(self, |mut p| async move {
+    fn stream(self) -> SearchStream<T> {
+        SearchStream::new(futures_util::stream::unfold(self, |mut p| async move {
             loop {
                 if let Some(item) = p.ready.pop_front() {
                     return Some((Ok(item), p));
@@ -323,7 +382,7 @@ impl<T: Send + 'static> Pager<T> {
                     }
                 }
             }
-        })
+        }))
     }
 
     fn paging_error(&self, detail: String) -> Error {
@@ -380,11 +439,7 @@ impl Client {
     /// Every capsule or every pipeline matching a search, page after page:
     /// [`search_capsules`](Client::search_capsules) or
     /// [`search_pipelines`](Client::search_pipelines), the family picked at run time.
-    pub fn search_apps(
-        &self,
-        app: App,
-        search: &CapsuleSearch,
-    ) -> impl Stream<Item = Result<Capsule>> + Send + 'static {
+    pub fn search_apps(&self, app: App, search: &CapsuleSearch) -> SearchStream<Capsule> {
         let client = self.clone();
         let raw = search.raw.clone();
         let (operation, what) = match app {
@@ -424,32 +479,28 @@ impl Client {
     /// results without sending them ends it with an error of kind [`ErrorKind::Paging`]
     /// rather than a loop.
     ///
+    /// The stream is a [`SearchStream`], `Unpin`: no `pin!` is needed before `try_next`.
+    ///
     /// ```no_run
     /// use codeocean::CapsuleSearch;
     /// use futures_util::TryStreamExt as _;
     ///
     /// # async fn example() -> codeocean::Result<()> {
     /// let client = codeocean::Client::from_env()?;
-    /// let mut found = std::pin::pin!(client.search_capsules(&CapsuleSearch::new().query("tag:genomics")));
+    /// let mut found = client.search_capsules(&CapsuleSearch::new().query("tag:genomics"));
     /// while let Some(capsule) = found.try_next().await? {
     ///     println!("{} {}", capsule.id, capsule.name.unwrap_or_default());
     /// }
     /// # Ok(())
     /// # }
     /// ```
-    pub fn search_capsules(
-        &self,
-        search: &CapsuleSearch,
-    ) -> impl Stream<Item = Result<Capsule>> + Send + 'static {
+    pub fn search_capsules(&self, search: &CapsuleSearch) -> SearchStream<Capsule> {
         self.search_apps(App::Capsule, search)
     }
 
     /// Every pipeline matching a search, page after page; see
     /// [`search_capsules`](Client::search_capsules).
-    pub fn search_pipelines(
-        &self,
-        search: &CapsuleSearch,
-    ) -> impl Stream<Item = Result<Capsule>> + Send + 'static {
+    pub fn search_pipelines(&self, search: &CapsuleSearch) -> SearchStream<Capsule> {
         self.search_apps(App::Pipeline, search)
     }
 
@@ -473,10 +524,7 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn search_data_assets(
-        &self,
-        search: &DataAssetSearch,
-    ) -> impl Stream<Item = Result<DataAsset>> + Send + 'static {
+    pub fn search_data_assets(&self, search: &DataAssetSearch) -> SearchStream<DataAsset> {
         let client = self.clone();
         let raw = search.raw.clone();
         let fetch: Fetch<DataAsset> = Arc::new(move |offset, limit| {

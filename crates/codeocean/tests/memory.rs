@@ -394,12 +394,13 @@ fn an_endless_body_is_streamed_in_bounded_memory() {
                     .domain(&origin)
                     .token("memory-token")
                     .read_timeout(Duration::from_secs(5))
-                    .retry_policy(RetryPolicy {
-                        max_retries: 1,
-                        initial_backoff: Duration::from_millis(5),
-                        max_backoff: Duration::from_millis(5),
-                        max_retry_after: Duration::from_secs(1),
-                    })
+                    .retry_policy(
+                        RetryPolicy::default()
+                            .max_retries(1)
+                            .initial_backoff(Duration::from_millis(5))
+                            .max_backoff(Duration::from_millis(5))
+                            .max_retry_after(Duration::from_secs(1)),
+                    )
                     .build()
                     .unwrap();
                 client.download("cafe", &dest).run().await.unwrap()

@@ -91,7 +91,11 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
             show_detached(ctx, &format!("{app} {id}"), &data_assets)
         }
         AppCmd::Archive { id, undo } => {
-            client.archive_app(app, &id, !undo).await?;
+            if undo {
+                client.unarchive_app(app, &id).await?;
+            } else {
+                client.archive_app(app, &id).await?;
+            }
             show_archived(ctx, &format!("{app} {id}"), &id, !undo)
         }
         AppCmd::Delete { id, yes } => {

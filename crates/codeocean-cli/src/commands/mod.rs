@@ -658,7 +658,11 @@ async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
             return tree::download(ctx, &client, &Tree::data_asset(id), &path, dest).await;
         }
         DataAssetCmd::Archive { id, undo } => {
-            client.archive_data_asset(&id, !undo).await?;
+            if undo {
+                client.unarchive_data_asset(&id).await?;
+            } else {
+                client.archive_data_asset(&id).await?;
+            }
             return apps::show_archived(ctx, &format!("data asset {id}"), &id, !undo);
         }
         DataAssetCmd::Delete { id, yes } => {

@@ -5,7 +5,7 @@ use codeocean::{
     App, CapsuleSearch, CapsuleSortBy, CapsuleStatus, Client, DataAssetSearch,
     DataAssetSearchOrigin, DataAssetSortBy, DataAssetType, Ownership, SortOrder,
 };
-use futures_util::{Stream, StreamExt as _};
+use futures_util::StreamExt as _;
 use serde::Serialize;
 
 use super::objects;
@@ -48,10 +48,11 @@ fn order(args: &SearchArgs) -> SortOrder {
 async fn print_all<T: Serialize>(
     ctx: &Ctx,
     args: &SearchArgs,
-    results: impl Stream<Item = codeocean::Result<T>>,
+    results: codeocean::SearchStream<T>,
     table: impl FnOnce(&[T]) -> String,
 ) -> anyhow::Result<()> {
-    let mut results = std::pin::pin!(results.take(args.limit.unwrap_or(usize::MAX)));
+    // A search stream is `Unpin`: no pinning before `next()`.
+    let mut results = results.take(args.limit.unwrap_or(usize::MAX));
     let mut found = Vec::new();
     let mut failure = None;
     while let Some(item) = results.next().await {

@@ -259,6 +259,31 @@ fn capsule_attach_sends_the_mounts() {
 }
 
 #[test]
+fn capsule_and_pipeline_archive_and_undo() {
+    let sim = sim();
+    for (family, id) in [("capsule", OK_CAPSULE), ("pipeline", PIPELINE)] {
+        let archived = || {
+            let out = run(Some(&sim), &["--json", family, "search", "--archived"]);
+            assert_eq!(out.code, 0, "{out:?}");
+            lines(&out)
+                .iter()
+                .map(|v| v["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let out = run(Some(&sim), &[family, "archive", id]);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, format!("archived {family} {id}\n").as_str())
+        );
+        assert_eq!(archived(), [id]);
+        let out = run(Some(&sim), &["--json", family, "archive", "--undo", id]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(json(&out), serde_json::json!({"id": id, "archived": false}));
+        assert!(archived().is_empty());
+    }
+}
+
+#[test]
 fn data_asset_archive_and_delete() {
     let sim = sim();
     let id = sim.add_data_assets(1).remove(0);

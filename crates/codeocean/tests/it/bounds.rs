@@ -17,12 +17,11 @@ use super::*;
 const GUARD: Duration = Duration::from_secs(20);
 
 fn fast_retries(max_retries: usize) -> RetryPolicy {
-    RetryPolicy {
-        max_retries,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(5),
-    }
+    RetryPolicy::default()
+        .max_retries(max_retries)
+        .initial_backoff(Duration::from_millis(5))
+        .max_backoff(Duration::from_millis(20))
+        .max_retry_after(Duration::from_secs(5))
 }
 
 fn client_for(origin: &str) -> codeocean::ClientBuilder {
@@ -451,10 +450,7 @@ async fn a_host_that_does_not_resolve_fails_at_once_naming_it() {
     let c = Client::builder()
         .domain("nowhere.invalid")
         .token("t")
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_secs(30),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_secs(30)))
         .build()
         .unwrap();
     let e = tokio::time::timeout(GUARD, c.get_capsule("cafe"))
@@ -529,10 +525,7 @@ async fn tls_against_a_plain_http_server_says_to_use_http() {
     let c = Client::builder()
         .domain(format!("127.0.0.1:{port}"))
         .token(sim.token())
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_secs(30),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::default().initial_backoff(Duration::from_secs(30)))
         .build()
         .unwrap();
     let e = tokio::time::timeout(GUARD, c.get_capsule(HELLO))

@@ -96,7 +96,7 @@ async fn capsules_and_pipelines() {
             .len(),
         1
     );
-    c.archive_capsule("c1", true).await.unwrap();
+    c.archive_capsule("c1").await.unwrap();
     c.delete_pipeline("p1").await.unwrap();
     let sync = c.sync_capsule("c1").await.unwrap();
     assert_eq!((sync.pulled, sync.pushed), (Some(2), None));
@@ -173,12 +173,11 @@ async fn a_release_is_never_resent_and_its_waiter_tells_failure_from_success() {
     assert_eq!(requests(&log).len(), 1, "never re-sent");
 
     let job = c.release_pipeline("p1").await.unwrap();
-    let fast = PollPolicy {
-        initial_interval: Duration::from_millis(5),
-        max_interval: Duration::from_millis(20),
-        factor: 1.5,
-        max_wait: Some(Duration::from_secs(10)),
-    };
+    let fast = PollPolicy::default()
+        .initial_interval(Duration::from_millis(5))
+        .max_interval(Duration::from_millis(20))
+        .factor(1.5)
+        .max_wait(Some(Duration::from_secs(10)));
     let done = c
         .wait_for_pipeline_release_with("p1", &job.job_id, fast.clone())
         .await
@@ -227,7 +226,7 @@ async fn computations_data_assets_and_custom_metadata() {
         .await
         .unwrap();
     c.delete_data_asset("d1").await.unwrap();
-    c.archive_data_asset("d1", false).await.unwrap();
+    c.unarchive_data_asset("d1").await.unwrap();
     let perms = c.get_data_asset_permissions("d1").await.unwrap();
     assert_eq!(perms.groups.unwrap()[0].group, "g");
     c.update_data_asset_permissions("d1", &PermissionsUpdate::new().share_assets(true))
@@ -513,4 +512,88 @@ async fn the_app_and_tree_methods_send_what_their_flat_twins_send() {
     }
     assert_eq!(results.id(), "r1");
     assert_eq!(files.to_string(), "files of data asset d1");
+}
+
+#[tokio::test]
+async fn archive_and_unarchive_say_which_way_on_the_wire_and_in_errors() {
+    use codeocean::App;
+    let cases = [
+        (
+            sent(async |c| c.archive_capsule("c1").await).await,
+            "PATCH /capsules/c1/archive?archive=true",
+            "archiving capsule c1",
+        ),
+        (
+            sent(async |c| c.unarchive_capsule("c1").await).await,
+            "PATCH /capsules/c1/archive?archive=false",
+            "unarchiving capsule c1",
+        ),
+        (
+            sent(async |c| c.archive_pipeline("p1").await).await,
+            "PATCH /pipelines/p1/archive?archive=true",
+            "archiving pipeline p1",
+        ),
+        (
+            sent(async |c| c.unarchive_pipeline("p1").await).await,
+            "PATCH /pipelines/p1/archive?archive=false",
+            "unarchiving pipeline p1",
+        ),
+        (
+            sent(async |c| c.archive_app(App::Pipeline, "p1").await).await,
+            "PATCH /pipelines/p1/archive?archive=true",
+            "archiving pipeline p1",
+        ),
+        (
+            sent(async |c| c.unarchive_app(App::Capsule, "c1").await).await,
+            "PATCH /capsules/c1/archive?archive=false",
+            "unarchiving capsule c1",
+        ),
+        (
+            sent(async |c| c.archive_data_asset("d1").await).await,
+            "PATCH /data_assets/d1/archive?archive=true",
+            "archiving data asset d1",
+        ),
+        (
+            sent(async |c| c.unarchive_data_asset("d1").await).await,
+            "PATCH /data_assets/d1/archive?archive=false",
+            "unarchiving data asset d1",
+        ),
+    ];
+    for ((requests, error), line, what) in cases {
+        let lines: Vec<&str> = requests.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(lines, [line]);
+        assert!(error.contains(what), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn searches_are_named_unpin_streams_taken_by_next_without_pin() {
+    fn unpin_and_send<S: futures_util::Stream + Unpin + Send + 'static>(s: S) -> S {
+        s
+    }
+    let sim = sim(|c| c.data_assets = 30);
+    let c = client(&sim);
+
+    // No `pin!`: `next()` takes the stream as it is.
+    let mut found: codeocean::SearchStream<codeocean::Capsule> =
+        unpin_and_send(c.search_capsules(&codeocean::CapsuleSearch::new()));
+    let mut ids = Vec::new();
+    while let Some(capsule) = found.next().await {
+        ids.push(capsule.unwrap().id);
+    }
+    assert!(ids.iter().any(|id| id == HELLO), "{ids:?}");
+
+    let mut assets = unpin_and_send(
+        c.search_data_assets(&DataAssetSearch::new().query("tag:bulk").page_size(7)),
+    );
+    let mut n = 0;
+    while let Some(asset) = futures_util::TryStreamExt::try_next(&mut assets)
+        .await
+        .unwrap()
+    {
+        assert!(!asset.id.is_empty());
+        n += 1;
+    }
+    assert_eq!(n, 30);
+    assert!(format!("{assets:?}").starts_with("SearchStream"));
 }

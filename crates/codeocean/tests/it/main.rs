@@ -32,18 +32,20 @@ fn client(sim: &Simulator) -> Client {
     Client::builder()
         .domain(sim.origin())
         .token(sim.token())
-        .retry_policy(RetryPolicy {
-            max_retries: 8,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(50),
-            max_retry_after: Duration::from_secs(5),
-        })
-        .poll_policy(PollPolicy {
-            initial_interval: Duration::from_millis(5),
-            max_interval: Duration::from_millis(50),
-            factor: 1.5,
-            max_wait: Some(Duration::from_secs(30)),
-        })
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(8)
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(50))
+                .max_retry_after(Duration::from_secs(5)),
+        )
+        .poll_policy(
+            PollPolicy::default()
+                .initial_interval(Duration::from_millis(5))
+                .max_interval(Duration::from_millis(50))
+                .factor(1.5)
+                .max_wait(Some(Duration::from_secs(30))),
+        )
         .build()
         .unwrap()
 }
@@ -139,12 +141,11 @@ async fn giving_up_waiting_is_its_own_error() {
     let sim = sim(|c| c.time_scale = 1.0);
     let c = client(&sim);
     let run = c.run(&RunRequest::capsule(HELLO)).await.unwrap();
-    let policy = PollPolicy {
-        initial_interval: Duration::from_millis(10),
-        max_interval: Duration::from_millis(20),
-        factor: 1.5,
-        max_wait: Some(Duration::from_millis(150)),
-    };
+    let policy = PollPolicy::default()
+        .initial_interval(Duration::from_millis(10))
+        .max_interval(Duration::from_millis(20))
+        .factor(1.5)
+        .max_wait(Some(Duration::from_millis(150)));
     let err = c
         .wait_for_computation_with(&run.id, policy)
         .await

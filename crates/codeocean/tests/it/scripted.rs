@@ -188,12 +188,13 @@ pub(crate) fn fast_client(origin: &str) -> Client {
         .domain(origin)
         .token("scripted-token")
         .read_timeout(Duration::from_millis(500))
-        .retry_policy(RetryPolicy {
-            max_retries: 2,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            max_retry_after: Duration::from_secs(5),
-        })
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(2)
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(20))
+                .max_retry_after(Duration::from_secs(5)),
+        )
         .build()
         .unwrap()
 }
@@ -563,12 +564,11 @@ async fn waiters_that_give_up_name_the_object_and_its_last_state() {
     }))
     .await;
     let c = fast_client(&origin);
-    let policy = codeocean::PollPolicy {
-        initial_interval: Duration::from_millis(5),
-        max_interval: Duration::from_millis(10),
-        factor: 1.5,
-        max_wait: Some(Duration::from_millis(100)),
-    };
+    let policy = codeocean::PollPolicy::default()
+        .initial_interval(Duration::from_millis(5))
+        .max_interval(Duration::from_millis(10))
+        .factor(1.5)
+        .max_wait(Some(Duration::from_millis(100)));
     let e = c
         .wait_for_capsule_release_with("c1", "j1", policy.clone())
         .await
