@@ -267,7 +267,7 @@ impl Client {
 
 /// A wait for a release job of a capsule or a pipeline to complete: made by
 /// [`Client::wait_for_capsule_release`] (and its twins), run by awaiting it (it is
-/// [`IntoFuture`](std::future::IntoFuture)).
+/// [`IntoFuture`]).
 #[derive(Clone, Debug)]
 #[must_use = "a wait does nothing until it is awaited"]
 pub struct WaitForRelease {

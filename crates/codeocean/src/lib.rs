@@ -110,7 +110,7 @@
 //! ```
 //!
 //! - **Waits are awaited builders.** [`Client::wait_for_computation`] and the other waiters
-//!   return a builder that is [`IntoFuture`](std::future::IntoFuture), so the plain call
+//!   return a builder that is [`IntoFuture`], so the plain call
 //!   stays `client.wait_for_computation(&id).await` and a time limit is one more call
 //!   (`.timeout(d)`, keeping the client's intervals). No `.send()` as in reqwest or
 //!   aws-sdk-rust: a wait sends many requests, and awaiting is all there is to do with it. The
