@@ -5,6 +5,7 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt as _};
 
 use crate::client::{Client, PollPolicy};
@@ -256,9 +257,9 @@ impl WaitForComputation {
 
     /// The computation each time its state (or end status) changes, starting with its current
     /// state and ending after a final state; gives up with [`ErrorKind::WaitTimeout`] after
-    /// the wait's time limit.
-    pub fn watch(self) -> impl Stream<Item = Result<Computation>> + Send + 'static {
-        watch(Poll::new(&self.client, &self.id, self.policy))
+    /// the wait's time limit. The stream is boxed ([`Unpin`]: `.next()` needs no pinning).
+    pub fn watch(self) -> BoxStream<'static, Result<Computation>> {
+        watch(Poll::new(&self.client, &self.id, self.policy)).boxed()
     }
 
     async fn run(self) -> Result<Finished> {
@@ -380,7 +381,7 @@ impl Client {
     pub fn watch_computation(
         &self,
         computation_id: &str,
-    ) -> impl Stream<Item = Result<Computation>> + Send + 'static {
+    ) -> BoxStream<'static, Result<Computation>> {
         self.wait_for_computation(computation_id).watch()
     }
 
@@ -445,10 +446,11 @@ mod tests {
             outcome(&comp("completed", None)),
             Some(Outcome::Unknown(_))
         ));
-        let f = Finished {
-            computation: comp("completed", Some("failed")),
-            outcome: Outcome::Failed,
-        };
+        let f = Finished::new(comp("completed", Some("failed")), Outcome::Failed);
         assert_eq!(f.into_success().unwrap_err().kind(), ErrorKind::RunFailed);
+        assert_eq!(Finished::from_computation(comp("running", None)), None);
+        let done = Finished::from_computation(comp("completed", Some("succeeded"))).unwrap();
+        assert_eq!(done.outcome, Outcome::Succeeded);
+        assert!(done.is_success());
     }
 }

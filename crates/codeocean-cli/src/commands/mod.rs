@@ -444,7 +444,7 @@ pub(crate) async fn wait_run_shown(
     if let Some(limit) = timeout {
         wait = wait.timeout(limit);
     }
-    let mut states = std::pin::pin!(wait.watch());
+    let mut states = wait.watch();
     let mut seen = None;
     while let Some(c) = states.next().await {
         let c = c?;
