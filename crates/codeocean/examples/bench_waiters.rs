@@ -1,6 +1,6 @@
 //! Starts one run per capsule listed and waits for all of them at once, each with
-//! [`codeocean::Client::wait_for_computation`] with a `poll_policy`: the crate's side of the "concurrent
-//! waiters" case of `cargo xtask bench`.
+//! [`codeocean::Client::wait_for_computation`] and a `poll_policy`: the crate's side of the
+//! "concurrent waiters" case of `cargo xtask bench`.
 //!
 //! ```text
 //! CODEOCEAN_DOMAIN=http://127.0.0.1:PORT CODEOCEAN_TOKEN=... \
