@@ -110,20 +110,21 @@
 //! ```
 //!
 //! - **Waits are awaited builders.** [`Client::wait_for_computation`] and the other waiters
-//!   return a builder that is [`IntoFuture`], so the plain call
-//!   stays `client.wait_for_computation(&id).await` and a time limit is one more call
-//!   (`.timeout(d)`, keeping the client's intervals). No `.send()` as in reqwest or
-//!   aws-sdk-rust: a wait sends many requests, and awaiting is all there is to do with it. The
-//!   `_with(policy)` variants are removed, not deprecated: nothing is published.
+//!   return a builder that is [`IntoFuture`], so the plain call stays
+//!   `client.wait_for_computation(&id).await` and a time limit is one more call (`.timeout(d)`,
+//!   keeping the client's intervals). No `.send()` as in reqwest or aws-sdk-rust: a wait sends
+//!   many requests, and awaiting is all there is to do with it. The `_with(policy)` variants
+//!   are removed, not deprecated: nothing is published.
 //! - **Walks and downloads are built, then run.** [`Walk::stream`] starts a walk as
 //!   [`Download::run`] starts a download; the builder itself is not a stream (a `Stream` that
 //!   still takes options is easy to misuse). The stream is boxed, so `.next()` needs no `pin!`.
 //! - **An incomplete download is an error** ([`ErrorKind::Incomplete`], carrying the
 //!   [`Summary`]: [`Error::summary`]) unless the job opts into partial results
-//!   ([`Download::allow_partial`]): an ignored failure should not compile into success.
+//!   ([`Download::allow_partial`]): a missing file the caller forgot to check must not pass
+//!   for success.
 //! - **Progress is a trait, or a closure.** [`Progress`] keeps one method per event (the CLI's
-//!   bars implement a few); [`Download::on_progress`] takes a closure of [`ProgressEvent`] for
-//!   the rest of us, and any such closure is a `Progress`.
+//!   bars implement a few); [`Download::on_progress`] takes a closure of [`ProgressEvent`]
+//!   where that is all a caller needs, and any such closure is a `Progress`.
 //!
 //! Every request runs in a `tracing` span `codeocean.request` with the operation, method,
 //! status, duration and retry count. Each try logs one INFO event (method, path without query,
