@@ -106,19 +106,18 @@ impl Ctx {
             .domain(domain)
             .token(token)
             .user_agent(concat!("codeocean-cli/", env!("CARGO_PKG_VERSION")))
-            .poll_policy(self.poll(None))
+            .poll_policy(self.poll())
             .build()?;
         Ok(client)
     }
 
-    /// The polling policy, with an overall limit when one is given.
-    pub(crate) fn poll(&self, timeout: Option<Duration>) -> PollPolicy {
+    /// The polling policy of the client (`--poll-interval`); a wait's `--timeout` is set on
+    /// the wait itself.
+    pub(crate) fn poll(&self) -> PollPolicy {
         let default = PollPolicy::default();
-        let (max_interval, max_wait) = (default.max_interval, default.max_wait);
         default
             .initial_interval(self.poll_interval)
-            .max_interval(max_interval.max(self.poll_interval))
-            .max_wait(timeout.or(max_wait))
+            .max_interval(default.max_interval.max(self.poll_interval))
     }
 
     /// A note for the user on stderr (nothing with -q).

@@ -154,7 +154,7 @@ impl Progress for LineDownload {
         self.show();
     }
 
-    fn bytes(&self, n: u64) {
+    fn bytes(&self, _: &str, n: u64) {
         self.bytes.fetch_add(n, Ordering::Relaxed);
         self.show();
     }
@@ -374,7 +374,7 @@ impl Progress for Downloading {
         }
     }
 
-    fn bytes(&self, n: u64) {
+    fn bytes(&self, _: &str, n: u64) {
         self.bytes.fetch_add(n, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
             bar.inc(n);

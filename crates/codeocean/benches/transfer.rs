@@ -269,8 +269,6 @@ fn child_download(args: &[String]) {
     let started = Instant::now();
     let summary = runtime
         .block_on(c.download(id, PathBuf::from(dest)).path(BIG_PATH).run())
-        .unwrap()
-        .into_result()
         .unwrap();
     let elapsed = started.elapsed();
     assert_eq!((summary.downloaded, summary.bytes), (1, 1 << 30));
@@ -313,7 +311,12 @@ fn tree(runtime: &tokio::runtime::Runtime, work: &Path, bandwidth: f64, serial: 
     // The tree's shape, from a walk before any latency is added.
     let (files, bytes, levels) = runtime.block_on(async {
         use futures_util::StreamExt;
-        let items: Vec<_> = setup.walk_results(&id, "", 16).collect().await;
+        let items: Vec<_> = setup
+            .walk_results(&id)
+            .concurrency(16)
+            .stream()
+            .collect()
+            .await;
         let mut files = 0u64;
         let mut bytes = 0u64;
         let mut levels = 0usize;
@@ -358,7 +361,7 @@ fn tree(runtime: &tokio::runtime::Runtime, work: &Path, bandwidth: f64, serial: 
         if let Some((list, files)) = limits {
             job = job.list_concurrency(list).concurrency(files);
         }
-        let summary = runtime.block_on(job.run()).unwrap().into_result().unwrap();
+        let summary = runtime.block_on(job.run()).unwrap();
         let elapsed = t.elapsed();
         let cpu = cpu_time() - cpu;
         assert_eq!((summary.downloaded, summary.bytes), (files, bytes));

@@ -27,12 +27,7 @@ fn main() -> ExitCode {
         .expect("a tokio runtime");
     let result = runtime.block_on(async {
         let client = codeocean::Client::from_env()?;
-        client
-            .download(id, dest)
-            .path(path)
-            .run()
-            .await?
-            .into_result()
+        client.download(id, dest).path(path).run().await
     });
     match result {
         Ok(summary) => {

@@ -1,6 +1,6 @@
 //! Starts one run per capsule listed and waits for all of them at once, each with
-//! [`codeocean::Client::wait_for_computation_with`]: the crate's side of the "concurrent
-//! waiters" case of `cargo xtask bench`.
+//! [`codeocean::Client::wait_for_computation`] and a `poll_policy`: the crate's side of the
+//! "concurrent waiters" case of `cargo xtask bench`.
 //!
 //! ```text
 //! CODEOCEAN_DOMAIN=http://127.0.0.1:PORT CODEOCEAN_TOKEN=... \
@@ -55,7 +55,10 @@ fn main() -> ExitCode {
                 let run = client
                     .run(&codeocean::RunRequest::capsule(capsule.as_str()))
                     .await?;
-                let finished = client.wait_for_computation_with(&run.id, policy).await?;
+                let finished = client
+                    .wait_for_computation(&run.id)
+                    .poll_policy(policy)
+                    .await?;
                 let detected = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0.0, |d| d.as_secs_f64());

@@ -246,16 +246,54 @@ impl Client {
         .await
     }
 
-    /// Waits until a capsule's or a pipeline's release job has completed, polling with
-    /// `policy`: [`wait_for_capsule_release_with`](Client::wait_for_capsule_release_with) or
-    /// [`wait_for_pipeline_release_with`](Client::wait_for_pipeline_release_with).
-    pub async fn wait_for_app_release_with(
-        &self,
-        app: App,
-        id: &str,
-        job_id: &str,
-        policy: PollPolicy,
-    ) -> Result<types::ReleaseJob> {
+    /// Waits until a capsule's or a pipeline's release job has completed: await the returned
+    /// [`WaitForRelease`]; [`wait_for_capsule_release`](Client::wait_for_capsule_release) or
+    /// [`wait_for_pipeline_release`](Client::wait_for_pipeline_release).
+    pub fn wait_for_app_release(&self, app: App, id: &str, job_id: &str) -> WaitForRelease {
+        WaitForRelease {
+            client: self.clone(),
+            app,
+            id: id.to_owned(),
+            job_id: job_id.to_owned(),
+            policy: self.inner.poll.clone(),
+        }
+    }
+
+    /// Waits until a capsule's release job has completed and returns it (naming the released
+    /// capsule and version): await the returned [`WaitForRelease`], with a
+    /// [`timeout`](WaitForRelease::timeout) of its own if need be. A job that `failed` or was
+    /// `canceled` is an error of kind [`ErrorKind::ReleaseFailed`] with the server's reason; a
+    /// status this client does not know is never taken for success (it keeps polling); giving
+    /// up is [`ErrorKind::WaitTimeout`]. Polls with the client's [`PollPolicy`] by default.
+    pub fn wait_for_capsule_release(&self, capsule_id: &str, job_id: &str) -> WaitForRelease {
+        self.wait_for_app_release(App::Capsule, capsule_id, job_id)
+    }
+
+    /// Waits until a pipeline's release job has completed; see
+    /// [`wait_for_capsule_release`](Client::wait_for_capsule_release).
+    pub fn wait_for_pipeline_release(&self, pipeline_id: &str, job_id: &str) -> WaitForRelease {
+        self.wait_for_app_release(App::Pipeline, pipeline_id, job_id)
+    }
+}
+
+/// A wait for a release job of a capsule or a pipeline to complete: made by
+/// [`Client::wait_for_capsule_release`] (and its twins), run by awaiting it (it is
+/// [`IntoFuture`]).
+#[derive(Clone, Debug)]
+#[must_use = "a wait does nothing until it is awaited"]
+pub struct WaitForRelease {
+    client: Client,
+    app: App,
+    id: String,
+    job_id: String,
+    policy: PollPolicy,
+}
+
+impl WaitForRelease {
+    crate::wait::wait_options!();
+
+    async fn run(self) -> Result<types::ReleaseJob> {
+        let (app, id, job_id) = (self.app, self.id.as_str(), self.job_id.as_str());
         let what = format!("release job of {}", app.named(id));
         let judge = |job: types::ReleaseJob| match &job.status {
             Some(ReleaseJobStatus::Completed) => std::ops::ControlFlow::Break(Ok(job)),
@@ -268,21 +306,19 @@ impl Client {
                 other.as_ref().map_or("unknown", |s| s.as_str()).to_owned(),
             ),
         };
-        Poll::new(self, job_id, policy)
-            .until(&what, || self.app_release_job(app, id, job_id), judge)
+        let client = &self.client;
+        Poll::new(client, job_id, self.policy.clone())
+            .until(&what, || client.app_release_job(app, id, job_id), judge)
             .await
     }
+}
 
-    /// [`wait_for_app_release_with`](Client::wait_for_app_release_with) with the client's
-    /// polling policy.
-    async fn wait_for_app_release(
-        &self,
-        app: App,
-        id: &str,
-        job_id: &str,
-    ) -> Result<types::ReleaseJob> {
-        self.wait_for_app_release_with(app, id, job_id, self.inner.poll.clone())
-            .await
+impl std::future::IntoFuture for WaitForRelease {
+    type Output = Result<types::ReleaseJob>;
+    type IntoFuture = futures_util::future::BoxFuture<'static, Result<types::ReleaseJob>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
     }
 }
 
@@ -382,23 +418,4 @@ app_twins! {
     /// Gets a release job of a pipeline.
     get_pipeline_release_job
     = app_release_job(job_id: &str) -> types::ReleaseJob;
-
-    /// Waits until a capsule's release job has completed and returns it (naming the released
-    /// capsule and version). A job that `failed` or was `canceled` is an error of kind
-    /// [`ErrorKind::ReleaseFailed`] with the server's reason; a status this client does not
-    /// know is never taken for success (it keeps polling); giving up is
-    /// [`ErrorKind::WaitTimeout`]. Polls with the client's [`PollPolicy`].
-    wait_for_capsule_release,
-    /// Waits until a pipeline's release job has completed; see
-    /// [`wait_for_capsule_release`](Client::wait_for_capsule_release).
-    wait_for_pipeline_release
-    = wait_for_app_release(job_id: &str) -> types::ReleaseJob;
-
-    /// [`wait_for_capsule_release`](Client::wait_for_capsule_release) with a polling policy of
-    /// its own.
-    wait_for_capsule_release_with,
-    /// [`wait_for_pipeline_release`](Client::wait_for_pipeline_release) with a polling policy
-    /// of its own.
-    wait_for_pipeline_release_with
-    = wait_for_app_release_with(job_id: &str, policy: PollPolicy) -> types::ReleaseJob;
 }

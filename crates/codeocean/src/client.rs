@@ -587,6 +587,18 @@ pub(crate) fn op(operation: Operation, what: String) -> Op {
 pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, RawError<ByteStream>>;
 
 impl Client {
+    /// The polling policy the waiters use unless told otherwise
+    /// ([`ClientBuilder::poll_policy`]); a wait's [`timeout`](crate::WaitForComputation::timeout)
+    /// changes only its `max_wait`.
+    pub fn poll_policy(&self) -> &PollPolicy {
+        &self.inner.poll
+    }
+
+    /// The retry policy of API calls and transfers ([`ClientBuilder::retry_policy`]).
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// Starts configuring a client.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()

@@ -20,14 +20,17 @@ use crate::{ResultItem, ResultItemType};
 
 /// Follows a download job. Every method has a default that does nothing; implement the ones
 /// you need (the CLI drives its progress bars from them). Called from several tasks at once.
+///
+/// Where a closure is all that is needed, [`Download::on_progress`] takes one that receives
+/// each [`ProgressEvent`] (any `Fn(ProgressEvent<'_>) + Send + Sync` is a `Progress`).
 pub trait Progress: Send + Sync {
     /// The walk found a file of this size (unknown: `None`).
     fn file_found(&self, path: &str, size: Option<u64>) {
         let _ = (path, size);
     }
-    /// `n` more bytes were written (of any file).
-    fn bytes(&self, n: u64) {
-        let _ = n;
+    /// `n` more bytes of the file `path` were written.
+    fn bytes(&self, path: &str, n: u64) {
+        let _ = (path, n);
     }
     /// A file is complete on disk (`skipped`: it already was, nothing was fetched).
     fn file_done(&self, path: &str, skipped: bool) {
@@ -48,6 +51,95 @@ pub trait Progress: Send + Sync {
     }
 }
 
+/// One thing that happened in a download job: the calls of [`Progress`] as a value, for a
+/// closure given to [`Download::on_progress`]. New events may be added.
+///
+/// ```no_run
+/// use codeocean::ProgressEvent;
+///
+/// # async fn example(client: &codeocean::Client) -> codeocean::Result<()> {
+/// let summary = client
+///     .download("66095e3a-0000-4000-8000-000000000001", "results")
+///     .on_progress(|event: ProgressEvent<'_>| {
+///         if let ProgressEvent::Bytes { path, n } = event {
+///             eprintln!("{path}: +{n} bytes");
+///         }
+///     })
+///     .run()
+///     .await?;
+/// # let _ = summary;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum ProgressEvent<'a> {
+    /// [`Progress::file_found`]: the walk found a file of this size (unknown: `None`).
+    FileFound {
+        /// The file's path in the tree.
+        path: &'a str,
+        /// Its listed size.
+        size: Option<u64>,
+    },
+    /// [`Progress::bytes`]: `n` more bytes of the file `path` were written.
+    Bytes {
+        /// The file's path in the tree.
+        path: &'a str,
+        /// Bytes written since the last event for it.
+        n: u64,
+    },
+    /// [`Progress::file_done`]: a file is complete on disk.
+    FileDone {
+        /// The file's path in the tree.
+        path: &'a str,
+        /// It already was complete; nothing was fetched.
+        skipped: bool,
+    },
+    /// [`Progress::failed`]: a file or folder failed for good.
+    Failed {
+        /// Its path in the tree (`(listing)` for a listing that failed).
+        path: &'a str,
+        /// Why.
+        error: &'a Error,
+    },
+    /// [`Progress::retrying`]: a transfer is being retried after this error.
+    Retrying {
+        /// The file's path in the tree.
+        path: &'a str,
+        /// What failed.
+        error: &'a Error,
+    },
+    /// [`Progress::waiting_for_destination`]: another job holds the destination.
+    WaitingForDestination {
+        /// The destination folder.
+        dest: &'a Path,
+    },
+}
+
+impl<F> Progress for F
+where
+    F: Fn(ProgressEvent<'_>) + Send + Sync,
+{
+    fn file_found(&self, path: &str, size: Option<u64>) {
+        self(ProgressEvent::FileFound { path, size });
+    }
+    fn bytes(&self, path: &str, n: u64) {
+        self(ProgressEvent::Bytes { path, n });
+    }
+    fn file_done(&self, path: &str, skipped: bool) {
+        self(ProgressEvent::FileDone { path, skipped });
+    }
+    fn failed(&self, path: &str, error: &Error) {
+        self(ProgressEvent::Failed { path, error });
+    }
+    fn retrying(&self, path: &str, error: &Error) {
+        self(ProgressEvent::Retrying { path, error });
+    }
+    fn waiting_for_destination(&self, dest: &Path) {
+        self(ProgressEvent::WaitingForDestination { dest });
+    }
+}
+
 struct NoProgress;
 impl Progress for NoProgress {}
 
@@ -56,8 +148,11 @@ impl Progress for NoProgress {}
 /// is stalled, though never silent long enough for the read timeout.
 const MIN_PROGRESS: u64 = 16 << 10;
 
-/// What a download job did.
+/// What a download job did. [`Download::run`] returns it when every file is complete; an
+/// incomplete job is an error of kind [`ErrorKind::Incomplete`] that carries it
+/// ([`Error::summary`]), unless the job [allows partial results](Download::allow_partial).
 #[derive(Debug, Default)]
+#[must_use = "a summary may say that files failed; check `is_complete()` or use `into_result()`"]
 pub struct Summary {
     /// Files fetched.
     pub downloaded: u64,
@@ -69,12 +164,12 @@ pub struct Summary {
     /// Transfers retried (broken connections, expired URLs, throttling...).
     pub retries: u64,
     /// Files and folders that failed for good, with why.
-    pub failed: Vec<(String, Error)>,
+    pub failures: Vec<Failure>,
     /// Wall time of the job.
     pub elapsed: Duration,
     /// Why the job stopped before trying every file, if it did: the API refused the
     /// credentials (HTTP 401 or 403), so nothing more was asked of it. Files not tried are not
-    /// in [`failed`](Self::failed); [`not_attempted`](Self::not_attempted) counts them.
+    /// in [`failures`](Self::failures); [`not_attempted`](Self::not_attempted) counts them.
     pub stopped: Option<String>,
     /// Files listed but not tried because the job [`stopped`](Self::stopped).
     pub not_attempted: u64,
@@ -82,30 +177,58 @@ pub struct Summary {
     what: String,
 }
 
+/// A file or folder of a download that failed for good: its path in the tree and why.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Failure {
+    path: String,
+    error: Error,
+}
+
+impl Failure {
+    /// The file's (or folder's) path in the tree; `(listing)` for a listing that failed.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Why it failed.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The error, taken out.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
+
 impl Summary {
     /// Whether every file is complete on disk.
     pub fn is_complete(&self) -> bool {
-        self.failed.is_empty() && self.stopped.is_none()
+        self.failures.is_empty() && self.stopped.is_none()
     }
 
     /// `Ok(self)` when complete, else an error of kind [`ErrorKind::Incomplete`] that counts the
-    /// failures and quotes the first.
+    /// failures, quotes the first, and carries this summary ([`Error::summary`]): what
+    /// [`Download::run`] returns unless the job [allows partial results](Download::allow_partial).
     pub fn into_result(self) -> Result<Summary> {
-        if let Some(why) = &self.stopped {
-            return Err(Error::new(
+        if self.is_complete() {
+            return Ok(self);
+        }
+        let error = if let Some(why) = &self.stopped {
+            Error::new(
                 ErrorKind::Incomplete,
                 format!("downloading the {}", self.what),
                 format!(
                     "stopped: {why}; {} complete, {} failed, {} listed file(s) not tried",
                     self.downloaded + self.skipped,
-                    self.failed.len(),
+                    self.failures.len(),
                     self.not_attempted
                 ),
-            ));
-        }
-        match self.failed.first() {
-            None => Ok(self),
-            Some((path, first)) => Err(Error::new(
+            )
+        } else {
+            let first = &self.failures[0];
+            Error::new(
                 ErrorKind::Incomplete,
                 if self.what.is_empty() {
                     "downloading".to_owned()
@@ -113,12 +236,15 @@ impl Summary {
                     format!("downloading the {}", self.what)
                 },
                 format!(
-                    "{} file(s) or folder(s) failed ({} complete); first, `{path}`: {first}",
-                    self.failed.len(),
-                    self.downloaded + self.skipped
+                    "{} file(s) or folder(s) failed ({} complete); first, `{}`: {}",
+                    self.failures.len(),
+                    self.downloaded + self.skipped,
+                    first.path,
+                    first.error
                 ),
-            )),
-        }
+            )
+        };
+        Err(error.with_summary(self))
     }
 }
 
@@ -337,8 +463,7 @@ impl Client {
     ///     .download_data_asset("da7a0000-0000-4000-8000-000000000001", "reference-data")
     ///     .path("genome") // only this folder (default: everything)
     ///     .run()
-    ///     .await?
-    ///     .into_result()?;
+    ///     .await?; // an error unless every file is complete
     /// println!("{} fetched, {} already there", summary.downloaded, summary.skipped);
     /// # Ok(())
     /// # }
@@ -361,6 +486,7 @@ impl Client {
             progress: Arc::new(NoProgress),
             sync: false,
             limits: WalkLimits::default(),
+            allow_partial: false,
             stop: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -385,6 +511,11 @@ impl Client {
 /// for it: another case, HFS+-ignored code points, trailing dots or spaces) are refused.
 /// Expired signed URLs are replaced, broken transfers resumed, throttling honoured. Names from
 /// the server are checked ([`safe_segments`]) and no symbolic link inside `dest` is followed.
+///
+/// Nothing happens until [`run`](Self::run) is awaited. A job that leaves any file missing
+/// is an error ([`ErrorKind::Incomplete`], carrying the [`Summary`]) unless it
+/// [allows partial results](Self::allow_partial).
+#[must_use = "a download does nothing until `.run()` is awaited"]
 pub struct Download {
     client: Client,
     tree: Tree,
@@ -395,6 +526,7 @@ pub struct Download {
     progress: Arc<dyn Progress>,
     sync: bool,
     limits: WalkLimits,
+    allow_partial: bool,
     /// Set once the API refused the credentials: nothing more is asked of it.
     stop: std::sync::atomic::AtomicBool,
 }
@@ -407,6 +539,7 @@ impl std::fmt::Debug for Download {
             .field("path", &self.path)
             .field("concurrency", &self.concurrency)
             .field("sync", &self.sync)
+            .field("allow_partial", &self.allow_partial)
             .finish_non_exhaustive()
     }
 }
@@ -461,15 +594,37 @@ impl Download {
         self
     }
 
-    /// Reports progress to this hook.
+    /// Reports progress to this hook (one shared between jobs, or one that keeps state).
     pub fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
         self.progress = progress;
         self
     }
 
-    /// Runs the job. The [`Summary`] lists failures; it is returned even when some files
-    /// failed ([`Summary::into_result`] turns that into an error). While another job holds the
-    /// destination, it waits for it first (see [`Download`]). A `401` or `403` from the API
+    /// Reports progress to this closure, called with each [`ProgressEvent`] (from several
+    /// tasks at once): [`progress`](Self::progress) for when a closure is all that is needed.
+    pub fn on_progress<F>(self, f: F) -> Self
+    where
+        F: Fn(ProgressEvent<'_>) + Send + Sync + 'static,
+    {
+        self.progress(Arc::new(f))
+    }
+
+    /// Whether a job that leaves files missing still returns `Ok` with its [`Summary`]
+    /// (default `false`: it is an error of kind [`ErrorKind::Incomplete`] that carries the
+    /// summary, [`Error::summary`]). With `true`, check [`Summary::is_complete`] or
+    /// [`Summary::failures`] yourself, or turn it into that error with
+    /// [`Summary::into_result`].
+    pub fn allow_partial(mut self, allow: bool) -> Self {
+        self.allow_partial = allow;
+        self
+    }
+
+    /// Runs the job: `Ok` with the [`Summary`] when every file is complete on disk, else an
+    /// error of kind [`ErrorKind::Incomplete`] that counts the failures, quotes the first and
+    /// carries the summary ([`Error::summary`]), unless the job
+    /// [allows partial results](Self::allow_partial). Other errors (the destination cannot be
+    /// created or locked) mean nothing was tried. While another job holds the destination, it
+    /// waits for it first (see [`Download`]). A `401` or `403` from the API
     /// ([`Error::is_credentials_refused`]) stops the whole job: the walk ends, no transfer
     /// starts, those in flight ask nothing more of the API, and [`Summary::stopped`] says why.
     pub async fn run(self) -> Result<Summary> {
@@ -505,7 +660,11 @@ impl Download {
         }
         summary.retries = retries.load(Ordering::Relaxed);
         summary.elapsed = started.elapsed();
-        Ok(summary)
+        if job.allow_partial {
+            Ok(summary)
+        } else {
+            summary.into_result()
+        }
     }
 
     /// Creates the destination and takes its lock (waiting for another job that holds it).
@@ -541,12 +700,11 @@ impl Download {
                 let _ = tx.send(item).await;
                 return;
             }
-            let mut walk = std::pin::pin!(job.client.walk_tree(
-                &job.tree,
-                &job.path,
-                job.list_concurrency,
-                job.limits
-            ));
+            let mut walk = (job.client.walk_tree(&job.tree))
+                .path(job.path.as_str())
+                .concurrency(job.list_concurrency)
+                .limits(job.limits)
+                .stream();
             while let Some(item) = walk.next().await {
                 if job.stopped() || tx.send(item).await.is_err() {
                     break;
@@ -609,7 +767,7 @@ impl Download {
                     ));
                 }
                 self.progress.failed(&path, &e);
-                summary.failed.push((path, e));
+                summary.failures.push(Failure { path, error: e });
             }
         }
     }
@@ -1021,7 +1179,7 @@ impl<'a> Transfer<'a> {
             out.write_all(&c).await.map_err(|e| Error::io(ctx(), e))?;
             self.have += len;
             self.written += len;
-            self.job.progress.bytes(len);
+            self.job.progress.bytes(self.path, len);
             if self.have > self.furthest && self.have >= self.mark.saturating_add(MIN_PROGRESS) {
                 // New ground: the stall clock starts again (moved at most a few times a
                 // second; a timer reset per chunk costs).
@@ -1139,6 +1297,66 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+/// The must-use cases warn: each `compile_fail` block below is denied by `unused_must_use`,
+/// and its twin that uses the value compiles (so the failure is the warning, not a typo).
+///
+/// A download never run:
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn f(client: &codeocean::Client) {
+///     client.download("66095e3a", "out");
+/// }
+/// ```
+/// ```
+/// #![deny(unused_must_use)]
+/// async fn f(client: &codeocean::Client) -> codeocean::Result<()> {
+///     let _summary = client.download("66095e3a", "out").run().await?;
+///     Ok(())
+/// }
+/// ```
+/// A summary ignored (here of a job that allows partial results):
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// async fn f(client: &codeocean::Client) -> codeocean::Result<()> {
+///     client.download("66095e3a", "out").allow_partial(true).run().await?;
+///     Ok(())
+/// }
+/// ```
+/// ```
+/// #![deny(unused_must_use)]
+/// async fn f(client: &codeocean::Client) -> codeocean::Result<()> {
+///     let summary = client.download("66095e3a", "out").allow_partial(true).run().await?;
+///     println!("{} failed", summary.failures.len());
+///     Ok(())
+/// }
+/// ```
+/// A wait never awaited, and a walk never streamed:
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn f(client: &codeocean::Client) {
+///     client.wait_for_computation("66095e3a").timeout(std::time::Duration::from_secs(5));
+/// }
+/// ```
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn f(client: &codeocean::Client) {
+///     client.walk_results("66095e3a").concurrency(4);
+/// }
+/// ```
+/// ```
+/// #![deny(unused_must_use)]
+/// async fn f(client: &codeocean::Client) -> codeocean::Result<()> {
+///     let _finished = client
+///         .wait_for_computation("66095e3a")
+///         .timeout(std::time::Duration::from_secs(5))
+///         .await?;
+///     let _entries = client.walk_results("66095e3a").concurrency(4).stream();
+///     Ok(())
+/// }
+/// ```
+#[cfg(doctest)]
+pub(crate) struct MustUse;
 
 #[cfg(test)]
 mod tests {

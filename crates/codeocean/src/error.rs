@@ -69,6 +69,8 @@ struct Inner {
     /// Whether trying again cannot help (a host that does not resolve, TLS against plain HTTP).
     permanent: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// What an incomplete download did ([`ErrorKind::Incomplete`]).
+    summary: Option<Box<crate::Summary>>,
 }
 
 impl Error {
@@ -88,6 +90,7 @@ impl Error {
                 from_api: false,
                 permanent: false,
                 source: None,
+                summary: None,
             }),
         }
     }
@@ -131,6 +134,19 @@ impl Error {
     pub(crate) fn permanent(mut self) -> Self {
         self.inner.permanent = true;
         self
+    }
+
+    /// Attaches what an incomplete download did.
+    pub(crate) fn with_summary(mut self, summary: crate::Summary) -> Self {
+        self.inner.summary = Some(Box::new(summary));
+        self
+    }
+
+    /// What the download job did, for an error of kind [`ErrorKind::Incomplete`] from
+    /// [`Download::run`](crate::Download::run) or [`Summary::into_result`](crate::Summary::into_result):
+    /// the files fetched, and each that failed ([`Summary::failures`](crate::Summary::failures)).
+    pub fn summary(&self) -> Option<&crate::Summary> {
+        self.inner.summary.as_deref()
     }
 
     pub(crate) fn io(context: impl Into<String>, e: std::io::Error) -> Self {

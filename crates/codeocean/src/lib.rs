@@ -21,8 +21,8 @@
 //! // Wait for it; a failed or stopped run is an error here, giving up waiting another one.
 //! let finished = client.wait_for_computation(&run.id).await?.into_success()?;
 //!
-//! // Download its whole result tree (resumable, verified, concurrent).
-//! let summary = client.download(&finished.id, "results").run().await?.into_result()?;
+//! // Download its whole result tree (resumable, verified); a missing file is an error.
+//! let summary = client.download(&finished.id, "results").run().await?;
 //! println!("{} files, {} bytes", summary.downloaded, summary.bytes);
 //!
 //! // Keep the results as a data asset and wait until it is ready.
@@ -47,9 +47,9 @@
 //! - **Retries** ([`RetryPolicy`]): `429` everywhere (honouring `Retry-After`); `500`, `502`, `503`,
 //!   `504`, timeouts and broken connections only on idempotent requests. A run or a
 //!   data-asset creation is never re-sent once it may have reached the server.
-//! - **Waiters** ([`PollPolicy`]) poll with jittered, growing intervals and a maximum wait, and
-//!   tell succeeded, failed and stopped apart ([`Outcome`]); [`Client::watch_computation`]
-//!   streams state changes for progress display.
+//! - **Waiters** ([`PollPolicy`]) poll with jittered, growing intervals and a maximum wait (one
+//!   wait's own: [`WaitForComputation::timeout`]), and tell succeeded, failed and stopped apart
+//!   ([`Outcome`]); [`Client::watch_computation`] streams state changes for progress display.
 //! - **Every operation** of the API v1 (the 48 of the official Python SDK 0.17.0): capsules and
 //!   pipelines (search, app panels, permissions, attach/detach, archive, Git sync, releases
 //!   with [`Client::wait_for_capsule_release`]), computations, data assets (search, files,
@@ -58,7 +58,7 @@
 //!   [`Client::search_data_assets`]) are streams that page by themselves and always end: a
 //!   server that claims more results without sending them is an [`ErrorKind::Paging`] error,
 //!   not a loop, and so is passing the page cap.
-//! - **Walks** ([`Client::walk_results`], [`Client::walk_data_asset`]) list folders
+//! - **Walks** ([`Client::walk_results`], [`Client::walk_data_asset`]: a [`Walk`]) list folders
 //!   concurrently: a deep tree costs about its depth in round trips. They end whatever the
 //!   server lists ([`WalkLimits`]: 100 levels, a million entries by default).
 //! - **Bounds**: every API call ends within
@@ -87,7 +87,7 @@
 //!   (a computation's results or a data asset's files: [`Client::list_folder`],
 //!   [`Client::walk_tree`], [`Client::tree_file_urls`], [`Client::download_tree`]). Each flat
 //!   method is a one-line call of its generic one, so the two never differ. Operations with
-//!   no run-time choice in practice (release job lookups, the waiters without a policy) have
+//!   no run-time choice in practice (release job lookups) have
 //!   flat names only.
 //! - **[`App`] and [`Tree`] are exhaustive.** API v1 has exactly these two app families and
 //!   these two trees, and callers (the CLI among them) match on them without a wildcard arm,
@@ -136,6 +136,23 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! - **Waits are awaited builders.** [`Client::wait_for_computation`] and the other waiters
+//!   return a builder that is [`IntoFuture`], so the plain call stays
+//!   `client.wait_for_computation(&id).await` and a time limit is one more call (`.timeout(d)`,
+//!   keeping the client's intervals). No `.send()` as in reqwest or aws-sdk-rust: a wait sends
+//!   many requests, and awaiting is all there is to do with it. The `_with(policy)` variants
+//!   are removed, not deprecated: nothing is published.
+//! - **Walks and downloads are built, then run.** [`Walk::stream`] starts a walk as
+//!   [`Download::run`] starts a download; the builder itself is not a stream (a `Stream` that
+//!   still takes options is easy to misuse). The stream is boxed, so `.next()` needs no `pin!`.
+//! - **An incomplete download is an error** ([`ErrorKind::Incomplete`], carrying the
+//!   [`Summary`]: [`Error::summary`]) unless the job opts into partial results
+//!   ([`Download::allow_partial`]): a missing file the caller forgot to check must not pass
+//!   for success.
+//! - **Progress is a trait, or a closure.** [`Progress`] keeps one method per event (the CLI's
+//!   bars implement a few); [`Download::on_progress`] takes a closure of [`ProgressEvent`]
+//!   where that is all a caller needs, and any such closure is a `Progress`.
 //!
 //! # Mistakes the compiler catches
 //!
@@ -240,16 +257,16 @@ mod wait;
 mod walk;
 
 pub use access::{Attachments, PermissionsUpdate};
-pub use apps::App;
+pub use apps::{App, WaitForRelease};
 pub use client::{Client, ClientBuilder, PollPolicy, RetryPolicy};
 pub use data_assets::Transfer;
-pub use download::{Download, Progress, Summary, safe_segments};
+pub use download::{Download, Failure, Progress, ProgressEvent, Summary, safe_segments};
 pub use error::{Error, ErrorKind, Result};
 pub use ops::{DataAssetUpdate, NewDataAsset, RunRequest};
 pub use search::{CapsuleSearch, DataAssetSearch, Filter, SearchStream};
 pub use tree::{FileUrls, Tree};
-pub use wait::{Finished, Outcome, outcome};
-pub use walk::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, WalkLimits};
+pub use wait::{Finished, Outcome, WaitForComputation, WaitForDataAsset, outcome};
+pub use walk::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, Walk, WalkLimits};
 
 pub use codeocean_raw;
 

@@ -1,17 +1,21 @@
 //! Waiting for computations and data assets to reach a final state.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt as _};
 
 use crate::client::{Client, PollPolicy};
 use crate::error::{Error, ErrorKind, Result, short};
 use crate::{Computation, ComputationEndStatus, ComputationState, DataAsset, DataAssetState};
 
-/// How a finished computation ended.
+/// How a finished computation ended. New outcomes may be added: a `match` needs a wildcard
+/// arm (treat it as "not a success", as [`Finished::is_success`] does).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// The run's code finished successfully (end status `succeeded`).
     Succeeded,
@@ -23,8 +27,10 @@ pub enum Outcome {
     Unknown(String),
 }
 
-/// A computation that has reached a final state.
+/// A computation that has reached a final state. Fields may be added; build one with
+/// [`Finished::new`] (or [`Finished::from_computation`]).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Finished {
     /// The computation as last polled.
     pub computation: Computation,
@@ -33,6 +39,20 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// A computation and how it ended (in tests, or for a computation polled by other means).
+    pub fn new(computation: Computation, outcome: Outcome) -> Self {
+        Self {
+            computation,
+            outcome,
+        }
+    }
+
+    /// The computation with its [`outcome`](fn@outcome), if it has reached a final state.
+    pub fn from_computation(computation: Computation) -> Option<Self> {
+        let outcome = outcome(&computation)?;
+        Some(Self::new(computation, outcome))
+    }
+
     /// Whether it succeeded.
     pub fn is_success(&self) -> bool {
         self.outcome == Outcome::Succeeded
@@ -183,78 +203,67 @@ impl Poll {
     }
 }
 
-impl Client {
+/// The methods every waiter builder shares: a time limit, a whole policy.
+macro_rules! wait_options {
+    () => {
+        /// Gives up after `limit` in all, with an error of kind
+        /// [`ErrorKind::WaitTimeout`](crate::ErrorKind::WaitTimeout) (default: the client's
+        /// [`PollPolicy::max_wait`](crate::PollPolicy::max_wait)); the poll intervals stay the
+        /// client's.
+        pub fn timeout(mut self, limit: std::time::Duration) -> Self {
+            self.policy.max_wait = Some(limit);
+            self
+        }
+
+        /// Polls with this policy instead of the client's
+        /// ([`Client::poll_policy`](crate::Client::poll_policy)): its intervals and its
+        /// `max_wait`.
+        pub fn poll_policy(mut self, policy: crate::PollPolicy) -> Self {
+            self.policy = policy;
+            self
+        }
+    };
+}
+pub(crate) use wait_options;
+
+/// A wait for a computation to finish: made by [`Client::wait_for_computation`], run by
+/// awaiting it (it is [`IntoFuture`]), which tells how the run ended ([`Finished`]).
+/// [`watch`](Self::watch) streams the states on the way instead.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// # async fn example(client: &codeocean::Client) -> codeocean::Result<()> {
+/// let id = "66095e3a-0000-4000-8000-000000000001";
+/// // The client's poll schedule, with a time limit of this wait's own.
+/// let finished = client
+///     .wait_for_computation(id)
+///     .timeout(Duration::from_secs(600))
+///     .await?;
+/// println!("{:?}", finished.outcome);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a wait does nothing until it is awaited"]
+pub struct WaitForComputation {
+    client: Client,
+    id: String,
+    policy: PollPolicy,
+}
+
+impl WaitForComputation {
+    wait_options!();
+
     /// The computation each time its state (or end status) changes, starting with its current
-    /// state and ending after a final state. Polls with the client's [`PollPolicy`]; gives up
-    /// with [`ErrorKind::WaitTimeout`] after its `max_wait`.
-    pub fn watch_computation(
-        &self,
-        computation_id: &str,
-    ) -> impl Stream<Item = Result<Computation>> + Send + 'static {
-        self.watch_computation_with(computation_id, self.inner.poll.clone())
+    /// state and ending after a final state; gives up with [`ErrorKind::WaitTimeout`] after
+    /// the wait's time limit. The stream is boxed ([`Unpin`]: `.next()` needs no pinning).
+    pub fn watch(self) -> BoxStream<'static, Result<Computation>> {
+        watch(Poll::new(&self.client, &self.id, self.policy)).boxed()
     }
 
-    /// [`watch_computation`](Client::watch_computation) with a polling policy of its own.
-    pub fn watch_computation_with(
-        &self,
-        computation_id: &str,
-        policy: PollPolicy,
-    ) -> impl Stream<Item = Result<Computation>> + Send + 'static {
-        futures_util::stream::unfold(
-            Poll::new(self, computation_id, policy),
-            |mut p| async move {
-                if p.done {
-                    return None;
-                }
-                loop {
-                    let last_state = p
-                        .last
-                        .as_ref()
-                        .and_then(|l| l.0.clone())
-                        .unwrap_or_else(|| "unknown".into());
-                    if let Err(e) = p.pause("computation", &last_state).await {
-                        p.done = true;
-                        return Some((Err(e), p));
-                    }
-                    let c = match p.client.get_computation(&p.id).await {
-                        Ok(c) => c,
-                        Err(e) => {
-                            p.done = true;
-                            return Some((Err(e), p));
-                        }
-                    };
-                    let key = state_key(&c);
-                    let ended = outcome(&c).is_some();
-                    if ended || p.last.as_ref() != Some(&key) {
-                        if p.last.is_some() {
-                            // Something is happening: look again soon.
-                            p.restart();
-                        }
-                        p.last = Some(key);
-                        p.done = ended;
-                        return Some((Ok(c), p));
-                    }
-                }
-            },
-        )
-    }
-
-    /// Waits until a computation has finished and tells how it ended. A failed or stopped run
-    /// is an [`Outcome`], not an error; giving up waiting is an error of kind
-    /// [`ErrorKind::WaitTimeout`]. Use [`Finished::into_success`] to treat anything but success
-    /// as an error.
-    pub async fn wait_for_computation(&self, computation_id: &str) -> Result<Finished> {
-        self.wait_for_computation_with(computation_id, self.inner.poll.clone())
-            .await
-    }
-
-    /// [`wait_for_computation`](Client::wait_for_computation) with a polling policy of its own.
-    pub async fn wait_for_computation_with(
-        &self,
-        computation_id: &str,
-        policy: PollPolicy,
-    ) -> Result<Finished> {
-        let mut states = std::pin::pin!(self.watch_computation_with(computation_id, policy));
+    async fn run(self) -> Result<Finished> {
+        let mut states = std::pin::pin!(self.watch());
         let mut last = None;
         while let Some(c) = states.next().await {
             last = Some(c?);
@@ -266,21 +275,32 @@ impl Client {
             outcome,
         })
     }
+}
 
-    /// Waits until a data asset is `ready`. A `failed` asset is an error of kind
-    /// [`ErrorKind::AssetFailed`] (with the server's reason); giving up is
-    /// [`ErrorKind::WaitTimeout`].
-    pub async fn wait_for_data_asset(&self, data_asset_id: &str) -> Result<DataAsset> {
-        self.wait_for_data_asset_with(data_asset_id, self.inner.poll.clone())
-            .await
+impl IntoFuture for WaitForComputation {
+    type Output = Result<Finished>;
+    type IntoFuture = BoxFuture<'static, Result<Finished>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
     }
+}
 
-    /// [`wait_for_data_asset`](Client::wait_for_data_asset) with a polling policy of its own.
-    pub async fn wait_for_data_asset_with(
-        &self,
-        data_asset_id: &str,
-        policy: PollPolicy,
-    ) -> Result<DataAsset> {
+/// A wait for a data asset to be `ready`: made by [`Client::wait_for_data_asset`], run by
+/// awaiting it (it is [`IntoFuture`]).
+#[derive(Clone, Debug)]
+#[must_use = "a wait does nothing until it is awaited"]
+pub struct WaitForDataAsset {
+    client: Client,
+    id: String,
+    policy: PollPolicy,
+}
+
+impl WaitForDataAsset {
+    wait_options!();
+
+    async fn run(self) -> Result<DataAsset> {
+        let id = self.id.as_str();
         let judge = |asset: DataAsset| match &asset.state {
             Some(DataAssetState::Ready) => ControlFlow::Break(Ok(asset)),
             Some(DataAssetState::Failed) => {
@@ -290,7 +310,7 @@ impl Client {
                     .unwrap_or_else(|| "no reason given".into());
                 ControlFlow::Break(Err(Error::new(
                     ErrorKind::AssetFailed,
-                    format!("data asset {}", short(data_asset_id)),
+                    format!("data asset {}", short(id)),
                     format!("creating it failed: {reason}"),
                 )))
             }
@@ -298,9 +318,97 @@ impl Client {
                 ControlFlow::Continue(other.as_ref().map_or("unknown", |s| s.as_str()).to_owned())
             }
         };
-        Poll::new(self, data_asset_id, policy)
-            .until("data asset", || self.get_data_asset(data_asset_id), judge)
+        let client = &self.client;
+        Poll::new(client, id, self.policy.clone())
+            .until("data asset", || client.get_data_asset(id), judge)
             .await
+    }
+}
+
+impl IntoFuture for WaitForDataAsset {
+    type Output = Result<DataAsset>;
+    type IntoFuture = BoxFuture<'static, Result<DataAsset>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// The states of the computation `p` polls, each time its state (or end status) changes.
+fn watch(p: Poll) -> impl Stream<Item = Result<Computation>> + Send + 'static {
+    futures_util::stream::unfold(p, |mut p| async move {
+        if p.done {
+            return None;
+        }
+        loop {
+            let last_state = p
+                .last
+                .as_ref()
+                .and_then(|l| l.0.clone())
+                .unwrap_or_else(|| "unknown".into());
+            if let Err(e) = p.pause("computation", &last_state).await {
+                p.done = true;
+                return Some((Err(e), p));
+            }
+            let c = match p.client.get_computation(&p.id).await {
+                Ok(c) => c,
+                Err(e) => {
+                    p.done = true;
+                    return Some((Err(e), p));
+                }
+            };
+            let key = state_key(&c);
+            let ended = outcome(&c).is_some();
+            if ended || p.last.as_ref() != Some(&key) {
+                if p.last.is_some() {
+                    // Something is happening: look again soon.
+                    p.restart();
+                }
+                p.last = Some(key);
+                p.done = ended;
+                return Some((Ok(c), p));
+            }
+        }
+    })
+}
+
+impl Client {
+    /// The computation each time its state (or end status) changes, starting with its current
+    /// state and ending after a final state. Polls with the client's [`PollPolicy`]; gives up
+    /// with [`ErrorKind::WaitTimeout`] after its `max_wait`. For a time limit or a policy of
+    /// its own: `client.wait_for_computation(id).timeout(d).watch()`
+    /// ([`WaitForComputation::watch`]).
+    pub fn watch_computation(
+        &self,
+        computation_id: &str,
+    ) -> BoxStream<'static, Result<Computation>> {
+        self.wait_for_computation(computation_id).watch()
+    }
+
+    /// Waits until a computation has finished and tells how it ended: await the returned
+    /// [`WaitForComputation`], after setting a [`timeout`](WaitForComputation::timeout) or a
+    /// [`poll_policy`](WaitForComputation::poll_policy) of its own if need be (default: the
+    /// client's [`PollPolicy`]). A failed or stopped run is an [`Outcome`], not an error;
+    /// giving up waiting is an error of kind [`ErrorKind::WaitTimeout`]. Use
+    /// [`Finished::into_success`] to treat anything but success as an error.
+    pub fn wait_for_computation(&self, computation_id: &str) -> WaitForComputation {
+        WaitForComputation {
+            client: self.clone(),
+            id: computation_id.to_owned(),
+            policy: self.inner.poll.clone(),
+        }
+    }
+
+    /// Waits until a data asset is `ready`: await the returned [`WaitForDataAsset`] (with a
+    /// [`timeout`](WaitForDataAsset::timeout) of its own if need be). A `failed` asset is an
+    /// error of kind [`ErrorKind::AssetFailed`] (with the server's reason); giving up is
+    /// [`ErrorKind::WaitTimeout`].
+    pub fn wait_for_data_asset(&self, data_asset_id: &str) -> WaitForDataAsset {
+        WaitForDataAsset {
+            client: self.clone(),
+            id: data_asset_id.to_owned(),
+            policy: self.inner.poll.clone(),
+        }
     }
 }
 
@@ -338,10 +446,11 @@ mod tests {
             outcome(&comp("completed", None)),
             Some(Outcome::Unknown(_))
         ));
-        let f = Finished {
-            computation: comp("completed", Some("failed")),
-            outcome: Outcome::Failed,
-        };
+        let f = Finished::new(comp("completed", Some("failed")), Outcome::Failed);
         assert_eq!(f.into_success().unwrap_err().kind(), ErrorKind::RunFailed);
+        assert_eq!(Finished::from_computation(comp("running", None)), None);
+        let done = Finished::from_computation(comp("completed", Some("succeeded"))).unwrap();
+        assert_eq!(done.outcome, Outcome::Succeeded);
+        assert!(done.is_success());
     }
 }

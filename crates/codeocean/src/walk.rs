@@ -3,8 +3,9 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 use futures_util::stream::FuturesUnordered;
-use futures_util::{Stream, StreamExt as _};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
@@ -13,7 +14,8 @@ use crate::{ResultItem, ResultItemType};
 
 /// How far a walk may go, so that it ends whatever the server lists: a server whose folders
 /// nest without end, or that lists entries without end, stops at these caps with an error of
-/// kind [`ErrorKind::Paging`] that names the cap. Start from [`WalkLimits::default`].
+/// kind [`ErrorKind::Paging`] that names the cap. Start from [`WalkLimits::default`]; a
+/// [`Walk`] takes them one by one too ([`Walk::max_depth`], [`Walk::max_entries`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WalkLimits {
@@ -60,7 +62,7 @@ impl WalkLimits {
 type Listing =
     std::pin::Pin<Box<dyn std::future::Future<Output = (String, Result<Vec<ResultItem>>)> + Send>>;
 
-struct Walk {
+struct WalkState {
     client: Client,
     tree: Tree,
     limit: usize,
@@ -82,7 +84,7 @@ fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
-impl Walk {
+impl WalkState {
     /// Takes in the entries of one listed folder.
     ///
     /// Only direct children of the folder listed are taken, each once. That is what makes the
@@ -155,90 +157,91 @@ impl Walk {
     }
 }
 
-impl Client {
-    /// Every entry under a computation's results (or under the folder `path`; `""` is the
-    /// root), folders included, in no particular order. Folders are listed concurrently (up to
-    /// `concurrency` at once, within the client's API limit), so a deep tree costs about its
-    /// depth in round trips. A folder that cannot be listed yields its error and the walk goes
-    /// on with the others. An entry a server lists twice is yielded once; an entry that is not
-    /// directly inside the folder listed (a cycle, a path with `..`, a deeper path) is reported
-    /// as an error (a folder: [`ErrorKind::Decode`], not followed; a file:
-    /// [`ErrorKind::UnsafePath`], not yielded). Memory does not grow with the number of
-    /// entries walked: no set of seen paths is kept. The walk ends at the default
-    /// [`WalkLimits`] (100 levels, a million entries); see
-    /// [`walk_results_with_limits`](Client::walk_results_with_limits).
-    pub fn walk_results(
-        &self,
-        computation_id: &str,
-        path: &str,
-        concurrency: usize,
-    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk_tree(
-            &Tree::results(computation_id),
-            path,
-            concurrency,
-            WalkLimits::default(),
-        )
+/// Default [`Walk::concurrency`]: folders listed at once.
+const DEFAULT_LIST_CONCURRENCY: usize = 16;
+
+/// A walk of a file tree (a computation's results or a data asset's files): made by
+/// [`Client::walk_results`], [`Client::walk_data_asset`] or [`Client::walk_tree`], adjusted
+/// with its methods, and turned into the stream of entries by [`stream`](Self::stream).
+///
+/// The stream yields every entry under the tree (or under the folder [`path`](Self::path)),
+/// folders included, in no particular order. Folders are listed concurrently (up to
+/// [`concurrency`](Self::concurrency) at once, within the client's API limit), so a deep tree
+/// costs about its depth in round trips. A folder that cannot be listed yields its error and
+/// the walk goes on with the others. An entry a server lists twice is yielded once; an entry
+/// that is not directly inside the folder listed (a cycle, a path with `..`, a deeper path) is
+/// reported as an error (a folder: [`ErrorKind::Decode`], not followed; a file:
+/// [`ErrorKind::UnsafePath`], not yielded). Memory does not grow with the number of entries
+/// walked: no set of seen paths is kept. The walk ends at its caps ([`WalkLimits`]: 100
+/// levels, a million entries by default), with an error of kind [`ErrorKind::Paging`].
+///
+/// ```no_run
+/// use futures_util::StreamExt as _;
+///
+/// # async fn example(client: &codeocean::Client) -> codeocean::Result<()> {
+/// let mut entries = client
+///     .walk_results("66095e3a-0000-4000-8000-000000000001")
+///     .path("figures")
+///     .concurrency(8)
+///     .stream();
+/// while let Some(entry) = entries.next().await {
+///     println!("{}", entry?.path);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a walk does nothing until its `.stream()` is polled"]
+pub struct Walk {
+    client: Client,
+    tree: Tree,
+    path: String,
+    concurrency: usize,
+    limits: WalkLimits,
+}
+
+impl Walk {
+    /// Only the entries under this folder (default `""`: the whole tree).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
     }
 
-    /// [`walk_results`](Client::walk_results) with other caps on depth and entries.
-    pub fn walk_results_with_limits(
-        &self,
-        computation_id: &str,
-        path: &str,
-        concurrency: usize,
-        limits: WalkLimits,
-    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk_tree(&Tree::results(computation_id), path, concurrency, limits)
+    /// Folders listed at once (default 16; at least 1).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
-    /// Every entry under a data asset's files (or under the folder `path`; `""` is the root),
-    /// folders included, in no particular order: [`walk_results`](Client::walk_results) for a
-    /// data asset, with the same concurrency and the same guarantees (each entry once, cycles
-    /// reported and not followed, the default [`WalkLimits`]). Only internal data assets list
-    /// their files.
-    pub fn walk_data_asset(
-        &self,
-        data_asset_id: &str,
-        path: &str,
-        concurrency: usize,
-    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk_tree(
-            &Tree::data_asset(data_asset_id),
-            path,
-            concurrency,
-            WalkLimits::default(),
-        )
+    /// Deepest folder listed, in levels below [`path`](Self::path) (default
+    /// [`DEFAULT_MAX_DEPTH`]); a deeper folder is reported and not listed.
+    pub fn max_depth(mut self, levels: usize) -> Self {
+        self.limits.max_depth = levels;
+        self
     }
 
-    /// [`walk_data_asset`](Client::walk_data_asset) with other caps on depth and entries.
-    pub fn walk_data_asset_with_limits(
-        &self,
-        data_asset_id: &str,
-        path: &str,
-        concurrency: usize,
-        limits: WalkLimits,
-    ) -> impl Stream<Item = Result<ResultItem>> + Send + 'static {
-        self.walk_tree(&Tree::data_asset(data_asset_id), path, concurrency, limits)
+    /// Most entries yielded (default [`DEFAULT_MAX_ENTRIES`]); the walk ends with an error
+    /// once it is reached and more entries follow.
+    pub fn max_entries(mut self, entries: u64) -> Self {
+        self.limits.max_entries = entries;
+        self
     }
 
-    /// Every entry under a tree (or under the folder `path` of it; `""` is the root), with
-    /// these caps: [`walk_results_with_limits`](Client::walk_results_with_limits) or
-    /// [`walk_data_asset_with_limits`](Client::walk_data_asset_with_limits), for code that
-    /// picks the kind of tree at run time.
-    pub fn walk_tree(
-        &self,
-        tree: &Tree,
-        path: &str,
-        concurrency: usize,
-        limits: WalkLimits,
-    ) -> impl Stream<Item = Result<ResultItem>> + Send + use<> {
-        let root = path.trim_matches('/');
-        let walk = Walk {
-            client: self.clone(),
-            tree: tree.clone(),
-            limit: concurrency.max(1),
-            limits,
+    /// Both caps at once.
+    pub fn limits(mut self, limits: WalkLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The entries, as a stream ([`Unpin`]: `.next()` needs no pinning). Nothing is listed
+    /// before it is polled.
+    pub fn stream(self) -> BoxStream<'static, Result<ResultItem>> {
+        let root = self.path.trim_matches('/');
+        let walk = WalkState {
+            client: self.client,
+            tree: self.tree,
+            limit: self.concurrency.max(1),
+            limits: self.limits,
             root_depth: if root.is_empty() {
                 0
             } else {
@@ -283,5 +286,34 @@ impl Client {
                 }
             }
         })
+        .boxed()
+    }
+}
+
+impl Client {
+    /// A walk of a computation's results: every entry, folders included, once its
+    /// [`stream`](Walk::stream) is polled; see [`Walk`] for what it guarantees and how to
+    /// narrow it (`.path("figures")`, `.concurrency(8)`, `.max_depth(10)`).
+    pub fn walk_results(&self, computation_id: &str) -> Walk {
+        self.walk_tree(&Tree::results(computation_id))
+    }
+
+    /// A walk of a data asset's files: [`walk_results`](Client::walk_results) for a data
+    /// asset, with the same guarantees ([`Walk`]). Only internal data assets list their files.
+    pub fn walk_data_asset(&self, data_asset_id: &str) -> Walk {
+        self.walk_tree(&Tree::data_asset(data_asset_id))
+    }
+
+    /// A walk of a tree: [`walk_results`](Client::walk_results) or
+    /// [`walk_data_asset`](Client::walk_data_asset), for code that picks the kind of tree at
+    /// run time.
+    pub fn walk_tree(&self, tree: &Tree) -> Walk {
+        Walk {
+            client: self.clone(),
+            tree: tree.clone(),
+            path: String::new(),
+            concurrency: DEFAULT_LIST_CONCURRENCY,
+            limits: WalkLimits::default(),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Case 4, concurrent waiters: one process (`crates/codeocean/examples/bench_waiters.rs`) starts
 //! a run per capsule of a fixture whose runs last from a few seconds to twenty, and waits for all
-//! of them at once with `Client::wait_for_computation_with` and a short `PollPolicy`
+//! of them at once with `Client::wait_for_computation(..).poll_policy(..)` and a short `PollPolicy`
 //! (`crates/codeocean/src/client.rs`). The simulator runs on the real clock (`--time-scale 1`); its request log (with
 //! arrival times) gives the polls, `/__sim/computations` the instant each run ended, and the
 //! client prints when each waiter returned.
@@ -227,7 +227,7 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
         out,
         "One process (`crates/codeocean/examples/bench_waiters.rs`) starts {n} runs at once \
          through one `Client` (its default of 32 API requests at once) and waits for all of \
-         them concurrently, each with `Client::wait_for_computation_with` and the poll schedule \
+         them concurrently, each with `Client::wait_for_computation(..).poll_policy(..)` and the poll schedule \
          `PollPolicy {{ initial_interval: {INITIAL} s, factor: {FACTOR}, max_interval: {MAX} s }}` \
          (the default is 1 s to 30 s; this short one keeps the case to tens of seconds). Each \
          run spends between {lo} s and {hi} s in `running` (evenly spread, a capsule per run, \

@@ -141,10 +141,11 @@ async fn release(
     }
     let display = Waiting::new(ctx, format!("release job {}", job.job_id));
     display.state("waiting until released");
-    let policy = ctx.poll(timeout);
-    let done = client
-        .wait_for_app_release_with(app, id, &job.job_id, policy)
-        .await;
+    let mut wait = client.wait_for_app_release(app, id, &job.job_id);
+    if let Some(limit) = timeout {
+        wait = wait.timeout(limit);
+    }
+    let done = wait.await;
     display.finish();
     let done = done?;
     show(ctx, &done, || objects::release_job(&done))

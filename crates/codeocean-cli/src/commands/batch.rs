@@ -103,7 +103,6 @@ struct Row {
 
 /// Launch spacing and the stop signal, shared by the line tasks.
 struct Shared<'a> {
-    ctx: &'a Ctx,
     client: Client,
     journal: Journal,
     args: &'a BatchArgs,
@@ -174,7 +173,6 @@ pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
         }
     });
     let shared = Shared {
-        ctx,
         client,
         journal,
         args: &args,
@@ -323,7 +321,7 @@ async fn process_shown(
     }
     let mut last = None;
     let finished = tokio::select! {
-        f = wait_run_shown(shared.ctx, &shared.client, &id, then.timeout, display, &mut last) => f,
+        f = wait_run_shown(&shared.client, &id, then.timeout, display, &mut last) => f,
         () = shared.on_stop() => {
             row.outcome = "interrupted".into();
             return row;
@@ -355,7 +353,8 @@ async fn process_shown(
                 return row;
             }
         };
-        match summary.and_then(|s| Ok(s.into_result()?)) {
+        // An incomplete download is an error of its own (`ErrorKind::Incomplete`).
+        match summary {
             Ok(s) => shared.progress.note(&format!(
                 "{}: {}",
                 display.what(),

@@ -151,7 +151,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
     ))?;
     let done = finished.clone().into_success()?;
 
-    let mut walk = std::pin::pin!(client.walk_results(&done.id, "", 16));
+    let mut walk = client.walk_results(&done.id).stream();
     let mut files = Vec::new();
     let mut folders = 0;
     while let Some(item) = walk.next().await {

@@ -174,6 +174,8 @@ pub(crate) fn outcome_str(o: &Outcome) -> &str {
         Outcome::Failed => "failed",
         Outcome::Stopped => "stopped",
         Outcome::Unknown(s) => s,
+        // An outcome this CLI does not know yet: never a success.
+        _ => "unknown",
     }
 }
 
@@ -425,21 +427,24 @@ async fn wait_run_seen(
     last: &mut Option<Computation>,
 ) -> anyhow::Result<Finished> {
     let display = Waiting::new(ctx, format!("computation {id}"));
-    let finished = wait_run_shown(ctx, client, id, timeout, &display, last).await;
+    let finished = wait_run_shown(client, id, timeout, &display, last).await;
     display.finish();
     finished
 }
 
 /// [`wait_run_seen`] on a display of the caller's (a batch line's), which is left in place.
 pub(crate) async fn wait_run_shown(
-    ctx: &Ctx,
     client: &Client,
     id: &str,
     timeout: Option<Duration>,
     display: &Waiting,
     last: &mut Option<Computation>,
 ) -> anyhow::Result<Finished> {
-    let mut states = std::pin::pin!(client.watch_computation_with(id, ctx.poll(timeout)));
+    let mut wait = client.wait_for_computation(id);
+    if let Some(limit) = timeout {
+        wait = wait.timeout(limit);
+    }
+    let mut states = wait.watch();
     let mut seen = None;
     while let Some(c) = states.next().await {
         let c = c?;
@@ -450,10 +455,7 @@ pub(crate) async fn wait_run_shown(
     let computation = seen.ok_or_else(|| anyhow::anyhow!("waiting for {id}: no state seen"))?;
     let outcome =
         codeocean::outcome(&computation).unwrap_or_else(|| Outcome::Unknown("not finished".into()));
-    Ok(Finished {
-        computation,
-        outcome,
-    })
+    Ok(Finished::new(computation, outcome))
 }
 
 /// Waits for a data asset to be ready, showing a spinner.
@@ -465,7 +467,11 @@ pub(crate) async fn wait_asset(
 ) -> anyhow::Result<DataAsset> {
     let display = Waiting::new(ctx, format!("data asset {id}"));
     display.state("waiting until ready");
-    let asset = client.wait_for_data_asset_with(id, ctx.poll(timeout)).await;
+    let mut wait = client.wait_for_data_asset(id);
+    if let Some(limit) = timeout {
+        wait = wait.timeout(limit);
+    }
+    let asset = wait.await;
     display.finish();
     let asset = asset?;
     ctx.note(format!("data asset {id}: ready"));
@@ -508,11 +514,11 @@ impl From<&Summary> for DownloadOutput {
             retries: s.retries,
             elapsed_ms: s.elapsed.as_millis() as u64,
             failed: s
-                .failed
+                .failures
                 .iter()
-                .map(|(path, e)| FailedFile {
-                    path: path.clone(),
-                    error: e.to_string(),
+                .map(|f| FailedFile {
+                    path: f.path().to_owned(),
+                    error: f.error().to_string(),
                 })
                 .collect(),
             stopped: s.stopped.clone(),
@@ -527,7 +533,7 @@ pub(crate) fn summary_line(s: &Summary, dir: &Path) -> String {
         "downloaded {} ({} already there, {} failed), {} in {} ({}) into {}\n",
         output::count(s.downloaded, "file", "files"),
         s.skipped,
-        s.failed.len(),
+        s.failures.len(),
         output::bytes(s.bytes),
         output::elapsed(s.elapsed),
         output::rate(s.bytes, s.elapsed),

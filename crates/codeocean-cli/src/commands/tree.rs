@@ -27,7 +27,7 @@ pub(crate) async fn ls(
         items.sort_by(|a, b| a.path.cmp(&b.path));
         return show_list(ctx, &items, || objects::result_items(&items));
     }
-    let mut walk = std::pin::pin!(client.walk_tree(tree, path, 16, ctx.walk));
+    let mut walk = client.walk_tree(tree).path(path).limits(ctx.walk).stream();
     let mut items = Vec::new();
     // Each failed folder is said once, as it happens; the walk goes on with the others.
     let mut failures = 0;
@@ -141,7 +141,12 @@ pub(crate) async fn fetch(
     if let Some(n) = concurrency {
         job = job.concurrency(n);
     }
-    let summary = job.progress(progress.clone()).run().await;
+    // Partial results are reported here (`complete`), with the CLI's own messages.
+    let summary = job
+        .allow_partial(true)
+        .progress(progress.clone())
+        .run()
+        .await;
     progress.finish();
     Ok(summary?)
 }
@@ -166,7 +171,7 @@ pub(crate) async fn download(
 /// `Ok` when every file is complete, else an error (exit 1) that counts the failures: each was
 /// already said on its own line as it happened (`failed: …`), so none is repeated.
 pub(crate) fn complete(tree: &Tree, summary: &Summary) -> anyhow::Result<()> {
-    let failed = summary.failed.len();
+    let failed = summary.failures.len();
     let complete = summary.downloaded + summary.skipped;
     if let Some(why) = &summary.stopped {
         // Refused credentials: a re-run with the same token would be refused again, and the
@@ -184,7 +189,7 @@ pub(crate) fn complete(tree: &Tree, summary: &Summary) -> anyhow::Result<()> {
         return Ok(());
     }
     // A path that is not there (a mistyped `--path`) is not there on a re-run either.
-    let hint = if summary.failed.iter().all(|(_, e)| e.is_not_found()) {
+    let hint = if summary.failures.iter().all(|f| f.error().is_not_found()) {
         "not found; check the path (`results ls`, `data-asset ls`)"
     } else {
         "a re-run resumes"

@@ -297,3 +297,50 @@ fn a_line_naming_a_parameter_twice_is_warned_about() {
     );
     assert_eq!(launches(&sim), 2);
 }
+
+#[test]
+fn a_batch_download_that_misses_a_file_is_the_lines_error_worded_as_before() {
+    // The crate's download now fails by itself when a file is missing
+    // (`ErrorKind::Incomplete`); the batch row says what it said before, and the exit code is
+    // that of a line ended by an error.
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("runs.jsonl");
+    std::fs::write(
+        &file,
+        format!("{{\"capsule_id\": \"{OK_CAPSULE}\", \"name\": \"a\"}}\n"),
+    )
+    .unwrap();
+    let download = dir.path().join("out");
+    // A file where the results' `figures` folder must go: every file under it is refused.
+    std::fs::create_dir_all(download.join("1-a")).unwrap();
+    std::fs::write(download.join("1-a/figures"), "in the way").unwrap();
+    let out = run(
+        Some(&sim),
+        &[
+            "--json",
+            "batch",
+            file.to_str().unwrap(),
+            "--spacing",
+            "0s",
+            "--download",
+            download.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("1 line(s) ended with an error"),
+        "{}",
+        out.stderr
+    );
+    let row: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(row["outcome"], "error", "{row}");
+    let error = row["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("downloading the results of computation ")
+            && error.contains(" file(s) or folder(s) failed (")
+            && error.contains(" complete); first, `figures/")
+            && error.contains("is not a folder"),
+        "{error}"
+    );
+}

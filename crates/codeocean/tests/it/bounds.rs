@@ -142,11 +142,14 @@ async fn a_storage_error_page_without_end_is_read_only_in_part() {
     .await;
     let c = client_for(&origin).build().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let summary = tokio::time::timeout(GUARD, c.download("cafe", dir.path()).run())
-        .await
-        .expect("an endless error page ends the transfer")
-        .unwrap();
-    let (_, e) = &summary.failed[0];
+    let summary = tokio::time::timeout(
+        GUARD,
+        c.download("cafe", dir.path()).allow_partial(true).run(),
+    )
+    .await
+    .expect("an endless error page ends the transfer")
+    .unwrap();
+    let e = summary.failures[0].error();
     assert_eq!(e.status(), Some(500), "{e}");
     assert!(e.to_string().contains("oops"), "{e}");
     assert_eq!(hits.load(Ordering::SeqCst), 3, "first try + 2 retries");
@@ -175,10 +178,12 @@ fn nest_forever(folder: &str) -> Vec<serde_json::Value> {
 async fn folders_that_nest_without_end_stop_at_the_depth_cap() {
     let (origin, log) = api(String::new(), nest_forever).await;
     let c = client_for(&origin).build().unwrap();
-    let limits = codeocean::WalkLimits::default().max_depth(5);
     let walk: Vec<_> = tokio::time::timeout(
         GUARD,
-        c.walk_results_with_limits("cafe", "", 4, limits)
+        c.walk_results("cafe")
+            .concurrency(4)
+            .max_depth(5)
+            .stream()
             .collect::<Vec<_>>(),
     )
     .await
@@ -202,7 +207,10 @@ async fn the_default_walk_of_an_endless_nest_ends() {
     let c = client_for(&origin).build().unwrap();
     let walk: Vec<_> = tokio::time::timeout(
         Duration::from_secs(60),
-        c.walk_results("cafe", "", 16).collect::<Vec<_>>(),
+        c.walk_results("cafe")
+            .concurrency(16)
+            .stream()
+            .collect::<Vec<_>>(),
     )
     .await
     .expect("the walk ends with the default caps");
@@ -222,13 +230,14 @@ async fn a_download_stops_at_its_entry_cap_and_says_how_to_raise_it() {
         c.download("cafe", dir.path())
             .max_entries(10)
             .max_depth(1000)
+            .allow_partial(true)
             .run(),
     )
     .await
     .expect("the download ends")
     .unwrap();
-    assert_eq!(summary.failed.len(), 1, "{summary:?}");
-    let e = &summary.failed[0].1;
+    assert_eq!(summary.failures.len(), 1, "{summary:?}");
+    let e = summary.failures[0].error();
     assert_eq!(e.kind(), ErrorKind::Paging);
     assert!(
         e.to_string().contains("max_entries") && e.to_string().contains("10"),
@@ -290,11 +299,14 @@ async fn a_stalled_transfer_gives_up_within_the_request_timeout() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let summary = tokio::time::timeout(GUARD, c.download("cafe", dir.path()).run())
-        .await
-        .expect("the transfer gives up")
-        .unwrap();
-    let (_, e) = &summary.failed[0];
+    let summary = tokio::time::timeout(
+        GUARD,
+        c.download("cafe", dir.path()).allow_partial(true).run(),
+    )
+    .await
+    .expect("the transfer gives up")
+    .unwrap();
+    let e = summary.failures[0].error();
     assert!(e.to_string().contains("request timeout"), "{e}");
     // A try ends after 150 ms of silence; 1 s without progress ends the transfer, long
     // before its 51 tries.
@@ -320,12 +332,15 @@ async fn a_body_that_drips_gives_up_within_the_request_timeout() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let summary = tokio::time::timeout(GUARD, c.download("cafe", dir.path()).run())
-        .await
-        .expect("the transfer gives up")
-        .unwrap();
-    assert_eq!(summary.failed.len(), 1, "{summary:?}");
-    let (_, e) = &summary.failed[0];
+    let summary = tokio::time::timeout(
+        GUARD,
+        c.download("cafe", dir.path()).allow_partial(true).run(),
+    )
+    .await
+    .expect("the transfer gives up")
+    .unwrap();
+    assert_eq!(summary.failures.len(), 1, "{summary:?}");
+    let e = summary.failures[0].error();
     assert!(e.to_string().contains("no progress"), "{e}");
     assert!(!dir.path().join("big.bin").exists());
 }
@@ -355,10 +370,16 @@ async fn refused_credentials_stop_the_whole_download_job() {
     .await;
     let c = client_for(&origin).build().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let summary = tokio::time::timeout(GUARD, c.download("cafe", dir.path()).concurrency(4).run())
-        .await
-        .expect("the job ends")
-        .unwrap();
+    let summary = tokio::time::timeout(
+        GUARD,
+        c.download("cafe", dir.path())
+            .concurrency(4)
+            .allow_partial(true)
+            .run(),
+    )
+    .await
+    .expect("the job ends")
+    .unwrap();
     // At most the requests already in flight when the first 401 came back: the three other
     // transfers.
     let more = after_refusal.load(Ordering::SeqCst);
@@ -397,10 +418,15 @@ async fn refused_credentials_end_a_walk() {
     }))
     .await;
     let c = client_for(&origin).build().unwrap();
-    let walk: Vec<_> =
-        tokio::time::timeout(GUARD, c.walk_results("cafe", "", 4).collect::<Vec<_>>())
-            .await
-            .expect("the walk ends");
+    let walk: Vec<_> = tokio::time::timeout(
+        GUARD,
+        c.walk_results("cafe")
+            .concurrency(4)
+            .stream()
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the walk ends");
     let refusals: Vec<_> = walk
         .iter()
         .filter_map(|r| r.as_ref().err())

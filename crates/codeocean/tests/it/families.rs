@@ -179,7 +179,8 @@ async fn a_release_is_never_resent_and_its_waiter_tells_failure_from_success() {
         .factor(1.5)
         .max_wait(Some(Duration::from_secs(10)));
     let done = c
-        .wait_for_pipeline_release_with("p1", &job.job_id, fast.clone())
+        .wait_for_pipeline_release("p1", &job.job_id)
+        .poll_policy(fast.clone())
         .await
         .unwrap();
     assert_eq!(done.status, Some(ReleaseJobStatus::Completed));
@@ -187,13 +188,15 @@ async fn a_release_is_never_resent_and_its_waiter_tells_failure_from_success() {
     assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 3);
 
     let e = c
-        .wait_for_capsule_release_with("c1", "j2", fast.clone())
+        .wait_for_capsule_release("c1", "j2")
+        .poll_policy(fast.clone())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ReleaseFailed);
     assert!(e.to_string().contains("missing reproducible run"), "{e}");
     let e = c
-        .wait_for_capsule_release_with("c1", "j3", fast)
+        .wait_for_capsule_release("c1", "j3")
+        .poll_policy(fast)
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ReleaseFailed);

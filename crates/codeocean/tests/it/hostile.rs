@@ -65,16 +65,24 @@ async fn hostile_names_are_refused_and_nothing_is_written() {
         .unwrap();
     let outer = tempfile::tempdir().unwrap();
     let dest = outer.path().join("dest");
-    let s = c.download("comp", &dest).run().await.unwrap();
-    assert_eq!(s.failed.len(), 5, "{:?}", s.failed);
+    // Files were refused: the job is incomplete, an error that carries what it did.
+    let e = c.download("comp", &dest).run().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Incomplete, "{e}");
+    let s = e
+        .summary()
+        .expect("an incomplete download carries its summary");
+    assert_eq!(s.failures.len(), 5, "{:?}", s.failures);
     assert!(
-        s.failed
+        s.failures
             .iter()
-            .all(|(_, e)| e.kind() == ErrorKind::UnsafePath),
+            .all(|f| f.error().kind() == ErrorKind::UnsafePath),
         "{:?}",
-        s.failed
+        s.failures
     );
-    assert_eq!(s.into_result().unwrap_err().kind(), ErrorKind::Incomplete);
+    assert!(
+        e.to_string().contains("5 file(s) or folder(s) failed"),
+        "{e}"
+    );
     // Only the listing was requested: no URL was asked for any hostile name.
     assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
     let entries: Vec<_> = std::fs::read_dir(outer.path())
@@ -102,13 +110,18 @@ async fn a_symlink_inside_the_destination_is_not_followed() {
     std::os::unix::fs::symlink(outside.path(), dest.path().join("figures")).unwrap();
     std::os::unix::fs::symlink(outside.path().join("o.txt"), dest.path().join("output.txt"))
         .unwrap();
-    let s = c.download(&id, dest.path()).run().await.unwrap();
-    let refused: Vec<&str> = s.failed.iter().map(|(p, _)| p.as_str()).collect();
+    let s = c
+        .download(&id, dest.path())
+        .allow_partial(true)
+        .run()
+        .await
+        .unwrap();
+    let refused: Vec<&str> = s.failures.iter().map(|f| f.path()).collect();
     assert_eq!(refused.len(), 3, "{refused:?}");
     assert!(
-        s.failed
+        s.failures
             .iter()
-            .all(|(_, e)| e.kind() == ErrorKind::UnsafePath)
+            .all(|f| f.error().kind() == ErrorKind::UnsafePath)
     );
     assert_eq!(
         std::fs::read_dir(outside.path()).unwrap().count(),

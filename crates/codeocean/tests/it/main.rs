@@ -147,12 +147,49 @@ async fn giving_up_waiting_is_its_own_error() {
         .factor(1.5)
         .max_wait(Some(Duration::from_millis(150)));
     let err = c
-        .wait_for_computation_with(&run.id, policy)
+        .wait_for_computation(&run.id)
+        .poll_policy(policy)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::WaitTimeout);
     assert!(err.is_timeout() && err.status().is_none());
     assert!(err.to_string().contains("gave up"), "{err}");
+}
+
+#[tokio::test]
+async fn a_wait_timeout_keeps_the_clients_poll_schedule() {
+    let sim = sim(|c| c.time_scale = 1.0);
+    // The client polls every 5 to 50 ms and would wait 30 s; this one wait gives up at 300 ms.
+    let c = client(&sim);
+    assert_eq!(c.poll_policy().max_wait, Some(Duration::from_secs(30)));
+    assert_eq!(c.poll_policy().initial_interval, Duration::from_millis(5));
+    assert_eq!(c.retry_policy().max_retries, 8);
+    let run = c.run(&RunRequest::capsule(HELLO)).await.unwrap();
+    let before = sim
+        .stats()
+        .counts
+        .get("get_computation")
+        .copied()
+        .unwrap_or(0);
+    let t = std::time::Instant::now();
+    let err = c
+        .wait_for_computation(&run.id)
+        .timeout(Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    let waited = t.elapsed();
+    assert_eq!(err.kind(), ErrorKind::WaitTimeout, "{err}");
+    assert!(err.to_string().contains("gave up after 0.3s"), "{err}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    // The client's schedule (intervals of at most 50 ms), not the default one (1 s and up).
+    let polls = sim
+        .stats()
+        .counts
+        .get("get_computation")
+        .copied()
+        .unwrap_or(0)
+        - before;
+    assert!(polls >= 5, "{polls} polls in {waited:?}");
 }
 
 #[tokio::test]
@@ -179,13 +216,7 @@ async fn the_whole_job_succeeds_and_rerunning_skips_complete_files() {
     let c = client(&sim);
     let id = finished_run(&c, HELLO).await;
     let dir = tempfile::tempdir().unwrap();
-    let summary = c
-        .download(&id, dir.path())
-        .run()
-        .await
-        .unwrap()
-        .into_result()
-        .unwrap();
+    let summary = c.download(&id, dir.path()).run().await.unwrap();
     assert_eq!((summary.downloaded, summary.skipped), (7, 0));
     assert_tree_matches(&sim, &id, dir.path(), 7);
     let again = c.download(&id, dir.path()).run().await.unwrap();
@@ -221,10 +252,11 @@ async fn a_partial_file_is_resumed_with_range() {
     let s = once
         .download(&id, dir.path())
         .path("figures/plot.png")
+        .allow_partial(true)
         .run()
         .await
         .unwrap();
-    assert_eq!(s.failed.len(), 1, "{s:?}");
+    assert_eq!(s.failures.len(), 1, "{s:?}");
     let parts = part_files(dir.path());
     assert_eq!(parts.len(), 1, "{parts:?}");
     let have = std::fs::metadata(&parts[0]).unwrap().len();
@@ -261,6 +293,118 @@ pub(crate) fn big_tree() -> Catalogue {
 }
 
 #[tokio::test]
+async fn an_incomplete_download_is_an_error_that_carries_its_summary() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    // Every body ends early and no retry is allowed: the file fails for good.
+    sim.set_faults("storage:truncate=1".parse().unwrap());
+    let once = Client::builder()
+        .domain(sim.origin())
+        .token(sim.token())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let job = || once.download(&id, dir.path()).path("figures/plot.png");
+    let err = job().run().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Incomplete, "{err}");
+    assert!(
+        err.to_string()
+            .contains("1 file(s) or folder(s) failed (0 complete); first, `figures/plot.png`: "),
+        "{err}"
+    );
+    let s = err.summary().expect("the error carries the summary");
+    assert_eq!(
+        (s.downloaded, s.skipped, s.failures.len()),
+        (0, 0, 1),
+        "{s:?}"
+    );
+    assert_eq!(s.failures[0].path(), "figures/plot.png");
+    assert!(
+        s.failures[0]
+            .error()
+            .to_string()
+            .contains("figures/plot.png"),
+        "{:?}",
+        s.failures[0]
+    );
+    // Opting into partial results: the same job is `Ok`, and the summary says what failed.
+    let s = job().allow_partial(true).run().await.unwrap();
+    assert!(!s.is_complete());
+    assert_eq!(s.failures[0].path(), "figures/plot.png");
+    let err = s.into_result().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Incomplete);
+    assert_eq!(err.summary().map(|s| s.failures.len()), Some(1));
+}
+
+#[tokio::test]
+async fn a_walk_is_built_then_streamed() {
+    use futures_util::StreamExt as _;
+
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    // The whole tree: seven files and the folders above them.
+    let mut all = Vec::new();
+    let mut entries = c.walk_results(&id).concurrency(2).stream();
+    while let Some(entry) = entries.next().await {
+        all.push(entry.unwrap().path);
+    }
+    assert!(all.iter().any(|p| p == "figures/plot.png"), "{all:?}");
+    // One folder of it.
+    let under: Vec<String> = c
+        .walk_results(&id)
+        .path("figures")
+        .stream()
+        .map(|e| e.unwrap().path)
+        .collect()
+        .await;
+    assert!(!under.is_empty() && under.len() < all.len(), "{under:?}");
+    assert!(under.iter().all(|p| p.starts_with("figures/")), "{under:?}");
+}
+
+#[tokio::test]
+async fn a_progress_closure_sees_the_bytes_of_each_file() {
+    use codeocean::ProgressEvent;
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let (b, d) = (bytes.clone(), done.clone());
+    let summary = c
+        .download(&id, dir.path())
+        .on_progress(move |event: ProgressEvent<'_>| match event {
+            ProgressEvent::Bytes { path, n } => {
+                *b.lock().unwrap().entry(path.to_owned()).or_default() += n;
+            }
+            ProgressEvent::FileDone { path, skipped } => {
+                d.lock().unwrap().push((path.to_owned(), skipped));
+            }
+            _ => {}
+        })
+        .run()
+        .await
+        .unwrap();
+    let bytes = bytes.lock().unwrap();
+    // Each file's bytes are reported under its own path, and add up to what is on disk.
+    assert!(bytes.contains_key("figures/plot.png"), "{bytes:?}");
+    for (path, n) in bytes.iter() {
+        let len = std::fs::metadata(dir.path().join(path)).unwrap().len();
+        assert_eq!(*n, len, "{path}");
+    }
+    assert_eq!(bytes.values().sum::<u64>(), summary.bytes);
+    let done = done.lock().unwrap();
+    assert_eq!(done.len(), 7, "{done:?}");
+    assert!(done.iter().all(|(_, skipped)| !skipped));
+}
+
+#[tokio::test]
 async fn a_tree_downloads_intact_through_ten_percent_faults() {
     let sim = sim(|c| c.catalogue = Some(big_tree()));
     let c = client(&sim);
@@ -278,7 +422,7 @@ async fn a_tree_downloads_intact_through_ten_percent_faults() {
     sim.set_faults(Faults::all(faults));
     let dir = tempfile::tempdir().unwrap();
     let s = c.download(&id, dir.path()).run().await.unwrap();
-    assert!(s.is_complete(), "{:?}", s.failed);
+    assert!(s.is_complete(), "{:?}", s.failures);
     // (1 + 3 + 9 + 27) folders of 6 files.
     assert_eq!(s.downloaded, 240);
     assert!(s.retries > 0, "no fault was hit");
@@ -293,7 +437,7 @@ async fn a_legacy_server_is_served_through_the_fallback_after_one_probe() {
     let id = finished_run(&c, HELLO).await;
     let dir = tempfile::tempdir().unwrap();
     let s = c.download(&id, dir.path()).run().await.unwrap();
-    assert!(s.is_complete(), "{:?}", s.failed);
+    assert!(s.is_complete(), "{:?}", s.failures);
     assert_tree_matches(&sim, &id, dir.path(), 7);
     let counts = sim.stats().counts;
     assert_eq!(counts.get("get_result_file_urls"), Some(&1), "{counts:?}");
@@ -428,8 +572,6 @@ async fn download_input_asset(
         .download_data_asset(INPUT, dir.path())
         .run()
         .await
-        .unwrap()
-        .into_result()
         .unwrap();
     let elapsed = t.elapsed();
     assert_eq!((summary.downloaded, summary.skipped), (8, 0));

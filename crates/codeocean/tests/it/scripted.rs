@@ -231,7 +231,10 @@ async fn a_listing_that_repeats_entries_and_loops_back_ends_with_each_entry_once
     let c = fast_client(&origin);
     let walk = tokio::time::timeout(
         Duration::from_secs(10),
-        c.walk_results("cafe", "", 4).collect::<Vec<_>>(),
+        c.walk_results("cafe")
+            .concurrency(4)
+            .stream()
+            .collect::<Vec<_>>(),
     )
     .await
     .expect("the walk ends");
@@ -338,12 +341,12 @@ async fn download_from_bad_storage(
     let dir = tempfile::tempdir().unwrap();
     let summary = tokio::time::timeout(
         Duration::from_secs(20),
-        c.download("cafe", dir.path()).run(),
+        c.download("cafe", dir.path()).allow_partial(true).run(),
     )
     .await
     .expect("the download gives up")
     .unwrap();
-    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    assert_eq!(summary.failures.len(), 1, "{summary:?}");
     assert!(
         !dir.path().join("big.bin").exists(),
         "a failed file is never at its final name"
@@ -365,7 +368,7 @@ async fn an_endless_body_is_cut_off_and_nothing_is_left_at_the_final_name() {
 async fn a_content_length_that_lies_is_a_broken_transfer_not_a_file() {
     let (summary, _, hits) = download_from_bad_storage(|| Reply::Lying, 1000).await;
     assert_eq!(
-        summary.failed[0].1.kind(),
+        summary.failures[0].error().kind(),
         ErrorKind::Connection,
         "{summary:?}"
     );
@@ -387,7 +390,7 @@ async fn a_storage_retry_after_beyond_the_cap_fails_the_file_at_once() {
         1000,
     )
     .await;
-    let e = &summary.failed[0].1;
+    let e = summary.failures[0].error();
     assert_eq!(hits, 1, "given up at once: {e}");
     assert_eq!(e.status(), Some(429));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
@@ -414,7 +417,7 @@ async fn a_storage_error_page_is_retried_and_quoted() {
         1000,
     )
     .await;
-    let e = &summary.failed[0].1;
+    let e = summary.failures[0].error();
     assert_eq!(hits, 3, "first try + 2 retries: {e}");
     assert_eq!(e.status(), Some(503));
     assert!(
@@ -430,7 +433,8 @@ async fn a_stalled_body_hits_the_read_timeout() {
     let t = Instant::now();
     let (summary, _, hits) = download_from_bad_storage(|| Reply::Stall, 1000).await;
     assert!(
-        summary.failed[0].1.is_timeout() || summary.failed[0].1.kind() == ErrorKind::Connection,
+        summary.failures[0].error().is_timeout()
+            || summary.failures[0].error().kind() == ErrorKind::Connection,
         "{summary:?}"
     );
     assert_eq!(hits, 3, "first try + 2 retries");
@@ -570,7 +574,8 @@ async fn waiters_that_give_up_name_the_object_and_its_last_state() {
         .factor(1.5)
         .max_wait(Some(Duration::from_millis(100)));
     let e = c
-        .wait_for_capsule_release_with("c1", "j1", policy.clone())
+        .wait_for_capsule_release("c1", "j1")
+        .poll_policy(policy.clone())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WaitTimeout);
@@ -583,7 +588,11 @@ async fn waiters_that_give_up_name_the_object_and_its_last_state() {
         release_polls >= 3,
         "polled until the deadline: {release_polls}"
     );
-    let e = c.wait_for_data_asset_with("da1", policy).await.unwrap_err();
+    let e = c
+        .wait_for_data_asset("da1")
+        .poll_policy(policy)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WaitTimeout);
     assert_eq!(
         e.to_string(),
