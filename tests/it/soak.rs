@@ -113,18 +113,20 @@ fn client(sim: &Simulator) -> Client {
     Client::builder()
         .domain(sim.origin())
         .token(sim.token())
-        .retry_policy(RetryPolicy {
-            max_retries: 10,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(100),
-            max_retry_after: Duration::from_secs(5),
-        })
-        .poll_policy(PollPolicy {
-            initial_interval: Duration::from_millis(10),
-            max_interval: Duration::from_millis(50),
-            factor: 1.5,
-            max_wait: Some(Duration::from_secs(60)),
-        })
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(10)
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(100))
+                .max_retry_after(Duration::from_secs(5)),
+        )
+        .poll_policy(
+            PollPolicy::default()
+                .initial_interval(Duration::from_millis(10))
+                .max_interval(Duration::from_millis(50))
+                .factor(1.5)
+                .max_wait(Some(Duration::from_secs(60))),
+        )
         .build()
         .unwrap()
 }

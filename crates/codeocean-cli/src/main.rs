@@ -115,9 +115,10 @@ impl Ctx {
     /// the wait itself.
     pub(crate) fn poll(&self) -> PollPolicy {
         let default = PollPolicy::default();
+        let max_interval = default.max_interval.max(self.poll_interval);
         default
             .initial_interval(self.poll_interval)
-            .max_interval(default.max_interval.max(self.poll_interval))
+            .max_interval(max_interval)
     }
 
     /// A note for the user on stderr (nothing with -q).
