@@ -113,9 +113,10 @@ impl Summary {
                     format!("downloading the {}", self.what)
                 },
                 format!(
-                    "{} file(s) or folder(s) failed ({} complete); first, `{path}`: {first}",
+                    "{} file(s) or folder(s) failed ({} complete); first, `{path}`: {}",
                     self.failed.len(),
-                    self.downloaded + self.skipped
+                    self.downloaded + self.skipped,
+                    crate::DisplayErrorContext(first)
                 ),
             )),
         }
@@ -1084,7 +1085,7 @@ impl<'a> Transfer<'a> {
         self.failures += 1;
         retries.fetch_add(1, Ordering::Relaxed);
         self.job.progress.retrying(self.path, &failure);
-        tracing::debug!(path = self.path, error = %failure, "retrying transfer");
+        tracing::debug!(path = self.path, error = %crate::DisplayErrorContext(&failure), "retrying transfer");
         // A fresh URL after an expiry needs no wait.
         if failure.status() != Some(403) {
             tokio::time::sleep(delay).await;
