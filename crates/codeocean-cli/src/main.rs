@@ -287,6 +287,36 @@ mod tests {
         assert_eq!(super::shown("plain"), "plain");
     }
 
+    /// The error line is the whole chain, each cause once: a layer whose message already ends
+    /// with its cause (as some libraries' do) does not repeat it.
+    #[test]
+    fn the_error_line_is_the_chain_with_each_cause_once() {
+        #[derive(Debug)]
+        struct Repeats(std::io::Error);
+        impl std::fmt::Display for Repeats {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "sending: {}", self.0)
+            }
+        }
+        impl std::error::Error for Repeats {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = || std::io::Error::other("Connection refused (os error 111)");
+        let e = anyhow::Error::new(Repeats(refused())).context("getting capsule c0ffee00-1");
+        assert_eq!(
+            super::chain_line(&e),
+            "getting capsule c0ffee00-1: sending: Connection refused (os error 111)"
+        );
+        let e = anyhow::Error::new(refused()).context("writing to stdout");
+        assert_eq!(
+            super::chain_line(&e),
+            "writing to stdout: Connection refused (os error 111)"
+        );
+        assert_eq!(super::chain_line(&anyhow::anyhow!("")), "");
+    }
+
     #[test]
     fn colours_only_on_a_terminal_without_no_color() {
         assert!(stderr_colours(true, None));
