@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser as _;
-use codeocean::{Client, ErrorKind, PollPolicy};
+use codeocean::{Client, PollPolicy};
 
 use crate::cli::Cli;
 
@@ -136,12 +136,12 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             return exit.code;
         }
         if let Some(ce) = cause.downcast_ref::<codeocean::Error>() {
-            return match ce.kind() {
-                ErrorKind::RunFailed | ErrorKind::AssetFailed | ErrorKind::ReleaseFailed => {
-                    EXIT_FAILED
-                }
-                ErrorKind::WaitTimeout => EXIT_TIMEOUT,
-                _ => 1,
+            return if ce.is_job_failed() {
+                EXIT_FAILED
+            } else if ce.is_wait_timeout() {
+                EXIT_TIMEOUT
+            } else {
+                1
             };
         }
     }
@@ -224,7 +224,9 @@ fn main() -> ExitCode {
         Err(e) if e.chain().any(|c| c.is::<output::StdoutClosed>()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
-            let message = e.to_string();
+            // The whole chain on one line: a library error's message is its own layer only
+            // (its causes, such as the connection refused, are its sources).
+            let message = chain_line(&e);
             if !message.is_empty() {
                 eprintln!("error: {}", shown(&message));
             }
@@ -236,6 +238,28 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// An error and its causes on one line, `error: cause: cause` (anyhow's `{:#}`), with a cause
+/// the line already ends with left out.
+fn chain_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// A library error with its causes, on one line ([`codeocean::DisplayErrorContext`]).
+pub(crate) fn full(e: &codeocean::Error) -> String {
+    codeocean::DisplayErrorContext(e).to_string()
 }
 
 /// An error message as the terminal may show it: it quotes server text (a file name, an error
@@ -260,6 +284,36 @@ mod tests {
             "first, `a\\u{1b}]0;owned\\u{7}b`: HTTP 404\nresume with: codeocean x"
         );
         assert_eq!(super::shown("plain"), "plain");
+    }
+
+    /// The error line is the whole chain, each cause once: a layer whose message already ends
+    /// with its cause (as some libraries' do) does not repeat it.
+    #[test]
+    fn the_error_line_is_the_chain_with_each_cause_once() {
+        #[derive(Debug)]
+        struct Repeats(std::io::Error);
+        impl std::fmt::Display for Repeats {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "sending: {}", self.0)
+            }
+        }
+        impl std::error::Error for Repeats {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = || std::io::Error::other("Connection refused (os error 111)");
+        let e = anyhow::Error::new(Repeats(refused())).context("getting capsule c0ffee00-1");
+        assert_eq!(
+            super::chain_line(&e),
+            "getting capsule c0ffee00-1: sending: Connection refused (os error 111)"
+        );
+        let e = anyhow::Error::new(refused()).context("writing to stdout");
+        assert_eq!(
+            super::chain_line(&e),
+            "writing to stdout: Connection refused (os error 111)"
+        );
+        assert_eq!(super::chain_line(&anyhow::anyhow!("")), "");
     }
 
     #[test]

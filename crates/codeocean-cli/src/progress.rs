@@ -165,8 +165,12 @@ impl Progress for LineDownload {
     }
 
     fn failed(&self, path: &str, error: &codeocean::Error) {
-        let line =
-            output::printable(&format!("{}: failed: {path}: {error}", self.what)).into_owned();
+        let line = output::printable(&format!(
+            "{}: failed: {path}: {}",
+            self.what,
+            crate::full(error)
+        ))
+        .into_owned();
         match (&self.multi, self.mode) {
             (Some(multi), _) => {
                 let _ = multi.println(line);
@@ -405,7 +409,7 @@ impl Progress for Downloading {
     }
 
     fn retrying(&self, path: &str, error: &codeocean::Error) {
-        tracing::debug!(path, error = %error, "retrying transfer");
+        tracing::debug!(path, error = %crate::full(error), "retrying transfer");
     }
 
     fn waiting_for_destination(&self, dest: &std::path::Path) {
@@ -425,6 +429,7 @@ impl Progress for Downloading {
 pub(crate) fn failure_line(path: &str, error: &codeocean::Error) -> String {
     // A server path (and what the error quotes of it) may hold control characters: shown as
     // escapes, so that it cannot drive the terminal.
+    let error = crate::full(error);
     let line = if path.starts_with('(') {
         format!("failed: {error}")
     } else {

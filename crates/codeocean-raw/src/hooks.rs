@@ -1,5 +1,6 @@
-//! How every request of the generated [`Client`] is executed: the response body is capped, and
-//! an observer (if any) is told about each exchange. Hand-written: the generator is told to emit
+//! How every request of the generated [`Client`] is executed: a request with an empty id in
+//! its path is refused before it is sent, the response body is capped, and an observer (if
+//! any) is told about each exchange. Hand-written: the generator is told to emit
 //! no default `ClientHooks` (`xtask/src/lib.rs`), so this is the only implementation.
 
 use std::fmt;
@@ -10,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_core::Stream;
-use progenitor_client::{ClientHooks, OperationInfo};
+use progenitor_client::{ClientHooks, ClientInfo as _, OperationInfo};
 use reqwest::ResponseBuilderExt as _;
 
-use crate::Client;
+use crate::{Client, Operation};
 
 /// The default cap on a response body: 64 MiB. The largest answers of the API are listings
 /// (a folder of 100,000 result files is about 15 MiB of JSON) and search pages (at most 1000
@@ -137,7 +138,44 @@ impl Stream for Capped {
     }
 }
 
+/// Why a request must not be sent: a path parameter of its operation is empty
+/// (`get_computation("")` would ask for `/computations/`, which names another route or none).
+/// `path` is the request's whole URL path; `base_path` the base URL's.
+fn empty_path_parameter(base_path: &str, path: &str, operation_id: &str) -> Option<String> {
+    let operation = Operation::from_id(operation_id)?;
+    let relative = path.strip_prefix(base_path.trim_end_matches('/'))?;
+    let template: Vec<&str> = operation.path().split('/').collect();
+    let actual: Vec<&str> = relative.split('/').collect();
+    if template.len() != actual.len() {
+        return None;
+    }
+    let (param, _) = template
+        .iter()
+        .zip(&actual)
+        .find(|(t, a)| t.starts_with('{') && a.is_empty())?;
+    Some(format!(
+        "`{}` is empty (an id is required); nothing was sent",
+        param.trim_matches(['{', '}'])
+    ))
+}
+
 impl ClientHooks<Hooks> for Client {
+    /// Refuses a request whose path has an empty id (`progenitor_client::Error::InvalidRequest`),
+    /// before anything is sent.
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let base_path = reqwest::Url::parse(self.baseurl())
+            .map(|u| u.path().to_owned())
+            .unwrap_or_default();
+        match empty_path_parameter(&base_path, request.url().path(), info.operation_id) {
+            Some(why) => Err(progenitor_client::Error::InvalidRequest(why)),
+            None => Ok(()),
+        }
+    }
+
     async fn exec(
         &self,
         request: reqwest::Request,
@@ -177,5 +215,43 @@ impl ClientHooks<Hooks> for Client {
             .body(reqwest::Body::wrap_stream(body))
             .expect("the parts of a received response make a response");
         Ok(reqwest::Response::from(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::empty_path_parameter;
+    use crate::Operation;
+
+    #[test]
+    fn an_empty_id_in_the_path_is_refused_and_others_pass() {
+        let get = Operation::GetComputation.id();
+        let why = empty_path_parameter("/api/v1", "/api/v1/computations/", get);
+        assert_eq!(
+            why.as_deref(),
+            Some("`computation_id` is empty (an id is required); nothing was sent")
+        );
+        // Behind a path prefix, and in the middle of the path.
+        let why = empty_path_parameter(
+            "/p/api/v1/",
+            "/p/api/v1/capsules//computations",
+            Operation::ListCapsuleComputations.id(),
+        );
+        assert!(why.is_some_and(|w| w.starts_with("`capsule_id` is empty")));
+        let run = format!("/api/v1{}", Operation::RunComputation.path());
+        for (path, op) in [
+            ("/api/v1/computations/abc", Operation::GetComputation),
+            (
+                "/api/v1/capsules/abc/data_assets/",
+                Operation::DetachCapsuleDataAssets,
+            ),
+            (run.as_str(), Operation::RunComputation),
+        ] {
+            assert_eq!(
+                empty_path_parameter("/api/v1", path, op.id()),
+                None,
+                "{path}"
+            );
+        }
     }
 }

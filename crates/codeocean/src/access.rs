@@ -5,7 +5,7 @@ use codeocean_raw::{Operation, types};
 
 use crate::apps::{App, app_twins};
 use crate::client::{Client, op};
-use crate::error::{Result, short};
+use crate::error::Result;
 use crate::{EveryoneRole, GroupRole, UserRole};
 
 /// New permissions for a capsule, pipeline or data asset.
@@ -131,7 +131,7 @@ impl Holder {
     fn named(self, id: &str) -> String {
         match self {
             Self::App(app) => app.named(id),
-            Self::Computation => format!("computation {}", short(id)),
+            Self::Computation => format!("computation {id}"),
         }
     }
 }
@@ -296,10 +296,7 @@ impl Client {
         &self,
         data_asset_id: &str,
     ) -> Result<types::Permissions> {
-        let what = format!(
-            "getting the permissions of data asset {}",
-            short(data_asset_id)
-        );
+        let what = format!("getting the permissions of data asset {data_asset_id}");
         self.send(op(Operation::GetDataAssetPermissions, what), || {
             self.raw().get_data_asset_permissions(data_asset_id)
         })
@@ -312,10 +309,7 @@ impl Client {
         data_asset_id: &str,
         update: &PermissionsUpdate,
     ) -> Result<()> {
-        let what = format!(
-            "updating the permissions of data asset {}",
-            short(data_asset_id)
-        );
+        let what = format!("updating the permissions of data asset {data_asset_id}");
         self.send(op(Operation::UpdateDataAssetPermissions, what), || {
             self.raw()
                 .update_data_asset_permissions(data_asset_id, &update.0)

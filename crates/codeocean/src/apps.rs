@@ -7,7 +7,7 @@ use codeocean_raw::{Operation, types};
 use futures_util::future::Either;
 
 use crate::client::{Client, PollPolicy, RawResult, op};
-use crate::error::{Error, ErrorKind, Result, short};
+use crate::error::{Error, ErrorKind, Result};
 use crate::wait::Poll;
 use crate::{Capsule, Computation, ReleaseJobStatus};
 
@@ -46,9 +46,9 @@ impl App {
         }
     }
 
-    /// "capsule 66095e3a…".
+    /// "capsule ID" (the full id).
     pub(crate) fn named(self, id: &str) -> String {
-        format!("{} {}", self.noun(), short(id))
+        format!("{} {id}", self.noun())
     }
 
     /// Picks the operation of this family.
@@ -73,9 +73,10 @@ fn release_failed(app: App, id: &str, job: &types::ReleaseJob) -> Error {
         .unwrap_or_default();
     Error::new(
         ErrorKind::ReleaseFailed,
-        format!("release job {} of {}", short(&job.job_id), app.named(id)),
+        format!("release job {} of {}", job.job_id, app.named(id)),
         format!("the release ended `{status}`{why}"),
     )
+    .about(&job.job_id)
 }
 
 impl Client {
@@ -232,7 +233,7 @@ impl Client {
     }
 
     async fn app_release_job(&self, app: App, id: &str, job_id: &str) -> Result<types::ReleaseJob> {
-        let what = format!("getting release job {} of {}", short(job_id), app.named(id));
+        let what = format!("getting release job {job_id} of {}", app.named(id));
         self.send_app(
             app,
             what,

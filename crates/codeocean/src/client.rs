@@ -41,6 +41,17 @@ use crate::error::{Error, ErrorKind, Result, from_reqwest, snippet};
 /// let builder = Client::builder().retry_policy(retry);
 /// # let _ = builder;
 /// ```
+///
+/// **A connection that cannot be opened** (refused, or no answer within the
+/// [`connect_timeout`](ClientBuilder::connect_timeout)) has a short budget of its own: at most
+/// [`CONNECT_RETRIES`](Self::CONNECT_RETRIES) retries (fewer if `max_retries` is lower), with
+/// the backoff capped at [`CONNECT_MAX_BACKOFF`](Self::CONNECT_MAX_BACKOFF): about 1.4 s (up
+/// to 2.8 s with jitter) in all with the defaults, instead of the 6 to 12 s of the full
+/// budget. Nothing listening at the address is either a wrong domain or port, which no retry
+/// fixes, or a server restarting, which takes longer than any backoff worth waiting for;
+/// the retries are there for a blip of a load balancer, which passes in well under a second.
+/// (A host that does not resolve and a plain-HTTP answer to TLS are not retried at all.) An
+/// error that used up its retries says how many tries were made (`…; gave up after 4 tries`).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 #[must_use = "a retry policy does nothing until passed to `ClientBuilder::retry_policy`"]
@@ -67,6 +78,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Most retries after a connection could not be opened (see the type's docs).
+    pub const CONNECT_RETRIES: usize = 3;
+
+    /// Longest backoff before retrying a connection that could not be opened.
+    pub const CONNECT_MAX_BACKOFF: Duration = Duration::from_secs(1);
+
     /// No retries at all.
     pub fn none() -> Self {
         Self {
@@ -110,14 +127,23 @@ impl RetryPolicy {
     /// Crate-private: a caller of this crate gets its retries from the client and has no
     /// failure of its own to feed it.
     pub(crate) fn next_delay(&self, retry: usize, failure: &Error) -> Option<Duration> {
+        // A connection that could not be opened: the short budget of its own.
+        let (max_retries, max_backoff) = if is_connect_error(failure) {
+            (
+                self.max_retries.min(Self::CONNECT_RETRIES),
+                self.max_backoff.min(Self::CONNECT_MAX_BACKOFF),
+            )
+        } else {
+            (self.max_retries, self.max_backoff)
+        };
         // Each delay of the sequence has its own jitter: the n-th of a fresh one is drawn as
         // the n-th of a running one would be.
         let backoff = backon::ExponentialBuilder::default()
-            .with_min_delay(self.initial_backoff)
-            .with_max_delay(self.max_backoff)
+            .with_min_delay(self.initial_backoff.min(max_backoff))
+            .with_max_delay(max_backoff)
             .with_factor(2.0)
             .with_jitter()
-            .with_max_times(self.max_retries)
+            .with_max_times(max_retries)
             .build()
             .nth(retry)?;
         match failure.retry_after() {
@@ -466,9 +492,56 @@ impl ClientBuilder {
     }
 }
 
+tokio::task_local! {
+    /// The URL path of the last try of the API call this task is sending ([`Client::send`]),
+    /// as the raw client's observer saw it: where an error learns its object's full id.
+    static SENT_PATH: std::cell::RefCell<Option<String>>;
+}
+
+/// The id of the object a request is about: the last path parameter of the operation's
+/// template (`/capsules/{capsule_id}/release/{job_id}`: the job), read from the path
+/// that was sent (`/api/v1/capsules/c0ffee00-…/release/…`) and percent-decoded. `None`
+/// for an operation without a path parameter.
+fn path_subject(operation: Operation, sent: &str) -> Option<String> {
+    let template: Vec<&str> = operation.path().split('/').collect();
+    let sent: Vec<&str> = sent.split('/').collect();
+    let tail = sent.get(sent.len().checked_sub(template.len())?..)?;
+    let (_, value) = template
+        .iter()
+        .zip(tail)
+        .rfind(|(t, _)| t.starts_with('{'))?;
+    Some(percent_decode(value))
+}
+
+/// `%XX` escapes of a path segment decoded (lossily: an id is UTF-8).
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Logs one API exchange (each try of each call): at INFO, so that `-v` shows it. The path only:
 /// never a query string, never a header.
 fn log_exchange(x: &codeocean_raw::hooks::Exchange<'_>) {
+    // Outside `send` (a caller of `raw()`) there is no call to tell.
+    let _ = SENT_PATH.try_with(|p| *p.borrow_mut() = Some(x.path.to_owned()));
     let elapsed_ms = x.elapsed.as_millis() as u64;
     match &x.outcome {
         Ok(status) => tracing::info!(
@@ -574,7 +647,7 @@ impl fmt::Debug for Client {
 /// [`op`].
 pub(crate) struct Op {
     pub(crate) operation: Operation,
-    /// What the request does, for messages: "listing results of computation 66095e3a…".
+    /// What the request does, for messages: "listing results of computation ID" (full ids).
     pub(crate) what: String,
 }
 
@@ -654,7 +727,7 @@ impl Client {
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + self.inner.request_timeout;
         let mut retries = 0u32;
-        let result = async {
+        let calls = async {
             loop {
                 let error = match self
                     .try_once(&op, &mut attempt, deadline, started, retries)
@@ -670,9 +743,22 @@ impl Client {
                 retries += 1;
                 tokio::time::sleep(delay).await;
             }
-        }
-        .instrument(span.clone())
-        .await;
+        };
+        let (result, sent) = SENT_PATH
+            .scope(std::cell::RefCell::new(None), async {
+                let result = calls.await;
+                (result, SENT_PATH.with(|p| p.take()))
+            })
+            .instrument(span.clone())
+            .await;
+        // The error names the object by its full id, as the request did.
+        let result =
+            result.map_err(
+                |e| match sent.and_then(|path| path_subject(op.operation, &path)) {
+                    Some(id) => e.about(id),
+                    None => e,
+                },
+            );
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         // Recorded once, at the end: a span field recorded at each retry shows up repeated
         // (`retries=1 retries=2 …`) on every later line of the request log.
@@ -681,6 +767,7 @@ impl Client {
             if let Some(s) = e.status() {
                 span.record("status", s);
             }
+            let e = crate::DisplayErrorContext(e);
             span.in_scope(|| tracing::debug!(error = %e, "request failed"));
         }
         result
@@ -763,7 +850,11 @@ impl Client {
     ) -> Result<Duration> {
         let total = self.inner.request_timeout;
         let max_retry_after = self.inner.retry.max_retry_after;
-        let Some(delay) = self.retry_delay(&error, op, retries) else {
+        let may_retry = self.may_retry(&error, op);
+        let delay = may_retry
+            .then(|| self.inner.retry.next_delay(retries as usize, &error))
+            .flatten();
+        let Some(delay) = delay else {
             return Err(match error.retry_after() {
                 Some(ra) if ra > max_retry_after => error.with_note(format!(
                     "not retried: the server asked to wait {} (Retry-After), \
@@ -771,6 +862,10 @@ impl Client {
                     secs(ra),
                     secs(max_retry_after)
                 )),
+                // The retries are spent: say how many tries that was.
+                _ if may_retry && retries > 0 => {
+                    error.with_note(format!("gave up after {}", tries(retries + 1)))
+                }
                 _ => error,
             });
         };
@@ -794,7 +889,7 @@ impl Client {
             delay_ms = delay.as_millis() as u64,
             status = error.status(),
             retry_after_ms = error.retry_after().map(|d| d.as_millis() as u64),
-            error = %error,
+            error = %crate::DisplayErrorContext(&error),
             "{}",
             if error.status() == Some(429) {
                 "throttled (429); waiting before retrying"
@@ -805,9 +900,8 @@ impl Client {
         Ok(delay)
     }
 
-    /// The delay before retrying after `retries` retries, or `None` when the error must not be
-    /// retried.
-    fn retry_delay(&self, error: &Error, op: &Op, retries: u32) -> Option<Duration> {
+    /// Whether `error` may be retried at all for `op` (the budget aside).
+    fn may_retry(&self, error: &Error, op: &Op) -> bool {
         let safe = match (error.kind(), error.status()) {
             (ErrorKind::Status, Some(429)) => true,
             (ErrorKind::Status, Some(500 | 502 | 503 | 504)) | (ErrorKind::Timeout, _) => {
@@ -816,10 +910,7 @@ impl Client {
             (ErrorKind::Connection, _) => op.operation.idempotent() || is_connect_error(error),
             _ => false,
         };
-        if !safe || !error.is_retryable() {
-            return None;
-        }
-        self.inner.retry.next_delay(retries as usize, error)
+        safe && error.is_retryable()
     }
 }
 
@@ -1059,6 +1150,66 @@ mod tests {
             first.windows(2).any(|w| w[0] != w[1]),
             "every first retry waits alike: {first:?}"
         );
+    }
+
+    #[test]
+    fn the_subject_of_a_request_is_its_last_path_parameter() {
+        let job = "/api/v1/capsules/c0ffee00-1/release/j%2F1";
+        assert_eq!(
+            path_subject(Operation::GetCapsuleReleaseJob, job).as_deref(),
+            Some("j/1")
+        );
+        let listing = "/prefix/api/v1/computations/66095e3a-0747/results";
+        assert_eq!(
+            path_subject(Operation::ListComputationResults, listing).as_deref(),
+            Some("66095e3a-0747")
+        );
+        let run = format!("/api/v1{}", Operation::RunComputation.path());
+        assert_eq!(path_subject(Operation::RunComputation, &run), None);
+        assert_eq!(percent_decode("a%20b%zz%"), "a b%zz%");
+    }
+
+    /// Nothing listening: 3 short retries (about 1.4 s, at most 2.8 s with jitter), not the
+    /// 5 of the full budget; other failures keep theirs.
+    #[tokio::test]
+    async fn a_connection_that_cannot_be_opened_has_a_short_budget() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let client = Client::builder()
+            .domain(format!("http://127.0.0.1:{port}"))
+            .token("t")
+            .build()
+            .unwrap();
+        let re = client
+            .inner
+            .storage
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        let refused = from_reqwest("getting x", re);
+        assert!(is_connect_error(&refused), "{refused:?}");
+        let policy = RetryPolicy::default();
+        let delays: Vec<Duration> = (0..)
+            .map_while(|n| policy.next_delay(n, &refused))
+            .collect();
+        assert_eq!(delays.len(), RetryPolicy::CONNECT_RETRIES, "{delays:?}");
+        let total: Duration = delays.iter().sum();
+        assert!(
+            total >= Duration::from_millis(1400) && total <= Duration::from_millis(2800),
+            "{total:?}"
+        );
+        let broken = Error::new(ErrorKind::Connection, "x", "broken");
+        let full = (0..).map_while(|n| policy.next_delay(n, &broken)).count();
+        assert_eq!(full, policy.max_retries);
+        // A smaller budget of the policy wins.
+        let one = RetryPolicy {
+            max_retries: 1,
+            ..RetryPolicy::default()
+        };
+        assert_eq!((0..).map_while(|n| one.next_delay(n, &refused)).count(), 1);
     }
 
     #[test]

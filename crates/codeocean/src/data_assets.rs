@@ -4,7 +4,7 @@
 use codeocean_raw::{Operation, types};
 
 use crate::client::{Client, op};
-use crate::error::{Result, short};
+use crate::error::Result;
 
 /// Where to move a data asset's files: an S3 bucket (and folder) of the deployment's.
 ///
@@ -70,7 +70,7 @@ impl From<types::TransferDataAssetRequest> for Transfer {
 impl Client {
     /// Deletes a data asset permanently.
     pub async fn delete_data_asset(&self, data_asset_id: &str) -> Result<()> {
-        let what = format!("deleting data asset {}", short(data_asset_id));
+        let what = format!("deleting data asset {data_asset_id}");
         self.send(op(Operation::DeleteDataAsset, what), || {
             self.raw().delete_data_asset(data_asset_id)
         })
@@ -92,7 +92,7 @@ impl Client {
     /// `PATCH /data_assets/{id}/archive?archive=`: one operation, two methods.
     async fn set_data_asset_archived(&self, data_asset_id: &str, archive: bool) -> Result<()> {
         let verb = if archive { "archiving" } else { "unarchiving" };
-        let what = format!("{verb} data asset {}", short(data_asset_id));
+        let what = format!("{verb} data asset {data_asset_id}");
         self.send(op(Operation::ArchiveDataAsset, what), || {
             self.raw().archive_data_asset(data_asset_id, archive)
         })
@@ -107,7 +107,7 @@ impl Client {
         data_asset_id: &str,
         transfer: &Transfer,
     ) -> Result<()> {
-        let what = format!("transferring data asset {}", short(data_asset_id));
+        let what = format!("transferring data asset {data_asset_id}");
         self.send(op(Operation::TransferDataAsset, what), || {
             self.raw().transfer_data_asset(data_asset_id, &transfer.0)
         })

@@ -240,7 +240,7 @@ impl Summary {
                     self.failures.len(),
                     self.downloaded + self.skipped,
                     first.path,
-                    first.error
+                    crate::DisplayErrorContext(&first.error)
                 ),
             )
         };
@@ -1242,7 +1242,7 @@ impl<'a> Transfer<'a> {
         self.failures += 1;
         retries.fetch_add(1, Ordering::Relaxed);
         self.job.progress.retrying(self.path, &failure);
-        tracing::debug!(path = self.path, error = %failure, "retrying transfer");
+        tracing::debug!(path = self.path, error = %crate::DisplayErrorContext(&failure), "retrying transfer");
         // A fresh URL after an expiry needs no wait.
         if failure.status() != Some(403) {
             tokio::time::sleep(delay).await;

@@ -7,7 +7,8 @@ use futures_util::{Stream, TryStreamExt as _};
 
 use crate::client::{describe_body, parse_retry_after};
 
-/// What went wrong, broadly. New kinds may be added.
+/// What went wrong, broadly. New kinds may be added (`#[non_exhaustive]`: match with a
+/// wildcard arm). Its `Display` is a few lower-case words (`wait timeout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -47,11 +48,48 @@ pub enum ErrorKind {
     TooLarge,
 }
 
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Status => "error status",
+            Self::Timeout => "timeout",
+            Self::Connection => "connection failed",
+            Self::Decode => "undecodable response",
+            Self::Config => "configuration error",
+            Self::InvalidInput => "invalid input",
+            Self::UnsafePath => "unsafe path",
+            Self::Io => "local I/O error",
+            Self::WaitTimeout => "wait timeout",
+            Self::RunFailed => "run failed",
+            Self::AssetFailed => "data asset failed",
+            Self::ReleaseFailed => "release failed",
+            Self::Paging => "paging stopped",
+            Self::Incomplete => "incomplete download",
+            Self::TooLarge => "response too large",
+        })
+    }
+}
+
 /// An error from the Code Ocean client.
 ///
-/// Its message names the operation and the object (`listing results of computation 66095e3a…:
-/// HTTP 404: …`), keeps a snippet of a non-JSON body, and never contains the API token or a
-/// signed URL's signature.
+/// Its message ([`Display`](fmt::Display)) names the operation and the object with its full id
+/// (`listing results of computation 66095e3a-0747-4ec5-b8b1-95b89a428536: HTTP 404: …`),
+/// keeps a snippet of a non-JSON body, and never contains the API token or a signed URL's
+/// signature.
+///
+/// As in `reqwest` and `std`, the message carries this layer's part only; the underlying cause
+/// (a connection refused, a file not found) is the [`source`](std::error::Error::source) chain.
+/// To show it all on one line, use `anyhow`'s `{:#}`, or [`DisplayErrorContext`]:
+///
+/// ```
+/// # async fn example(client: &codeocean::Client) {
+/// if let Err(e) = client.get_computation("66095e3a-0747-4ec5-b8b1-95b89a428536").await {
+///     // `getting computation 66095e3a-…: could not connect; gave up after 4 tries:
+///     // error sending request: …: Connection refused (os error 111)`
+///     eprintln!("{}", codeocean::DisplayErrorContext(&e));
+/// }
+/// # }
+/// ```
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -68,6 +106,10 @@ struct Inner {
     from_api: bool,
     /// Whether trying again cannot help (a host that does not resolve, TLS against plain HTTP).
     permanent: bool,
+    /// The id of the object the error is about.
+    id: Option<String>,
+    /// A waiter's last state seen.
+    last_state: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     /// What an incomplete download did ([`ErrorKind::Incomplete`]).
     summary: Option<Box<crate::Summary>>,
@@ -89,6 +131,8 @@ impl Error {
                 json_body: false,
                 from_api: false,
                 permanent: false,
+                id: None,
+                last_state: None,
                 source: None,
                 summary: None,
             }),
@@ -117,6 +161,35 @@ impl Error {
         self
     }
 
+    /// Names the object the error is about ([`id`](Self::id)); an id set already is kept.
+    pub(crate) fn about(mut self, id: impl Into<String>) -> Self {
+        self.inner.id.get_or_insert_with(|| id.into());
+        self
+    }
+
+    /// A waiter gave up: `what` (`computation`, `data asset`, ...) `id` had not reached a final
+    /// state after `waited`; `last_state` is the state last seen (`None` before any answer).
+    pub(crate) fn wait_timeout(
+        what: &str,
+        id: &str,
+        last_state: Option<&str>,
+        waited: Duration,
+    ) -> Self {
+        let mut e = Self::new(
+            ErrorKind::WaitTimeout,
+            format!("waiting for {what} {id}"),
+            // Seconds always (`{:?}` would say `0.0ns` for a zero limit).
+            format!(
+                "gave up after {:.1}s; last state: {}",
+                waited.as_secs_f64(),
+                last_state.unwrap_or("unknown")
+            ),
+        )
+        .about(id);
+        e.inner.last_state = last_state.map(str::to_owned);
+        e
+    }
+
     /// Marks an error status as the API's answer (not the storage host's).
     pub(crate) fn api_answer(mut self) -> Self {
         self.inner.from_api = true;
@@ -125,7 +198,9 @@ impl Error {
 
     /// Adds a note to the message (`…: detail; note`).
     pub(crate) fn with_note(mut self, note: impl AsRef<str>) -> Self {
-        self.inner.detail.push_str("; ");
+        if !self.inner.detail.is_empty() {
+            self.inner.detail.push_str("; ");
+        }
         self.inner.detail.push_str(note.as_ref());
         self
     }
@@ -149,8 +224,9 @@ impl Error {
         self.inner.summary.as_deref()
     }
 
+    /// A local file operation failed: the message is the context, the I/O error its source.
     pub(crate) fn io(context: impl Into<String>, e: std::io::Error) -> Self {
-        Self::new(ErrorKind::Io, context, e.to_string()).with_source(e)
+        Self::new(ErrorKind::Io, context, "").with_source(e)
     }
 
     /// What went wrong, broadly.
@@ -168,9 +244,53 @@ impl Error {
         self.inner.status == Some(404)
     }
 
-    /// Whether a request timed out, or a waiter gave up waiting.
+    /// Whether an HTTP request timed out ([`ErrorKind::Timeout`]): no answer in time, or a
+    /// transfer that stalled. A waiter that gave up is **not** this (the server answered, the
+    /// object just did not finish): ask [`is_wait_timeout`](Self::is_wait_timeout).
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::WaitTimeout)
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether a waiter gave up ([`ErrorKind::WaitTimeout`]): the object had not reached a
+    /// final state within the [`PollPolicy`](crate::PollPolicy)'s `max_wait`. It may still
+    /// finish; [`last_state`](Self::last_state) says where it was.
+    pub fn is_wait_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::WaitTimeout
+    }
+
+    /// Whether the server throttled the request (HTTP 429), after the client's own retries;
+    /// [`retry_after`](Self::retry_after) is the wait it asked for, if any.
+    pub fn is_rate_limited(&self) -> bool {
+        self.inner.status == Some(429)
+    }
+
+    /// Whether the connection failed or broke ([`ErrorKind::Connection`]): nothing, or only
+    /// part, of an answer arrived.
+    pub fn is_connection(&self) -> bool {
+        self.inner.kind == ErrorKind::Connection
+    }
+
+    /// Whether the awaited computation, data asset or release job ended without succeeding
+    /// ([`ErrorKind::RunFailed`], [`ErrorKind::AssetFailed`], [`ErrorKind::ReleaseFailed`]):
+    /// the request went fine, the work did not.
+    pub fn is_job_failed(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::RunFailed | ErrorKind::AssetFailed | ErrorKind::ReleaseFailed
+        )
+    }
+
+    /// The full id of the object the error is about (a computation, a capsule, a data asset,
+    /// a release job), where there is one.
+    pub fn id(&self) -> Option<&str> {
+        self.inner.id.as_deref()
+    }
+
+    /// The state a waiter saw last before giving up ([`is_wait_timeout`](Self::is_wait_timeout)):
+    /// `running`, `draft`, `in_progress`, ...; `None` for other errors, or when no poll
+    /// answered.
+    pub fn last_state(&self) -> Option<&str> {
+        self.inner.last_state.as_deref()
     }
 
     /// Whether trying the same request again later may succeed: 408, 429, 5xx except 501,
@@ -207,15 +327,48 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// The context, the status and this layer's detail (`getting computation …: HTTP 404: not
+    /// found`); never the source chain.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
-        if !i.context.is_empty() {
-            write!(f, "{}: ", i.context)?;
+        let status = i.status.map(|s| format!("HTTP {s}"));
+        let parts = [Some(i.context.as_str()), status.as_deref(), Some(&i.detail)];
+        let mut sep = "";
+        for part in parts.into_iter().flatten().filter(|p| !p.is_empty()) {
+            write!(f, "{sep}{part}")?;
+            sep = ": ";
         }
-        if let Some(status) = i.status {
-            write!(f, "HTTP {status}: ")?;
+        Ok(())
+    }
+}
+
+/// Shows an error and its whole [`source`](std::error::Error::source) chain on one line,
+/// `error: cause: cause`, as `anyhow`'s `{:#}` does (after `aws-smithy-types`'
+/// `DisplayErrorContext`). A cause whose text the line already ends with is not repeated.
+///
+/// ```
+/// # fn example(e: &codeocean::Error) {
+/// eprintln!("error: {}", codeocean::DisplayErrorContext(e));
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct DisplayErrorContext<E>(pub E);
+
+impl<E: std::error::Error> fmt::Display for DisplayErrorContext<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut src = self.0.source();
+        while let Some(s) = src {
+            let text = s.to_string();
+            if !text.is_empty() && !line.ends_with(&text) {
+                if !line.is_empty() {
+                    line.push_str(": ");
+                }
+                line.push_str(&text);
+            }
+            src = s.source();
         }
-        f.write_str(&i.detail)
+        f.write_str(&line)
     }
 }
 
@@ -227,6 +380,7 @@ impl fmt::Debug for Error {
             .field("context", &i.context)
             .field("status", &i.status)
             .field("detail", &i.detail)
+            .field("id", &i.id)
             .finish_non_exhaustive()
     }
 }
@@ -341,15 +495,6 @@ pub(crate) fn snippet(body: &[u8], max: usize) -> String {
     out
 }
 
-/// A short form of an id for messages (`66095e3a…`).
-pub(crate) fn short(id: &str) -> String {
-    if id.chars().count() > 8 {
-        id.chars().take(8).collect::<String>() + "…"
-    } else {
-        id.to_owned()
-    }
-}
-
 /// Describes a reqwest error without its URL (a signed URL's query is a credential).
 pub(crate) fn from_reqwest(context: impl Into<String>, e: reqwest::Error) -> Error {
     // reqwest reports a body cut short or stalled while streaming as a "decode" error whose
@@ -377,26 +522,21 @@ pub(crate) fn from_reqwest(context: impl Into<String>, e: reqwest::Error) -> Err
     if e.is_connect()
         && let Some(permanent) = connect_failure(&e)
     {
-        return Error::new(ErrorKind::Connection, context, permanent)
-            .permanent()
-            .with_source(e.without_url());
+        // Diagnosed: the message says all, and what to do; the resolver's or TLS library's
+        // jargon it replaces is not kept as a source to be printed after it.
+        return Error::new(ErrorKind::Connection, context, permanent).permanent();
     }
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
+    // This layer's words only: what reqwest, hyper and the OS said is the source chain.
+    let (kind, detail) = if e.is_timeout() {
+        (ErrorKind::Timeout, "timed out")
     } else if e.is_decode() && !transport {
-        ErrorKind::Decode
+        (ErrorKind::Decode, "the response body could not be decoded")
+    } else if e.is_connect() {
+        (ErrorKind::Connection, "could not connect")
     } else {
-        ErrorKind::Connection
+        (ErrorKind::Connection, "the connection failed")
     };
-    let e = e.without_url();
-    let mut detail = e.to_string();
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
-    while let Some(s) = src {
-        detail.push_str(": ");
-        detail.push_str(&s.to_string());
-        src = s.source();
-    }
-    Error::new(kind, context, detail).with_source(e)
+    Error::new(kind, context, detail).with_source(e.without_url())
 }
 
 use codeocean_raw::hooks::BodyTooLarge;
@@ -460,9 +600,8 @@ mod tests {
     fn snippets_are_short_and_on_one_line() {
         let html = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\n<body>x</body></html>";
         assert_eq!(snippet(html, 30), "<html> <head><title>502 Bad Ga…");
-        assert_eq!(short("66095e3a-0747-4ec5"), "66095e3a…");
         let e = Error::status_error(
-            "getting computation 66095e3a…",
+            "getting computation 66095e3a-0747-4ec5-b8b1-95b89a428536",
             404,
             "not found",
             true,
@@ -470,8 +609,82 @@ mod tests {
         );
         assert_eq!(
             e.to_string(),
-            "getting computation 66095e3a…: HTTP 404: not found"
+            "getting computation 66095e3a-0747-4ec5-b8b1-95b89a428536: HTTP 404: not found"
         );
-        assert!(e.is_not_found() && !e.is_retryable());
+        assert!(e.is_not_found() && !e.is_retryable() && !e.is_rate_limited());
+    }
+
+    /// Display is this layer only; the cause is the source, shown once by DisplayErrorContext.
+    #[test]
+    fn display_leaves_the_cause_to_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = Error::io("reading `a/b`", io);
+        assert_eq!(e.to_string(), "reading `a/b`");
+        assert_eq!(
+            std::error::Error::source(&e).map(|s| s.to_string()),
+            Some("no such file".into())
+        );
+        assert_eq!(
+            DisplayErrorContext(&e).to_string(),
+            "reading `a/b`: no such file"
+        );
+        // A note on an error without a detail of its own reads as the detail.
+        let e =
+            Error::new(ErrorKind::Connection, "getting x", "").with_note("gave up after 4 tries");
+        assert_eq!(e.to_string(), "getting x: gave up after 4 tries");
+        // A cause the line already ends with is not repeated.
+        let io = std::io::Error::other("boom");
+        let e = Error::new(ErrorKind::Io, "writing", "boom").with_source(io);
+        assert_eq!(DisplayErrorContext(&e).to_string(), "writing: boom");
+    }
+
+    #[test]
+    fn a_wait_timeout_is_not_an_http_timeout_and_keeps_the_last_state() {
+        let id = "c0ffee00-0000-4000-8000-000000000001";
+        let e = Error::wait_timeout("computation", id, Some("running"), Duration::from_secs(2));
+        assert!(e.is_wait_timeout() && !e.is_timeout() && !e.is_retryable());
+        assert_eq!(e.kind(), ErrorKind::WaitTimeout);
+        assert_eq!(e.last_state(), Some("running"));
+        assert_eq!(e.id(), Some(id));
+        assert_eq!(
+            e.to_string(),
+            format!("waiting for computation {id}: gave up after 2.0s; last state: running")
+        );
+        let never = Error::wait_timeout("data asset", id, None, Duration::ZERO);
+        assert_eq!(never.last_state(), None);
+        assert!(
+            never.to_string().ends_with("last state: unknown"),
+            "{never}"
+        );
+        let http = Error::new(ErrorKind::Timeout, "getting x", "no answer");
+        assert!(http.is_timeout() && !http.is_wait_timeout() && http.last_state().is_none());
+    }
+
+    #[test]
+    fn the_questions_users_ask() {
+        let throttled = Error::status_error("x", 429, "slow down", false, None);
+        assert!(throttled.is_rate_limited() && throttled.is_retryable());
+        let refused = Error::status_error("x", 401, "no", true, None).api_answer();
+        assert!(refused.is_credentials_refused() && !refused.is_rate_limited());
+        for kind in [
+            ErrorKind::RunFailed,
+            ErrorKind::AssetFailed,
+            ErrorKind::ReleaseFailed,
+        ] {
+            assert!(Error::new(kind, "x", "y").is_job_failed(), "{kind}");
+        }
+        assert!(!Error::new(ErrorKind::WaitTimeout, "x", "y").is_job_failed());
+        assert!(Error::new(ErrorKind::Connection, "x", "y").is_connection());
+        // The id set first is kept.
+        let e = Error::new(ErrorKind::Status, "x", "y")
+            .about("a")
+            .about("b");
+        assert_eq!(e.id(), Some("a"));
+    }
+
+    #[test]
+    fn error_kinds_read_as_words() {
+        assert_eq!(ErrorKind::WaitTimeout.to_string(), "wait timeout");
+        assert_eq!(ErrorKind::InvalidInput.to_string(), "invalid input");
     }
 }

@@ -40,10 +40,17 @@
 //!
 //! # What it does for you
 //!
-//! - **Errors** are one [`Error`] whose message names the operation and the object, with
-//!   [`status`](Error::status), [`is_not_found`](Error::is_not_found),
-//!   [`is_timeout`](Error::is_timeout) and [`is_retryable`](Error::is_retryable). The token
-//!   never appears in an error, a log line or `Debug` output.
+//! - **Errors** are one [`Error`] whose message names the operation and the object by its
+//!   full id ([`id`](Error::id)), with [`status`](Error::status),
+//!   [`is_not_found`](Error::is_not_found), [`is_rate_limited`](Error::is_rate_limited),
+//!   [`is_timeout`](Error::is_timeout) (HTTP), [`is_wait_timeout`](Error::is_wait_timeout)
+//!   (a waiter gave up; [`last_state`](Error::last_state)),
+//!   [`is_credentials_refused`](Error::is_credentials_refused) and
+//!   [`is_retryable`](Error::is_retryable). Its message is its own layer; the cause (a
+//!   refused connection, an I/O error) is the `source()` chain: print it all with `anyhow`'s
+//!   `{:#}` or [`DisplayErrorContext`]. An empty id is refused before anything is sent
+//!   ([`ErrorKind::InvalidInput`]). The token never appears in an error, a log line or
+//!   `Debug` output.
 //! - **Retries** ([`RetryPolicy`]): `429` everywhere (honouring `Retry-After`); `500`, `502`, `503`,
 //!   `504`, timeouts and broken connections only on idempotent requests. A run or a
 //!   data-asset creation is never re-sent once it may have reached the server.
@@ -92,7 +99,21 @@
 //! - **[`App`] and [`Tree`] are exhaustive.** API v1 has exactly these two app families and
 //!   these two trees, and callers (the CLI among them) match on them without a wildcard arm,
 //!   so a new family would be a compile error where it must be handled, not a silent default.
-//!
+//! - **Errors show full ids; `Display` is one layer.** Messages no longer cut ids to 8
+//!   characters (three built-in capsules all read `c0ffee00…`): an id is what a user pastes
+//!   into the next command. [`Error::id`] is the last path parameter of the request that was
+//!   sent (the object it is about), or the waited-for object; `None` for a request that never
+//!   reached the transport (a try cut by a timeout before any answer, an empty id). Following
+//!   reqwest and std, `Display` leaves the causes to `source()`; [`DisplayErrorContext`] (as in
+//!   aws-sdk-rust) prints the chain for callers without `anyhow`.
+//! - **The short retry budget of a refused connection is not configurable.**
+//!   [`RetryPolicy::CONNECT_RETRIES`] and [`RetryPolicy::CONNECT_MAX_BACKOFF`] are constants, not
+//!   fields: a connection nobody accepts is a wrong address or a server down for longer than
+//!   any backoff worth waiting; `max_retries` still lowers it. A field can be added later
+//!   without breaking callers; taking one away cannot.
+//! - **Empty ids are refused by the raw client's hook**, for every operation with a path
+//!   parameter (and for callers of [`Client::raw`] too), from the operation's path template:
+//!   one check, not one per method.
 //! - **Archiving is two methods, not a flag.** [`Client::archive_capsule`] and
 //!   [`Client::unarchive_capsule`] (and the same for pipelines, data assets and the generic
 //!   [`Client::archive_app`]/[`Client::unarchive_app`]): `archive_capsule(id, false)` read as
@@ -261,7 +282,7 @@ pub use apps::{App, WaitForRelease};
 pub use client::{Client, ClientBuilder, PollPolicy, RetryPolicy};
 pub use data_assets::Transfer;
 pub use download::{Download, Failure, Progress, ProgressEvent, Summary, safe_segments};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{DisplayErrorContext, Error, ErrorKind, Result};
 pub use ops::{DataAssetUpdate, NewDataAsset, RunRequest};
 pub use search::{CapsuleSearch, DataAssetSearch, Filter, SearchStream};
 pub use tree::{FileUrls, Tree};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use codeocean_raw::{Operation, types};
 
 use crate::client::{Client, op};
-use crate::error::{Result, short};
+use crate::error::Result;
 use crate::{Computation, CustomMetadataValue, DataAsset};
 
 /// What to run and with what: a capsule or a pipeline, data assets, parameters.
@@ -118,8 +118,8 @@ impl RunRequest {
 
     fn target(&self) -> String {
         match (&self.0.capsule_id, &self.0.pipeline_id) {
-            (Some(c), _) => format!("capsule {}", short(c)),
-            (None, Some(p)) => format!("pipeline {}", short(p)),
+            (Some(c), _) => format!("capsule {c}"),
+            (None, Some(p)) => format!("pipeline {p}"),
             (None, None) => "nothing".into(),
         }
     }
@@ -318,7 +318,7 @@ impl Client {
 
     /// Gets a computation.
     pub async fn get_computation(&self, computation_id: &str) -> Result<Computation> {
-        let what = format!("getting computation {}", short(computation_id));
+        let what = format!("getting computation {computation_id}");
         self.send(op(Operation::GetComputation, what), || {
             self.raw().get_computation(computation_id)
         })
@@ -327,7 +327,7 @@ impl Client {
 
     /// Deletes a computation, stopping it first if it is running.
     pub async fn delete_computation(&self, computation_id: &str) -> Result<()> {
-        let what = format!("deleting computation {}", short(computation_id));
+        let what = format!("deleting computation {computation_id}");
         self.send(op(Operation::DeleteComputation, what), || {
             self.raw().delete_computation(computation_id)
         })
@@ -336,7 +336,7 @@ impl Client {
 
     /// Renames a computation.
     pub async fn rename_computation(&self, computation_id: &str, name: &str) -> Result<()> {
-        let what = format!("renaming computation {}", short(computation_id));
+        let what = format!("renaming computation {computation_id}");
         let name = name.to_owned();
         self.send(op(Operation::RenameComputation, what), || {
             self.raw().rename_computation(computation_id, &name)
@@ -355,7 +355,7 @@ impl Client {
 
     /// Gets a data asset.
     pub async fn get_data_asset(&self, data_asset_id: &str) -> Result<DataAsset> {
-        let what = format!("getting data asset {}", short(data_asset_id));
+        let what = format!("getting data asset {data_asset_id}");
         self.send(op(Operation::GetDataAsset, what), || {
             self.raw().get_data_asset(data_asset_id)
         })
@@ -368,7 +368,7 @@ impl Client {
         data_asset_id: &str,
         update: &DataAssetUpdate,
     ) -> Result<DataAsset> {
-        let what = format!("updating data asset {}", short(data_asset_id));
+        let what = format!("updating data asset {data_asset_id}");
         self.send(op(Operation::UpdateDataAsset, what), || {
             self.raw().update_data_asset(data_asset_id, &update.0)
         })

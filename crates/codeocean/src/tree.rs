@@ -13,7 +13,7 @@ use codeocean_raw::{Operation, types};
 
 use crate::ResultItem;
 use crate::client::{Client, RawResult, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN, op};
-use crate::error::{Error, Result, short};
+use crate::error::{Error, Result};
 
 /// A file tree: a computation's results or a data asset's files. The two are listed, walked
 /// and downloaded alike; [`Client::list_folder`], [`Client::walk_tree`],
@@ -70,15 +70,15 @@ impl Tree {
         }
     }
 
-    /// "computation 66095e3a…" or "data asset 66095e3a…".
+    /// "computation ID" or "data asset ID".
     pub(crate) fn owner(&self) -> String {
         match self {
-            Self::Results(computation) => format!("computation {}", short(computation)),
-            Self::DataAsset(id) => format!("data asset {}", short(id)),
+            Self::Results(computation) => format!("computation {computation}"),
+            Self::DataAsset(id) => format!("data asset {id}"),
         }
     }
 
-    /// "results of computation 66095e3a…" or "files of data asset 66095e3a…".
+    /// "results of computation ID" or "files of data asset ID".
     pub(crate) fn named(&self) -> String {
         match self {
             Self::Results(_) => format!("results of {}", self.owner()),
@@ -86,7 +86,7 @@ impl Tree {
         }
     }
 
-    /// "result `a/b` of computation 66095e3a…" or "file `a/b` of data asset 66095e3a…".
+    /// "result `a/b` of computation ID" or "file `a/b` of data asset ID".
     pub(crate) fn file(&self, path: &str) -> String {
         match self {
             Self::Results(_) => format!("result `{path}` of {}", self.owner()),

@@ -9,7 +9,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt as _};
 
 use crate::client::{Client, PollPolicy};
-use crate::error::{Error, ErrorKind, Result, short};
+use crate::error::{Error, ErrorKind, Result};
 use crate::{Computation, ComputationEndStatus, ComputationState, DataAsset, DataAssetState};
 
 /// How a finished computation ended. New outcomes may be added: a `match` needs a wildcard
@@ -77,9 +77,10 @@ impl Finished {
             .unwrap_or_default();
         Err(Error::new(
             ErrorKind::RunFailed,
-            format!("computation {}", short(&c.id)),
+            format!("computation {}", c.id),
             format!("the run {how}{code}"),
-        ))
+        )
+        .about(&c.id))
     }
 }
 
@@ -156,15 +157,8 @@ impl Poll {
                     self.last_chance = true;
                     return Ok(());
                 }
-                return Err(Error::new(
-                    ErrorKind::WaitTimeout,
-                    format!("waiting for {what} {}", short(&self.id)),
-                    // Seconds always (`{:?}` would say `0.0ns` for a zero limit).
-                    format!(
-                        "gave up after {:.1}s; last state: {last_state}",
-                        max.as_secs_f64()
-                    ),
-                ));
+                let seen = (last_state != "unknown").then_some(last_state);
+                return Err(Error::wait_timeout(what, &self.id, seen, max));
             }
         }
         tokio::time::sleep(delay).await;
@@ -310,9 +304,10 @@ impl WaitForDataAsset {
                     .unwrap_or_else(|| "no reason given".into());
                 ControlFlow::Break(Err(Error::new(
                     ErrorKind::AssetFailed,
-                    format!("data asset {}", short(id)),
+                    format!("data asset {id}"),
                     format!("creating it failed: {reason}"),
-                )))
+                )
+                .about(id)))
             }
             other => {
                 ControlFlow::Continue(other.as_ref().map_or("unknown", |s| s.as_str()).to_owned())

@@ -48,6 +48,7 @@ pub(crate) async fn app(ctx: &Ctx, app: App, cmd: AppCmd) -> anyhow::Result<()> 
             let params = match panel {
                 Ok(panel) => objects::parameters(&panel),
                 Err(e) => {
+                    let e = crate::full(&e);
                     tracing::debug!("no app panel for {app} {id}: {e}");
                     String::new()
                 }

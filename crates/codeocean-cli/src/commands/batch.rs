@@ -332,8 +332,9 @@ async fn process_shown(
         Err(e) => {
             let timeout = e
                 .downcast_ref::<codeocean::Error>()
-                .is_some_and(|e| e.kind() == codeocean::ErrorKind::WaitTimeout);
-            return fail(row, if timeout { "timed out" } else { "error" }, &e);
+                .is_some_and(codeocean::Error::is_wait_timeout);
+            let why = format!("{e:#}");
+            return fail(row, if timeout { "timed out" } else { "error" }, &why);
         }
     };
     row.state = Some(super::objects::state(&finished.computation));
@@ -360,7 +361,7 @@ async fn process_shown(
                 display.what(),
                 super::summary_line(&s, &dest).trim_end()
             )),
-            Err(e) => return fail(row, "error", &e),
+            Err(e) => return fail(row, "error", &format!("{e:#}")),
         }
     }
     row

@@ -346,7 +346,7 @@ async fn follow(
 fn is_wait_timeout(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<codeocean::Error>()
-            .is_some_and(|ce| matches!(ce.kind(), codeocean::ErrorKind::WaitTimeout))
+            .is_some_and(codeocean::Error::is_wait_timeout)
     })
 }
 
@@ -379,7 +379,10 @@ async fn warn_repeated_params(
                     .map(|p| p.param_name.clone().unwrap_or_else(|| p.name.clone()))
                     .collect();
             }
-            Some(Err(e)) => tracing::debug!("no app panel to check the parameters against: {e}"),
+            Some(Err(e)) => tracing::debug!(
+                "no app panel to check the parameters against: {}",
+                crate::full(&e)
+            ),
             None => {}
         }
     }
@@ -518,7 +521,7 @@ impl From<&Summary> for DownloadOutput {
                 .iter()
                 .map(|f| FailedFile {
                     path: f.path().to_owned(),
-                    error: f.error().to_string(),
+                    error: crate::full(f.error()),
                 })
                 .collect(),
             stopped: s.stopped.clone(),

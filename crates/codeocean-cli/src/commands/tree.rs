@@ -37,7 +37,7 @@ pub(crate) async fn ls(
             Ok(item) => items.push(item),
             Err(e) => {
                 failures += 1;
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::full(&e));
             }
         }
     }

@@ -351,7 +351,7 @@ fn error_lines() {
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     assert!(
         out.stderr
-            .starts_with("error: getting computation no-such-…: HTTP 404"),
+            .starts_with("error: getting computation no-such-id: HTTP 404"),
         "{out:?}"
     );
 }

@@ -48,6 +48,46 @@ fn request_timeout_ends_a_call_to_a_server_that_never_answers() {
 }
 
 #[test]
+fn a_refused_connection_is_said_once_with_its_tries() {
+    // A port nothing listens on: bound, read, and let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let out = run(
+        None,
+        &[
+            "--domain",
+            &format!("http://127.0.0.1:{port}"),
+            "--token",
+            "tok",
+            "capsule",
+            "get",
+            OK_CAPSULE,
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    let line = out.stderr.trim_end();
+    assert!(
+        line.starts_with(&format!(
+            "error: getting capsule {OK_CAPSULE}: could not connect; gave up after 4 tries: "
+        )),
+        "{out:?}"
+    );
+    // The cause, once (the library's message no longer repeats its source chain).
+    assert_eq!(
+        line.to_lowercase().matches("connection refused").count(),
+        1,
+        "{out:?}"
+    );
+    // Short retries: not the 8.6 s of the full budget.
+    assert!(started.elapsed() < Duration::from_secs(5), "{out:?}");
+}
+
+#[test]
 fn a_domain_that_does_not_resolve_is_named_at_once() {
     let out = run(
         None,

@@ -213,7 +213,7 @@ fn a_failure_is_said_once_also_with_quiet() {
     let to = dir.path().to_str().unwrap();
     let asset = crate::ASSET;
     let missing = format!(
-        "listing folder `no/such` of the files of data asset da7a0000…: HTTP 404: folder \
+        "listing folder `no/such` of the files of data asset {asset}: HTTP 404: folder \
          `no/such` not found in data asset {asset}"
     );
     for quiet in [&[][..], &["-q"]] {
