@@ -92,6 +92,13 @@
 //! - **[`App`] and [`Tree`] are exhaustive.** API v1 has exactly these two app families and
 //!   these two trees, and callers (the CLI among them) match on them without a wildcard arm,
 //!   so a new family would be a compile error where it must be handled, not a silent default.
+//! - **Wire sizes stay `i64`; `Option<u64>` comes from methods.** [`ResultItem::size`],
+//!   [`DataAsset::size`] and the like keep the spec's signed integers: a `u64` field would make a
+//!   whole listing fail to decode over one odd value. `size_bytes()` (and `is_dir()`,
+//!   `is_file()`, `file_count()`) are inherent methods of the raw crate, `None` for a negative
+//!   or absent value. The raw error stays progenitor's: its body is a stream only an `async`
+//!   read can consume, so `codeocean_raw::error_body(err).await` reads it into an `ApiError` on
+//!   request.
 //!
 //! ```no_run
 //! use codeocean::{App, Client, Tree};
