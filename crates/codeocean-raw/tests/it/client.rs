@@ -130,3 +130,12 @@ fn the_token_never_shows_in_debug_output_of_the_builder_or_the_client() {
         assert!(!text.contains(encoded), "encoded token in {text}");
     }
 }
+
+#[test]
+fn the_new_errors_and_the_builder_go_into_anyhow_and_across_tasks() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    send_sync::<codeocean_raw::ClientBuilder>();
+    error::<BuildError>();
+    error::<codeocean_raw::ErrorBodyError>();
+}
