@@ -23,6 +23,8 @@ impl Client {
     ///
     /// Every request carries `Authorization: Basic base64("TOKEN:")` (marked sensitive, so that
     /// no `Debug` output shows it) and `Content-Type: application/json` ([`auth_headers`]).
+    /// A program that uses the `codeocean` crate already has such a client:
+    /// `codeocean::Client::raw()`, with the same credentials and settings.
     ///
     /// ```no_run
     /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
