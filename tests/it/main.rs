@@ -3,6 +3,7 @@
 //! fault soak of the client against the simulator.
 
 mod fixtures;
+mod raw;
 mod soak;
 mod spec;
 

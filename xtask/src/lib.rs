@@ -7,12 +7,16 @@
 //! file differs. Before generating, [`lint::check`] refuses what progenitor mishandles and an
 //! operation without its extensions, naming the operation or schema at fault.
 //!
+//! `cargo xtask public-api [--check]` writes (or checks) the committed listings of the published
+//! libraries' public APIs, `api/*.txt`: see [`public_api`](mod@public_api).
+//!
 //! `cargo xtask bench [--quick]` benchmarks the CLI and the crate against the official Python SDK,
 //! curl and a critical-path bound on the simulator and writes `BENCHMARKS.md`: see [`bench`](mod@bench).
 
 pub mod bench;
 pub mod lint;
 pub mod operations;
+pub mod public_api;
 
 use std::path::{Path, PathBuf};
 
@@ -56,6 +60,16 @@ pub enum Command {
     /// build cost beside a baseline commit, scaling), and writes BENCHMARKS.md and
     /// BENCHMARKS-scaling.svg beside it.
     Bench(bench::Args),
+    /// Write the listings of the published libraries' public APIs (api/*.txt)
+    ///
+    /// Runs rustdoc with JSON output on codeocean-raw, codeocean and codeocean-sim and writes
+    /// one public item per line to api/codeocean-raw.txt, api/codeocean.txt and
+    /// api/codeocean-sim.txt. Run it after changing a public item, and commit the result.
+    PublicApi {
+        /// Write nothing; fail with a diff when a committed listing differs from the code
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// The spec, relative to the workspace root.

@@ -11,10 +11,17 @@
 //! # Authentication
 //!
 //! The API uses HTTP Basic authentication with the API token as the user name and an empty
-//! password. The generator ignores security schemes, so the caller builds the
-//! [`reqwest::Client`] with the `Authorization` header (marked sensitive, so that `Debug` output
-//! never shows it) and hands it to [`Client::new_with_client`]. Do not use [`Client::new`]: its
-//! 15-second *total* timeout cuts off long responses, and it sends no credentials.
+//! password. [`Client::with_token`] builds a client that sends it (marked sensitive, so that
+//! `Debug` output never shows it) on every request, with `Content-Type: application/json`;
+//! [`Client::builder`] also chooses the [`hooks::Hooks`] and the `reqwest` settings (user
+//! agent, timeouts, proxies), through the [`reqwest`] this crate re-exports, so that callers
+//! need not depend on the exact version themselves. [`auth_headers`] gives the two headers for
+//! a `reqwest::Client` built by hand and handed to [`Client::new_with_client`]. Do not use
+//! [`Client::new`]: its 15-second *total* timeout cuts off long responses, and it sends no
+//! credentials.
+//!
+//! A program that uses the `codeocean` crate already has such a client: `codeocean::Client::raw()`
+//! is one, with the same credentials and settings.
 //!
 //! # Bounded bodies
 //!
@@ -25,35 +32,21 @@
 //! `codeocean` crate logs requests.
 //!
 //! ```no_run
-//! use base64::Engine as _;
-//! use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
-//!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let token = std::env::var("CODEOCEAN_TOKEN")?;
-//! let basic = base64::engine::general_purpose::STANDARD.encode(format!("{token}:"));
-//! let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))?;
-//! auth.set_sensitive(true);
+//! let client = codeocean_raw::Client::with_token("https://acmecorp.codeocean.com/api/v1", &token)?;
 //!
-//! let mut headers = HeaderMap::new();
-//! headers.insert(AUTHORIZATION, auth);
-//! // The API documents ask for this header on every request, bodies or not.
-//! headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-//!
-//! let http = reqwest::Client::builder()
-//!     .default_headers(headers)
-//!     .connect_timeout(std::time::Duration::from_secs(10))
-//!     .build()?;
-//! let client = codeocean_raw::Client::new_with_client(
-//!     "https://acmecorp.codeocean.com/api/v1",
-//!     http,
-//!     codeocean_raw::hooks::Hooks::default(), // response bodies capped at 64 MiB
-//! );
-//!
-//! let computation = client
-//!     .get_computation("66095e3a-0747-4ec5-b8b1-95b89a428536")
-//!     .await?
-//!     .into_inner();
-//! println!("{:?} {:?}", computation.state, computation.end_status);
+//! match client.get_computation("66095e3a-0747-4ec5-b8b1-95b89a428536").await {
+//!     Ok(computation) => {
+//!         let computation = computation.into_inner();
+//!         println!("{:?} {:?}", computation.state, computation.end_status);
+//!     }
+//!     // The server's message (`computation not found`), or why there is none.
+//!     Err(err) => match codeocean_raw::error_body(err).await {
+//!         Ok(api) => eprintln!("{}", api.message.unwrap_or_default()),
+//!         Err(other) => eprintln!("{other}"),
+//!     },
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -70,7 +63,16 @@
 //! usually a JSON [`types::ApiError`], but a proxy may answer with an HTML page and a route a
 //! server does not have answers with no JSON at all, so the spec leaves it undecoded and the
 //! status is never lost. A success response whose body does not decode is
-//! [`Error::InvalidResponsePayload`].
+//! [`Error::InvalidResponsePayload`]. [`error_body`] reads an error response's body (at most
+//! 64 KiB) into a [`types::ApiError`], or says why it is not one (an HTML page, an empty body).
+//!
+//! # Helpers on the wire types
+//!
+//! A few inherent methods answer what the generated types are asked all the time:
+//! [`types::ResultItem::is_dir`], [`is_file`](types::ResultItem::is_file) and
+//! [`size_bytes`](types::ResultItem::size_bytes), and the sizes and counts of
+//! [`types::DataAsset`], [`types::ContainedDataAsset`] and [`types::GitSyncResults`] as
+//! `Option<u64>` (the wire's integers are signed: a negative or absent value is `None`).
 //!
 //! # Open types
 //!
@@ -79,9 +81,7 @@
 //! sort fields and filters) are open: a value the server sends that the spec does not list
 //! decodes to `Unknown(String)` instead of failing the whole response, and a caller can send a
 //! value a newer server knows. They, the [`open::Timestamp`], the [`open::CustomMetadataValue`]
-//! and [`open::OneOrMany`] are in [`open`], which with [`hooks`] is all the hand-written code of
-//! this crate. Unknown
-//! fields in responses are ignored.
+//! and [`open::OneOrMany`] are in [`open`]. Unknown fields in responses are ignored.
 //!
 //! # Operations
 //!
@@ -104,7 +104,9 @@
 //!
 //! # Never edit the generated code
 //!
-//! `src/generated.rs` and `src/operations.rs` are written by `cargo xtask regen` from the spec.
+//! `src/generated.rs` and `src/operations.rs` are written by `cargo xtask regen` from the spec;
+//! the rest is hand-written: [`open`] (wire types), [`hooks`] (how requests run), the client
+//! builder ([`Client::with_token`]), [`error_body`] and the helpers on the wire types.
 //! To change the wire, change `openapi/codeocean.yaml` and regenerate; `cargo xtask regen
 //! --check` (run in CI) and an ordinary test fail when a committed file is stale.
 //!
@@ -117,8 +119,14 @@
 //! the operations whose responses have no body (deletes, renames, archives, detaches, permission
 //! updates, transfers): they send reqwest's default `Accept: */*`.
 
+mod auth;
+mod error_body;
 pub mod hooks;
+mod items;
 pub mod open;
+
+pub use auth::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, auth_headers};
+pub use error_body::{ErrorBodyError, MAX_ERROR_BODY, error_body};
 
 #[rustfmt::skip]
 #[allow(missing_docs, unreachable_pub, rust_2018_idioms, clippy::all)]
@@ -134,3 +142,8 @@ pub use operations::Operation;
 /// The `progenitor-client` runtime the generated code uses, re-exported so that callers can
 /// name its types (such as `ClientInfo`) without depending on it directly.
 pub use progenitor_client;
+
+/// The `reqwest` this crate is built on, re-exported so that callers can configure
+/// [`Client::builder`] (through [`ClientBuilder::http`]) or build their own client without
+/// depending on the exact version themselves.
+pub use reqwest;

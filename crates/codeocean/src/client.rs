@@ -8,10 +8,9 @@ use std::sync::atomic::AtomicU8;
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::BackoffBuilder as _;
-use base64::Engine as _;
 use codeocean_raw::Operation;
 use codeocean_raw::progenitor_client::{ByteStream, Error as RawError, ResponseValue};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::HeaderValue;
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
@@ -428,13 +427,8 @@ impl ClientBuilder {
             .as_ref()
             .filter(|t| !t.0.is_empty())
             .ok_or_else(|| config("no API token: set it, or CODEOCEAN_TOKEN"))?;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:", token.0));
-        let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))
-            .map_err(|_| config("the API token contains characters a header cannot carry"))?;
-        auth.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, auth);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        // `Authorization` (Basic, marked sensitive) and `Content-Type: application/json`.
+        let headers = codeocean_raw::auth_headers(&token.0).map_err(|e| config(&e.to_string()))?;
         let ua = HeaderValue::from_str(&self.user_agent)
             .map_err(|_| config("the user agent is not a valid header value"))?;
         let customize = |b: reqwest::ClientBuilder| match &self.customize {

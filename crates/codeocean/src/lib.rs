@@ -141,6 +141,13 @@
 //!   every signature, a breaking change: to be done before 1.0 or not at all. Its likely form:
 //!   `&DataAssetId` parameters, model fields typed so that `asset.id` already is one, and
 //!   `From<String>` for ids from files or the command line.
+//! - **Wire sizes stay `i64`; `Option<u64>` comes from methods.** [`ResultItem::size`],
+//!   [`DataAsset::size`] and the like keep the spec's signed integers: a `u64` field would make a
+//!   whole listing fail to decode over one odd value. `size_bytes()` (and `is_dir()`,
+//!   `is_file()`, `file_count()`) are inherent methods of the raw crate, `None` for a negative
+//!   or absent value. The raw error stays progenitor's: its body is a stream only an `async`
+//!   read can consume, so `codeocean_raw::error_body(err).await` reads it into an `ApiError` on
+//!   request.
 //!
 //! ```no_run
 //! use codeocean::{App, Client, Tree};

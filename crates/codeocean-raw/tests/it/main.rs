@@ -1,8 +1,10 @@
 //! Wire tests of the generated client against httpmock: for every operation of the spec, the
 //! exact request it sends and the decoding of what comes back; and how errors keep the status.
 
+mod client;
 mod errors;
 mod hooks;
+mod items;
 mod operations;
 mod schema;
 mod wire;
@@ -19,18 +21,16 @@ const TOKEN: &str = "tok-123";
 /// test.
 const AUTH: &str = "Basic dG9rLTEyMzo=";
 
-/// A mock server and a raw client pointed at its `/api/v1`, built the way the crate docs say.
+/// A mock server and a raw client pointed at its `/api/v1`, built the way the crate docs say
+/// (`Client::with_token`): every wire test checks the headers it sets.
 async fn setup() -> (MockServer, Client) {
     let server = MockServer::start_async().await;
-    let client = Client::new_with_client(
-        &format!("{}/api/v1", server.base_url()),
-        http_client(),
-        Default::default(),
-    );
+    let client = Client::with_token(&format!("{}/api/v1", server.base_url()), TOKEN).unwrap();
     (server, client)
 }
 
-/// The `reqwest::Client` recipe of the crate docs.
+/// A `reqwest::Client` with the credentials set by hand, independently of the crate's
+/// `auth_headers`, for the tests that build the raw client themselves.
 fn http_client() -> reqwest::Client {
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN}:"));
     let mut auth = HeaderValue::from_str(&format!("Basic {basic}")).unwrap();
