@@ -151,7 +151,9 @@ const MIN_PROGRESS: u64 = 16 << 10;
 /// What a download job did. [`Download::run`] returns it when every file is complete; an
 /// incomplete job is an error of kind [`ErrorKind::Incomplete`] that carries it
 /// ([`Error::summary`]), unless the job [allows partial results](Download::allow_partial).
+/// Fields may be added later (`#[non_exhaustive]`): read them; only a download builds one.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 #[must_use = "a summary may say that files failed; check `is_complete()` or use `into_result()`"]
 pub struct Summary {
     /// Files fetched.
