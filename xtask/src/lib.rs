@@ -194,12 +194,25 @@ pub fn generate(root: &Path) -> Result<Vec<(&'static str, String)>> {
 
 /// A unified diff of the generated `file` from `old` to `new`, cut after `max_lines` lines.
 pub fn diff(file: &str, old: &str, new: &str, max_lines: usize) -> String {
+    labelled_diff(file, &format!("from {SPEC}"), 3, old, new, max_lines)
+}
+
+/// A unified diff of `file` from `old` (committed) to `new` (from `source`), with `context`
+/// lines around each change, cut after `max_lines` lines.
+pub(crate) fn labelled_diff(
+    file: &str,
+    source: &str,
+    context: usize,
+    old: &str,
+    new: &str,
+    max_lines: usize,
+) -> String {
     let text = similar::TextDiff::from_lines(old, new)
         .unified_diff()
-        .context_radius(3)
+        .context_radius(context)
         .header(
             &format!("{file} (committed)"),
-            &format!("{file} (from {SPEC})"),
+            &format!("{file} ({source})"),
         )
         .to_string();
     let total = text.lines().count();
@@ -209,6 +222,31 @@ pub fn diff(file: &str, old: &str, new: &str, max_lines: usize) -> String {
     let mut cut: String = text.lines().take(max_lines).collect::<Vec<_>>().join("\n");
     cut.push_str(&format!("\n... {} more diff lines\n", total - max_lines));
     cut
+}
+
+/// Writes `new` as `root/file` (its folder made if need be), or in check mode compares it with
+/// the committed file, `stale` giving the diff: what was found. Shared by `regen` and
+/// `public-api`.
+pub(crate) fn refresh(
+    root: &Path,
+    file: &str,
+    new: &str,
+    check: bool,
+    stale: impl FnOnce(&str) -> String,
+) -> Result<Regen> {
+    let path = root.join(file);
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    if old == new {
+        return Ok(Regen::Fresh);
+    }
+    if check {
+        return Ok(Regen::Stale(stale(&old)));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))?;
+    Ok(Regen::Written)
 }
 
 /// What `regen` found for one file.
@@ -227,16 +265,7 @@ pub enum Regen {
 pub fn regen(root: &Path, check: bool) -> Result<Vec<(&'static str, Regen)>> {
     let mut found = Vec::new();
     for (file, new) in generate(root)? {
-        let path = root.join(file);
-        let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let outcome = if old == new {
-            Regen::Fresh
-        } else if check {
-            Regen::Stale(diff(file, &old, &new, 400))
-        } else {
-            std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))?;
-            Regen::Written
-        };
+        let outcome = refresh(root, file, &new, check, |old| diff(file, old, &new, 400))?;
         found.push((file, outcome));
     }
     Ok(found)

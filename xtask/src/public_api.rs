@@ -39,20 +39,7 @@ pub fn run(root: &Path, check: bool) -> Result<Vec<(&'static str, Regen)>> {
     for (package, file) in LISTINGS {
         let json = rustdoc_json(root, package)?;
         let new = listing(&json).with_context(|| format!("reading {}", json.display()))?;
-        let path = root.join(file);
-        let old = std::fs::read_to_string(&path).unwrap_or_default();
-        let outcome = if old == new {
-            Regen::Fresh
-        } else if check {
-            Regen::Stale(diff(file, &old, &new, 400))
-        } else {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-            std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))?;
-            Regen::Written
-        };
+        let outcome = crate::refresh(root, file, &new, check, |old| diff(file, old, &new, 400))?;
         found.push((file, outcome));
     }
     Ok(found)
@@ -155,21 +142,7 @@ pub fn wrapped_rustdoc() -> Option<i32> {
 /// A unified diff of the listing `file` from `old` (committed) to `new` (the code's), cut after
 /// `max_lines` lines.
 fn diff(file: &str, old: &str, new: &str, max_lines: usize) -> String {
-    let text = similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(1)
-        .header(
-            &format!("{file} (committed)"),
-            &format!("{file} (from the code)"),
-        )
-        .to_string();
-    let total = text.lines().count();
-    if total <= max_lines {
-        return text;
-    }
-    let mut cut: String = text.lines().take(max_lines).collect::<Vec<_>>().join("\n");
-    cut.push_str(&format!("\n... {} more diff lines\n", total - max_lines));
-    cut
+    crate::labelled_diff(file, "from the code", 1, old, new, max_lines)
 }
 
 #[cfg(test)]
