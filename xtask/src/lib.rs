@@ -352,7 +352,7 @@ mod tests {
             &["regen", "--chek"],
             &["bench", "--reps", "0"],
             &["bench", "--reps"],
-            &["bench", "--only", "7"],
+            &["bench", "--only", "8"],
             &["bench", "--only", "1,x"],
             &["bench", "--fast"],
         ] {

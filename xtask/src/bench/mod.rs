@@ -22,12 +22,19 @@
 //! 5. clean builds (dev of `codeocean`, release of the CLI) of the current tree beside a baseline
 //!    commit's (`--build-baseline`), and the CLI's size with and without the simulator (`build.rs`);
 //! 6. how time, requests and peak RSS grow with the number of files and the depth (`scaling.rs`,
-//!    with a chart, `BENCHMARKS-scaling.svg`).
+//!    with a chart, `BENCHMARKS-scaling.svg`);
+//! 7. HTTPS (`tls.rs`): case 1's tree from a simulator over plain HTTP and one with `--tls`, the
+//!    CLI over each (over HTTPS with its defaults, HTTP/2 offered, and with `--http1`) and the
+//!    crate over HTTPS, with the connections each origin accepted and the share of HTTP/2
+//!    requests; then one big file over HTTPS, default against `--http1`, beside curl; and which
+//!    default the numbers support.
 //!
 //! `--quick` (CI) shrinks every case (200 files, a 64 MiB file, fewer calls and waiters, 100 and
 //! 1,000 files for the scaling), runs one repetition and skips the build case. `--only 3,4` runs
-//! only the cases listed (case 1 brings case 2, whose bandwidth its bound uses). Timings are
-//! reported, never asserted.
+//! only the cases listed (case 1 brings case 2, whose bandwidth its bound uses) and, when the
+//! report already exists, splices their sections into it (`report::splice`), each with a line
+//! saying when and at which commit it was rerun; the other sections and the machine facts stay
+//! those of the run that wrote them. Timings are reported, never asserted.
 
 mod build;
 mod calls;
@@ -36,6 +43,7 @@ mod fixture;
 mod proc;
 mod report;
 mod scaling;
+mod tls;
 mod waiters;
 
 /// The spec's operation table (`codeocean_raw::Operation`), compiled in rather than depended on:
@@ -56,6 +64,8 @@ use operations_table::Operation;
 use proc::{Sim, Tool};
 use report::{Case, Row};
 
+/// The number of cases (`--only` takes 1 to this).
+const CASES: u8 = 7;
 /// Latency added to every route class of the simulator in the tree case.
 const LATENCY_MS: u64 = 20;
 /// The Python packages the bench installs.
@@ -69,7 +79,7 @@ struct Options {
     out: PathBuf,
     /// Where the scaling chart goes (beside `out`).
     chart: PathBuf,
-    /// The cases to run (1..=6).
+    /// The cases to run (1..=7).
     only: Vec<u8>,
     command: String,
     /// The commit the build case compares with (`--build-baseline`).
@@ -95,13 +105,13 @@ pub struct Args {
     /// Where to write the report (the scaling chart goes beside it) [default: BENCHMARKS.md]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Run only these cases, 1 to 6, comma-separated (case 1 brings case 2, whose bandwidth its
-    /// bound uses) [default: all]
+    /// Run only these cases, 1 to 7, comma-separated (case 1 brings case 2, whose bandwidth its
+    /// bound uses); their sections replace those of the existing report [default: all]
     #[arg(
         long,
         value_name = "1,3,...",
         value_delimiter = ',',
-        value_parser = clap::value_parser!(u8).range(1..=6)
+        value_parser = clap::value_parser!(u8).range(1..=i64::from(CASES))
     )]
     pub only: Vec<u8>,
     /// The commit whose clean builds the build case (5) times beside the current tree's
@@ -113,7 +123,7 @@ pub struct Args {
 pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
     let quick = args.quick;
     let mut only: Vec<u8> = if args.only.is_empty() {
-        (1..=6).collect()
+        (1..=CASES).collect()
     } else {
         args.only.clone()
     };
@@ -148,6 +158,24 @@ pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
         build_baseline: args.build_baseline.clone(),
     };
     let started = std::time::Instant::now();
+    // A partial run splices its sections into the report already there (its other sections
+    // stay), unless that report is of the other kind (`--quick` or not).
+    let partial = (1..=CASES).any(|n| !opts.runs(n));
+    let existing = match std::fs::read_to_string(&opts.out) {
+        Ok(text) if partial && text.starts_with("# Benchmarks\n") => {
+            if report::is_quick(&text) != opts.quick {
+                bail!(
+                    "{} holds a {} report; a partial {} run would mix their figures: give \
+                     another --out",
+                    opts.out.display(),
+                    if opts.quick { "full" } else { "--quick" },
+                    if opts.quick { "--quick" } else { "full" },
+                );
+            }
+            Some(text)
+        }
+        _ => None,
+    };
     // The report's folder, made before any case runs: the scaling case draws its chart there
     // first, and a long run should not fail at the end over a missing folder.
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -189,6 +217,9 @@ pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
     if opts.runs(4) {
         sections.push((4, waiters::case(&ctx)?));
     }
+    if opts.runs(7) {
+        sections.push((7, tls::case(&ctx)?));
+    }
     if opts.runs(6) {
         sections.push((6, scaling::case(&ctx)?));
     }
@@ -196,10 +227,32 @@ pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
         sections.push((5, build::case(&ctx)?));
     }
     sections.sort_by_key(|(n, _)| *n);
-    let sections: Vec<String> = sections.into_iter().map(|(_, s)| s).collect();
     let elapsed = started.elapsed().as_secs_f64();
     facts.push(("load average at end (1/5/15 min)", report::load_average()));
-    let text = report::markdown(&opts.command, &facts, &sections, elapsed, opts.quick);
+    let text = match &existing {
+        Some(existing) => {
+            let fact = |label: &str| {
+                facts
+                    .iter()
+                    .find(|(k, _)| k.starts_with(label))
+                    .map_or("unknown", |(_, v)| v.as_str())
+                    .to_owned()
+            };
+            let note = format!(
+                "Rerun at `{}` with `{}` ({}; load average {} at start, {} at end;                  {elapsed:.0} s): the machine facts at the top are those of the run that                  wrote the other sections.",
+                fact("commit"),
+                opts.command,
+                fact("date"),
+                fact("load average at start"),
+                fact("load average at end"),
+            );
+            report::splice(existing, &sections, &note).context("splicing the report")?
+        }
+        None => {
+            let sections: Vec<String> = sections.into_iter().map(|(_, s)| s).collect();
+            report::markdown(&opts.command, &facts, &sections, elapsed, opts.quick)
+        }
+    };
     std::fs::write(&opts.out, &text).with_context(|| format!("writing {}", opts.out.display()))?;
     print!("{text}");
     eprintln!("bench: wrote {} ({elapsed:.0} s)", opts.out.display());
@@ -368,19 +421,34 @@ fn alternate(
     expect: (u64, u64),
     bytes: Option<u64>,
 ) -> Result<Vec<Row>> {
+    let on: Vec<(&Sim, &Entry)> = entries.iter().map(|e| (sim, e)).collect();
+    alternate_on(ctx, case, &on, reps, expect, bytes)
+}
+
+/// [`alternate`] with each entry run against a simulator of its own (the same fixture served
+/// two ways, say); each run clears and then reads the stats of its entry's simulator.
+fn alternate_on(
+    ctx: &Ctx<'_>,
+    case: &str,
+    entries: &[(&Sim, &Entry)],
+    reps: &[usize],
+    expect: (u64, u64),
+    bytes: Option<u64>,
+) -> Result<Vec<Row>> {
     let mut results: Vec<Row> = entries
         .iter()
-        .map(|e| Row {
+        .map(|(_, e)| Row {
             name: e.name.clone(),
             samples: Vec::new(),
             requests: Vec::new(),
             counts: Vec::new(),
             bytes,
+            stats: Vec::new(),
         })
         .collect();
     let rounds = reps.iter().copied().max().unwrap_or(0);
     for round in 0..rounds {
-        for (i, e) in entries.iter().enumerate() {
+        for (i, (sim, e)) in entries.iter().enumerate() {
             if round >= reps[i] {
                 continue;
             }
@@ -392,7 +460,8 @@ fn alternate(
             let log = ctx.work.join(format!("{case}-{i}-{round}.stderr"));
             let sample = proc::measure(&tool, ctx.rss.then_some(rss_file.as_path()), &log)
                 .with_context(|| format!("{case}: {}", e.name))?;
-            let counts = sim.counts()?;
+            let stats = sim.stats()?;
+            let counts = proc::counts(&stats)?;
             let got = proc::tree_totals(&dest)?;
             if got != expect {
                 bail!(
@@ -415,6 +484,7 @@ fn alternate(
                 .requests
                 .push(counts.iter().map(|(_, n)| n).sum());
             results[i].counts = counts;
+            results[i].stats.push(stats);
             results[i].samples.push(sample);
             // Large files go at once; trees stay until the case ends (deleting a tree of small
             // files just before the next tool writes one makes ext4 slow to create files).
@@ -493,9 +563,9 @@ fn big_case(ctx: &Ctx<'_>) -> Result<(Case, (f64, String))> {
     Ok((case, bandwidth))
 }
 
-/// Case 1: the result tree with latency on every route.
-fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case> {
-    let spec = if ctx.opts.quick {
+/// Case 1's tree (also served over TLS by case 7): 2,000 files, or 200 with `--quick`.
+fn tree_spec(quick: bool) -> TreeSpec {
+    if quick {
         TreeSpec {
             files: 200,
             branching: vec![2, 2, 2, 2],
@@ -511,8 +581,12 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
             large_size: 50_000_000,
             small_size: None,
         }
-    };
-    let (catalogue, facts) = fixture::tree(&spec);
+    }
+}
+
+/// Case 1: the result tree with latency on every route.
+fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case> {
+    let (catalogue, facts) = fixture::tree(&tree_spec(ctx.opts.quick));
     let fault = format!("all:latency={LATENCY_MS}");
     let sim = start_sim(ctx, "tree", &catalogue, &["--fault".into(), fault.clone()])?;
     let id = finished_run(ctx, &sim, fixture::TREE_CAPSULE)?;
@@ -649,12 +723,23 @@ fn cli_download(
     path: Option<&str>,
     dest: &Path,
 ) -> Tool {
-    let tool = Tool::new(cli)
-        .envs(env)
-        .arg("-q")
-        .arg("results")
-        .arg("download")
-        .arg(id);
+    cli_download_with(cli, env, &[], id, path, dest)
+}
+
+/// [`cli_download`] with global `flags` before the command (`--http1`).
+fn cli_download_with(
+    cli: &Path,
+    env: Vec<(String, String)>,
+    flags: &[&str],
+    id: &str,
+    path: Option<&str>,
+    dest: &Path,
+) -> Tool {
+    let mut tool = Tool::new(cli).envs(env);
+    for flag in flags {
+        tool = tool.arg(flag);
+    }
+    let tool = tool.arg("-q").arg("results").arg("download").arg(id);
     match path {
         Some(p) => tool.arg("--path").arg(p),
         None => tool,

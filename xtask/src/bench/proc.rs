@@ -16,15 +16,20 @@ const GNU_TIME: &str = "/usr/bin/time";
 /// A `codeocean-sim` process, killed when dropped.
 pub(crate) struct Sim {
     child: Child,
-    /// The API origin (`http://127.0.0.1:PORT`).
+    /// The API origin (`http://127.0.0.1:PORT`, or `https://` with `--tls`).
     pub(crate) origin: String,
     /// The token clients must send.
     pub(crate) token: String,
+    /// The CA certificate the simulator wrote (`--tls`: the fourth line of its banner), which
+    /// clients must trust.
+    pub(crate) ca_cert: Option<PathBuf>,
 }
 
 impl Sim {
-    /// Starts the simulator binary with `args` and reads its origin from its first line.
+    /// Starts the simulator binary with `args` and reads its origin from the first line of its
+    /// banner; with `--tls` in `args`, also the CA certificate's file from the fourth.
     pub(crate) fn start(bin: &Path, token: &str, args: &[String], log: &Path) -> Result<Sim> {
+        let tls = args.iter().any(|a| a == "--tls");
         let mut child = Command::new(bin)
             .args(["--port", "0", "--storage-port", "0", "--token", token])
             .args(args)
@@ -34,58 +39,133 @@ impl Sim {
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let mut out = BufReader::new(child.stdout.take().expect("piped"));
-        let mut first = String::new();
-        let mut second = String::new();
-        out.read_line(&mut first)?;
-        out.read_line(&mut second)?;
+        let mut lines = Vec::new();
+        for _ in 0..if tls { 4 } else { 2 } {
+            let mut line = String::new();
+            out.read_line(&mut line)?;
+            lines.push(line);
+        }
         let mut sim = Sim {
             child,
             origin: String::new(),
             token: token.to_owned(),
+            ca_cert: None,
         };
-        let Some(origin) = first.trim().strip_prefix("listening on ") else {
+        let banner = parse_banner(&lines).map_err(|e| {
             let log = std::fs::read_to_string(log).unwrap_or_default();
-            bail!("the simulator printed {first:?} instead of `listening on ...`: {log}");
-        };
-        if !second.starts_with("storage on ") {
-            bail!("the simulator printed {second:?} instead of `storage on ...`");
+            anyhow::anyhow!("{e}: {log}")
+        })?;
+        if tls && banner.ca_cert.is_none() {
+            bail!("the simulator started with --tls printed no `CA certificate ...` line");
         }
-        sim.origin = origin.to_owned();
+        sim.origin = banner.origin;
+        sim.ca_cert = banner.ca_cert;
         Ok(sim)
     }
 
-    /// Forgets the request counts.
+    /// Runs curl against this simulator: trusting its CA when it has one.
+    fn curl(&self, args: &[&str]) -> Result<String> {
+        match &self.ca_cert {
+            Some(ca) => {
+                let ca = ca.to_string_lossy();
+                let mut all = vec!["--cacert", &ca];
+                all.extend_from_slice(args);
+                curl(&all)
+            }
+            None => curl(args),
+        }
+    }
+
+    /// Forgets the request counts (and the connection counts with them).
     pub(crate) fn clear(&self) -> Result<()> {
-        curl(&["-X", "DELETE", &format!("{}/__sim/requests", self.origin)])?;
+        self.curl(&["-X", "DELETE", &format!("{}/__sim/requests", self.origin)])?;
         Ok(())
+    }
+
+    /// `/__sim/stats` since the last [`Sim::clear`].
+    pub(crate) fn stats(&self) -> Result<Value> {
+        self.admin("/stats")
     }
 
     /// Requests per operation since the last [`Sim::clear`].
     pub(crate) fn counts(&self) -> Result<Vec<(String, u64)>> {
-        let stats: Value =
-            serde_json::from_str(&curl(&[&format!("{}/__sim/stats", self.origin)])?)?;
-        let counts = stats["counts"]
-            .as_object()
-            .context("stats without counts")?;
-        Ok(counts
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-            .collect())
+        counts(&self.stats()?)
     }
 
     /// The JSON answer of an admin route (`path` after `/__sim`).
     pub(crate) fn admin(&self, path: &str) -> Result<Value> {
-        let body = curl(&[&format!("{}/__sim{path}", self.origin)])?;
+        let body = self.curl(&[&format!("{}/__sim{path}", self.origin)])?;
         serde_json::from_str(&body).with_context(|| format!("/__sim{path} answered {body:.200}"))
     }
 
-    /// The environment a client of this simulator needs.
+    /// The environment a client of this simulator needs: its origin and token, and over TLS
+    /// `CODEOCEAN_CA_CERT` (read by the CLI and by `Client::from_env`).
     pub(crate) fn env(&self) -> Vec<(String, String)> {
-        vec![
+        let mut env = vec![
             ("CODEOCEAN_DOMAIN".into(), self.origin.clone()),
             ("CODEOCEAN_TOKEN".into(), self.token.clone()),
-        ]
+        ];
+        if let Some(ca) = &self.ca_cert {
+            env.push(("CODEOCEAN_CA_CERT".into(), ca.display().to_string()));
+        }
+        env
     }
+}
+
+/// Requests per operation of a `/__sim/stats` answer.
+pub(crate) fn counts(stats: &Value) -> Result<Vec<(String, u64)>> {
+    let counts = stats["counts"]
+        .as_object()
+        .context("stats without counts")?;
+    Ok(counts
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+        .collect())
+}
+
+/// What the first lines the simulator prints say.
+#[derive(Debug, PartialEq)]
+struct Banner {
+    origin: String,
+    ca_cert: Option<PathBuf>,
+}
+
+/// Reads the simulator's banner: `listening on ORIGIN`, `storage on ...`, then (TLS) the API
+/// base line and `CA certificate PATH`.
+fn parse_banner(lines: &[String]) -> Result<Banner> {
+    let line = |i: usize| {
+        lines
+            .get(i)
+            .map_or("", |l| l.trim_end_matches(['\r', '\n']))
+    };
+    let Some(origin) = line(0).strip_prefix("listening on ") else {
+        bail!(
+            "the simulator printed {:?} instead of `listening on ...`",
+            line(0)
+        );
+    };
+    if !line(1).starts_with("storage on ") {
+        bail!(
+            "the simulator printed {:?} instead of `storage on ...`",
+            line(1)
+        );
+    }
+    let ca_cert = match lines.get(3) {
+        None => None,
+        Some(_) => {
+            let Some(path) = line(3).strip_prefix("CA certificate ") else {
+                bail!(
+                    "the simulator printed {:?} instead of `CA certificate PATH`",
+                    line(3)
+                );
+            };
+            Some(PathBuf::from(path))
+        }
+    };
+    Ok(Banner {
+        origin: origin.to_owned(),
+        ca_cert,
+    })
 }
 
 impl Drop for Sim {
@@ -241,4 +321,60 @@ pub(crate) fn tree_totals(dir: &Path) -> Result<(u64, u64)> {
         }
     }
     Ok((files, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.split_inclusive('\n').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_banner_gives_the_origin_and_over_tls_the_ca_file() {
+        let plain = parse_banner(&lines(
+            "listening on http://127.0.0.1:40123\nstorage on http://127.0.0.1:40124\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            plain,
+            Banner {
+                origin: "http://127.0.0.1:40123".into(),
+                ca_cert: None
+            }
+        );
+        let tls = parse_banner(&lines(
+            "listening on https://127.0.0.1:40123\n\
+             storage on https://127.0.0.1:40124\n\
+             API base https://127.0.0.1:40123/api/v1 (admin: https://127.0.0.1:40123/__sim/stats)\n\
+             CA certificate /tmp/codeocean-sim-40123-ca.pem\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            tls,
+            Banner {
+                origin: "https://127.0.0.1:40123".into(),
+                ca_cert: Some("/tmp/codeocean-sim-40123-ca.pem".into())
+            }
+        );
+    }
+
+    #[test]
+    fn a_banner_of_another_shape_is_refused_with_what_it_said() {
+        let e = parse_banner(&lines("error: --tls-cert needs --tls-key\n")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("\"error: --tls-cert needs --tls-key\" instead of `listening on"),
+            "{e}"
+        );
+        let e = parse_banner(&lines(
+            "listening on https://127.0.0.1:1\nstorage on https://127.0.0.1:2\nAPI base x\n\n",
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("instead of `CA certificate PATH`"),
+            "{e}"
+        );
+    }
 }

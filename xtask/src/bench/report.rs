@@ -24,6 +24,8 @@ pub(crate) struct Row {
     pub(crate) counts: Vec<(String, u64)>,
     /// Bytes moved, for a throughput column.
     pub(crate) bytes: Option<u64>,
+    /// The simulator's `/__sim/stats` after each repetition (connections, HTTP/2 requests).
+    pub(crate) stats: Vec<serde_json::Value>,
 }
 
 /// One table.
@@ -165,11 +167,13 @@ pub(crate) fn kib_mb(kib: u64) -> String {
     format!("{:.1} MB", kib as f64 * 1024.0 / 1e6)
 }
 
-fn rss(row: &Row) -> String {
+/// The row's peak RSS, or `-`.
+pub(crate) fn rss(row: &Row) -> String {
     peak_rss_kib(&row.samples).map_or("-".into(), kib_mb)
 }
 
-fn requests(row: &Row) -> String {
+/// The row's requests: the total (or its min–max over the repetitions) and per operation.
+pub(crate) fn requests(row: &Row) -> String {
     let min = row.requests.iter().min().copied().unwrap_or(0);
     let max = row.requests.iter().max().copied().unwrap_or(0);
     let total = if min == max {
@@ -348,4 +352,105 @@ pub(crate) fn markdown(
         out.push_str(section);
     }
     out
+}
+
+/// The number of a case's heading line (`## 7. HTTPS ...` is 7), if it is one.
+fn case_number(line: &str) -> Option<u8> {
+    let rest = line.strip_prefix("## ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    rest[digits.len()..].starts_with('.').then_some(())?;
+    digits.parse().ok()
+}
+
+/// A report cut at its case headings: the text before the first case, and each case's section
+/// (heading to the next case heading) with its number.
+fn split_cases(text: &str) -> (String, Vec<(u8, String)>) {
+    let mut head = String::new();
+    let mut cases: Vec<(u8, String)> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if let Some(n) = case_number(line.trim_end()) {
+            cases.push((n, String::new()));
+        }
+        match cases.last_mut() {
+            Some((_, section)) => section.push_str(line),
+            None => head.push_str(line),
+        }
+    }
+    (head, cases)
+}
+
+/// Whether a report was written by a `--quick` run.
+pub(crate) fn is_quick(report: &str) -> bool {
+    report.contains("> **--quick**")
+}
+
+/// The report `existing` with the `sections` of a partial run (`--only`) in place of its own of
+/// the same numbers (or added in number order), each with `note` (one line, in italics) under
+/// its heading; everything else, the machine facts included, is kept. `None` when `existing` is
+/// not a report of this bench.
+pub(crate) fn splice(existing: &str, sections: &[(u8, String)], note: &str) -> Option<String> {
+    if !existing.starts_with("# Benchmarks\n") {
+        return None;
+    }
+    let (head, mut cases) = split_cases(existing);
+    for (n, text) in sections {
+        let noted = match text.split_once("\n\n") {
+            Some((heading, rest)) => format!("{heading}\n\n*{note}*\n\n{rest}"),
+            None => format!("{text}\n*{note}*\n\n"),
+        };
+        match cases.iter_mut().find(|(m, _)| m == n) {
+            Some((_, old)) => *old = noted,
+            None => cases.push((*n, noted)),
+        }
+    }
+    cases.sort_by_key(|(n, _)| *n);
+    let mut out = head;
+    for (_, text) in cases {
+        out.push_str(&text);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "# Benchmarks\n\nfacts\n\n## 1. Tree\n\nabout 1\n\n| a |\n\n\
+                          ## 5. Build\n\n*an old note*\n\nabout 5\n\n## 6. Scaling\n\nabout 6\n";
+
+    #[test]
+    fn case_headings_are_numbered_lines_of_level_two() {
+        assert_eq!(case_number("## 7. HTTPS: over TLS"), Some(7));
+        assert_eq!(case_number("## 12. x"), Some(12));
+        assert_eq!(case_number("## Notes"), None);
+        assert_eq!(case_number("### 1. x"), None);
+        assert_eq!(case_number("## 1 x"), None);
+    }
+
+    #[test]
+    fn a_partial_run_replaces_its_sections_and_keeps_the_rest() {
+        let new = [
+            (5, "## 5. Build\n\nnew 5\n\n".to_owned()),
+            (7, "## 7. HTTPS\n\nabout 7\n\n| b |\n\n".to_owned()),
+        ];
+        let text = splice(REPORT, &new, "Rerun at `abc`").unwrap();
+        assert_eq!(
+            text,
+            "# Benchmarks\n\nfacts\n\n## 1. Tree\n\nabout 1\n\n| a |\n\n\
+             ## 5. Build\n\n*Rerun at `abc`*\n\nnew 5\n\n## 6. Scaling\n\nabout 6\n\
+             ## 7. HTTPS\n\n*Rerun at `abc`*\n\nabout 7\n\n| b |\n\n"
+        );
+        // Spliced again, a section carries one note: the new one.
+        let again = splice(&text, &new[1..], "Rerun at `def`").unwrap();
+        assert_eq!(again.matches("Rerun at").count(), 2, "{again}");
+        assert!(again.contains("*Rerun at `def`*\n\nabout 7"), "{again}");
+        assert!(splice("notes\n", &new, "x").is_none());
+    }
+
+    #[test]
+    fn quick_reports_are_told_apart() {
+        let quick = markdown("cargo xtask bench --quick", &[], &[], 1.0, true);
+        let full = markdown("cargo xtask bench", &[], &[], 1.0, false);
+        assert!(is_quick(&quick) && !is_quick(&full));
+    }
 }

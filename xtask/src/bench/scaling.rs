@@ -336,6 +336,7 @@ mod tests {
                 requests: vec![],
                 counts: vec![],
                 bytes: None,
+                stats: vec![],
             }],
         }
     }

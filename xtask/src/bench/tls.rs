@@ -1,0 +1,760 @@
+//! Case 7, HTTPS: case 1's result tree (same spec, same latency fault) served by two simulators,
+//! one over plain HTTP and one started with `--tls`, downloaded by the CLI over plain HTTP (the
+//! baseline), over HTTPS with its defaults (HTTP/2 offered by ALPN), over HTTPS with `--http1`,
+//! and by the crate's `bench_download` example over HTTPS; then one big file over HTTPS, the
+//! CLI's default against `--http1`, with curl (`--cacert`) on the signed URL as the reference.
+//!
+//! Besides the times, each row reports what the simulator saw (`/__sim/stats`): the connections
+//! the API and the storage origin accepted, and the share of requests that came over HTTP/2.
+//! The section ends with which default the numbers support (the issue keeps the faster one).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::Value;
+
+use super::proc::{self, Sim, Tool};
+use super::report::{self, Row};
+use super::{
+    Ctx, Entry, LATENCY_MS, alternate, alternate_on, cli_download_with, finished_run, fixture,
+    start_sim, tree_spec,
+};
+
+/// The case's heading.
+const TITLE: &str = "7. HTTPS: the result tree and one big file over TLS, HTTP/2 on and off";
+
+/// Runs the case; its Markdown section.
+pub(crate) fn case(ctx: &Ctx<'_>) -> Result<String> {
+    let tree = tree_part(ctx)?;
+    let big = big_part(ctx)?;
+    Ok(section(&tree, &big))
+}
+
+/// The measured tree: its description and rows (plain, HTTPS default, HTTPS `--http1`, crate).
+struct TreePart {
+    files: u64,
+    folders: u64,
+    bytes: u64,
+    fault: String,
+    rows: Vec<Measured>,
+}
+
+/// The measured big file: rows curl, CLI default, CLI `--http1`.
+struct BigPart {
+    size: u64,
+    rows: Vec<Measured>,
+}
+
+/// A row and what the simulator said about each of its repetitions.
+struct Measured {
+    row: Row,
+    wire: Vec<Wire>,
+}
+
+/// What one repetition looked like on the wire (from `/__sim/stats`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Wire {
+    /// Connections the API origin accepted for the tool (the bench's own stats request left out).
+    api_connections: u64,
+    /// Connections the storage origin accepted.
+    storage_connections: u64,
+    /// Requests that came over HTTP/2.
+    http2_requests: u64,
+    /// Requests in all (both origins).
+    requests: u64,
+}
+
+impl Wire {
+    /// Reads one repetition's stats; `own_api` is the API connections the bench itself opens to
+    /// read them (measured once per simulator right after a clear: one).
+    fn of(stats: &Value, own_api: u64) -> Result<Wire> {
+        let requests = proc::counts(stats)?.iter().map(|(_, n)| n).sum();
+        Ok(Wire {
+            api_connections: field(stats, "api_connections")?.saturating_sub(own_api),
+            storage_connections: field(stats, "storage_connections")?,
+            http2_requests: field(stats, "http2_requests")?,
+            requests,
+        })
+    }
+
+    /// The share of requests that came over HTTP/2, 0 to 1.
+    fn http2_share(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.http2_requests as f64 / self.requests as f64
+        }
+    }
+}
+
+/// A number of `/__sim/stats`.
+fn field(stats: &Value, name: &str) -> Result<u64> {
+    stats[name].as_u64().with_context(|| {
+        format!(
+            "/__sim/stats has no `{name}` (a simulator from before TLS support?): {:.200}",
+            stats.to_string()
+        )
+    })
+}
+
+/// The API connections a bare stats request opens on `sim` (cleared first): what every
+/// repetition's figure includes besides the tool's own.
+fn own_connections(sim: &Sim) -> Result<u64> {
+    sim.clear()?;
+    field(&sim.stats()?, "api_connections")
+}
+
+/// A simulator over HTTPS with a generated CA, written into the work folder.
+fn start_tls_sim(ctx: &Ctx<'_>, name: &str, catalogue: &Value, extra: &[String]) -> Result<Sim> {
+    let ca = ctx.work.join(format!("{name}-ca.pem"));
+    let mut args = extra.to_vec();
+    args.extend(["--tls".into(), "--ca-out".into(), ca.display().to_string()]);
+    let sim = start_sim(ctx, name, catalogue, &args)?;
+    if !sim.origin.starts_with("https://") {
+        bail!(
+            "the simulator started with --tls listens on {}, not https://",
+            sim.origin
+        );
+    }
+    Ok(sim)
+}
+
+/// Pairs each row with the wire facts of its repetitions.
+fn measured(rows: Vec<Row>, own: &[u64]) -> Result<Vec<Measured>> {
+    rows.into_iter()
+        .zip(own)
+        .map(|(row, own)| {
+            let wire = row
+                .stats
+                .iter()
+                .map(|s| Wire::of(s, *own))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Measured { row, wire })
+        })
+        .collect()
+}
+
+fn tree_part(ctx: &Ctx<'_>) -> Result<TreePart> {
+    let (catalogue, facts) = fixture::tree(&tree_spec(ctx.opts.quick));
+    let fault = format!("all:latency={LATENCY_MS}");
+    let latency = ["--fault".to_owned(), fault.clone()];
+    let plain = start_sim(ctx, "tls-tree-plain", &catalogue, &latency)?;
+    let tls = start_tls_sim(ctx, "tls-tree", &catalogue, &latency)?;
+    let plain_id = finished_run(ctx, &plain, fixture::TREE_CAPSULE)?;
+    let tls_id = finished_run(ctx, &tls, fixture::TREE_CAPSULE)?;
+    let cli = |name: &str, sim: &Sim, id: &str, flags: &'static [&'static str]| {
+        let (cli, env, id) = (ctx.bins.cli.clone(), sim.env(), id.to_owned());
+        Entry {
+            name: name.to_owned(),
+            make: Box::new(move |dest: &Path| {
+                cli_download_with(&cli, env.clone(), flags, &id, None, dest)
+            }),
+        }
+    };
+    let crate_api = {
+        let (bin, env, id) = (ctx.bins.crate_api.clone(), tls.env(), tls_id.clone());
+        Entry {
+            name: "codeocean crate: Client::download, https:// (defaults)".into(),
+            make: Box::new(move |dest: &Path| Tool::new(&bin).envs(env.clone()).arg(&id).arg(dest)),
+        }
+    };
+    let entries = [
+        (
+            &plain,
+            cli(
+                "codeocean results download, http:// (plain)",
+                &plain,
+                &plain_id,
+                &[],
+            ),
+        ),
+        (
+            &tls,
+            cli(
+                "codeocean results download, https:// (defaults)",
+                &tls,
+                &tls_id,
+                &[],
+            ),
+        ),
+        (
+            &tls,
+            cli(
+                "codeocean --http1 results download, https://",
+                &tls,
+                &tls_id,
+                &["--http1"],
+            ),
+        ),
+        (&tls, crate_api),
+    ];
+    let own_plain = own_connections(&plain)?;
+    let own_tls = own_connections(&tls)?;
+    let on: Vec<(&Sim, &Entry)> = entries.iter().map(|(s, e)| (*s, e)).collect();
+    let reps = vec![ctx.opts.reps; on.len()];
+    let rows = alternate_on(
+        ctx,
+        "tls-tree",
+        &on,
+        &reps,
+        (facts.files, facts.bytes),
+        None,
+    )?;
+    let own: Vec<u64> = entries
+        .iter()
+        .map(|(s, _)| {
+            if std::ptr::eq(*s, &plain) {
+                own_plain
+            } else {
+                own_tls
+            }
+        })
+        .collect();
+    Ok(TreePart {
+        files: facts.files,
+        folders: facts.folders,
+        bytes: facts.bytes,
+        fault,
+        rows: measured(rows, &own)?,
+    })
+}
+
+fn big_part(ctx: &Ctx<'_>) -> Result<BigPart> {
+    let size: u64 = if ctx.opts.quick { 64 << 20 } else { 1 << 30 };
+    let sim = start_tls_sim(ctx, "tls-big", &fixture::big(size), &[])?;
+    let id = finished_run(ctx, &sim, fixture::BIG_CAPSULE)?;
+    let url = proc::output(Command::new(&ctx.bins.cli).envs(sim.env()).args([
+        "-q",
+        "results",
+        "url",
+        &id,
+        fixture::BIG_FILE,
+    ]))?
+    .trim()
+    .to_owned();
+    if !url.starts_with("https://") {
+        bail!("`codeocean results url` over TLS printed {url:?}, not an https:// URL");
+    }
+    let ca: PathBuf = sim.ca_cert.clone().context("a TLS simulator has a CA")?;
+    let curl = Entry {
+        name: "curl --cacert CA -o FILE (the signed URL)".into(),
+        make: Box::new(move |dest: &Path| {
+            Tool::new("curl")
+                .arg("-sS")
+                .arg("--fail")
+                .arg("--cacert")
+                .arg(&ca)
+                .arg("-o")
+                .arg(dest.join(fixture::BIG_FILE))
+                .arg(url.clone())
+        }),
+    };
+    let cli = |name: &str, flags: &'static [&'static str]| {
+        let (cli, env, id) = (ctx.bins.cli.clone(), sim.env(), id.clone());
+        Entry {
+            name: name.to_owned(),
+            make: Box::new(move |dest: &Path| {
+                cli_download_with(&cli, env.clone(), flags, &id, Some(fixture::BIG_FILE), dest)
+            }),
+        }
+    };
+    let entries = [
+        curl,
+        cli("codeocean results download, https:// (defaults)", &[]),
+        cli("codeocean --http1 results download, https://", &["--http1"]),
+    ];
+    let own = own_connections(&sim)?;
+    let reps = vec![ctx.opts.reps; entries.len()];
+    let rows = alternate(ctx, &sim, "tls-big", &entries, &reps, (1, size), Some(size))?;
+    Ok(BigPart {
+        size,
+        rows: measured(rows, &[own; 3])?,
+    })
+}
+
+/// `a` or `a–b` over the repetitions.
+fn range(values: impl IntoIterator<Item = u64>) -> String {
+    let v: Vec<u64> = values.into_iter().collect();
+    match (v.iter().min(), v.iter().max()) {
+        (Some(min), Some(max)) if min == max => min.to_string(),
+        (Some(min), Some(max)) => format!("{min}–{max}"),
+        _ => "-".into(),
+    }
+}
+
+/// The HTTP/2 share over the repetitions, in percent.
+fn share(wire: &[Wire]) -> String {
+    let p: Vec<u64> = wire
+        .iter()
+        .map(|w| (w.http2_share() * 100.0).round() as u64)
+        .collect();
+    match range(p) {
+        s if s == "-" => s,
+        s => format!("{s} %"),
+    }
+}
+
+/// The facts of one side of a comparison (the default client, or `--http1`).
+#[derive(Clone, Copy, Debug)]
+struct Side {
+    median: f64,
+    min: f64,
+    max: f64,
+    /// The share of requests over HTTP/2 (largest of the repetitions).
+    http2: f64,
+    /// API and storage connections (largest of the repetitions).
+    api_connections: u64,
+    storage_connections: u64,
+}
+
+impl Side {
+    fn of(m: &Measured) -> Side {
+        let secs = m.row.samples.iter().map(|s| s.secs);
+        Side {
+            median: report::median(&m.row.samples),
+            min: secs.clone().fold(f64::INFINITY, f64::min),
+            max: secs.fold(0.0, f64::max),
+            http2: m.wire.iter().map(Wire::http2_share).fold(0.0, f64::max),
+            api_connections: m.wire.iter().map(|w| w.api_connections).max().unwrap_or(0),
+            storage_connections: m
+                .wire
+                .iter()
+                .map(|w| w.storage_connections)
+                .max()
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// One workload's comparison: the default client against `--http1`.
+#[derive(Clone, Copy, Debug)]
+struct Pair {
+    default: Side,
+    http1: Side,
+}
+
+impl Pair {
+    /// How much faster the default is, as a fraction of `--http1`'s time (negative: slower).
+    fn gain(&self) -> f64 {
+        1.0 - self.default.median / self.http1.median
+    }
+
+    /// Whether the repetitions' ranges overlap (with one repetition each, never).
+    fn overlaps(&self) -> bool {
+        let (d, h) = (&self.default, &self.http1);
+        d.min < d.max && h.min < h.max && d.min <= h.max && h.min <= d.max
+    }
+}
+
+/// `12 % faster (1.000 s against 1.136 s)`-style words for one workload.
+fn compare(what: &str, p: &Pair) -> String {
+    let (winner, loser, pct) = if p.gain() >= 0.0 {
+        (p.default.median, p.http1.median, p.gain())
+    } else {
+        (
+            p.http1.median,
+            p.default.median,
+            1.0 - p.http1.median / p.default.median,
+        )
+    };
+    let noise = if p.overlaps() {
+        ", within the spread of the repetitions"
+    } else {
+        ""
+    };
+    format!(
+        "{what}: {:.0} % less time ({winner:.3} s against {loser:.3} s{noise})",
+        pct * 100.0
+    )
+}
+
+/// Which default the two comparisons support, and why, in words.
+fn verdict(tree: &Pair, big: &Pair) -> String {
+    if tree.default.http2 == 0.0 && big.default.http2 == 0.0 {
+        return "**No comparison in this run**: the default client sent no request over HTTP/2, \
+                so it already speaks HTTP/1.1 only and both HTTPS rows measure the same thing. \
+                The command line has no switch that turns HTTP/2 on (only `--http1` turns it \
+                off); the comparison needs a build whose default offers `h2` \
+                (`ClientBuilder::http2`)."
+            .into();
+    }
+    let tree_words = compare("the tree", tree);
+    let big_words = compare("the big file", big);
+    let why = format!(
+        "With HTTP/2 the CLI opened {} API connection(s) for the tree against {} with \
+         `--http1`: over HTTP/1.1 each of the API requests in flight at once (up to 32) needs a \
+         connection of its own, and each new one costs a TCP and a TLS handshake, while HTTP/2 \
+         multiplexes them on one. On storage it opened {} connection(s) against {}. The big file \
+         is one stream: over HTTP/2 its body is cut into DATA frames and paced by the stream's \
+         and the connection's flow-control windows, which the client reopens with \
+         WINDOW_UPDATEs as it reads; over HTTP/1.1 the body goes straight onto the TLS \
+         connection.",
+        tree.default.api_connections,
+        tree.http1.api_connections,
+        tree.default.storage_connections,
+        tree.http1.storage_connections,
+    );
+    let decision = match (tree.gain() >= 0.0, big.gain() >= 0.0) {
+        (true, true) => format!(
+            "**HTTP/2 (the default) is the faster over both**, so the numbers support keeping \
+             it as the default: {tree_words}; {big_words}."
+        ),
+        (false, false) => format!(
+            "**HTTP/1.1 (`--http1`) is the faster over both**, so the numbers support making \
+             HTTP/1.1 the default (`ClientBuilder::http2`'s default `false`): {tree_words}; \
+             {big_words}."
+        ),
+        (tree_h2, _) => {
+            let (h2_words, h1_words) = if tree_h2 {
+                (&tree_words, &big_words)
+            } else {
+                (&big_words, &tree_words)
+            };
+            let keep = if tree.gain().abs() >= big.gain().abs() {
+                tree_h2
+            } else {
+                !tree_h2
+            };
+            format!(
+                "**Neither is the faster over both**: HTTP/2 (the default) wins {h2_words}; \
+                 HTTP/1.1 (`--http1`) wins {h1_words}. The larger relative difference favours \
+                 {}, so that is the default these numbers support{}.",
+                if keep {
+                    "HTTP/2, the default"
+                } else {
+                    "HTTP/1.1"
+                },
+                if keep {
+                    ""
+                } else {
+                    " (`ClientBuilder::http2`'s default `false`)"
+                }
+            )
+        }
+    };
+    format!("{decision}\n\n{why}")
+}
+
+fn section(tree: &TreePart, big: &BigPart) -> String {
+    let mut out = String::new();
+    let reps = |rows: &[Measured]| rows.iter().map(|m| m.row.samples.len()).max().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "## {TITLE}\n\n\
+         Case 1's tree, {} files ({}) in {} folders with {LATENCY_MS} ms added to every route \
+         (`--fault {}`), served by two `codeocean-sim` processes: one over plain HTTP, one \
+         started with `--tls` (a CA and a certificate for `127.0.0.1` generated at start; the \
+         clients trust the CA through `CODEOCEAN_CA_CERT`, the file the fourth line of the \
+         simulator's banner names). Over TLS both origins offer HTTP/2 and HTTP/1.1 by ALPN. \
+         The rows alternate; \"× plain HTTP\" is time ÷ the plain-HTTP row's time (median \
+         against median). Connections are those the API and the storage origin accepted during \
+         the run (the bench's own request for the stats left out); \"over HTTP/2\" is the \
+         share of the requests, both origins, that came over HTTP/2.\n",
+        tree.files,
+        report::human_bytes(tree.bytes),
+        tree.folders,
+        tree.fault,
+    );
+    let base = tree
+        .rows
+        .first()
+        .map_or(f64::NAN, |m| report::median(&m.row.samples));
+    let rows: Vec<Vec<String>> = tree
+        .rows
+        .iter()
+        .map(|m| {
+            let med = report::median(&m.row.samples);
+            vec![
+                m.row.name.clone(),
+                format!("{med:.3} s"),
+                report::spread(&m.row.samples),
+                format!("{:.2}", med / base),
+                range(m.wire.iter().map(|w| w.api_connections)),
+                range(m.wire.iter().map(|w| w.storage_connections)),
+                share(&m.wire),
+                report::rss(&m.row),
+                report::requests(&m.row),
+            ]
+        })
+        .collect();
+    report::table(
+        &mut out,
+        &[
+            "tool",
+            &format!("time (median of {})", reps(&tree.rows)),
+            "min–max (s)",
+            "× plain HTTP",
+            "API connections",
+            "storage connections",
+            "over HTTP/2",
+            "peak RSS",
+            "requests",
+        ],
+        &rows,
+    );
+    let _ = writeln!(
+        out,
+        "\nOne file of {} ({} bytes) over HTTPS, no injected latency: the CLI with its \
+         defaults against `--http1`, and curl on the signed URL (obtained once with \
+         `codeocean results url`, the CA given with `--cacert`; curl picks its HTTP version by \
+         ALPN itself, see its HTTP/2 share) as the reference. HTTP/2's flow control can cost \
+         storage throughput, so the default must be the faster here too.\n",
+        report::binary_bytes(big.size),
+        big.size,
+    );
+    let base = big
+        .rows
+        .first()
+        .map_or(f64::NAN, |m| report::median(&m.row.samples));
+    let rows: Vec<Vec<String>> = big
+        .rows
+        .iter()
+        .map(|m| {
+            let med = report::median(&m.row.samples);
+            vec![
+                m.row.name.clone(),
+                format!("{med:.3} s"),
+                report::spread(&m.row.samples),
+                format!("{:.2} GB/s", big.size as f64 / med / 1e9),
+                format!("{:.2}", base / med),
+                range(m.wire.iter().map(|w| w.storage_connections)),
+                share(&m.wire),
+                report::rss(&m.row),
+            ]
+        })
+        .collect();
+    report::table(
+        &mut out,
+        &[
+            "tool",
+            &format!("time (median of {})", reps(&big.rows)),
+            "min–max (s)",
+            "throughput",
+            "× throughput of curl",
+            "storage connections",
+            "over HTTP/2",
+            "peak RSS",
+        ],
+        &rows,
+    );
+    match (pair(&tree.rows, 1, 2), pair(&big.rows, 1, 2)) {
+        (Some(t), Some(b)) => {
+            let _ = writeln!(out, "\n{}\n", verdict(&t, &b));
+        }
+        _ => out.push('\n'),
+    }
+    out
+}
+
+/// The default row `d` against the `--http1` row `h`.
+fn pair(rows: &[Measured], d: usize, h: usize) -> Option<Pair> {
+    Some(Pair {
+        default: Side::of(rows.get(d)?),
+        http1: Side::of(rows.get(h)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::proc::Sample;
+    use serde_json::json;
+
+    fn side(median: f64, http2: f64, api: u64) -> Side {
+        Side {
+            median,
+            min: median * 0.99,
+            max: median * 1.01,
+            http2,
+            api_connections: api,
+            storage_connections: 1,
+        }
+    }
+
+    fn pair(default: f64, http1: f64) -> Pair {
+        Pair {
+            default: side(default, 1.0, 1),
+            http1: side(http1, 0.0, 32),
+        }
+    }
+
+    #[test]
+    fn the_stats_give_connections_without_the_benchs_own_and_the_http2_share() {
+        let stats = json!({
+            "counts": {"list_computation_results": 3, "storage_get": 5},
+            "api_connections": 2,
+            "storage_connections": 1,
+            "http2_requests": 6,
+        });
+        let w = Wire::of(&stats, 1).unwrap();
+        assert_eq!(
+            w,
+            Wire {
+                api_connections: 1,
+                storage_connections: 1,
+                http2_requests: 6,
+                requests: 8
+            }
+        );
+        assert!((w.http2_share() - 0.75).abs() < 1e-9);
+        let old = json!({"counts": {}});
+        let e = Wire::of(&old, 1).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("/__sim/stats has no `api_connections`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ranges_and_shares_read_as_one_figure_when_the_repetitions_agree() {
+        assert_eq!(range([3, 3]), "3");
+        assert_eq!(range([4, 2, 3]), "2–4");
+        assert_eq!(range([]), "-");
+        let w = |h2, n| Wire {
+            api_connections: 0,
+            storage_connections: 0,
+            http2_requests: h2,
+            requests: n,
+        };
+        assert_eq!(share(&[w(10, 10), w(10, 10)]), "100 %");
+        assert_eq!(share(&[w(0, 10), w(5, 10)]), "0–50 %");
+        assert_eq!(share(&[w(0, 0)]), "0 %");
+    }
+
+    #[test]
+    fn http2_faster_over_both_keeps_the_default() {
+        let v = verdict(&pair(1.0, 2.0), &pair(1.0, 1.1));
+        assert!(
+            v.starts_with("**HTTP/2 (the default) is the faster over both**"),
+            "{v}"
+        );
+        assert!(
+            v.contains("the tree: 50 % less time (1.000 s against 2.000 s)"),
+            "{v}"
+        );
+        assert!(
+            v.contains("1 API connection(s) for the tree against 32"),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn http1_faster_over_both_asks_for_the_other_default() {
+        let v = verdict(&pair(2.0, 1.0), &pair(1.2, 1.0));
+        assert!(
+            v.starts_with("**HTTP/1.1 (`--http1`) is the faster over both**"),
+            "{v}"
+        );
+        assert!(
+            v.contains("`ClientBuilder::http2`'s default `false`"),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn a_split_result_names_both_and_follows_the_larger_difference() {
+        // HTTP/2 wins the tree by 50 %, loses the big file by 10 %.
+        let v = verdict(&pair(1.0, 2.0), &pair(1.1, 1.0));
+        assert!(v.starts_with("**Neither is the faster over both**"), "{v}");
+        assert!(v.contains("favours HTTP/2, the default, so"), "{v}");
+        assert!(
+            v.contains("HTTP/1.1 (`--http1`) wins the big file: 9 % less time"),
+            "{v}"
+        );
+        let v = verdict(&pair(1.05, 1.1), &pair(2.0, 1.0));
+        assert!(v.contains("favours HTTP/1.1, so"), "{v}");
+    }
+
+    #[test]
+    fn overlapping_repetitions_are_called_noise() {
+        let mut p = pair(1.0, 1.005);
+        assert!(p.overlaps());
+        assert!(compare("the tree", &p).ends_with("within the spread of the repetitions)"));
+        p.http1 = side(2.0, 0.0, 32);
+        assert!(!p.overlaps());
+    }
+
+    #[test]
+    fn a_default_without_http2_says_there_is_nothing_to_compare() {
+        let mut t = pair(1.0, 1.0);
+        t.default.http2 = 0.0;
+        let mut b = pair(1.0, 1.0);
+        b.default.http2 = 0.0;
+        assert!(verdict(&t, &b).starts_with("**No comparison in this run**"));
+    }
+
+    fn measured(name: &str, secs: f64, wire: Wire) -> Measured {
+        Measured {
+            row: Row {
+                name: name.into(),
+                samples: vec![Sample {
+                    secs,
+                    rss_kib: Some(20_000),
+                }],
+                requests: vec![wire.requests],
+                counts: vec![("storage_get".into(), wire.requests)],
+                bytes: None,
+                stats: vec![],
+            },
+            wire: vec![wire],
+        }
+    }
+
+    #[test]
+    fn the_section_has_both_tables_and_the_verdict() {
+        let w = |api, h2| Wire {
+            api_connections: api,
+            storage_connections: 2,
+            http2_requests: h2,
+            requests: 10,
+        };
+        let tree = TreePart {
+            files: 200,
+            folders: 31,
+            bytes: 20_000_000,
+            fault: "all:latency=20".into(),
+            rows: vec![
+                measured("plain", 2.0, w(32, 0)),
+                measured("default", 2.2, w(1, 10)),
+                measured("http1", 2.6, w(32, 0)),
+                measured("crate", 2.1, w(1, 10)),
+            ],
+        };
+        let big = BigPart {
+            size: 64 << 20,
+            rows: vec![
+                measured("curl", 0.1, w(0, 1)),
+                measured("default", 0.2, w(1, 3)),
+                measured("http1", 0.25, w(1, 0)),
+            ],
+        };
+        let text = section(&tree, &big);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], format!("## {TITLE}"));
+        assert_eq!(
+            lines[4],
+            "| tool | time (median of 1) | min–max (s) | × plain HTTP | API connections | \
+             storage connections | over HTTP/2 | peak RSS | requests |"
+        );
+        assert_eq!(
+            lines[7],
+            "| default | 2.200 s | - | 1.10 | 1 | 2 | 100 % | 20.5 MB | 10 (storage_get 10) |"
+        );
+        assert!(
+            text.contains("One file of 64 MiB (67108864 bytes) over HTTPS"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| default | 0.200 s | - | 0.34 GB/s | 0.50 | 2 | 30 % | 20.5 MB |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("**HTTP/2 (the default) is the faster over both**"),
+            "{text}"
+        );
+        assert!(text.ends_with("connection.\n\n"), "{text:?}");
+    }
+}
