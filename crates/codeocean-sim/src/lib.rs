@@ -257,7 +257,14 @@ impl Simulator {
                 Some(served) => {
                     let acceptor = served.acceptor;
                     let st = state.clone();
-                    runtime.spawn(tls::serve(api, acceptor.clone(), api_app, st, Origin::Api));
+                    runtime.spawn(tls::serve(
+                        api,
+                        acceptor.clone(),
+                        api_app,
+                        st,
+                        Origin::Api,
+                        tls::HANDSHAKE_TIMEOUT,
+                    ));
                     let st = state.clone();
                     runtime.spawn(tls::serve(
                         storage,
@@ -265,6 +272,7 @@ impl Simulator {
                         storage_app,
                         st,
                         Origin::Storage,
+                        tls::HANDSHAKE_TIMEOUT,
                     ));
                     ca_pem = served.ca_pem;
                 }

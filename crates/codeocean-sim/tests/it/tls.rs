@@ -598,3 +598,45 @@ fn tls_flag_mistakes_exit_2_naming_what_is_wrong() {
         );
     }
 }
+
+#[tokio::test]
+async fn args_start_writes_the_ca_where_the_banner_says() {
+    use clap::Parser as _;
+
+    let out = TempFile::new("args-start-ca.pem", "");
+    let args = codeocean_sim::cli::Args::try_parse_from([
+        "codeocean-sim",
+        "--token",
+        "T",
+        "--tls",
+        "--ca-out",
+        out.path(),
+    ])
+    .unwrap();
+    let sim = args.start().unwrap();
+    assert_eq!(sim.ca_certificate_path(), Some(out.0.as_path()));
+    assert_eq!(
+        std::fs::read_to_string(&out.0).unwrap(),
+        sim.ca_certificate_pem().unwrap()
+    );
+    let banner = sim.banner();
+    assert_eq!(
+        banner.lines().nth(3),
+        Some(format!("CA certificate {}", out.path()).as_str()),
+        "{banner}"
+    );
+    let http = trusting(sim.ca_certificate_pem().unwrap()).build().unwrap();
+    send(
+        http.get(format!("{}/capsules/{HELLO}", sim.api_url()))
+            .header(AUTHORIZATION, basic("T")),
+    )
+    .await
+    .expect(200);
+
+    // Without --tls: plain HTTP, nothing written, three lines.
+    let args = codeocean_sim::cli::Args::try_parse_from(["codeocean-sim", "--token", "T"]).unwrap();
+    let sim = args.start().unwrap();
+    assert!(sim.origin().starts_with("http://"));
+    assert_eq!(sim.ca_certificate_path(), None);
+    assert_eq!(sim.banner().lines().count(), 3);
+}
