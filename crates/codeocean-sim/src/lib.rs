@@ -148,7 +148,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults with this token: built-in catalogue, real time, both API generations, no
-    /// faults, one-hour URLs, loopback on free ports.
+    /// faults, one-hour URLs, loopback on free ports, plain HTTP.
     pub fn new(token: impl Into<String>) -> Self {
         Self {
             token: token.into(),
