@@ -43,9 +43,10 @@
 //! ```
 //!
 //! From the shell: `codeocean-sim --token t --tls` prints its usual three lines with `https://`
-//! ([`Simulator::banner`]) and a fourth, `CA certificate /tmp/codeocean-sim-PORT-ca.pem` (`--ca-out FILE` chooses the
-//! file), e.g. for `curl --cacert FILE` or `CODEOCEAN_CA_CERT=FILE codeocean ...`;
-//! `--tls-cert FILE --tls-key FILE` serves a given pair. [`Stats`] counts connections per origin
+//! ([`Simulator::banner`]) and a fourth, `CA certificate /tmp/codeocean-sim-PORT-ca.pem`
+//! (`--ca-out FILE` chooses the file), for `curl --cacert FILE` or
+//! `CODEOCEAN_CA_CERT=FILE codeocean ...`; `--tls-cert FILE --tls-key FILE` serves a given pair
+//! (no fourth line). [`Stats`] counts connections per origin
 //! and requests over HTTP/2, and each [`RecordedRequest`] carries its HTTP version.
 
 mod admin;
