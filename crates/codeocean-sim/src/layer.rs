@@ -67,6 +67,7 @@ where
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let authorization = req.headers().contains_key(header::AUTHORIZATION);
+    let http_version = format!("{:?}", req.version());
     let c = classify(req).await;
     let plan = c.class.map(|class| st.plan(class)).unwrap_or_default();
     if !plan.delay.is_zero() {
@@ -103,6 +104,7 @@ where
         operation: c.operation,
         authorization,
         status,
+        http_version,
         at,
     });
     response

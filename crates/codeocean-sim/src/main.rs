@@ -4,7 +4,6 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser;
-use codeocean_sim::Simulator;
 use codeocean_sim::cli::Args;
 
 fn main() -> ExitCode {
@@ -23,16 +22,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let sim = Simulator::start(args.config()?).map_err(|e| format!("cannot start: {e}"))?;
+    let sim = args.start()?;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening on {}", sim.origin());
-    let _ = writeln!(out, "storage on {}", sim.storage_origin());
-    let _ = writeln!(
-        out,
-        "API base {} (admin: {}/__sim/stats)",
-        sim.api_url(),
-        sim.origin()
-    );
+    let _ = write!(out, "{}", sim.banner());
     let _ = out.flush();
     drop(out);
     loop {

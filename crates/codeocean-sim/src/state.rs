@@ -41,6 +41,9 @@ pub struct RecordedRequest {
     pub authorization: bool,
     /// The status it was answered with.
     pub status: u16,
+    /// The HTTP version it came in: `HTTP/1.1` (or `HTTP/1.0`), or `HTTP/2.0` (over TLS, when
+    /// the client offered `h2`).
+    pub http_version: String,
     /// When it arrived: Unix time in seconds on the real clock (not the simulated one), so a
     /// client in another process can line its own timestamps up with it.
     pub at: f64,
@@ -57,6 +60,16 @@ pub struct Stats {
     pub storage_requests_with_authorization: u64,
     /// Bytes of file content sent by the storage origin (before injected faults cut them).
     pub storage_bytes: u64,
+    /// TCP connections the API origin accepted (`/__sim` admin requests' and, over TLS, those
+    /// whose handshake failed included).
+    pub api_connections: u64,
+    /// TCP connections the storage origin accepted (over TLS, handshakes that failed included).
+    pub storage_connections: u64,
+    /// Requests recorded (to either origin; `/__sim` admin routes are not) that came over HTTP/2.
+    pub http2_requests: u64,
+    /// TLS handshakes that failed or timed out (an untrusted certificate, plain HTTP to HTTPS);
+    /// each ends only its own connection.
+    pub tls_handshake_failures: u64,
 }
 
 pub(crate) struct Clock {
@@ -616,10 +629,27 @@ impl State {
         if req.origin == "storage" && req.authorization {
             log.stats.storage_requests_with_authorization += 1;
         }
+        if req.http_version == "HTTP/2.0" {
+            log.stats.http2_requests += 1;
+        }
         if log.requests.len() == LOG_CAPACITY {
             log.requests.pop_front();
         }
         log.requests.push_back(req);
+    }
+
+    /// A connection accepted by an origin.
+    pub(crate) fn count_connection(&self, origin: crate::layer::Origin) {
+        let stats = &mut self.log.lock().unwrap().stats;
+        match origin {
+            crate::layer::Origin::Api => stats.api_connections += 1,
+            crate::layer::Origin::Storage => stats.storage_connections += 1,
+        }
+    }
+
+    /// A TLS handshake that failed or timed out.
+    pub(crate) fn count_handshake_failure(&self) {
+        self.log.lock().unwrap().stats.tls_handshake_failures += 1;
     }
 
     pub(crate) fn add_storage_bytes(&self, n: u64) {

@@ -2,23 +2,30 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use serde_json::json;
 
 use crate::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_codeocean-sim");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_codeocean-sim");
 
 /// A simulator process, killed when dropped.
-struct Process {
-    child: Child,
+pub(crate) struct Process {
+    pub(crate) child: Child,
     /// The lines it printed at start.
-    lines: Vec<String>,
+    pub(crate) lines: Vec<String>,
+    /// The rest of its stdout.
+    pub(crate) out: BufReader<ChildStdout>,
 }
 
 impl Process {
     fn start(args: &[&str]) -> Self {
+        Self::start_lines(args, 2)
+    }
+
+    /// Starts it with `args` and reads the first `n` lines it prints.
+    pub(crate) fn start_lines(args: &[&str], n: usize) -> Self {
         let mut child = Command::new(BIN)
             .args(args)
             .env_remove("CODEOCEAN_SIM_TOKEN")
@@ -28,16 +35,16 @@ impl Process {
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut lines = vec![];
-        for _ in 0..2 {
+        for _ in 0..n {
             let mut line = String::new();
             out.read_line(&mut line).unwrap();
             lines.push(line.trim_end().to_owned());
         }
-        Self { child, lines }
+        Self { child, lines, out }
     }
 
     /// The API origin from the first line.
-    fn origin(&self) -> &str {
+    pub(crate) fn origin(&self) -> &str {
         let line = &self.lines[0];
         line.strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("first line: {line:?}"))
@@ -139,17 +146,17 @@ fn bad_options_exit_non_zero_with_a_clear_message() {
 }
 
 /// A file in the temporary directory, removed when dropped.
-struct TempFile(PathBuf);
+pub(crate) struct TempFile(pub(crate) PathBuf);
 
 impl TempFile {
-    fn new(name: &str, text: &str) -> Self {
+    pub(crate) fn new(name: &str, text: &str) -> Self {
         let path =
             std::env::temp_dir().join(format!("codeocean-sim-it-{}-{name}", std::process::id()));
         std::fs::write(&path, text).unwrap();
         Self(path)
     }
 
-    fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.0.to_str().unwrap()
     }
 }

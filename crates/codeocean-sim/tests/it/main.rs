@@ -1,6 +1,6 @@
 //! Integration tests of the simulator over HTTP: the run lifecycle, data assets, auth, the
 //! storage origin, result listings, API generations, run validation, fault injection, hostile
-//! input, many concurrent pollers and the command-line binary.
+//! input, many concurrent pollers, the command-line binary and all of it over TLS.
 //!
 //! Every simulator runs on a nearly frozen clock (`time_scale` 0.001) and tests move it with
 //! [`Simulator::advance`], so no test sleeps and none depends on timing.
@@ -17,6 +17,7 @@ mod routes;
 mod runs;
 mod search;
 mod storage;
+mod tls;
 
 use std::time::Duration;
 
