@@ -129,24 +129,24 @@ pub(crate) struct Cli {
     /// gives up on a file after this long without progress.
     #[arg(long, global = true, value_name = "DUR", value_parser = nonzero_duration, help_heading = GLOBAL)]
     pub(crate) request_timeout: Option<Duration>,
-    /// Also trust the CA certificates in this PEM file (repeatable), for a deployment whose
-    /// certificate is signed by a private CA (a company's own); the system's trust store stays
-    /// trusted. SSL_CERT_FILE=FILE instead replaces the system store with FILE.
+    /// Trust the CAs in this PEM file too (repeatable): for a deployment whose certificate a
+    /// private CA signed. SSL_CERT_FILE instead replaces the system's trust store.
     #[arg(
         long = "ca-cert",
         global = true,
         env = "CODEOCEAN_CA_CERT",
+        hide_env_values = true,
         value_name = "FILE",
         action = clap::ArgAction::Append,
         help_heading = GLOBAL
     )]
     pub(crate) ca_certs: Vec<PathBuf>,
-    /// Speak HTTP/1.1 only: never HTTP/2, even with a server that offers it over TLS (for a
-    /// proxy or load balancer that mishandles HTTP/2).
+    /// HTTP/1.1 only, never HTTP/2 (for a proxy that mishandles HTTP/2).
     #[arg(
         long,
         global = true,
         env = "CODEOCEAN_HTTP1",
+        hide_env_values = true,
         value_parser = clap::builder::BoolishValueParser::new(),
         help_heading = GLOBAL
     )]
