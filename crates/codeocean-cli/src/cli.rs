@@ -12,6 +12,8 @@ const AFTER_HELP: &str = "\
 Configuration:
   --domain and --token override CODEOCEAN_DOMAIN and CODEOCEAN_TOKEN. The domain is a bare
   domain (acmecorp.codeocean.com) or a URL (http://127.0.0.1:8080). The token is never printed.
+  Certificates are checked against the system's trust store; a deployment signed by a private
+  CA needs --ca-cert FILE (or CODEOCEAN_CA_CERT=FILE), or that CA in the system store.
 
 Exit codes:
   0  success
@@ -127,6 +129,28 @@ pub(crate) struct Cli {
     /// gives up on a file after this long without progress.
     #[arg(long, global = true, value_name = "DUR", value_parser = nonzero_duration, help_heading = GLOBAL)]
     pub(crate) request_timeout: Option<Duration>,
+    /// Trust the CAs in this PEM file too (repeatable): for a deployment whose certificate a
+    /// private CA signed. SSL_CERT_FILE instead replaces the system's trust store.
+    #[arg(
+        long = "ca-cert",
+        global = true,
+        env = "CODEOCEAN_CA_CERT",
+        hide_env_values = true,
+        value_name = "FILE",
+        action = clap::ArgAction::Append,
+        help_heading = GLOBAL
+    )]
+    pub(crate) ca_certs: Vec<PathBuf>,
+    /// HTTP/1.1 only, never HTTP/2 (for a proxy that mishandles HTTP/2).
+    #[arg(
+        long,
+        global = true,
+        env = "CODEOCEAN_HTTP1",
+        hide_env_values = true,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        help_heading = GLOBAL
+    )]
+    pub(crate) http1: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -909,6 +933,10 @@ pub(crate) struct DemoArgs {
     /// Simulated seconds per real second of the local server.
     #[arg(long, default_value_t = 20.0, conflicts_with = "remote", value_parser = positive_number)]
     pub(crate) time_scale: f64,
+    /// Serve the local server over HTTPS, with a CA and certificate made at start that only
+    /// this demo's client trusts.
+    #[arg(long, conflicts_with = "remote")]
+    pub(crate) tls: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

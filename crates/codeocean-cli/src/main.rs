@@ -26,7 +26,6 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser as _;
 use codeocean::{Client, PollPolicy};
 
 use crate::cli::Cli;
@@ -66,6 +65,7 @@ pub(crate) fn usage_error(message: impl Into<String>) -> anyhow::Error {
 }
 
 /// What every command gets: global options and how to reach the server.
+#[derive(Clone)]
 pub(crate) struct Ctx {
     pub(crate) json: bool,
     pub(crate) quiet: bool,
@@ -78,6 +78,60 @@ pub(crate) struct Ctx {
     request_timeout: Option<Duration>,
     /// `--max-depth`/`--max-entries` of a tree command (defaults elsewhere).
     pub(crate) walk: codeocean::WalkLimits,
+    /// Extra CA certificates to trust: `--ca-cert` files, or `CODEOCEAN_CA_CERT`'s.
+    ca_certs: CaCerts,
+    /// `--http1`: HTTP/1.1 only.
+    http1: bool,
+}
+
+/// The PEM files of `--ca-cert` (or the one of `CODEOCEAN_CA_CERT`), checked when a client is
+/// built, so that commands making none (`sim`, `schema`) do not read them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CaCerts {
+    files: Vec<std::path::PathBuf>,
+    /// Whether they came from `CODEOCEAN_CA_CERT` rather than the flag (for the error line).
+    from_env: bool,
+}
+
+/// The start of every PEM certificate block.
+const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
+
+impl CaCerts {
+    /// How the user gave this file, for an error line: `--ca-cert FILE` or
+    /// `CODEOCEAN_CA_CERT=FILE`.
+    fn given(&self, file: &std::path::Path) -> String {
+        if self.from_env {
+            format!("CODEOCEAN_CA_CERT={}", file.display())
+        } else {
+            format!("--ca-cert {}", file.display())
+        }
+    }
+
+    /// Checks that each file can be read and holds a PEM certificate: a usage mistake (exit 2,
+    /// one line naming the file) otherwise, found before anything is sent.
+    fn check(&self) -> anyhow::Result<()> {
+        for file in &self.files {
+            let given = self.given(file);
+            let bytes = std::fs::read(file).map_err(|e| {
+                usage_error(format!("{given}: cannot read the CA certificate file: {e}"))
+            })?;
+            if !bytes
+                .windows(PEM_CERTIFICATE.len())
+                .any(|w| w == PEM_CERTIFICATE)
+            {
+                let hint = if bytes.first() == Some(&0x30) {
+                    " (it looks like DER: convert it with `openssl x509 -inform der -in FILE -out FILE.pem`)"
+                } else {
+                    ""
+                };
+                return Err(usage_error(format!(
+                    "{given}: no PEM certificate in it (expected a `{}` block){hint}",
+                    String::from_utf8_lossy(PEM_CERTIFICATE)
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Ctx {
@@ -96,11 +150,32 @@ impl Ctx {
         self.client_for(domain, token)
     }
 
-    /// A client for this domain and token, with the command line's polling settings.
+    /// A client for this domain and token, with the command line's polling and TLS settings.
     pub(crate) fn client_for(&self, domain: &str, token: &str) -> anyhow::Result<Client> {
+        self.client_trusting(domain, token, None)
+    }
+
+    /// [`Ctx::client_for`], also trusting the CA certificates in `extra_pem` (the demo's
+    /// in-process simulator's).
+    pub(crate) fn client_trusting(
+        &self,
+        domain: &str,
+        token: &str,
+        extra_pem: Option<&str>,
+    ) -> anyhow::Result<Client> {
         let mut builder = Client::builder();
         if let Some(t) = self.request_timeout {
             builder = builder.request_timeout(t);
+        }
+        self.ca_certs.check()?;
+        for file in &self.ca_certs.files {
+            builder = builder.add_root_certificates_file(file.clone());
+        }
+        if let Some(pem) = extra_pem {
+            builder = builder.add_root_certificates(pem.as_bytes().to_vec());
+        }
+        if self.http1 {
+            builder = builder.http2(false);
         }
         let client = builder
             .domain(domain)
@@ -156,7 +231,7 @@ fn stderr_colours(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>
 
 /// Log lines on stderr: a level and the message, no timestamps; WARN by default (only ERROR
 /// with -q), the library's INFO events (one per API request) with -v, DEBUG with -vv. Other
-/// crates' logs stay at WARN.
+/// crates' logs stay at WARN, and the certificate verifier's are off below -vv.
 fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
@@ -166,10 +241,18 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 1) => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
+    // The platform verifier logs each refused certificate at ERROR, once per try, before the
+    // library's own error line says the same with the fix; it shows with -vv only.
+    let verifier = if verbose >= 2 {
+        tracing_subscriber::filter::LevelFilter::from_level(level)
+    } else {
+        tracing_subscriber::filter::LevelFilter::OFF
+    };
     let targets = tracing_subscriber::filter::Targets::new()
         .with_default(tracing::Level::WARN.min(level))
         .with_target("codeocean", level)
-        .with_target("codeocean_sim", level);
+        .with_target("codeocean_sim", level)
+        .with_target("rustls_platform_verifier", verifier);
     let colours = stderr_colours(
         std::io::stderr().is_terminal(),
         std::env::var_os("NO_COLOR"),
@@ -187,7 +270,16 @@ fn init_logging(verbose: u8, quiet: bool) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let ca_certs = CaCerts {
+        from_env: matches.value_source("ca_certs") == Some(clap::parser::ValueSource::EnvVariable),
+        files: cli.ca_certs,
+    };
     init_logging(cli.verbose, cli.quiet);
     output::set_table_width(output::table_width(
         cli.wide,
@@ -202,6 +294,8 @@ fn main() -> ExitCode {
         poll_interval: cli.poll_interval,
         request_timeout: cli.request_timeout,
         walk: cli.command.walk_caps().limits(),
+        ca_certs,
+        http1: cli.http1,
     };
     let verbose = cli.verbose > 0;
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use codeocean::{NewDataAsset, ResultItemType, RunRequest};
-use codeocean_sim::{Config, Simulator};
+use codeocean_sim::{Config, Simulator, Tls};
 use futures_util::StreamExt as _;
 use serde_json::json;
 
@@ -77,6 +77,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         let token = "codeocean-demo";
         let sim = Simulator::start(Config {
             time_scale: args.time_scale,
+            tls: args.tls.then_some(Tls::Generated),
             ..Config::new(token)
         })?;
         let ignored = if std::env::var_os("CODEOCEAN_DOMAIN").is_some() {
@@ -84,12 +85,18 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         } else {
             ""
         };
+        // Over TLS the client trusts the CA the simulator made (and the usual trust store).
+        let over = if sim.ca_certificate_pem().is_some() {
+            "over HTTPS with a CA made at start, "
+        } else {
+            ""
+        };
         n.say(format!(
-            "server: the local simulator at {} (in-process, clock x{}{ignored})",
+            "server: the local simulator at {} (in-process, {over}clock x{}{ignored})",
             sim.origin(),
             args.time_scale
         ))?;
-        let client = ctx.client_for(sim.origin(), token)?;
+        let client = ctx.client_trusting(sim.origin(), token, sim.ca_certificate_pem())?;
         let run = RunRequest::capsule(CAPSULE)
             .data_asset(DATA_ASSET, "reference")
             .named_parameter("greeting", "hello")
@@ -105,7 +112,7 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         },
         domain: None,
         token: None,
-        ..*ctx
+        ..ctx.clone()
     };
     let raw = run.as_raw();
     let capsule_id = raw.capsule_id.clone().unwrap_or_default();
@@ -209,14 +216,20 @@ pub(crate) async fn demo(ctx: &Ctx, args: DemoArgs) -> anyhow::Result<()> {
         asset.state.as_ref().map_or("?", |s| s.as_str()),
         asset.id
     ))?;
+    let https = if client.base_url().starts_with("https://") {
+        " over HTTPS"
+    } else {
+        ""
+    };
     n.say(format!(
-        "done in {}: results in {}",
+        "done{https} in {}: results in {}",
         output::elapsed(started.elapsed()),
         dir.display()
     ))?;
     if ctx.json {
         output::json(&json!({
             "server": if sim.is_some() { "local" } else { "remote" },
+            "base_url": client.base_url(),
             "computation": done,
             "outcome": outcome_str(&finished.outcome),
             "results": {"files": files.len(), "folders": folders, "bytes": total},

@@ -1,6 +1,5 @@
 //! `codeocean sim`: the bundled simulator in the foreground.
 
-use codeocean_sim::Simulator;
 use codeocean_sim::cli::Args;
 
 use crate::cli::SimArgs;
@@ -39,28 +38,77 @@ pub(crate) async fn sim(ctx: &Ctx, args: SimArgs) -> anyhow::Result<()> {
     if args.print_builtin {
         return output::print(&Args::builtin_yaml());
     }
-    let config = args.config().map_err(|e| {
+    // The options checked, the simulator started and its CA (with --tls) written, as
+    // `codeocean-sim` does.
+    let sim = args.start().map_err(|e| {
         anyhow::Error::msg(e.replace(
             "CODEOCEAN_SIM_TOKEN",
             "CODEOCEAN_SIM_TOKEN or CODEOCEAN_TOKEN",
         ))
     })?;
-    let sim = Simulator::start(config).map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
-    output::print(&format!(
-        "listening on {}\nstorage on {}\nAPI base {} (admin: {}/__sim/stats)\n",
+    output::print(&with_newline(sim.banner()))?;
+    ctx.note(export_hint(
         sim.origin(),
-        sim.storage_origin(),
-        sim.api_url(),
-        sim.origin()
-    ))?;
-    // The simulator's own token (chosen by whoever started it), so the hint can be pasted.
-    ctx.note(format!(
-        "export CODEOCEAN_DOMAIN={} CODEOCEAN_TOKEN={}",
-        sim.origin(),
-        sim.token()
+        sim.token(),
+        sim.ca_certificate_path(),
     ));
     ctx.note("serving until Ctrl-C");
     tokio::signal::ctrl_c().await?;
     drop(sim);
     Ok(())
+}
+
+/// The banner as lines, each ending with a line break.
+fn with_newline(mut text: String) -> String {
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// The line to paste into another shell: the simulator's own origin and token (chosen by
+/// whoever started it), and over TLS the CA file to trust.
+fn export_hint(origin: &str, token: &str, ca: Option<&std::path::Path>) -> String {
+    let mut line = format!("export CODEOCEAN_DOMAIN={origin} CODEOCEAN_TOKEN={token}");
+    if let Some(ca) = ca {
+        line.push_str(&format!(
+            " CODEOCEAN_CA_CERT={}",
+            shell_word(&ca.display().to_string())
+        ));
+    }
+    line
+}
+
+/// A word the shell reads back as it is: single-quoted unless it is made of safe characters.
+fn shell_word(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-:+,@%".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_export_hint_names_the_ca_file_only_over_tls() {
+        assert_eq!(
+            super::export_hint("http://127.0.0.1:4000", "t", None),
+            "export CODEOCEAN_DOMAIN=http://127.0.0.1:4000 CODEOCEAN_TOKEN=t"
+        );
+        assert_eq!(
+            super::export_hint(
+                "https://127.0.0.1:4000",
+                "t",
+                Some(std::path::Path::new("/tmp/codeocean-sim-4000-ca.pem"))
+            ),
+            "export CODEOCEAN_DOMAIN=https://127.0.0.1:4000 CODEOCEAN_TOKEN=t \
+             CODEOCEAN_CA_CERT=/tmp/codeocean-sim-4000-ca.pem"
+        );
+        assert_eq!(
+            super::export_hint("o", "t", Some(std::path::Path::new("/tmp/my dir/it's.pem"))),
+            r"export CODEOCEAN_DOMAIN=o CODEOCEAN_TOKEN=t CODEOCEAN_CA_CERT='/tmp/my dir/it'\''s.pem'"
+        );
+    }
 }

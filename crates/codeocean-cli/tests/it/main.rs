@@ -11,11 +11,12 @@ mod network;
 mod newcomer;
 mod proxy;
 mod secrets;
+mod tls;
 mod usage;
 
 use std::process::{Command, Output};
 
-use codeocean_sim::{Config, Simulator};
+use codeocean_sim::{Config, Simulator, Tls};
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_codeocean");
 pub(crate) const OK_CAPSULE: &str = "c0ffee00-0000-4000-8000-000000000001";
@@ -23,14 +24,34 @@ pub(crate) const FAILING_CAPSULE: &str = "c0ffee00-0000-4000-8000-000000000002";
 pub(crate) const ASSET: &str = "da7a0000-0000-4000-8000-000000000001";
 pub(crate) const TOKEN: &str = "it-secret-token";
 
-/// A simulator on a fast clock (a 14 s run takes 0.28 s), adjusted by `f`.
+/// Whether the tests' simulators serve HTTPS (`CODEOCEAN_TEST_TLS=1`, a second pass in CI):
+/// then `cmd` passes `--ca-cert` with the simulator's CA.
+pub(crate) fn test_tls() -> bool {
+    std::env::var_os("CODEOCEAN_TEST_TLS").is_some_and(|v| v == "1")
+}
+
+/// A simulator on a fast clock (a 14 s run takes 0.28 s), adjusted by `f`; over HTTPS with a
+/// generated CA when [`test_tls`] (unless `f` chose TLS itself), its CA written to a file.
 pub(crate) fn sim_with(f: impl FnOnce(&mut Config)) -> Simulator {
     let mut config = Config {
         time_scale: 50.0,
+        tls: test_tls().then_some(Tls::Generated),
         ..Config::new(TOKEN)
     };
     f(&mut config);
-    Simulator::start(config).unwrap()
+    let mut sim = Simulator::start(config).unwrap();
+    if sim.ca_certificate_pem().is_some() {
+        let file = ca_file_for(&sim);
+        sim.write_ca_certificate(&file).unwrap();
+    }
+    sim
+}
+
+/// Where [`sim_with`] writes a simulator's CA: under the tests' own temporary folder in
+/// `target/`, named after its API port.
+fn ca_file_for(sim: &Simulator) -> std::path::PathBuf {
+    let port = sim.origin().rsplit(':').next().unwrap_or("0").to_owned();
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sim-{port}-ca.pem"))
 }
 
 /// A simulator on a fast clock.
@@ -44,11 +65,17 @@ pub(crate) fn cmd(sim: Option<&Simulator>) -> Command {
     c.env_remove("CODEOCEAN_DOMAIN")
         .env_remove("CODEOCEAN_TOKEN")
         .env_remove("CODEOCEAN_SIM_TOKEN")
+        .env_remove("CODEOCEAN_CA_CERT")
+        .env_remove("CODEOCEAN_HTTP1")
+        .env_remove("SSL_CERT_FILE")
         // Tables are fitted to COLUMNS when it is set; the goldens are whole.
         .env_remove("COLUMNS");
     if let Some(sim) = sim {
         c.args(["--domain", sim.origin(), "--token", sim.token()]);
         c.args(["--poll-interval", "50ms"]);
+        if let Some(ca) = sim.ca_certificate_path() {
+            c.arg("--ca-cert").arg(ca);
+        }
     }
     c
 }

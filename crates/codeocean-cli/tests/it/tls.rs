@@ -1,0 +1,466 @@
+//! HTTPS end to end: the whole job against the simulator over TLS, trusting its CA through
+//! `--ca-cert` or `CODEOCEAN_CA_CERT`; an untrusted CA and a CA file that is missing or not PEM,
+//! each said in one line; `codeocean sim --tls` and `demo --tls`; `--http1`.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+
+use codeocean_sim::{Simulator, Tls};
+
+use crate::{OK_CAPSULE, Out, TOKEN, cmd, json, sim_with};
+
+/// A simulator over HTTPS with a generated CA, written to a file (`sim.ca_certificate_path()`).
+fn tls_sim() -> Simulator {
+    let sim = sim_with(|c| c.tls = Some(Tls::Generated));
+    assert!(sim.origin().starts_with("https://"), "{}", sim.origin());
+    assert!(sim.storage_origin().starts_with("https://"));
+    sim
+}
+
+/// The file `tls_sim` wrote its CA to.
+fn ca_file(sim: &Simulator) -> PathBuf {
+    sim.ca_certificate_path()
+        .expect("the CA is written to a file")
+        .to_owned()
+}
+
+/// The binary pointed at `sim` with no trust added: `--domain` and `--token` only.
+fn untrusting(sim: &Simulator) -> std::process::Command {
+    let mut c = cmd(None);
+    c.args(["--domain", sim.origin(), "--token", sim.token()])
+        .args(["--poll-interval", "50ms"]);
+    c
+}
+
+/// How a test hands the binary the simulator's CA.
+#[derive(Clone, Copy, Debug)]
+enum Trust {
+    Flag,
+    Env,
+}
+
+fn trusting(sim: &Simulator, trust: Trust) -> std::process::Command {
+    let mut c = untrusting(sim);
+    match trust {
+        Trust::Flag => c.arg("--ca-cert").arg(ca_file(sim)),
+        Trust::Env => c.env("CODEOCEAN_CA_CERT", ca_file(sim)),
+    };
+    c
+}
+
+fn output(c: &mut std::process::Command) -> Out {
+    c.output().unwrap().into()
+}
+
+/// Run, wait, download, then a data asset from the results, all over HTTPS: every result
+/// file byte for byte, the API and the storage origin both reached over TLS, no credentials
+/// sent to storage.
+fn whole_job(trust: Trust, extra: &[&str]) {
+    let sim = tls_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("out");
+    let out = output(
+        trusting(&sim, trust)
+            .args(extra)
+            .args(["--json", "run", "--capsule", OK_CAPSULE, "--wait"])
+            .arg("--download")
+            .arg(&to),
+    );
+    assert_eq!(out.code, 0, "{trust:?}: {out:?}");
+    let v = json(&out);
+    assert_eq!(v["outcome"], "succeeded", "{out:?}");
+    assert_eq!(v["download"]["downloaded"], 7, "{out:?}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    for path in ["output.txt", "tables/per-sample/s2.csv", "figures/plot.png"] {
+        let want = sim.result_content(&id, path).unwrap();
+        assert!(
+            std::fs::read(to.join(path)).unwrap() == want.read(0, want.size()),
+            "{path} differs"
+        );
+    }
+    let out = output(trusting(&sim, trust).args(extra).args([
+        "--json",
+        "data-asset",
+        "create",
+        "--from-computation",
+        &id,
+        "--name",
+        "Results over TLS",
+        "--mount",
+        "tls",
+        "--wait",
+    ]));
+    assert_eq!(out.code, 0, "{trust:?}: {out:?}");
+    assert_eq!(json(&out)["state"], "ready", "{out:?}");
+    let stats = sim.stats();
+    assert_eq!(stats.storage_requests_with_authorization, 0);
+    assert!(
+        sim.requests().iter().any(|r| r.origin == "storage"),
+        "no download went to the storage origin"
+    );
+    assert!(!out.stderr.contains(TOKEN));
+}
+
+#[test]
+fn the_whole_job_runs_over_https_trusting_the_ca_through_ca_cert() {
+    whole_job(Trust::Flag, &[]);
+}
+
+#[test]
+fn the_whole_job_runs_over_https_trusting_the_ca_through_codeocean_ca_cert() {
+    whole_job(Trust::Env, &[]);
+}
+
+#[test]
+fn the_whole_job_runs_over_https_with_http1_only() {
+    whole_job(Trust::Flag, &["--http1"]);
+}
+
+#[test]
+fn codeocean_http1_in_the_environment_is_read_as_a_switch() {
+    let sim = tls_sim();
+    for value in ["1", "true", "yes"] {
+        let out = output(
+            trusting(&sim, Trust::Flag)
+                .env("CODEOCEAN_HTTP1", value)
+                .args(["capsule", "get", OK_CAPSULE]),
+        );
+        assert_eq!(out.code, 0, "CODEOCEAN_HTTP1={value}: {out:?}");
+    }
+    let out = output(
+        trusting(&sim, Trust::Flag)
+            .env("CODEOCEAN_HTTP1", "perhaps")
+            .args(["capsule", "get", OK_CAPSULE]),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+#[test]
+fn without_the_ca_the_certificate_is_refused_in_one_line_naming_the_host_and_ca_cert() {
+    let sim = tls_sim();
+    let host = sim.origin().strip_prefix("https://").unwrap();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h).to_owned();
+    let started = std::time::Instant::now();
+    let out = output(untrusting(&sim).args(["capsule", "get", OK_CAPSULE]));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    let line = out.stderr.trim_end();
+    assert!(line.starts_with("error: "), "{out:?}");
+    assert!(line.contains(&host), "{out:?}");
+    assert!(line.contains("--ca-cert"), "{out:?}");
+    assert!(!line.contains(TOKEN), "{out:?}");
+    // A certificate that cannot be trusted is not tried again.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{out:?}"
+    );
+    assert!(
+        sim.requests().is_empty(),
+        "a request got through: {:?}",
+        sim.requests()
+    );
+}
+
+/// A `--ca-cert` or `CODEOCEAN_CA_CERT` file that is missing or holds no PEM certificate is a
+/// usage mistake (exit 2), said in one line naming the file as it was given, before any request.
+#[test]
+fn a_ca_file_that_is_missing_or_not_pem_is_a_usage_error_before_any_request() {
+    let sim = tls_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing-ca.pem");
+    let not_pem = dir.path().join("notes.txt");
+    std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
+    let der = dir.path().join("ca.der");
+    std::fs::write(&der, [0x30, 0x82, 0x01, 0x0a, 0x02, 0x82]).unwrap();
+    let check = |out: Out, given: &str, says: &str| {
+        assert_eq!(out.code, 2, "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        assert!(
+            out.stderr.starts_with(&format!("error: {given}: ")),
+            "{out:?}"
+        );
+        assert!(out.stderr.contains(says), "{out:?}");
+    };
+    let flag = |file: &Path| {
+        output(
+            untrusting(&sim)
+                .arg("--ca-cert")
+                .arg(file)
+                .args(["capsule", "get", OK_CAPSULE]),
+        )
+    };
+    check(
+        flag(&missing),
+        &format!("--ca-cert {}", missing.display()),
+        "cannot read the CA certificate file",
+    );
+    check(
+        flag(&not_pem),
+        &format!("--ca-cert {}", not_pem.display()),
+        "no PEM certificate in it",
+    );
+    check(
+        flag(&der),
+        &format!("--ca-cert {}", der.display()),
+        "openssl x509 -inform der",
+    );
+    // The good CA besides a missing one: still refused, naming the missing one.
+    let out = output(
+        trusting(&sim, Trust::Flag)
+            .arg("--ca-cert")
+            .arg(&missing)
+            .args(["capsule", "get", OK_CAPSULE]),
+    );
+    check(
+        out,
+        &format!("--ca-cert {}", missing.display()),
+        "cannot read",
+    );
+    let out = output(
+        untrusting(&sim)
+            .env("CODEOCEAN_CA_CERT", &missing)
+            .args(["capsule", "get", OK_CAPSULE]),
+    );
+    check(
+        out,
+        &format!("CODEOCEAN_CA_CERT={}", missing.display()),
+        "cannot read",
+    );
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+    // Commands that make no client do not read it.
+    let out = output(
+        cmd(None)
+            .env("CODEOCEAN_CA_CERT", &missing)
+            .args(["schema", "run-request"]),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// The flag given twice: both files are trusted (here an unrelated PEM and the right CA).
+#[test]
+fn ca_cert_may_be_given_more_than_once() {
+    let sim = tls_sim();
+    let other = codeocean_sim::CertificateAuthority::generate("Another CA");
+    let dir = tempfile::tempdir().unwrap();
+    let other_file = dir.path().join("other.pem");
+    std::fs::write(&other_file, other.certificate_pem()).unwrap();
+    let out = output(
+        untrusting(&sim)
+            .arg("--ca-cert")
+            .arg(&other_file)
+            .args(["capsule", "get", OK_CAPSULE]),
+    );
+    assert_eq!(out.code, 1, "another CA alone is not trusted: {out:?}");
+    let out = output(
+        untrusting(&sim)
+            .arg("--ca-cert")
+            .arg(&other_file)
+            .arg("--ca-cert")
+            .arg(ca_file(&sim))
+            .args(["capsule", "get", OK_CAPSULE]),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// A `codeocean sim --tls` child, its banner and its hint.
+struct SimChild {
+    child: std::process::Child,
+    banner: Vec<String>,
+    hint: String,
+    /// Its stdout and stderr, kept open while it serves (it ends on a write to a closed one).
+    _pipes: (
+        std::io::BufReader<std::process::ChildStdout>,
+        std::io::BufReader<std::process::ChildStderr>,
+    ),
+}
+
+impl Drop for SimChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_sim(args: &[&str]) -> SimChild {
+    let mut child = cmd(None)
+        .arg("sim")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut banner = Vec::new();
+    for _ in 0..4 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        banner.push(line.trim_end().to_owned());
+    }
+    let mut hint = String::new();
+    stderr.read_line(&mut hint).unwrap();
+    SimChild {
+        child,
+        banner,
+        hint: hint.trim_end().to_owned(),
+        _pipes: (stdout, stderr),
+    }
+}
+
+#[test]
+fn sim_tls_prints_the_banner_and_a_hint_that_a_client_can_paste() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_out = dir.path().join("sim-ca.pem");
+    let sim = spawn_sim(&[
+        "--tls",
+        "--token",
+        "tok",
+        "--time-scale",
+        "50",
+        "--ca-out",
+        ca_out.to_str().unwrap(),
+    ]);
+    let origin = sim.banner[0]
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{:?}", sim.banner))
+        .to_owned();
+    assert!(origin.starts_with("https://127.0.0.1:"), "{:?}", sim.banner);
+    assert!(
+        sim.banner[1].starts_with("storage on https://127.0.0.1:"),
+        "{:?}",
+        sim.banner
+    );
+    assert_eq!(
+        sim.banner[2],
+        format!("API base {origin}/api/v1 (admin: {origin}/__sim/stats)")
+    );
+    assert_eq!(
+        sim.banner[3],
+        format!("CA certificate {}", ca_out.display())
+    );
+    assert!(
+        std::fs::read_to_string(&ca_out)
+            .unwrap()
+            .contains("-----BEGIN CERTIFICATE-----")
+    );
+    assert_eq!(
+        sim.hint,
+        format!(
+            "export CODEOCEAN_DOMAIN={origin} CODEOCEAN_TOKEN=tok CODEOCEAN_CA_CERT={}",
+            ca_out.display()
+        )
+    );
+    // The hint's variables, as a shell would set them, are all a client needs.
+    let mut client = cmd(None);
+    for pair in sim.hint.strip_prefix("export ").unwrap().split(' ') {
+        let (k, v) = pair.split_once('=').unwrap();
+        client.env(k, v);
+    }
+    let out = output(client.args(["capsule", "get", OK_CAPSULE]));
+    assert_eq!(out.code, 0, "{out:?}");
+    // And the printed CA file through the flag.
+    let out = output(
+        cmd(None)
+            .args(["--domain", &origin, "--token", "tok", "--ca-cert"])
+            .arg(&ca_out)
+            .args(["capsule", "get", OK_CAPSULE]),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    // Without it: refused.
+    let out = output(cmd(None).args([
+        "--domain", &origin, "--token", "tok", "capsule", "get", OK_CAPSULE,
+    ]));
+    assert_eq!(out.code, 1, "{out:?}");
+}
+
+/// Without `--ca-out` the CA goes to a file under the temporary folder named after the API
+/// port, which the banner's fourth line names.
+#[test]
+fn sim_tls_writes_its_ca_under_the_temporary_folder_by_default() {
+    let sim = spawn_sim(&["--tls", "--token", "tok"]);
+    let port = sim.banner[0].rsplit(':').next().unwrap().to_owned();
+    let file = PathBuf::from(
+        sim.banner[3]
+            .strip_prefix("CA certificate ")
+            .unwrap_or_else(|| panic!("{:?}", sim.banner)),
+    );
+    let removed = std::fs::remove_file(&file);
+    assert!(file.starts_with(std::env::temp_dir()), "{file:?}");
+    assert!(file.to_string_lossy().contains(&port), "{file:?}");
+    removed.unwrap();
+}
+
+#[test]
+fn demo_tls_runs_the_whole_job_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("demo");
+    let out = output(cmd(None).args([
+        "demo",
+        "--tls",
+        "--to",
+        to.to_str().unwrap(),
+        "--time-scale",
+        "50",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let first = out.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("server: the local simulator at https://127.0.0.1:")
+            && first.contains("over HTTPS"),
+        "{first}"
+    );
+    assert!(
+        out.stdout
+            .contains("7 files match the listing and the server's bytes"),
+        "{out:?}"
+    );
+    let last = out.stdout.lines().last().unwrap();
+    assert!(last.starts_with("done over HTTPS in "), "{last}");
+    assert!(to.join("tables/per-sample/s2.csv").is_file());
+    // --tls is for the local server only.
+    let out = output(cmd(None).args(["demo", "--tls", "--remote", "--capsule", OK_CAPSULE]));
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+/// The HTTP versions of the requests `sim` was sent, API and storage.
+fn versions(sim: &Simulator) -> std::collections::BTreeSet<(&'static str, String)> {
+    sim.requests()
+        .into_iter()
+        .map(|r| (r.origin, r.http_version))
+        .collect()
+}
+
+/// `--http1` speaks HTTP/1.1 to both origins over TLS, though they offer HTTP/2; without it
+/// the client takes the HTTP/2 they offer (the library's default).
+#[test]
+fn http1_keeps_to_http_1_1_over_tls_and_the_default_takes_http2() {
+    let sim = tls_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let id = crate::finished_run(&sim, OK_CAPSULE);
+    let download = |extra: &[&str], to: &str| {
+        output(
+            trusting(&sim, Trust::Flag)
+                .args(extra)
+                .args(["results", "download", &id, "--path", "tables"])
+                .arg(dir.path().join(to)),
+        )
+    };
+    sim.clear_requests();
+    let out = download(&["--http1"], "http1");
+    assert_eq!(out.code, 0, "{out:?}");
+    let http1 = "HTTP/1.1".to_owned();
+    assert_eq!(
+        versions(&sim),
+        [("api", http1.clone()), ("storage", http1.clone())].into(),
+        "--http1"
+    );
+    sim.clear_requests();
+    let out = download(&[], "default");
+    assert_eq!(out.code, 0, "{out:?}");
+    let http2 = "HTTP/2.0".to_owned();
+    assert_eq!(
+        versions(&sim),
+        [("api", http2.clone()), ("storage", http2)].into(),
+        "by default"
+    );
+}
