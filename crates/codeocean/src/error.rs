@@ -655,22 +655,25 @@ fn bad_certificate(e: &reqwest::Error) -> Option<BadCertificate> {
     let chain = || std::iter::successors(std::error::Error::source(e), |s| s.source());
     #[cfg(feature = "rustls")]
     {
-        // tokio-rustls hands the handshake's `rustls::Error` over inside an `io::Error`,
-        // whose `source()` skips it: `get_ref` reaches it.
-        let found = chain().find_map(|s| {
-            s.downcast_ref::<rustls::Error>().or_else(|| {
-                s.downcast_ref::<std::io::Error>()
-                    .and_then(|io| io.get_ref())
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            })
-        });
-        if let Some(rustls::Error::InvalidCertificate(c)) = found {
+        if let Some(rustls::Error::InvalidCertificate(c)) = chain().find_map(rustls_error) {
             if let Some(bad) = from_rustls(c) {
                 return Some(bad);
             }
         }
     }
     chain().find_map(|s| bad_certificate_text(&s.to_string()))
+}
+
+/// The `rustls::Error` that is `e` or that `e` wraps. tokio-rustls hands the handshake's error
+/// over inside an `io::Error` (which hyper-util wraps in another): an `io::Error`'s `source()`
+/// skips the error it wraps, `get_ref` reaches it.
+#[cfg(feature = "rustls")]
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(r) = e.downcast_ref::<rustls::Error>() {
+        return Some(r);
+    }
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
 
 /// A rustls certificate error we can say more about.
