@@ -268,9 +268,7 @@ async fn a_partial_file_is_resumed_with_range() {
         .read(0, u64::MAX);
     // Interrupted half-way: the body ends early and no retry is allowed.
     sim.set_faults("storage:truncate=1".parse().unwrap());
-    let once = Client::builder()
-        .domain(sim.origin())
-        .token(sim.token())
+    let once = builder(&sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -324,9 +322,7 @@ async fn an_incomplete_download_is_an_error_that_carries_its_summary() {
     let id = finished_run(&c, HELLO).await;
     // Every body ends early and no retry is allowed: the file fails for good.
     sim.set_faults("storage:truncate=1".parse().unwrap());
-    let once = Client::builder()
-        .domain(sim.origin())
-        .token(sim.token())
+    let once = builder(&sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -529,9 +525,7 @@ async fn a_run_is_never_resent_after_a_503_or_a_reset() {
 #[tokio::test]
 async fn errors_name_the_operation_and_never_the_token() {
     let sim = sim(|c| c.faults = "results:html=1".parse().unwrap());
-    let c = Client::builder()
-        .domain(sim.origin())
-        .token(sim.token())
+    let c = builder(&sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -549,11 +543,7 @@ async fn errors_name_the_operation_and_never_the_token() {
         assert!(!text.contains(sim.token()), "token leaked: {text}");
     }
 
-    let wrong = Client::builder()
-        .domain(sim.origin())
-        .token("wrong")
-        .build()
-        .unwrap();
+    let wrong = builder(&sim).token("wrong").build().unwrap();
     let err = wrong.get_capsule(HELLO).await.unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.id(), Some(HELLO));

@@ -410,3 +410,36 @@ async fn the_test_helpers_follow_codeocean_test_tls() {
     let plain = crate::sim(|c| c.tls = None);
     assert!(plain.origin().starts_with("http://"));
 }
+
+/// The converse: `http://` to a server that speaks only HTTPS, whose TLS library answers the
+/// request with an alert. Not retried (a run neither).
+#[tokio::test]
+async fn plain_http_to_an_https_server_says_to_use_https() {
+    let sim = sim_tls(Tls::Generated);
+    let port = sim.origin().rsplit(':').next().unwrap().to_owned();
+    let c = Client::builder()
+        .domain(format!("http://127.0.0.1:{port}"))
+        .token(sim.token())
+        .retry_policy(codeocean::RetryPolicy::default().initial_backoff(Duration::from_secs(30)))
+        .build()
+        .unwrap();
+    for e in [
+        tokio::time::timeout(GUARD, c.get_capsule(HELLO))
+            .await
+            .map(|r| r.map(drop)),
+        tokio::time::timeout(GUARD, c.run(&RunRequest::capsule(HELLO)))
+            .await
+            .map(|r| r.map(drop)),
+    ] {
+        let e = e.expect("not retried").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+        assert!(!e.is_retryable());
+        let diagnosis = format!(
+            "the server's answer is not HTTP; if it speaks only HTTPS, use https://127.0.0.1:{port}"
+        );
+        assert!(e.to_string().ends_with(&diagnosis), "{e}");
+        assert_eq!(DisplayErrorContext(&e).to_string(), e.to_string());
+    }
+    assert_eq!(sim.stats().api_connections, 2, "retried");
+    assert_eq!(sim.requests(), vec![]);
+}
