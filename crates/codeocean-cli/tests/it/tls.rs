@@ -464,3 +464,69 @@ fn http1_keeps_to_http_1_1_over_tls_and_the_default_takes_http2() {
         "by default"
     );
 }
+
+/// With `CODEOCEAN_TEST_TLS=1` the shared helpers serve HTTPS and `cmd` trusts the CA, so the
+/// other modules run over TLS; without it they stay on plain HTTP.
+#[test]
+fn codeocean_test_tls_switches_the_shared_simulator_to_https() {
+    let sim = crate::sim();
+    assert_eq!(
+        sim.origin().starts_with("https://"),
+        crate::test_tls(),
+        "{}",
+        sim.origin()
+    );
+    assert_eq!(sim.ca_certificate_path().is_some(), crate::test_tls());
+    let out = crate::run(Some(&sim), &["capsule", "get", OK_CAPSULE]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// The command printed to resume a wait keeps `--ca-cert` and `--http1` given as flags (so it
+/// works when pasted) and leaves out what came from the environment, as it does `--domain`.
+#[test]
+fn the_resume_command_keeps_ca_cert_and_http1_given_as_flags() {
+    let sim = sim_with(|c| {
+        c.tls = Some(Tls::Generated);
+        c.time_scale = 1.0;
+    });
+    let ca = ca_file(&sim);
+    let wait = |c: &mut std::process::Command| {
+        let out = output(c.args([
+            "--json",
+            "run",
+            "--capsule",
+            OK_CAPSULE,
+            "--wait",
+            "--timeout",
+            "1s",
+        ]));
+        assert_eq!(out.code, 4, "{out:?}");
+        json(&out)
+    };
+    let v = wait(trusting(&sim, Trust::Flag).arg("--http1"));
+    let id = v["id"].as_str().unwrap();
+    let resume = format!(
+        "codeocean --domain {} --ca-cert {} --http1 --json computation wait {id}",
+        sim.origin(),
+        ca.display()
+    );
+    assert_eq!(v["resume"], resume.as_str(), "{v}");
+    // Pasted as printed (the token from the environment), it waits for the run to its end.
+    sim.advance(std::time::Duration::from_secs(60));
+    let words: Vec<&str> = resume.split(' ').skip(1).collect();
+    let out = output(cmd(None).env("CODEOCEAN_TOKEN", TOKEN).args(&words));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(json(&out)["outcome"], "succeeded", "{out:?}");
+
+    let v = wait(trusting(&sim, Trust::Env).env("CODEOCEAN_HTTP1", "1"));
+    let id = v["id"].as_str().unwrap();
+    assert_eq!(
+        v["resume"],
+        format!(
+            "codeocean --domain {} --json computation wait {id}",
+            sim.origin()
+        )
+        .as_str(),
+        "{v}"
+    );
+}
