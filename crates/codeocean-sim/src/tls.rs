@@ -2,7 +2,7 @@
 //!
 //! With [`Config::tls`](crate::Config::tls) set, the API and the storage origin serve HTTPS
 //! (rustls with the *ring* provider) with one certificate: a CA named `codeocean-sim local CA` and
-//! a leaf for `localhost`, `127.0.0.1`, `::1` and the listen host, both made at start
+//! a leaf for `localhost`, `127.0.0.1`, `::1` and the listen host (`--host`), both made at start
 //! ([`Tls::Generated`]), or a given pair ([`Tls::Pem`]). Both origins offer ALPN `h2` and
 //! `http/1.1`, so a client with HTTP/2 speaks HTTP/2 and any other HTTP/1.1; plain HTTP (no
 //! `tls`) stays HTTP/1.1. A client trusts the server through
@@ -221,11 +221,12 @@ pub(crate) struct Served {
 }
 
 /// The names the generated leaf is for: `localhost`, `127.0.0.1`, `::1`, and `host` unless it is
-/// one of them or unspecified (`0.0.0.0`, `::`).
+/// one of them (an unspecified `0.0.0.0` too: the origin printed names it, and a client on this
+/// machine that connects to it checks the certificate for it).
 fn generated_names(host: IpAddr) -> Vec<String> {
     let mut names = vec!["localhost".to_owned(), "127.0.0.1".into(), "::1".into()];
     let host = host.to_string();
-    if !names.contains(&host) && !host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified()) {
+    if !names.contains(&host) {
         names.push(host);
     }
     names
@@ -290,14 +291,16 @@ fn invalid(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error 
 }
 
 /// The accept loop of one origin over TLS: each connection on its own task, the handshake
-/// bounded by [`HANDSHAKE_TIMEOUT`], then HTTP/1.1 or HTTP/2 (whatever the client speaks after
-/// ALPN) to `app`. Runs until the runtime stops; no connection's failure ends it.
+/// bounded by `handshake_timeout` ([`HANDSHAKE_TIMEOUT`]), then HTTP/1.1 or HTTP/2 (whatever the
+/// client speaks after ALPN) to `app`. Runs until the runtime stops; no connection's failure
+/// ends it.
 pub(crate) async fn serve(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     app: Router,
     state: Arc<State>,
     origin: Origin,
+    handshake_timeout: Duration,
 ) {
     loop {
         let tcp = match listener.accept().await {
@@ -312,7 +315,7 @@ pub(crate) async fn serve(
         state.count_connection(origin);
         let (acceptor, app, state) = (acceptor.clone(), app.clone(), state.clone());
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(_)) | Err(_) => {
                     state.count_handshake_failure();
@@ -337,7 +340,10 @@ mod tests {
         let names = |h: &str| generated_names(h.parse().unwrap());
         assert_eq!(names("127.0.0.1"), ["localhost", "127.0.0.1", "::1"]);
         assert_eq!(names("::1"), ["localhost", "127.0.0.1", "::1"]);
-        assert_eq!(names("0.0.0.0"), ["localhost", "127.0.0.1", "::1"]);
+        assert_eq!(
+            names("0.0.0.0"),
+            ["localhost", "127.0.0.1", "::1", "0.0.0.0"]
+        );
         assert_eq!(
             names("10.1.2.3"),
             ["localhost", "127.0.0.1", "::1", "10.1.2.3"]
@@ -371,6 +377,55 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("do not fit together"), "{e}");
+    }
+
+    /// A client that connects and says nothing is closed after the handshake timeout, counted,
+    /// and the next connection is still accepted.
+    #[test]
+    fn a_stalled_handshake_ends_only_its_own_connection() {
+        use tokio::io::AsyncReadExt as _;
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let config = crate::Config::new("t");
+            let state = Arc::new(State::new(&config, crate::Catalogue::builtin()).unwrap());
+            let served = prepare(&Tls::Generated, IpAddr::from([127, 0, 0, 1])).unwrap();
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let timeout = Duration::from_millis(200);
+            tokio::spawn(serve(
+                listener,
+                served.acceptor,
+                Router::new(),
+                state.clone(),
+                Origin::Api,
+                timeout,
+            ));
+            let started = std::time::Instant::now();
+            let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+            // Another connection meanwhile: accepted at once.
+            let _other = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut buf = [0u8; 16];
+            let n = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf))
+                .await
+                .expect("closed by the server")
+                .unwrap_or(0);
+            assert_eq!(n, 0, "the server sent bytes to a silent client");
+            assert!(started.elapsed() >= timeout, "{:?}", started.elapsed());
+            // Counted when the connection ends (the client may see the close a moment earlier).
+            for _ in 0..100 {
+                if state.stats().tls_handshake_failures > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let stats = state.stats();
+            assert_eq!(stats.api_connections, 2);
+            assert!(stats.tls_handshake_failures >= 1, "{stats:?}");
+        });
     }
 
     #[test]

@@ -262,7 +262,67 @@ pub struct ClientBuilder {
     poll: PollPolicy,
     api_concurrency: usize,
     download_concurrency: usize,
+    root_certificates: Vec<RootCertificates>,
+    http2: bool,
     customize: Option<Customize>,
+}
+
+/// CA certificates to trust besides the platform's store, as given to the builder: read and
+/// parsed at [`ClientBuilder::build`].
+#[derive(Clone)]
+enum RootCertificates {
+    /// PEM bytes ([`ClientBuilder::add_root_certificates`]).
+    Pem(Vec<u8>),
+    /// A PEM file ([`ClientBuilder::add_root_certificates_file`]).
+    File(std::path::PathBuf),
+}
+
+impl fmt::Debug for RootCertificates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pem(pem) => write!(f, "Pem({} bytes)", pem.len()),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
+impl RootCertificates {
+    /// The certificates, or the configuration error naming where they were to come from.
+    fn load(&self) -> Result<Vec<reqwest::Certificate>> {
+        let config = |m: String| Error::new(ErrorKind::Config, "configuring the client", m);
+        let (pem, whence) = match self {
+            Self::Pem(pem) => (
+                std::borrow::Cow::Borrowed(pem.as_slice()),
+                "the PEM given to add_root_certificates".to_owned(),
+            ),
+            Self::File(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    config(format!(
+                        "cannot read the CA certificate file `{}`: {e}",
+                        path.display()
+                    ))
+                })?;
+                (
+                    std::borrow::Cow::Owned(pem),
+                    format!("the CA certificate file `{}`", path.display()),
+                )
+            }
+        };
+        // A PEM block that is not a certificate (a private key) is skipped; one that does not
+        // decode fails; no certificate at all fails too (a file of the wrong kind, most often).
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            config(format!(
+                "{whence} holds a certificate that cannot be read ({})",
+                crate::DisplayErrorContext(&e)
+            ))
+        })?;
+        if certs.is_empty() {
+            return Err(config(format!(
+                "{whence} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)"
+            )));
+        }
+        Ok(certs)
+    }
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -280,6 +340,8 @@ impl fmt::Debug for ClientBuilder {
             .field("poll", &self.poll)
             .field("api_concurrency", &self.api_concurrency)
             .field("download_concurrency", &self.download_concurrency)
+            .field("root_certificates", &self.root_certificates)
+            .field("http2", &self.http2)
             .finish_non_exhaustive()
     }
 }
@@ -299,6 +361,8 @@ impl Default for ClientBuilder {
             poll: PollPolicy::default(),
             api_concurrency: 32,
             download_concurrency: 16,
+            root_certificates: Vec::new(),
+            http2: DEFAULT_HTTP2,
             customize: None,
         }
     }
@@ -402,6 +466,37 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts the CA certificates in this PEM (one or more `-----BEGIN CERTIFICATE-----`
+    /// blocks) besides the platform's trust store, for the API and the storage origin alike:
+    /// what a deployment signed by a company's own CA needs. May be called more than once;
+    /// every certificate given is trusted. A PEM without a certificate fails at
+    /// [`build`](Self::build) with [`ErrorKind::Config`]. See the crate docs, "Private CAs and
+    /// HTTPS".
+    pub fn add_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates
+            .push(RootCertificates::Pem(pem.into()));
+        self
+    }
+
+    /// The same as [`add_root_certificates`](Self::add_root_certificates), read from a PEM file
+    /// at [`build`](Self::build); a file that cannot be read or holds no certificate fails
+    /// there with [`ErrorKind::Config`], naming the file. [`Client::builder_from_env`] takes
+    /// one from `CODEOCEAN_CA_CERT`.
+    pub fn add_root_certificates_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.root_certificates
+            .push(RootCertificates::File(path.into()));
+        self
+    }
+
+    /// Whether to speak HTTP/2 with servers that offer it over TLS (ALPN), to the API and the
+    /// storage origin alike (default [`DEFAULT_HTTP2`]): concurrent requests then share one
+    /// connection instead of opening one TLS connection each. `false` is HTTP/1.1 only. Plain
+    /// `http://` is HTTP/1.1 either way.
+    pub fn http2(mut self, enabled: bool) -> Self {
+        self.http2 = enabled;
+        self
+    }
+
     /// Adjusts the underlying `reqwest` clients (proxy, root certificates, pool settings...).
     /// The function is applied to both the API client and the storage client before this
     /// crate adds its timeouts and headers. A finished `reqwest::Client` cannot be taken
@@ -431,9 +526,17 @@ impl ClientBuilder {
         let headers = codeocean_raw::auth_headers(&token.0).map_err(|e| config(&e.to_string()))?;
         let ua = HeaderValue::from_str(&self.user_agent)
             .map_err(|_| config("the user agent is not a valid header value"))?;
-        let customize = |b: reqwest::ClientBuilder| match &self.customize {
-            Some(f) => f(b),
-            None => b,
+        let mut roots = Vec::new();
+        for source in &self.root_certificates {
+            roots.extend(source.load()?);
+        }
+        let customize = |b: reqwest::ClientBuilder| {
+            let b = match &self.customize {
+                Some(f) => f(b),
+                None => b,
+            };
+            let b = if self.http2 { b } else { b.http1_only() };
+            trust(b, &roots)
         };
         // Feature `rustls` without `rustls-aws-lc`: reqwest takes rustls's process-wide crypto
         // provider, so ring is installed unless the program chose one already (then that one
@@ -448,7 +551,7 @@ impl ClientBuilder {
             .timeout(self.attempt_timeout.min(self.request_timeout))
             .tcp_nodelay(true)
             .build()
-            .map_err(|e| from_reqwest("configuring the client", e))?;
+            .map_err(|e| build_error(&roots, e))?;
         // The storage client carries no credentials: signed URLs point at another host, which
         // refuses a second credential, and the token must never leave the API host.
         let storage_http = customize(reqwest::Client::builder())
@@ -457,7 +560,7 @@ impl ClientBuilder {
             .read_timeout(self.read_timeout)
             .tcp_nodelay(true)
             .build()
-            .map_err(|e| from_reqwest("configuring the client", e))?;
+            .map_err(|e| build_error(&roots, e))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 raw: codeocean_raw::Client::new_with_client(
@@ -484,6 +587,48 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// Whether a client speaks HTTP/2 with servers that offer it over TLS unless told otherwise
+/// ([`ClientBuilder::http2`]).
+pub const DEFAULT_HTTP2: bool = true;
+
+/// The environment variable [`Client::builder_from_env`] reads a CA certificate file from.
+pub const CA_CERT_ENV: &str = "CODEOCEAN_CA_CERT";
+
+/// `builder` trusting `roots` besides the platform's store (rustls: the platform verifier keeps
+/// its store, `SSL_CERT_FILE` included; native-tls: the system library's).
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn trust(
+    builder: reqwest::ClientBuilder,
+    roots: &[reqwest::Certificate],
+) -> reqwest::ClientBuilder {
+    if roots.is_empty() {
+        builder
+    } else {
+        builder.tls_certs_merge(roots.iter().cloned())
+    }
+}
+
+/// Without a TLS feature there is nothing to trust with; `build` refuses extra roots.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn trust(
+    builder: reqwest::ClientBuilder,
+    _roots: &[reqwest::Certificate],
+) -> reqwest::ClientBuilder {
+    builder
+}
+
+/// reqwest refused to build a client: with extra roots, most likely over them.
+fn build_error(roots: &[reqwest::Certificate], e: reqwest::Error) -> Error {
+    if cfg!(not(any(feature = "rustls", feature = "native-tls"))) && !roots.is_empty() {
+        return Error::new(
+            ErrorKind::Config,
+            "configuring the client",
+            "root certificates need a TLS feature of the crate (rustls or native-tls)",
+        );
+    }
+    from_reqwest("configuring the client", e)
 }
 
 tokio::task_local! {
@@ -672,12 +817,16 @@ impl Client {
     }
 
     /// A client for `CODEOCEAN_DOMAIN` (a bare domain or a URL) and `CODEOCEAN_TOKEN`, with
-    /// default settings.
+    /// default settings (and the CA certificates of `CODEOCEAN_CA_CERT`, if set: see
+    /// [`builder_from_env`](Self::builder_from_env)).
     pub fn from_env() -> Result<Client> {
         Self::builder_from_env()?.build()
     }
 
-    /// A builder preset from `CODEOCEAN_DOMAIN` and `CODEOCEAN_TOKEN`, to adjust further.
+    /// A builder preset from `CODEOCEAN_DOMAIN` and `CODEOCEAN_TOKEN`, to adjust further; and,
+    /// when `CODEOCEAN_CA_CERT` is set (a PEM file of CA certificates to trust besides the
+    /// platform's store), [`add_root_certificates_file`](ClientBuilder::add_root_certificates_file)
+    /// of it.
     pub fn builder_from_env() -> Result<ClientBuilder> {
         let var = |name: &str| {
             std::env::var(name).map_err(|_| {
@@ -688,9 +837,13 @@ impl Client {
                 )
             })
         };
-        Ok(Self::builder()
+        let builder = Self::builder()
             .domain(var("CODEOCEAN_DOMAIN")?)
-            .token(var("CODEOCEAN_TOKEN")?))
+            .token(var("CODEOCEAN_TOKEN")?);
+        Ok(match std::env::var_os(CA_CERT_ENV) {
+            Some(path) if !path.is_empty() => builder.add_root_certificates_file(path),
+            _ => builder,
+        })
     }
 
     /// The API base URL (`https://…/api/v1`).

@@ -1,7 +1,7 @@
 //! The crate's one error type.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{Stream, TryStreamExt as _};
 
@@ -553,10 +553,16 @@ pub(crate) fn bytes_text(n: u64) -> String {
 }
 
 /// A connection failure that trying again cannot fix, described: a host name that does not
-/// resolve, or a TLS handshake answered by a server speaking plain HTTP.
+/// resolve, a server certificate this client refuses (untrusted issuer, other names, expired
+/// or not yet valid), or a TLS handshake answered by a server speaking plain HTTP.
 fn connect_failure(e: &reqwest::Error) -> Option<String> {
     let url = e.url()?;
     let host = url.host_str().unwrap_or("?");
+    if url.scheme() == "https"
+        && let Some(bad) = bad_certificate(e)
+    {
+        return Some(bad.message(host));
+    }
     let chain: Vec<String> = std::iter::successors(std::error::Error::source(e), |s| s.source())
         .map(|s| s.to_string())
         .collect();
@@ -590,6 +596,170 @@ fn connect_failure(e: &reqwest::Error) -> Option<String> {
         ));
     }
     None
+}
+
+/// Why the client refused a server's certificate, as far as the TLS library says.
+#[derive(Debug, PartialEq, Eq)]
+enum BadCertificate {
+    /// Signed by a CA not trusted here (a private CA, or a self-signed certificate).
+    UnknownIssuer,
+    /// For other names than the host; the names when the TLS library says them.
+    NotValidForName(Vec<String>),
+    /// Past its end of validity (when that is known).
+    Expired(Option<SystemTime>),
+    /// Before its start of validity (when that is known).
+    NotValidYet(Option<SystemTime>),
+}
+
+impl BadCertificate {
+    /// The one line saying what is wrong with `host`'s certificate and what to do.
+    fn message(&self, host: &str) -> String {
+        let cert = format!("the certificate of {host}");
+        match self {
+            Self::UnknownIssuer => format!(
+                "{cert} is signed by a CA this machine does not trust; if {host} uses a \
+                 private CA, trust it with {}=<file.pem> (the CLI's --ca-cert) or the \
+                 system's trust store",
+                crate::CA_CERT_ENV
+            ),
+            Self::NotValidForName(names) if !names.is_empty() => {
+                format!(
+                    "{cert} is for {}, not {host}; check the domain",
+                    names.join(", ")
+                )
+            }
+            Self::NotValidForName(_) => format!("{cert} is not for {host}; check the domain"),
+            Self::Expired(when) => format!(
+                "{cert} {}; the server's certificate must be renewed (or this machine's clock \
+                 is wrong)",
+                match when {
+                    Some(t) => format!("expired on {}", utc_text(*t)),
+                    None => "has expired".to_owned(),
+                }
+            ),
+            Self::NotValidYet(when) => format!(
+                "{cert} {}; this machine's clock is wrong (or the server's certificate is dated \
+                 in the future)",
+                match when {
+                    Some(t) => format!("is not valid before {}", utc_text(*t)),
+                    None => "is not valid yet".to_owned(),
+                }
+            ),
+        }
+    }
+}
+
+/// What the TLS library said about a refused certificate, from `e`'s source chain: rustls's
+/// own error where it is there (the `rustls` features), else its words (native-tls).
+fn bad_certificate(e: &reqwest::Error) -> Option<BadCertificate> {
+    let chain = || std::iter::successors(std::error::Error::source(e), |s| s.source());
+    #[cfg(feature = "rustls")]
+    {
+        // tokio-rustls hands the handshake's `rustls::Error` over inside an `io::Error`,
+        // whose `source()` skips it: `get_ref` reaches it.
+        let found = chain().find_map(|s| {
+            s.downcast_ref::<rustls::Error>().or_else(|| {
+                s.downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            })
+        });
+        if let Some(rustls::Error::InvalidCertificate(c)) = found {
+            if let Some(bad) = from_rustls(c) {
+                return Some(bad);
+            }
+        }
+    }
+    chain().find_map(|s| bad_certificate_text(&s.to_string()))
+}
+
+/// A rustls certificate error we can say more about.
+#[cfg(feature = "rustls")]
+fn from_rustls(c: &rustls::CertificateError) -> Option<BadCertificate> {
+    use rustls::CertificateError as C;
+    let at = |t: &rustls::pki_types::UnixTime| UNIX_EPOCH + Duration::from_secs(t.as_secs());
+    Some(match c {
+        C::UnknownIssuer => BadCertificate::UnknownIssuer,
+        C::NotValidForName => BadCertificate::NotValidForName(Vec::new()),
+        C::NotValidForNameContext { presented, .. } => BadCertificate::NotValidForName(
+            presented.iter().filter_map(|n| presented_name(n)).collect(),
+        ),
+        C::Expired => BadCertificate::Expired(None),
+        C::ExpiredContext { not_after, .. } => BadCertificate::Expired(Some(at(not_after))),
+        C::NotValidYet => BadCertificate::NotValidYet(None),
+        C::NotValidYetContext { not_before, .. } => {
+            BadCertificate::NotValidYet(Some(at(not_before)))
+        }
+        _ => return None,
+    })
+}
+
+/// A name of webpki's list of the names a certificate is for (`DnsName("x.example")`,
+/// `IpAddress(127.0.0.1)`) as a person writes it; other kinds of names are left out.
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+fn presented_name(name: &str) -> Option<String> {
+    let inner = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .map(|n| n.trim_matches('"').to_owned())
+    };
+    inner("DnsName(").or_else(|| inner("IpAddress("))
+}
+
+/// A refused certificate from the words of a TLS library (rustls's `Display`, OpenSSL's
+/// verify results, Secure Transport's and SChannel's usual phrases).
+fn bad_certificate_text(text: &str) -> Option<BadCertificate> {
+    let t = text.to_ascii_lowercase();
+    let any = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if any(&["notvalidyet", "not yet valid", "not valid yet"]) {
+        Some(BadCertificate::NotValidYet(None))
+    } else if any(&[
+        "certificate has expired",
+        "certificate expired",
+        "certificate: expired",
+    ]) {
+        Some(BadCertificate::Expired(None))
+    } else if any(&[
+        "notvalidforname",
+        "hostname mismatch",
+        "not valid for name",
+        "certificate is not valid for",
+    ]) {
+        Some(BadCertificate::NotValidForName(Vec::new()))
+    } else if any(&[
+        "unknownissuer",
+        "unable to get local issuer certificate",
+        "self-signed certificate",
+        "self signed certificate",
+        "untrusted root",
+        "not trusted",
+    ]) {
+        Some(BadCertificate::UnknownIssuer)
+    } else {
+        None
+    }
+}
+
+/// A time as `2026-11-30 06:12:00 UTC`.
+fn utc_text(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's `civil_from_days`, for days since 1970-01-01 (no dates before it).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -680,6 +850,98 @@ mod tests {
             .about("a")
             .about("b");
         assert_eq!(e.id(), Some("a"));
+    }
+
+    #[test]
+    fn dates_are_utc_and_exact() {
+        let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+        assert_eq!(utc_text(at(0)), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_text(at(951_782_400)), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_text(at(1_798_761_599)), "2026-12-31 23:59:59 UTC");
+        assert_eq!(utc_text(at(4_107_542_400)), "2100-03-01 00:00:00 UTC");
+    }
+
+    #[test]
+    fn certificate_errors_read_from_a_tls_librarys_words() {
+        use BadCertificate::*;
+        for (text, want) in [
+            // rustls's Display (any backend of the `rustls` features).
+            (
+                "invalid peer certificate: UnknownIssuer",
+                Some(UnknownIssuer),
+            ),
+            (
+                "invalid peer certificate: NotValidForName",
+                Some(NotValidForName(vec![])),
+            ),
+            ("invalid peer certificate: Expired", Some(Expired(None))),
+            (
+                "invalid peer certificate: NotValidYet",
+                Some(NotValidYet(None)),
+            ),
+            // OpenSSL (native-tls on Linux).
+            (
+                "error:0A000086:SSL routines:tls_post_process_server_certificate:certificate \
+                 verify failed:ssl/statem/statem_clnt.c:1889: (unable to get local issuer certificate)",
+                Some(UnknownIssuer),
+            ),
+            (
+                "certificate verify failed: (self-signed certificate)",
+                Some(UnknownIssuer),
+            ),
+            (
+                "certificate verify failed: (certificate has expired)",
+                Some(Expired(None)),
+            ),
+            (
+                "certificate verify failed: (certificate is not yet valid)",
+                Some(NotValidYet(None)),
+            ),
+            (
+                "certificate verify failed: (Hostname mismatch)",
+                Some(NotValidForName(vec![])),
+            ),
+            // Not certificates.
+            ("received corrupt message of type InvalidContentType", None),
+            ("connection reset by peer", None),
+        ] {
+            assert_eq!(bad_certificate_text(text), want, "{text}");
+        }
+        assert_eq!(
+            presented_name(r#"DnsName("x.example")"#).as_deref(),
+            Some("x.example")
+        );
+        assert_eq!(
+            presented_name("IpAddress(127.0.0.1)").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(presented_name("DirectoryName"), None);
+    }
+
+    #[test]
+    fn certificate_messages_name_the_host_and_the_fix() {
+        let h = "co.acme.internal";
+        let line = BadCertificate::UnknownIssuer.message(h);
+        assert_eq!(
+            line,
+            "the certificate of co.acme.internal is signed by a CA this machine does not trust; \
+             if co.acme.internal uses a private CA, trust it with CODEOCEAN_CA_CERT=<file.pem> \
+             (the CLI's --ca-cert) or the system's trust store"
+        );
+        assert_eq!(
+            BadCertificate::NotValidForName(vec![]).message(h),
+            "the certificate of co.acme.internal is not for co.acme.internal; check the domain"
+        );
+        assert_eq!(
+            BadCertificate::Expired(None).message(h),
+            "the certificate of co.acme.internal has expired; the server's certificate must be \
+             renewed (or this machine's clock is wrong)"
+        );
+        assert_eq!(
+            BadCertificate::NotValidYet(None).message(h),
+            "the certificate of co.acme.internal is not valid yet; this machine's clock is \
+             wrong (or the server's certificate is dated in the future)"
+        );
     }
 
     #[test]

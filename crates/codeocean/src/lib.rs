@@ -286,7 +286,7 @@ mod walk;
 
 pub use access::{Attachments, PermissionsUpdate};
 pub use apps::{App, WaitForRelease};
-pub use client::{Client, ClientBuilder, PollPolicy, RetryPolicy};
+pub use client::{CA_CERT_ENV, Client, ClientBuilder, DEFAULT_HTTP2, PollPolicy, RetryPolicy};
 pub use data_assets::Transfer;
 pub use download::{Download, Failure, Progress, ProgressEvent, Summary, safe_segments};
 pub use error::{DisplayErrorContext, Error, ErrorKind, Result};

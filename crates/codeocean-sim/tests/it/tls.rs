@@ -536,6 +536,8 @@ fn tls_flag_mistakes_exit_2_naming_what_is_wrong() {
     let cert = TempFile::new("flags-cert.pem", &leaf.cert_chain_pem);
     let key = TempFile::new("flags-key.pem", &leaf.key_pem);
     let garbage = TempFile::new("flags-garbage.pem", "hello\n");
+    let der = TempFile::new("flags-cert.der", "");
+    std::fs::write(&der.0, [0x30u8, 0x82, 0x01, 0xff, 0xfe, 0x00]).unwrap();
     let missing = "/nonexistent/codeocean-sim/cert.pem";
     let cases: Vec<(Vec<&str>, Vec<String>)> = vec![
         (
@@ -562,6 +564,13 @@ fn tls_flag_mistakes_exit_2_naming_what_is_wrong() {
             vec![
                 format!("--tls-key {}", garbage.path()),
                 "not a PEM private key".into(),
+            ],
+        ),
+        (
+            vec!["--tls-cert", der.path(), "--tls-key", key.path()],
+            vec![
+                format!("--tls-cert {}", der.path()),
+                "not PEM but binary (DER?)".into(),
             ],
         ),
         (
@@ -597,4 +606,46 @@ fn tls_flag_mistakes_exit_2_naming_what_is_wrong() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
+}
+
+#[tokio::test]
+async fn args_start_writes_the_ca_where_the_banner_says() {
+    use clap::Parser as _;
+
+    let out = TempFile::new("args-start-ca.pem", "");
+    let args = codeocean_sim::cli::Args::try_parse_from([
+        "codeocean-sim",
+        "--token",
+        "T",
+        "--tls",
+        "--ca-out",
+        out.path(),
+    ])
+    .unwrap();
+    let sim = args.start().unwrap();
+    assert_eq!(sim.ca_certificate_path(), Some(out.0.as_path()));
+    assert_eq!(
+        std::fs::read_to_string(&out.0).unwrap(),
+        sim.ca_certificate_pem().unwrap()
+    );
+    let banner = sim.banner();
+    assert_eq!(
+        banner.lines().nth(3),
+        Some(format!("CA certificate {}", out.path()).as_str()),
+        "{banner}"
+    );
+    let http = trusting(sim.ca_certificate_pem().unwrap()).build().unwrap();
+    send(
+        http.get(format!("{}/capsules/{HELLO}", sim.api_url()))
+            .header(AUTHORIZATION, basic("T")),
+    )
+    .await
+    .expect(200);
+
+    // Without --tls: plain HTTP, nothing written, three lines.
+    let args = codeocean_sim::cli::Args::try_parse_from(["codeocean-sim", "--token", "T"]).unwrap();
+    let sim = args.start().unwrap();
+    assert!(sim.origin().starts_with("http://"));
+    assert_eq!(sim.ca_certificate_path(), None);
+    assert_eq!(sim.banner().lines().count(), 3);
 }
