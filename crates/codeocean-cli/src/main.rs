@@ -320,7 +320,7 @@ fn main() -> ExitCode {
             let code = exit_code(&e);
             // The whole chain on one line: a library error's message is its own layer only
             // (its causes, such as the connection refused, are its sources).
-            let message = chain_line(&e);
+            let message = in_cli_words(&chain_line(&e));
             if !message.is_empty() {
                 eprintln!("error: {}", shown(&message));
             }
@@ -349,6 +349,18 @@ fn chain_line(e: &anyhow::Error) -> String {
         line.push_str(&text);
     }
     line
+}
+
+/// An error line in the command line's words: the library's advice to trust a private CA names
+/// its environment variable first and the flag in parentheses; here the flag comes first.
+fn in_cli_words(line: &str) -> String {
+    line.replace(
+        &format!(
+            "{}=<file.pem> (the CLI's --ca-cert)",
+            codeocean::CA_CERT_ENV
+        ),
+        &format!("--ca-cert FILE (or {}=FILE)", codeocean::CA_CERT_ENV),
+    )
 }
 
 /// A library error with its causes, on one line ([`codeocean::DisplayErrorContext`]).

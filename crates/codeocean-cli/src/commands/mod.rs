@@ -206,7 +206,7 @@ async fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<()> {
 }
 
 /// Quotes a word for a POSIX shell when it needs it.
-fn shell_word(word: &str) -> String {
+pub(crate) fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()
@@ -219,14 +219,25 @@ fn shell_word(word: &str) -> String {
 }
 
 /// The command that waits for this computation again (and downloads, as asked): the flags that
-/// matter, never the token; `--domain` when it was given as a flag rather than by
-/// `CODEOCEAN_DOMAIN`.
+/// matter, never the token; `--domain`, `--ca-cert` and `--http1` when they were given as flags
+/// rather than by `CODEOCEAN_DOMAIN`, `CODEOCEAN_CA_CERT` and `CODEOCEAN_HTTP1`.
 fn resume_command(ctx: &Ctx, id: &str, download: Option<&Path>) -> String {
     let mut words = vec!["codeocean".to_owned()];
     if let Some(domain) = &ctx.domain
         && std::env::var("CODEOCEAN_DOMAIN").ok().as_ref() != Some(domain)
     {
         words.extend(["--domain".to_owned(), shell_word(domain)]);
+    }
+    if !ctx.ca_certs.from_env {
+        for file in &ctx.ca_certs.files {
+            words.extend([
+                "--ca-cert".to_owned(),
+                shell_word(&file.display().to_string()),
+            ]);
+        }
+    }
+    if ctx.http1 && std::env::var_os("CODEOCEAN_HTTP1").is_none() {
+        words.push("--http1".to_owned());
     }
     if ctx.json {
         words.push("--json".to_owned());

@@ -73,20 +73,10 @@ fn export_hint(origin: &str, token: &str, ca: Option<&std::path::Path>) -> Strin
     if let Some(ca) = ca {
         line.push_str(&format!(
             " CODEOCEAN_CA_CERT={}",
-            shell_word(&ca.display().to_string())
+            super::shell_word(&ca.display().to_string())
         ));
     }
     line
-}
-
-/// A word the shell reads back as it is: single-quoted unless it is made of safe characters.
-fn shell_word(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-:+,@%".contains(c);
-    if !s.is_empty() && s.chars().all(safe) {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

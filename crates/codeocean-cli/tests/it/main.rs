@@ -54,6 +54,15 @@ fn ca_file_for(sim: &Simulator) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sim-{port}-ca.pem"))
 }
 
+/// `--ca-cert FILE` with the CA of a simulator serving HTTPS, nothing for plain HTTP: for
+/// commands pointed at it by hand rather than by [`cmd`].
+pub(crate) fn trust(sim: &Simulator) -> Vec<std::ffi::OsString> {
+    match sim.ca_certificate_path() {
+        Some(ca) => vec!["--ca-cert".into(), ca.into()],
+        None => Vec::new(),
+    }
+}
+
 /// A simulator on a fast clock.
 pub(crate) fn sim() -> Simulator {
     sim_with(|_| {})

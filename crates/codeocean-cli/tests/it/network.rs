@@ -111,7 +111,7 @@ fn a_domain_that_does_not_resolve_is_named_at_once() {
 
 #[test]
 fn https_against_a_plain_http_server_says_to_use_http() {
-    let sim = sim();
+    let sim = crate::sim_with(|c| c.tls = None);
     let hostport = sim.origin().strip_prefix("http://").unwrap().to_owned();
     let out = run(
         None,
@@ -190,6 +190,7 @@ fn a_download_with_a_refused_token_says_so_and_not_that_a_rerun_resumes() {
     let to = dir.path().join("out");
     let out: crate::Out = cmd(None)
         .args(["--domain", sim.origin(), "--token", "revoked-token"])
+        .args(crate::trust(&sim))
         .args(["results", "download", &id, "--to"])
         .arg(&to)
         .output()
@@ -213,6 +214,7 @@ fn a_download_with_a_refused_token_says_so_and_not_that_a_rerun_resumes() {
             "revoked-token",
             "--json",
         ])
+        .args(crate::trust(&sim))
         .args(["results", "download", &id, "--to"])
         .arg(&to)
         .output()

@@ -116,8 +116,13 @@ fn a_timed_out_run_says_how_to_resume_and_the_resume_waits_and_downloads() {
     let v = crate::json(&out);
     let id = v["id"].as_str().unwrap();
     assert_eq!(v["outcome"], "timeout", "{v}");
+    // Under CODEOCEAN_TEST_TLS `cmd` passes --ca-cert, which the resume command keeps.
+    let trust = sim
+        .ca_certificate_path()
+        .map(|ca| format!(" --ca-cert {}", ca.display()))
+        .unwrap_or_default();
     let resume = format!(
-        "codeocean --domain {} --json computation wait {id} --download '{to_str}'",
+        "codeocean --domain {}{trust} --json computation wait {id} --download '{to_str}'",
         sim.origin()
     );
     assert_eq!(v["resume"], resume.as_str(), "{v}");
@@ -191,8 +196,12 @@ fn an_interrupted_run_prints_its_id_outcome_and_resume_command() {
     let v = crate::json(&out);
     let id = v["id"].as_str().unwrap();
     assert_eq!(v["outcome"], "interrupted", "{v}");
+    let trust = sim
+        .ca_certificate_path()
+        .map(|ca| format!(" --ca-cert {}", ca.display()))
+        .unwrap_or_default();
     let resume = format!(
-        "codeocean --domain {} --json computation wait {id} --download out",
+        "codeocean --domain {}{trust} --json computation wait {id} --download out",
         sim.origin()
     );
     assert_eq!(v["resume"], resume.as_str());
@@ -574,6 +583,13 @@ fn the_readme_commands_run_as_shown() {
     let sim = sim();
     let id = finished_run(&sim, OK_CAPSULE);
     let dir = tempfile::tempdir().unwrap();
+    // The private CA of the README's `--ca-cert company-ca.pem` (any CA: the simulator here
+    // serves plain HTTP, unless CODEOCEAN_TEST_TLS).
+    let company_ca = match sim.ca_certificate_pem() {
+        Some(pem) => pem.to_owned(),
+        None => codeocean_sim::CertificateAuthority::generate("Company CA").certificate_pem(),
+    };
+    std::fs::write(dir.path().join("company-ca.pem"), company_ca).unwrap();
     for command in &commands {
         let command = command
             .replace("ASSET_ID", crate::ASSET)
@@ -582,11 +598,20 @@ fn the_readme_commands_run_as_shown() {
         // `exec` unless piped, so the child is the binary itself.
         let exec = if command.contains('|') { "" } else { "exec " };
         let script = format!("{exec}{}", command.replacen("codeocean", crate::BIN, 1));
-        let mut child = std::process::Command::new("sh")
+        let mut sh = std::process::Command::new("sh");
+        // Over TLS (CODEOCEAN_TEST_TLS) the simulator's CA, as a reader would export it.
+        match sim.ca_certificate_path() {
+            Some(ca) => sh.env("CODEOCEAN_CA_CERT", ca),
+            None => sh.env_remove("CODEOCEAN_CA_CERT"),
+        };
+        let mut child = sh
             .args(["-c", &script])
             .current_dir(dir.path())
             .env("CODEOCEAN_DOMAIN", sim.origin())
             .env("CODEOCEAN_TOKEN", sim.token())
+            .env_remove("CODEOCEAN_HTTP1")
+            // `sim --tls` writes its CA under the temporary folder: this one.
+            .env("TMPDIR", dir.path())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -600,8 +625,13 @@ fn the_readme_commands_run_as_shown() {
                 .unwrap();
             child.kill().unwrap();
             child.wait().unwrap();
+            let scheme = if command.contains("--tls") {
+                "https"
+            } else {
+                "http"
+            };
             assert!(
-                first.starts_with("listening on http://"),
+                first.starts_with(&format!("listening on {scheme}://")),
                 "{command}: {first}"
             );
             continue;
@@ -636,11 +666,15 @@ fn a_run_interrupted_while_downloading_says_only_the_download_is_left() {
             .map(|rest| rest.split('/').next().unwrap().to_owned())
     });
     let id = id.unwrap();
+    let trust = sim
+        .ca_certificate_path()
+        .map(|ca| format!(" --ca-cert {}", ca.display()))
+        .unwrap_or_default();
     assert_eq!(
         out.stderr,
         format!(
             "error: interrupted: computation {id} has finished; to download the rest of its \
-             results:\n  codeocean --domain {} computation wait {id} --download {to}\n",
+             results:\n  codeocean --domain {}{trust} computation wait {id} --download {to}\n",
             sim.origin()
         )
     );

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use crate::{OK_CAPSULE, cmd, sim};
+use crate::{OK_CAPSULE, cmd, sim_with};
 
 /// A forward proxy: records each request line, answers `CONNECT` with 200 and tunnels the
 /// connection to `upstream` (whatever host was asked for).
@@ -61,7 +61,8 @@ fn get_through(proxy: &str, no_proxy: &str, token: &str) -> crate::Out {
 
 #[test]
 fn https_proxy_is_used_and_no_proxy_bypasses_it() {
-    let sim = sim();
+    // Plain HTTP even under CODEOCEAN_TEST_TLS: the tunnel's end must not speak TLS.
+    let sim = sim_with(|c| c.tls = None);
     let upstream = sim.origin().strip_prefix("http://").unwrap().to_owned();
     let (proxy, seen) = connect_proxy(upstream);
 

@@ -6,6 +6,9 @@ use codeocean_sim::{ApiGeneration, FaultSpec, Faults, RouteClass};
 
 use crate::{FAILING_CAPSULE, OK_CAPSULE, Out, TOKEN, cmd, finished_run, sim_with};
 
+/// The CA file of the test's simulator when it serves HTTPS (`CODEOCEAN_TEST_TLS`).
+static CA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 /// The token and every form of it that could leak: the Basic header value and its base64 with
 /// and without the trailing colon.
 fn forms(token: &str) -> Vec<String> {
@@ -18,10 +21,15 @@ fn forms(token: &str) -> Vec<String> {
     ]
 }
 
-/// Runs the binary at `-vvv` with the token in the environment (and the domain given), and
-/// asserts no form of `token` is in its output. Returns what it printed.
+/// Runs the binary at `-vvv` with the token in the environment (and the domain given, and the
+/// CA of a simulator over HTTPS in `CODEOCEAN_CA_CERT`), and asserts no form of `token` is in
+/// its output. Returns what it printed.
 fn run_vvv(origin: &str, token: &str, args: &[&str]) -> Out {
-    let out: Out = cmd(None)
+    let mut c = cmd(None);
+    if let Some(ca) = CA.get() {
+        c.env("CODEOCEAN_CA_CERT", ca);
+    }
+    let out: Out = c
         .env("CODEOCEAN_TOKEN", token)
         .args(["--domain", origin, "--poll-interval", "20ms", "-vvv"])
         .args(args)
@@ -40,6 +48,9 @@ fn run_vvv(origin: &str, token: &str, args: &[&str]) -> Out {
 #[test]
 fn the_token_never_leaks_through_failures_of_any_kind() {
     let sim = sim_with(|_| {});
+    if let Some(ca) = sim.ca_certificate_path() {
+        CA.set(ca.to_owned()).unwrap();
+    }
     let origin = sim.origin().to_owned();
     let done = finished_run(&sim, OK_CAPSULE);
     let dir = tempfile::tempdir().unwrap();

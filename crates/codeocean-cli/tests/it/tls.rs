@@ -147,7 +147,11 @@ fn without_the_ca_the_certificate_is_refused_in_one_line_naming_the_host_and_ca_
     let line = out.stderr.trim_end();
     assert!(line.starts_with("error: "), "{out:?}");
     assert!(line.contains(&host), "{out:?}");
-    assert!(line.contains("--ca-cert"), "{out:?}");
+    assert!(
+        line.contains("--ca-cert FILE (or CODEOCEAN_CA_CERT=FILE) or the system's trust store"),
+        "{out:?}"
+    );
+    assert!(!line.contains("the CLI's"), "{out:?}");
     assert!(!line.contains(TOKEN), "{out:?}");
     // A certificate that cannot be trusted is not tried again.
     assert!(
@@ -431,7 +435,7 @@ fn versions(sim: &Simulator) -> std::collections::BTreeSet<(&'static str, String
 }
 
 /// `--http1` speaks HTTP/1.1 to both origins over TLS, though they offer HTTP/2; without it
-/// the client takes the HTTP/2 they offer (the library's default).
+/// the client follows the library's default (`codeocean::DEFAULT_HTTP2`: HTTP/2 when offered).
 #[test]
 fn http1_keeps_to_http_1_1_over_tls_and_the_default_takes_http2() {
     let sim = tls_sim();
@@ -457,10 +461,144 @@ fn http1_keeps_to_http_1_1_over_tls_and_the_default_takes_http2() {
     sim.clear_requests();
     let out = download(&[], "default");
     assert_eq!(out.code, 0, "{out:?}");
-    let http2 = "HTTP/2.0".to_owned();
+    let default = if codeocean::DEFAULT_HTTP2 {
+        "HTTP/2.0".to_owned()
+    } else {
+        http1
+    };
     assert_eq!(
         versions(&sim),
-        [("api", http2.clone()), ("storage", http2)].into(),
+        [("api", default.clone()), ("storage", default)].into(),
         "by default"
+    );
+}
+
+/// With `CODEOCEAN_TEST_TLS=1` the shared helpers serve HTTPS and `cmd` trusts the CA, so the
+/// other modules run over TLS; without it they stay on plain HTTP.
+#[test]
+fn codeocean_test_tls_switches_the_shared_simulator_to_https() {
+    let sim = crate::sim();
+    assert_eq!(
+        sim.origin().starts_with("https://"),
+        crate::test_tls(),
+        "{}",
+        sim.origin()
+    );
+    assert_eq!(sim.ca_certificate_path().is_some(), crate::test_tls());
+    let out = crate::run(Some(&sim), &["capsule", "get", OK_CAPSULE]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// The command printed to resume a wait keeps `--ca-cert` and `--http1` given as flags (so it
+/// works when pasted) and leaves out what came from the environment, as it does `--domain`.
+#[test]
+fn the_resume_command_keeps_ca_cert_and_http1_given_as_flags() {
+    let sim = sim_with(|c| {
+        c.tls = Some(Tls::Generated);
+        c.time_scale = 1.0;
+    });
+    let ca = ca_file(&sim);
+    let wait = |c: &mut std::process::Command| {
+        let out = output(c.args([
+            "--json",
+            "run",
+            "--capsule",
+            OK_CAPSULE,
+            "--wait",
+            "--timeout",
+            "1s",
+        ]));
+        assert_eq!(out.code, 4, "{out:?}");
+        json(&out)
+    };
+    let v = wait(trusting(&sim, Trust::Flag).arg("--http1"));
+    let id = v["id"].as_str().unwrap();
+    let resume = format!(
+        "codeocean --domain {} --ca-cert {} --http1 --json computation wait {id}",
+        sim.origin(),
+        ca.display()
+    );
+    assert_eq!(v["resume"], resume.as_str(), "{v}");
+    // Pasted as printed (the token from the environment), it waits for the run to its end.
+    sim.advance(std::time::Duration::from_secs(60));
+    let words: Vec<&str> = resume.split(' ').skip(1).collect();
+    let out = output(cmd(None).env("CODEOCEAN_TOKEN", TOKEN).args(&words));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(json(&out)["outcome"], "succeeded", "{out:?}");
+
+    let v = wait(trusting(&sim, Trust::Env).env("CODEOCEAN_HTTP1", "1"));
+    let id = v["id"].as_str().unwrap();
+    assert_eq!(
+        v["resume"],
+        format!(
+            "codeocean --domain {} --json computation wait {id}",
+            sim.origin()
+        )
+        .as_str(),
+        "{v}"
+    );
+}
+
+/// A simulator serving `leaf` (signed by `ca`), and the CA's file, which the client trusts.
+fn sim_serving(
+    ca: &codeocean_sim::CertificateAuthority,
+    leaf: &codeocean_sim::IssuedCertificate,
+    dir: &Path,
+) -> (Simulator, PathBuf) {
+    let sim = sim_with(|c| c.tls = Some(leaf.tls()));
+    let file = dir.join("ca.pem");
+    std::fs::write(&file, ca.certificate_pem()).unwrap();
+    (sim, file)
+}
+
+/// One `error:` line, exit 1, nothing sent: what a refused certificate must look like.
+fn refused_in_one_line(sim: &Simulator, ca: &Path) -> String {
+    let out = output(
+        untrusting(sim)
+            .arg("--ca-cert")
+            .arg(ca)
+            .args(["capsule", "get", OK_CAPSULE]),
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.starts_with("error: "), "{out:?}");
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+    out.stderr.trim_end().to_owned()
+}
+
+#[test]
+fn a_certificate_for_other_names_is_refused_in_one_line_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = codeocean_sim::CertificateAuthority::generate("Company CA");
+    let leaf = ca.issue(&["api.other.example"]);
+    let (sim, file) = sim_serving(&ca, &leaf, dir.path());
+    let line = refused_in_one_line(&sim, &file);
+    assert!(
+        line.contains("api.other.example") && line.contains("127.0.0.1"),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_expired_certificate_is_refused_in_one_line_with_its_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = codeocean_sim::CertificateAuthority::generate("Company CA");
+    let day = std::time::Duration::from_secs(86_400);
+    let now = std::time::SystemTime::now();
+    let leaf = ca.issue_valid(&["127.0.0.1", "localhost"], now - 30 * day, now - 2 * day);
+    let (sim, file) = sim_serving(&ca, &leaf, dir.path());
+    let line = refused_in_one_line(&sim, &file);
+    assert!(
+        line.contains("127.0.0.1") && line.contains("expired"),
+        "{line}"
+    );
+    // The day it expired, as the library writes it (YYYY-MM-DD).
+    let expired_on = line
+        .split("expired on ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        expired_on.len() >= 10 && expired_on.as_bytes()[4] == b'-',
+        "{line}"
     );
 }
