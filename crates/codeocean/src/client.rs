@@ -321,6 +321,25 @@ impl RootCertificates {
                 "{whence} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)"
             )));
         }
+        // reqwest's rustls backend parses a certificate only when it builds the client, and
+        // says nothing of which one failed: each is checked here as a trust anchor.
+        #[cfg(feature = "rustls")]
+        {
+            use rustls::pki_types::CertificateDer;
+            use rustls::pki_types::pem::PemObject as _;
+            for der in CertificateDer::pem_slice_iter(&pem) {
+                let checked = der.map_err(|e| e.to_string()).and_then(|der| {
+                    rustls::RootCertStore::empty()
+                        .add(der)
+                        .map_err(|e| e.to_string())
+                });
+                if let Err(e) = checked {
+                    return Err(config(format!(
+                        "{whence} holds a certificate that cannot be read ({e})"
+                    )));
+                }
+            }
+        }
         Ok(certs)
     }
 }
@@ -626,6 +645,16 @@ fn build_error(roots: &[reqwest::Certificate], e: reqwest::Error) -> Error {
             ErrorKind::Config,
             "configuring the client",
             "root certificates need a TLS feature of the crate (rustls or native-tls)",
+        );
+    }
+    if !roots.is_empty() {
+        return Error::new(
+            ErrorKind::Config,
+            "configuring the client",
+            format!(
+                "the client cannot be built with the CA certificates given ({})",
+                crate::DisplayErrorContext(&e.without_url())
+            ),
         );
     }
     from_reqwest("configuring the client", e)

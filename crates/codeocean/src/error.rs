@@ -526,6 +526,9 @@ pub(crate) fn from_reqwest(context: impl Into<String>, e: reqwest::Error) -> Err
         // jargon it replaces is not kept as a source to be printed after it.
         return Error::new(ErrorKind::Connection, context, permanent).permanent();
     }
+    if let Some(hint) = not_http(&e) {
+        return Error::new(ErrorKind::Connection, context, hint).permanent();
+    }
     // This layer's words only: what reqwest, hyper and the OS said is the source chain.
     let (kind, detail) = if e.is_timeout() {
         (ErrorKind::Timeout, "timed out")
@@ -598,6 +601,26 @@ fn connect_failure(e: &reqwest::Error) -> Option<String> {
     None
 }
 
+/// A plain-HTTP request answered by something that is not HTTP, described: what a server that
+/// speaks only HTTPS does (its TLS library answers with an alert record). Only an answer that
+/// does not even start like HTTP (hyper: "invalid HTTP version parsed") is taken for that; a
+/// connection closed or reset without an answer may be anything, and keeps its usual words.
+fn not_http(e: &reqwest::Error) -> Option<String> {
+    let url = e.url()?;
+    if url.scheme() != "http" {
+        return None;
+    }
+    let not_http = std::iter::successors(std::error::Error::source(e), |s| s.source())
+        .any(|s| s.to_string().contains("invalid HTTP version parsed"));
+    let host = url.host_str()?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    not_http.then(|| {
+        format!(
+            "the server's answer is not HTTP; if it speaks only HTTPS, use https://{host}:{port}"
+        )
+    })
+}
+
 /// Why the client refused a server's certificate, as far as the TLS library says.
 #[derive(Debug, PartialEq, Eq)]
 enum BadCertificate {
@@ -655,22 +678,25 @@ fn bad_certificate(e: &reqwest::Error) -> Option<BadCertificate> {
     let chain = || std::iter::successors(std::error::Error::source(e), |s| s.source());
     #[cfg(feature = "rustls")]
     {
-        // tokio-rustls hands the handshake's `rustls::Error` over inside an `io::Error`,
-        // whose `source()` skips it: `get_ref` reaches it.
-        let found = chain().find_map(|s| {
-            s.downcast_ref::<rustls::Error>().or_else(|| {
-                s.downcast_ref::<std::io::Error>()
-                    .and_then(|io| io.get_ref())
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            })
-        });
-        if let Some(rustls::Error::InvalidCertificate(c)) = found {
+        if let Some(rustls::Error::InvalidCertificate(c)) = chain().find_map(rustls_error) {
             if let Some(bad) = from_rustls(c) {
                 return Some(bad);
             }
         }
     }
     chain().find_map(|s| bad_certificate_text(&s.to_string()))
+}
+
+/// The `rustls::Error` that is `e` or that `e` wraps. tokio-rustls hands the handshake's error
+/// over inside an `io::Error` (which hyper-util wraps in another): an `io::Error`'s `source()`
+/// skips the error it wraps, `get_ref` reaches it.
+#[cfg(feature = "rustls")]
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(r) = e.downcast_ref::<rustls::Error>() {
+        return Some(r);
+    }
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
 
 /// A rustls certificate error we can say more about.

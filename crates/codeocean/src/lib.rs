@@ -72,14 +72,72 @@
 //!   [`request_timeout`](ClientBuilder::request_timeout) (90 s), retries included; a transfer
 //!   gives up after as long without progress; API bodies are capped at 64 MiB
 //!   ([`ErrorKind::TooLarge`]); a `401`/`403` from the API stops a download job
-//!   ([`Summary::stopped`]); a host that does not resolve or a plain-HTTP answer to TLS fails
-//!   at once, without retries.
+//!   ([`Summary::stopped`]); a host that does not resolve, a refused certificate or a
+//!   plain-HTTP answer to TLS fails at once, without retries
+//!   ([Private CAs and HTTPS](#private-cas-and-https)).
 //! - **Downloads** ([`Client::download`], [`Client::download_data_asset`]) stream to disk in
 //!   constant memory, rename into place only complete files, resume with `Range`, refresh
 //!   expired signed URLs, never send the token to the storage host, and refuse hostile names;
 //!   results and data assets share one implementation.
 //! - **URL fallback** ([`Client::file_urls`], [`Client::data_asset_file_urls`]): `…/urls`, or
 //!   the deprecated `…/download_url` on servers that lack it, probed once per client.
+//!
+//! # Private CAs and HTTPS
+//!
+//! A bare domain means HTTPS, and certificates are always verified (there is no switch that
+//! turns that off; [`ClientBuilder::customize_http`] reaches reqwest for anything beyond what
+//! follows). With the `rustls` features (the default) they are checked by the platform
+//! verifier: on Linux against the system's CA bundle, or against the file `SSL_CERT_FILE`
+//! names **instead** of it; on macOS and Windows by the system's own verifier and store.
+//! A deployment signed by a company's own CA needs that CA trusted, either in the system store
+//! (for every program) or for this client alone, **in addition to** the platform's store:
+//!
+//! - [`ClientBuilder::add_root_certificates_file`]: a PEM file of one or more CA certificates;
+//! - [`ClientBuilder::add_root_certificates`]: the same PEM as bytes;
+//! - `CODEOCEAN_CA_CERT=FILE` ([`CA_CERT_ENV`]), read by [`Client::from_env`] and
+//!   [`Client::builder_from_env`] (the `codeocean` CLI's `--ca-cert FILE` sets the same).
+//!
+//! Both the API and the storage origin (signed download URLs) trust them. A file that cannot
+//! be read, or PEM without a certificate, fails [`build`](ClientBuilder::build) with
+//! [`ErrorKind::Config`] naming it.
+//!
+//! ```no_run
+//! use codeocean::Client;
+//!
+//! # fn example() -> codeocean::Result<()> {
+//! // The company's CA, besides the platform's trust store.
+//! let client = Client::builder()
+//!     .domain("codeocean.acme.internal")
+//!     .token("…")
+//!     .add_root_certificates_file("/etc/acme/root-ca.pem")
+//!     .build()?;
+//!
+//! // The same from the environment: CODEOCEAN_DOMAIN, CODEOCEAN_TOKEN and
+//! // CODEOCEAN_CA_CERT=/etc/acme/root-ca.pem.
+//! let from_env = Client::from_env()?;
+//! # let _ = (client, from_env);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A certificate the client refuses is one line of [`ErrorKind::Connection`], never retried
+//! (nothing was sent, the token included), naming the host and what to do:
+//!
+//! ```text
+//! the certificate of HOST is signed by a CA this machine does not trust; if HOST uses a private CA, trust it with CODEOCEAN_CA_CERT=<file.pem> (the CLI's --ca-cert) or the system's trust store
+//! the certificate of HOST is for other.example, not HOST; check the domain
+//! the certificate of HOST expired on 2026-01-01 00:00:00 UTC; the server's certificate must be renewed (or this machine's clock is wrong)
+//! the certificate of HOST is not valid before 2099-01-01 00:00:00 UTC; this machine's clock is wrong (or the server's certificate is dated in the future)
+//! the server does not speak TLS; use http://HOST:PORT
+//! the server's answer is not HTTP; if it speaks only HTTPS, use https://HOST:PORT
+//! ```
+//!
+//! (A self-signed certificate reads as the first. With `native-tls` the names and dates are
+//! left out where the platform's library does not give them.)
+//!
+//! Over TLS the client speaks HTTP/2 with servers that offer it by ALPN
+//! ([`ClientBuilder::http2`], default [`DEFAULT_HTTP2`]): concurrent requests share one
+//! connection per origin instead of a TLS handshake each; `http2(false)` keeps to HTTP/1.1.
 //!
 //! # API decisions
 //!

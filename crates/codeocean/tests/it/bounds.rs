@@ -545,7 +545,8 @@ async fn a_temporary_resolver_failure_is_retried_not_final() {
 
 #[tokio::test]
 async fn tls_against_a_plain_http_server_says_to_use_http() {
-    let sim = sim(|_| {});
+    // Plain HTTP on purpose, whatever CODEOCEAN_TEST_TLS says.
+    let sim = sim(|c| c.tls = None);
     let port = sim.origin().rsplit(':').next().unwrap().to_owned();
     // A bare `127.0.0.1:PORT` means HTTPS; the simulator speaks plain HTTP.
     let c = Client::builder()

@@ -115,9 +115,7 @@ async fn files_of_another_source_are_fetched_again_and_replaced() {
 /// one part file per file tried.
 async fn interrupted(sim: &Simulator, id: &str, dest: &Path) {
     sim.set_faults("storage:truncate=1".parse().unwrap());
-    let once = Client::builder()
-        .domain(sim.origin())
-        .token(sim.token())
+    let once = builder(&sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -216,7 +214,14 @@ async fn the_simulator_honours_if_range_and_tags_differ_with_contents() {
     let sim = twin_sim(|_| {});
     let c = client(&sim);
     let (a, b) = two_runs(&sim, &c).await;
-    let http = reqwest::Client::new();
+    // Trusting the simulator's CA when it has one (`CODEOCEAN_TEST_TLS=1`).
+    let roots = sim
+        .ca_certificate_pem()
+        .map(|ca| reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
+    let http = reqwest::Client::builder()
+        .tls_certs_merge(roots)
+        .build()
+        .unwrap();
     let url = |id: &str| {
         let c = c.clone();
         let id = id.to_owned();

@@ -3,9 +3,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use codeocean::{Client, ErrorKind, NewDataAsset, Outcome, PollPolicy, RetryPolicy, RunRequest};
+use codeocean::{
+    Client, ClientBuilder, ErrorKind, NewDataAsset, Outcome, PollPolicy, RetryPolicy, RunRequest,
+};
 use codeocean_sim::catalogue::{Catalogue, Generated, Tree};
-use codeocean_sim::{ApiGeneration, Config, FaultSpec, Faults, RouteClass, Simulator};
+use codeocean_sim::{ApiGeneration, Config, FaultSpec, Faults, RouteClass, Simulator, Tls};
 
 mod bounds;
 mod errors;
@@ -14,41 +16,62 @@ mod hostile;
 mod integrity;
 mod props;
 mod scripted;
+mod tls;
 
 const HELLO: &str = "c0ffee00-0000-4000-8000-000000000001";
 const FAILS: &str = "c0ffee00-0000-4000-8000-000000000002";
 
+/// Whether this binary runs over HTTPS (`CODEOCEAN_TEST_TLS=1`, a second pass in CI): [`sim`]
+/// serves HTTPS with a generated CA, and [`builder`] (so [`client`]) trusts it.
+fn over_tls() -> bool {
+    std::env::var("CODEOCEAN_TEST_TLS").is_ok_and(|v| v == "1")
+}
+
+/// A simulator on a fast clock, over HTTPS when [`over_tls`]; `config` may change anything
+/// (`c.tls = None`: plain HTTP whatever the environment says).
 fn sim(config: impl FnOnce(&mut Config)) -> Simulator {
     let mut c = Config {
         time_scale: 1000.0,
         asset_ready_after: Duration::from_secs(5),
+        tls: over_tls().then_some(Tls::Generated),
         ..Config::new("test-token-123")
     };
     config(&mut c);
     Simulator::start(c).unwrap()
 }
 
-/// A client with fast retries and polls, as a test wants them.
+/// A builder for `sim`: its origin and token, and its CA trusted when it has one.
+fn builder(sim: &Simulator) -> ClientBuilder {
+    let b = Client::builder().domain(sim.origin()).token(sim.token());
+    match sim.ca_certificate_pem() {
+        Some(ca) => b.add_root_certificates(ca),
+        None => b,
+    }
+}
+
+/// A client for `sim` with fast retries and polls, as a test wants them.
 fn client(sim: &Simulator) -> Client {
-    Client::builder()
-        .domain(sim.origin())
-        .token(sim.token())
-        .retry_policy(
-            RetryPolicy::default()
-                .max_retries(8)
-                .initial_backoff(Duration::from_millis(5))
-                .max_backoff(Duration::from_millis(50))
-                .max_retry_after(Duration::from_secs(5)),
-        )
-        .poll_policy(
-            PollPolicy::default()
-                .initial_interval(Duration::from_millis(5))
-                .max_interval(Duration::from_millis(50))
-                .factor(1.5)
-                .max_wait(Some(Duration::from_secs(30))),
-        )
-        .build()
-        .unwrap()
+    fast(builder(sim))
+}
+
+/// `b` with fast retries and polls, built.
+fn fast(b: ClientBuilder) -> Client {
+    b.retry_policy(
+        RetryPolicy::default()
+            .max_retries(8)
+            .initial_backoff(Duration::from_millis(5))
+            .max_backoff(Duration::from_millis(50))
+            .max_retry_after(Duration::from_secs(5)),
+    )
+    .poll_policy(
+        PollPolicy::default()
+            .initial_interval(Duration::from_millis(5))
+            .max_interval(Duration::from_millis(50))
+            .factor(1.5)
+            .max_wait(Some(Duration::from_secs(30))),
+    )
+    .build()
+    .unwrap()
 }
 
 async fn finished_run(c: &Client, capsule: &str) -> String {
@@ -245,9 +268,7 @@ async fn a_partial_file_is_resumed_with_range() {
         .read(0, u64::MAX);
     // Interrupted half-way: the body ends early and no retry is allowed.
     sim.set_faults("storage:truncate=1".parse().unwrap());
-    let once = Client::builder()
-        .domain(sim.origin())
-        .token(sim.token())
+    let once = builder(&sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -301,9 +322,7 @@ async fn an_incomplete_download_is_an_error_that_carries_its_summary() {
     let id = finished_run(&c, HELLO).await;
     // Every body ends early and no retry is allowed: the file fails for good.
     sim.set_faults("storage:truncate=1".parse().unwrap());
-    let once = Client::builder()
-        .domain(sim.origin())
-        .token(sim.token())
+    let once = builder(&sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -506,9 +525,7 @@ async fn a_run_is_never_resent_after_a_503_or_a_reset() {
 #[tokio::test]
 async fn errors_name_the_operation_and_never_the_token() {
     let sim = sim(|c| c.faults = "results:html=1".parse().unwrap());
-    let c = Client::builder()
-        .domain(sim.origin())
-        .token(sim.token())
+    let c = builder(&sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -526,11 +543,7 @@ async fn errors_name_the_operation_and_never_the_token() {
         assert!(!text.contains(sim.token()), "token leaked: {text}");
     }
 
-    let wrong = Client::builder()
-        .domain(sim.origin())
-        .token("wrong")
-        .build()
-        .unwrap();
+    let wrong = builder(&sim).token("wrong").build().unwrap();
     let err = wrong.get_capsule(HELLO).await.unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.id(), Some(HELLO));
