@@ -602,3 +602,26 @@ fn an_expired_certificate_is_refused_in_one_line_with_its_date() {
         "{line}"
     );
 }
+
+/// `http://` to a server that speaks only HTTPS: one line saying to use `https://`, at once.
+#[test]
+fn http_against_an_https_server_says_to_use_https_in_one_line() {
+    let sim = tls_sim();
+    let hostport = sim.origin().strip_prefix("https://").unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let out = output(
+        cmd(None)
+            .args(["--domain", &format!("http://{hostport}"), "--token", TOKEN])
+            .args(["capsule", "get", OK_CAPSULE]),
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("use https://{hostport}")),
+        "{out:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{out:?}"
+    );
+}
