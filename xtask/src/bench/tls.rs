@@ -617,7 +617,7 @@ mod tests {
     #[test]
     fn the_stats_give_connections_without_the_benchs_own_and_the_http2_share() {
         let stats = json!({
-            "counts": {"list_computation_results": 3, "storage_get": 5},
+            "counts": {"a_listing": 3, "storage_get": 5},
             "api_connections": 2,
             "storage_connections": 1,
             "http2_requests": 6,
