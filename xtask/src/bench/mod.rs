@@ -239,7 +239,9 @@ pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
                     .to_owned()
             };
             let note = format!(
-                "Rerun at `{}` with `{}` ({}; load average {} at start, {} at end;                  {elapsed:.0} s): the machine facts at the top are those of the run that                  wrote the other sections.",
+                "From a partial run at `{}` with `{}` ({}; load average {} at start, {} at \
+                 end; {elapsed:.0} s): the machine facts at the top are those of the run that \
+                 wrote the other sections.",
                 fact("commit"),
                 opts.command,
                 fact("date"),
