@@ -57,8 +57,9 @@ pub enum Command {
     ///
     /// Builds in release mode, benchmarks the CLI and crate against the Python SDK, curl and the
     /// critical-path bound on a local simulator (transfers, CPU per call, concurrent waiters,
-    /// build cost beside a baseline commit, scaling), and writes BENCHMARKS.md and
-    /// BENCHMARKS-scaling.svg beside it.
+    /// build cost beside a baseline commit, scaling, HTTPS beside plain HTTP with HTTP/2 on and
+    /// off), and writes BENCHMARKS.md and BENCHMARKS-scaling.svg beside it; with --only, the
+    /// sections run replace theirs in the existing report.
     Bench(bench::Args),
     /// Write the listings of the published libraries' public APIs (api/*.txt)
     ///
