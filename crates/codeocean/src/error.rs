@@ -748,6 +748,7 @@ fn bad_certificate_text(text: &str) -> Option<BadCertificate> {
     } else if any(&[
         "notvalidforname",
         "hostname mismatch",
+        "ip address mismatch",
         "not valid for name",
         "certificate is not valid for",
     ]) {
