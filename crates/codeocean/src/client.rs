@@ -342,7 +342,11 @@ impl RootCertificates {
                 let checked = der.map_err(|e| e.to_string()).and_then(|der| {
                     rustls::RootCertStore::empty()
                         .add(der)
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| match e {
+                            // Not "invalid peer certificate: …": no peer is involved yet.
+                            rustls::Error::InvalidCertificate(c) => format!("{c:?}"),
+                            e => e.to_string(),
+                        })
                 });
                 if let Err(e) = checked {
                     return Err(config(format!(
