@@ -1284,6 +1284,19 @@ mod tests {
     fn debug_never_shows_the_token() {
         let b = Client::builder().domain("x.example").token("s3cr3t-token");
         assert!(!format!("{b:?}").contains("s3cr3t"));
+        // Root certificates show as their size or file, never their text.
+        let with_roots = b
+            .clone()
+            .add_root_certificates("-----BEGIN CERTIFICATE-----")
+            .add_root_certificates_file("/etc/acme/ca.pem")
+            .http2(false);
+        let shown = format!("{with_roots:?}");
+        assert!(
+            shown.contains(
+                r#"root_certificates: [Pem(27 bytes), File("/etc/acme/ca.pem")], http2: false"#
+            ),
+            "{shown}"
+        );
         let c = b.build().unwrap();
         assert!(!format!("{c:?}").contains("s3cr3t"));
         assert!(!format!("{:?}", c.raw()).contains("s3cr3t"));
