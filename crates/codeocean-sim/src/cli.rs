@@ -200,8 +200,15 @@ fn read_pem(
     path: &Path,
     check: impl FnOnce(&str) -> Result<(), String>,
 ) -> Result<String, String> {
-    let pem = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| format!("{flag} {}: cannot read it: {e}", path.display()))?;
+    let pem = String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "{flag} {}: not PEM but binary (DER?); convert it, e.g. `openssl x509 -in FILE \
+             -inform der` or `openssl pkey -in FILE -inform der`",
+            path.display()
+        )
+    })?;
     check(&pem).map_err(|e| format!("{flag} {}: {e}", path.display()))?;
     Ok(pem)
 }

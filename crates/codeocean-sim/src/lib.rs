@@ -43,9 +43,10 @@
 //! ```
 //!
 //! From the shell: `codeocean-sim --token t --tls` prints its usual three lines with `https://`
-//! ([`Simulator::banner`]) and a fourth, `CA certificate /tmp/codeocean-sim-PORT-ca.pem` (`--ca-out FILE` chooses the
-//! file), e.g. for `curl --cacert FILE` or `CODEOCEAN_CA_CERT=FILE codeocean ...`;
-//! `--tls-cert FILE --tls-key FILE` serves a given pair. [`Stats`] counts connections per origin
+//! ([`Simulator::banner`]) and a fourth, `CA certificate /tmp/codeocean-sim-PORT-ca.pem`
+//! (`--ca-out FILE` chooses the file), for `curl --cacert FILE` or
+//! `CODEOCEAN_CA_CERT=FILE codeocean ...`; `--tls-cert FILE --tls-key FILE` serves a given pair
+//! (no fourth line). [`Stats`] counts connections per origin
 //! and requests over HTTP/2, and each [`RecordedRequest`] carries its HTTP version.
 
 mod admin;
@@ -148,7 +149,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults with this token: built-in catalogue, real time, both API generations, no
-    /// faults, one-hour URLs, loopback on free ports.
+    /// faults, one-hour URLs, loopback on free ports, plain HTTP.
     pub fn new(token: impl Into<String>) -> Self {
         Self {
             token: token.into(),

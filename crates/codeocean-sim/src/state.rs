@@ -60,7 +60,8 @@ pub struct Stats {
     pub storage_requests_with_authorization: u64,
     /// Bytes of file content sent by the storage origin (before injected faults cut them).
     pub storage_bytes: u64,
-    /// TCP connections the API origin accepted (over TLS, handshakes that failed included).
+    /// TCP connections the API origin accepted (`/__sim` admin requests' and, over TLS, those
+    /// whose handshake failed included).
     pub api_connections: u64,
     /// TCP connections the storage origin accepted (over TLS, handshakes that failed included).
     pub storage_connections: u64,

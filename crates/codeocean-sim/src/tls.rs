@@ -2,7 +2,7 @@
 //!
 //! With [`Config::tls`](crate::Config::tls) set, the API and the storage origin serve HTTPS
 //! (rustls with the *ring* provider) with one certificate: a CA named `codeocean-sim local CA` and
-//! a leaf for `localhost`, `127.0.0.1`, `::1` and the listen host, both made at start
+//! a leaf for `localhost`, `127.0.0.1`, `::1` and the listen host (`--host`), both made at start
 //! ([`Tls::Generated`]), or a given pair ([`Tls::Pem`]). Both origins offer ALPN `h2` and
 //! `http/1.1`, so a client with HTTP/2 speaks HTTP/2 and any other HTTP/1.1; plain HTTP (no
 //! `tls`) stays HTTP/1.1. A client trusts the server through
@@ -221,11 +221,12 @@ pub(crate) struct Served {
 }
 
 /// The names the generated leaf is for: `localhost`, `127.0.0.1`, `::1`, and `host` unless it is
-/// one of them or unspecified (`0.0.0.0`, `::`).
+/// one of them (an unspecified `0.0.0.0` too: the origin printed names it, and a client on this
+/// machine that connects to it checks the certificate for it).
 fn generated_names(host: IpAddr) -> Vec<String> {
     let mut names = vec!["localhost".to_owned(), "127.0.0.1".into(), "::1".into()];
     let host = host.to_string();
-    if !names.contains(&host) && !host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified()) {
+    if !names.contains(&host) {
         names.push(host);
     }
     names
@@ -339,7 +340,10 @@ mod tests {
         let names = |h: &str| generated_names(h.parse().unwrap());
         assert_eq!(names("127.0.0.1"), ["localhost", "127.0.0.1", "::1"]);
         assert_eq!(names("::1"), ["localhost", "127.0.0.1", "::1"]);
-        assert_eq!(names("0.0.0.0"), ["localhost", "127.0.0.1", "::1"]);
+        assert_eq!(
+            names("0.0.0.0"),
+            ["localhost", "127.0.0.1", "::1", "0.0.0.0"]
+        );
         assert_eq!(
             names("10.1.2.3"),
             ["localhost", "127.0.0.1", "::1", "10.1.2.3"]

@@ -536,6 +536,8 @@ fn tls_flag_mistakes_exit_2_naming_what_is_wrong() {
     let cert = TempFile::new("flags-cert.pem", &leaf.cert_chain_pem);
     let key = TempFile::new("flags-key.pem", &leaf.key_pem);
     let garbage = TempFile::new("flags-garbage.pem", "hello\n");
+    let der = TempFile::new("flags-cert.der", "");
+    std::fs::write(&der.0, [0x30u8, 0x82, 0x01, 0xff, 0xfe, 0x00]).unwrap();
     let missing = "/nonexistent/codeocean-sim/cert.pem";
     let cases: Vec<(Vec<&str>, Vec<String>)> = vec![
         (
@@ -562,6 +564,13 @@ fn tls_flag_mistakes_exit_2_naming_what_is_wrong() {
             vec![
                 format!("--tls-key {}", garbage.path()),
                 "not a PEM private key".into(),
+            ],
+        ),
+        (
+            vec!["--tls-cert", der.path(), "--tls-key", key.path()],
+            vec![
+                format!("--tls-cert {}", der.path()),
+                "not PEM but binary (DER?)".into(),
             ],
         ),
         (
