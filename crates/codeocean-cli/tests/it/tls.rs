@@ -116,16 +116,36 @@ fn the_whole_job_runs_over_https_with_http1_only() {
     whole_job(Trust::Flag, &["--http1"]);
 }
 
+/// `CODEOCEAN_HTTP1` is a switch: 1, true, yes mean HTTP/1.1 only; 0, false, no leave the
+/// default; anything else is a usage error.
 #[test]
 fn codeocean_http1_in_the_environment_is_read_as_a_switch() {
     let sim = tls_sim();
-    for value in ["1", "true", "yes"] {
+    let default = if codeocean::DEFAULT_HTTP2 {
+        "HTTP/2.0"
+    } else {
+        "HTTP/1.1"
+    };
+    for (value, version) in [
+        ("1", "HTTP/1.1"),
+        ("true", "HTTP/1.1"),
+        ("yes", "HTTP/1.1"),
+        ("0", default),
+        ("false", default),
+        ("no", default),
+    ] {
+        sim.clear_requests();
         let out = output(
             trusting(&sim, Trust::Flag)
                 .env("CODEOCEAN_HTTP1", value)
                 .args(["capsule", "get", OK_CAPSULE]),
         );
         assert_eq!(out.code, 0, "CODEOCEAN_HTTP1={value}: {out:?}");
+        assert_eq!(
+            versions(&sim),
+            [("api", version.to_owned())].into(),
+            "CODEOCEAN_HTTP1={value}"
+        );
     }
     let out = output(
         trusting(&sim, Trust::Flag)
