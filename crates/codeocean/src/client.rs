@@ -287,8 +287,19 @@ impl fmt::Debug for RootCertificates {
 }
 
 impl RootCertificates {
+    /// Without a TLS feature there is nothing to trust with.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    fn load(&self) -> Result<Vec<Root>> {
+        Err(Error::new(
+            ErrorKind::Config,
+            "configuring the client",
+            "root certificates need a TLS feature of the crate (rustls or native-tls)",
+        ))
+    }
+
     /// The certificates, or the configuration error naming where they were to come from.
-    fn load(&self) -> Result<Vec<reqwest::Certificate>> {
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    fn load(&self) -> Result<Vec<Root>> {
         let config = |m: String| Error::new(ErrorKind::Config, "configuring the client", m);
         let (pem, whence) = match self {
             Self::Pem(pem) => (
@@ -618,10 +629,7 @@ pub const CA_CERT_ENV: &str = "CODEOCEAN_CA_CERT";
 /// `builder` trusting `roots` besides the platform's store (rustls: the platform verifier keeps
 /// its store, `SSL_CERT_FILE` included; native-tls: the system library's).
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
-fn trust(
-    builder: reqwest::ClientBuilder,
-    roots: &[reqwest::Certificate],
-) -> reqwest::ClientBuilder {
+fn trust(builder: reqwest::ClientBuilder, roots: &[Root]) -> reqwest::ClientBuilder {
     if roots.is_empty() {
         builder
     } else {
@@ -629,24 +637,22 @@ fn trust(
     }
 }
 
-/// Without a TLS feature there is nothing to trust with; `build` refuses extra roots.
+/// Without a TLS feature there is nothing to trust with (`build` refuses extra roots).
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-fn trust(
-    builder: reqwest::ClientBuilder,
-    _roots: &[reqwest::Certificate],
-) -> reqwest::ClientBuilder {
+fn trust(builder: reqwest::ClientBuilder, _roots: &[Root]) -> reqwest::ClientBuilder {
     builder
 }
 
+/// A CA certificate to trust.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+type Root = reqwest::Certificate;
+
+/// Without a TLS feature, no certificate is ever made.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+type Root = std::convert::Infallible;
+
 /// reqwest refused to build a client: with extra roots, most likely over them.
-fn build_error(roots: &[reqwest::Certificate], e: reqwest::Error) -> Error {
-    if cfg!(not(any(feature = "rustls", feature = "native-tls"))) && !roots.is_empty() {
-        return Error::new(
-            ErrorKind::Config,
-            "configuring the client",
-            "root certificates need a TLS feature of the crate (rustls or native-tls)",
-        );
-    }
+fn build_error(roots: &[Root], e: reqwest::Error) -> Error {
     if !roots.is_empty() {
         return Error::new(
             ErrorKind::Config,
