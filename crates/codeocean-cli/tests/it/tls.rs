@@ -1,6 +1,8 @@
 //! HTTPS end to end: the whole job against the simulator over TLS, trusting its CA through
-//! `--ca-cert` or `CODEOCEAN_CA_CERT`; an untrusted CA and a CA file that is missing or not PEM,
-//! each said in one line; `codeocean sim --tls` and `demo --tls`; `--http1`.
+//! `--ca-cert` or `CODEOCEAN_CA_CERT`; each refusal in one line (an untrusted CA, another
+//! host's certificate, an expired one, `http://` to an HTTPS server) and a CA file that is
+//! missing or not PEM (exit 2); `codeocean sim --tls` and `demo --tls`; `--http1` and
+//! `CODEOCEAN_HTTP1`; the resume command keeping the flags.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
