@@ -365,7 +365,7 @@ fn in_cli_words(line: &str) -> String {
 
 /// A library error with its causes, on one line ([`codeocean::DisplayErrorContext`]).
 pub(crate) fn full(e: &codeocean::Error) -> String {
-    codeocean::DisplayErrorContext(e).to_string()
+    in_cli_words(&codeocean::DisplayErrorContext(e).to_string())
 }
 
 /// An error message as the terminal may show it: it quotes server text (a file name, an error
@@ -420,6 +420,22 @@ mod tests {
             "writing to stdout: Connection refused (os error 111)"
         );
         assert_eq!(super::chain_line(&anyhow::anyhow!("")), "");
+    }
+
+    /// The library's untrusted-CA advice, in the CLI's words; other lines are left alone.
+    #[test]
+    fn the_ca_advice_names_the_flag_first() {
+        assert_eq!(
+            super::in_cli_words(
+                "the certificate of h is signed by a CA this machine does not trust; if h uses a \
+                 private CA, trust it with CODEOCEAN_CA_CERT=<file.pem> (the CLI's --ca-cert) or \
+                 the system's trust store"
+            ),
+            "the certificate of h is signed by a CA this machine does not trust; if h uses a \
+             private CA, trust it with --ca-cert FILE (or CODEOCEAN_CA_CERT=FILE) or the \
+             system's trust store"
+        );
+        assert_eq!(super::in_cli_words("HTTP 404"), "HTTP 404");
     }
 
     #[test]

@@ -287,8 +287,19 @@ impl fmt::Debug for RootCertificates {
 }
 
 impl RootCertificates {
+    /// Without a TLS feature there is nothing to trust with.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    fn load(&self) -> Result<Vec<Root>> {
+        Err(Error::new(
+            ErrorKind::Config,
+            "configuring the client",
+            "root certificates need a TLS feature of the crate (rustls or native-tls)",
+        ))
+    }
+
     /// The certificates, or the configuration error naming where they were to come from.
-    fn load(&self) -> Result<Vec<reqwest::Certificate>> {
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    fn load(&self) -> Result<Vec<Root>> {
         let config = |m: String| Error::new(ErrorKind::Config, "configuring the client", m);
         let (pem, whence) = match self {
             Self::Pem(pem) => (
@@ -331,7 +342,11 @@ impl RootCertificates {
                 let checked = der.map_err(|e| e.to_string()).and_then(|der| {
                     rustls::RootCertStore::empty()
                         .add(der)
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| match e {
+                            // Not "invalid peer certificate: …": no peer is involved yet.
+                            rustls::Error::InvalidCertificate(c) => format!("{c:?}"),
+                            e => e.to_string(),
+                        })
                 });
                 if let Err(e) = checked {
                     return Err(config(format!(
@@ -618,10 +633,7 @@ pub const CA_CERT_ENV: &str = "CODEOCEAN_CA_CERT";
 /// `builder` trusting `roots` besides the platform's store (rustls: the platform verifier keeps
 /// its store, `SSL_CERT_FILE` included; native-tls: the system library's).
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
-fn trust(
-    builder: reqwest::ClientBuilder,
-    roots: &[reqwest::Certificate],
-) -> reqwest::ClientBuilder {
+fn trust(builder: reqwest::ClientBuilder, roots: &[Root]) -> reqwest::ClientBuilder {
     if roots.is_empty() {
         builder
     } else {
@@ -629,24 +641,22 @@ fn trust(
     }
 }
 
-/// Without a TLS feature there is nothing to trust with; `build` refuses extra roots.
+/// Without a TLS feature there is nothing to trust with (`build` refuses extra roots).
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-fn trust(
-    builder: reqwest::ClientBuilder,
-    _roots: &[reqwest::Certificate],
-) -> reqwest::ClientBuilder {
+fn trust(builder: reqwest::ClientBuilder, _roots: &[Root]) -> reqwest::ClientBuilder {
     builder
 }
 
+/// A CA certificate to trust.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+type Root = reqwest::Certificate;
+
+/// Without a TLS feature, no certificate is ever made.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+type Root = std::convert::Infallible;
+
 /// reqwest refused to build a client: with extra roots, most likely over them.
-fn build_error(roots: &[reqwest::Certificate], e: reqwest::Error) -> Error {
-    if cfg!(not(any(feature = "rustls", feature = "native-tls"))) && !roots.is_empty() {
-        return Error::new(
-            ErrorKind::Config,
-            "configuring the client",
-            "root certificates need a TLS feature of the crate (rustls or native-tls)",
-        );
-    }
+fn build_error(roots: &[Root], e: reqwest::Error) -> Error {
     if !roots.is_empty() {
         return Error::new(
             ErrorKind::Config,
@@ -1274,6 +1284,19 @@ mod tests {
     fn debug_never_shows_the_token() {
         let b = Client::builder().domain("x.example").token("s3cr3t-token");
         assert!(!format!("{b:?}").contains("s3cr3t"));
+        // Root certificates show as their size or file, never their text.
+        let with_roots = b
+            .clone()
+            .add_root_certificates("-----BEGIN CERTIFICATE-----")
+            .add_root_certificates_file("/etc/acme/ca.pem")
+            .http2(false);
+        let shown = format!("{with_roots:?}");
+        assert!(
+            shown.contains(
+                r#"root_certificates: [Pem(27 bytes), File("/etc/acme/ca.pem")], http2: false"#
+            ),
+            "{shown}"
+        );
         let c = b.build().unwrap();
         assert!(!format!("{c:?}").contains("s3cr3t"));
         assert!(!format!("{:?}", c.raw()).contains("s3cr3t"));

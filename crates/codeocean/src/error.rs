@@ -678,10 +678,10 @@ fn bad_certificate(e: &reqwest::Error) -> Option<BadCertificate> {
     let chain = || std::iter::successors(std::error::Error::source(e), |s| s.source());
     #[cfg(feature = "rustls")]
     {
-        if let Some(rustls::Error::InvalidCertificate(c)) = chain().find_map(rustls_error) {
-            if let Some(bad) = from_rustls(c) {
-                return Some(bad);
-            }
+        if let Some(rustls::Error::InvalidCertificate(c)) = chain().find_map(rustls_error)
+            && let Some(bad) = from_rustls(c)
+        {
+            return Some(bad);
         }
     }
     chain().find_map(|s| bad_certificate_text(&s.to_string()))
@@ -748,6 +748,7 @@ fn bad_certificate_text(text: &str) -> Option<BadCertificate> {
     } else if any(&[
         "notvalidforname",
         "hostname mismatch",
+        "ip address mismatch",
         "not valid for name",
         "certificate is not valid for",
     ]) {

@@ -1,6 +1,8 @@
 //! HTTPS end to end: the whole job against the simulator over TLS, trusting its CA through
-//! `--ca-cert` or `CODEOCEAN_CA_CERT`; an untrusted CA and a CA file that is missing or not PEM,
-//! each said in one line; `codeocean sim --tls` and `demo --tls`; `--http1`.
+//! `--ca-cert` or `CODEOCEAN_CA_CERT`; each refusal in one line (an untrusted CA, another
+//! host's certificate, an expired one, `http://` to an HTTPS server) and a CA file that is
+//! missing or not PEM (exit 2); `codeocean sim --tls` and `demo --tls`; `--http1` and
+//! `CODEOCEAN_HTTP1`; the resume command keeping the flags.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
@@ -116,16 +118,36 @@ fn the_whole_job_runs_over_https_with_http1_only() {
     whole_job(Trust::Flag, &["--http1"]);
 }
 
+/// `CODEOCEAN_HTTP1` is a switch: 1, true, yes mean HTTP/1.1 only; 0, false, no leave the
+/// default; anything else is a usage error.
 #[test]
 fn codeocean_http1_in_the_environment_is_read_as_a_switch() {
     let sim = tls_sim();
-    for value in ["1", "true", "yes"] {
+    let default = if codeocean::DEFAULT_HTTP2 {
+        "HTTP/2.0"
+    } else {
+        "HTTP/1.1"
+    };
+    for (value, version) in [
+        ("1", "HTTP/1.1"),
+        ("true", "HTTP/1.1"),
+        ("yes", "HTTP/1.1"),
+        ("0", default),
+        ("false", default),
+        ("no", default),
+    ] {
+        sim.clear_requests();
         let out = output(
             trusting(&sim, Trust::Flag)
                 .env("CODEOCEAN_HTTP1", value)
                 .args(["capsule", "get", OK_CAPSULE]),
         );
         assert_eq!(out.code, 0, "CODEOCEAN_HTTP1={value}: {out:?}");
+        assert_eq!(
+            versions(&sim),
+            [("api", version.to_owned())].into(),
+            "CODEOCEAN_HTTP1={value}"
+        );
     }
     let out = output(
         trusting(&sim, Trust::Flag)

@@ -115,7 +115,7 @@ async fn files_of_another_source_are_fetched_again_and_replaced() {
 /// one part file per file tried.
 async fn interrupted(sim: &Simulator, id: &str, dest: &Path) {
     sim.set_faults("storage:truncate=1".parse().unwrap());
-    let once = builder(&sim)
+    let once = builder(sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
