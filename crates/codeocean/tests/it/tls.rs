@@ -367,6 +367,9 @@ async fn ca_cert_is_read_from_the_environment() {
     ];
     if cfg!(target_os = "linux") {
         cases.push((Some(("SSL_CERT_FILE", &ca)), "ok"));
+        // Read instead of the system's store: no certificate at all, no client.
+        // Read instead of the system's store: a file without the CA is no trust at all.
+        cases.push((Some(("SSL_CERT_FILE", &gone)), "untrusted"));
     }
     for (var, want) in cases {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap());
