@@ -655,19 +655,22 @@ type Root = reqwest::Certificate;
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 type Root = std::convert::Infallible;
 
-/// reqwest refused to build a client: with extra roots, most likely over them.
+/// reqwest refused to build a client: a configuration error (of the extra roots, most likely,
+/// when there are any).
 fn build_error(roots: &[Root], e: reqwest::Error) -> Error {
-    if !roots.is_empty() {
-        return Error::new(
-            ErrorKind::Config,
-            "configuring the client",
-            format!(
-                "the client cannot be built with the CA certificates given ({})",
-                crate::DisplayErrorContext(&e.without_url())
-            ),
-        );
-    }
-    from_reqwest("configuring the client", e)
+    let with = if roots.is_empty() {
+        ""
+    } else {
+        " with the CA certificates given"
+    };
+    Error::new(
+        ErrorKind::Config,
+        "configuring the client",
+        format!(
+            "the HTTP client cannot be built{with} ({})",
+            crate::DisplayErrorContext(&e.without_url())
+        ),
+    )
 }
 
 tokio::task_local! {

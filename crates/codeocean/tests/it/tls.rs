@@ -1,7 +1,8 @@
 //! The client over HTTPS: the whole job with the simulator's CA trusted (by PEM bytes, by file,
 //! by `CODEOCEAN_CA_CERT`), HTTP/2 by ALPN or HTTP/1.1, the refused certificates (untrusted
 //! issuer, self-signed, other names, expired, not yet valid) each one line that is never retried
-//! and never lets the token leave, and CA files that cannot be used.
+//! and never lets the token leave, `http://` to a server that speaks only HTTPS, and CA files
+//! that cannot be used.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -367,6 +368,9 @@ async fn ca_cert_is_read_from_the_environment() {
     ];
     if cfg!(target_os = "linux") {
         cases.push((Some(("SSL_CERT_FILE", &ca)), "ok"));
+        // Read instead of the system's store: no certificate at all, no client.
+        // Read instead of the system's store: a file without the CA is no trust at all.
+        cases.push((Some(("SSL_CERT_FILE", &gone)), "untrusted"));
     }
     for (var, want) in cases {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap());
