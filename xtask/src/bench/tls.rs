@@ -28,8 +28,26 @@ const TITLE: &str = "7. HTTPS: the result tree and one big file over TLS, HTTP/2
 /// Runs the case; its Markdown section.
 pub(crate) fn case(ctx: &Ctx<'_>) -> Result<String> {
     let tree = tree_part(ctx)?;
+    settle(ctx)?;
     let big = big_part(ctx)?;
     Ok(section(&tree, &big))
+}
+
+/// Removes the tree part's downloads (20 trees of the full case: 6 GB) and flushes what is still
+/// being written back, so that the big file's first rounds do not share the disk with them.
+fn settle(ctx: &Ctx<'_>) -> Result<()> {
+    for entry in std::fs::read_dir(&ctx.work)? {
+        let path = entry?.path();
+        let ours = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("tls-tree-"));
+        if ours && path.is_dir() {
+            std::fs::remove_dir_all(&path)?;
+        }
+    }
+    proc::output(&mut Command::new("sync"))?;
+    Ok(())
 }
 
 /// The measured tree: its description and rows (plain, HTTPS default, HTTPS `--http1`, crate).
