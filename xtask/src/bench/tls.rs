@@ -400,10 +400,15 @@ fn compare(what: &str, p: &Pair) -> String {
         ("HTTP/1.1", h, d)
     };
     let (won, rounds) = p.rounds_won();
+    let pct = (1.0 - winner / loser) * 100.0;
+    let pct = if pct < 10.0 {
+        format!("{pct:.1}")
+    } else {
+        format!("{pct:.0}")
+    };
     format!(
-        "{what}: {who} took {:.0} % less time ({winner:.3} s against {loser:.3} s, medians; \
-         faster in {won} of {rounds} rounds)",
-        (1.0 - winner / loser) * 100.0
+        "{what}: {who} took {pct} % less time ({winner:.3} s against {loser:.3} s, medians; \
+         faster in {won} of {rounds} rounds)"
     )
 }
 
@@ -467,8 +472,8 @@ fn verdict(tree: &Pair, big: &Pair) -> String {
         String::new()
     } else {
         format!(
-            " On {} the faster did not win every round but one: that difference is within the \
-             noise of this machine; rerun on an idle one before acting on it.",
+            " On {} the faster won fewer than all rounds but one: there the two are even, \
+             within the noise of this machine.",
             shaky.join(" and ")
         )
     };
@@ -725,8 +730,8 @@ mod tests {
         let v = verdict(&pair(flat(1.0), flat(2.0)), &p);
         assert!(
             v.contains(
-                "On the big file the faster did not win every round but one: that difference \
-                 is within the noise of this machine"
+                "On the big file the faster won fewer than all rounds but one: there the two \
+                 are even, within the noise of this machine."
             ),
             "{v}"
         );
@@ -743,7 +748,7 @@ mod tests {
         assert!(v.starts_with("**Neither is the faster over both**"), "{v}");
         assert!(v.contains("favours HTTP/2, the default, so"), "{v}");
         assert!(
-            v.contains("the big file: HTTP/1.1 took 9 % less time"),
+            v.contains("the big file: HTTP/1.1 took 9.1 % less time"),
             "{v}"
         );
         assert!(
