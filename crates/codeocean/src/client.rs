@@ -523,8 +523,13 @@ impl ClientBuilder {
     }
 
     /// Whether to speak HTTP/2 with servers that offer it over TLS (ALPN), to the API and the
-    /// storage origin alike (default [`DEFAULT_HTTP2`]): concurrent requests then share one
-    /// connection instead of opening one TLS connection each. `false` is HTTP/1.1 only. Plain
+    /// storage origin alike (default [`DEFAULT_HTTP2`], `false`: HTTP/1.1 only).
+    ///
+    /// HTTP/1.1 is the default because `cargo xtask bench` (`BENCHMARKS.md`, section 7) found
+    /// it as fast as HTTP/2 on many small requests (a tree of 2,000 files) and faster on big
+    /// bodies (a 1 GiB file), where HTTP/2's flow control paces the download. `http2(true)`
+    /// multiplexes the client's concurrent requests on one connection per origin (fewer
+    /// connections and TLS handshakes), for servers or proxies that limit connections. Plain
     /// `http://` is HTTP/1.1 either way.
     pub fn http2(mut self, enabled: bool) -> Self {
         self.http2 = enabled;
@@ -624,8 +629,8 @@ impl ClientBuilder {
 }
 
 /// Whether a client speaks HTTP/2 with servers that offer it over TLS unless told otherwise
-/// ([`ClientBuilder::http2`]).
-pub const DEFAULT_HTTP2: bool = true;
+/// ([`ClientBuilder::http2`]): no, HTTP/1.1, the faster in `BENCHMARKS.md` section 7.
+pub const DEFAULT_HTTP2: bool = false;
 
 /// The environment variable [`Client::builder_from_env`] reads a CA certificate file from.
 pub const CA_CERT_ENV: &str = "CODEOCEAN_CA_CERT";
@@ -1292,11 +1297,11 @@ mod tests {
             .clone()
             .add_root_certificates("-----BEGIN CERTIFICATE-----")
             .add_root_certificates_file("/etc/acme/ca.pem")
-            .http2(false);
+            .http2(true);
         let shown = format!("{with_roots:?}");
         assert!(
             shown.contains(
-                r#"root_certificates: [Pem(27 bytes), File("/etc/acme/ca.pem")], http2: false"#
+                r#"root_certificates: [Pem(27 bytes), File("/etc/acme/ca.pem")], http2: true"#
             ),
             "{shown}"
         );

@@ -135,9 +135,13 @@
 //! (A self-signed certificate reads as the first. With `native-tls` the names and dates are
 //! left out where the platform's library does not give them.)
 //!
-//! Over TLS the client speaks HTTP/2 with servers that offer it by ALPN
-//! ([`ClientBuilder::http2`], default [`DEFAULT_HTTP2`]): concurrent requests share one
-//! connection per origin instead of a TLS handshake each; `http2(false)` keeps to HTTP/1.1.
+//! The client speaks HTTP/1.1 by default ([`DEFAULT_HTTP2`] is `false`): `cargo xtask bench`
+//! (`BENCHMARKS.md`, section 7) found it as fast as HTTP/2 on many small requests and faster
+//! on big bodies, where HTTP/2's flow control paces the download.
+//! [`ClientBuilder::http2(true)`](ClientBuilder::http2) speaks HTTP/2 with servers that offer
+//! it over TLS (ALPN), multiplexing the client's concurrent requests on one connection per
+//! origin (fewer connections and TLS handshakes), for servers or proxies that limit
+//! connections.
 //!
 //! # API decisions
 //!
