@@ -141,16 +141,16 @@ pub(crate) struct Cli {
         help_heading = GLOBAL
     )]
     pub(crate) ca_certs: Vec<PathBuf>,
-    /// HTTP/1.1 only, never HTTP/2 (for a proxy that mishandles HTTP/2).
+    /// Speak HTTP/2 with servers that offer it over TLS (default: HTTP/1.1).
     #[arg(
         long,
         global = true,
-        env = "CODEOCEAN_HTTP1",
+        env = "CODEOCEAN_HTTP2",
         hide_env_values = true,
         value_parser = clap::builder::BoolishValueParser::new(),
         help_heading = GLOBAL
     )]
-    pub(crate) http1: bool,
+    pub(crate) http2: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

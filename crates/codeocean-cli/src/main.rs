@@ -80,8 +80,8 @@ pub(crate) struct Ctx {
     pub(crate) walk: codeocean::WalkLimits,
     /// Extra CA certificates to trust: `--ca-cert` files, or `CODEOCEAN_CA_CERT`'s.
     ca_certs: CaCerts,
-    /// `--http1`: HTTP/1.1 only.
-    http1: bool,
+    /// `--http2`: HTTP/2 with servers that offer it over TLS (HTTP/1.1 otherwise).
+    http2: bool,
 }
 
 /// The PEM files of `--ca-cert` (or the one of `CODEOCEAN_CA_CERT`), checked when a client is
@@ -174,8 +174,8 @@ impl Ctx {
         if let Some(pem) = extra_pem {
             builder = builder.add_root_certificates(pem.as_bytes().to_vec());
         }
-        if self.http1 {
-            builder = builder.http2(false);
+        if self.http2 {
+            builder = builder.http2(true);
         }
         let client = builder
             .domain(domain)
@@ -295,7 +295,7 @@ fn main() -> ExitCode {
         request_timeout: cli.request_timeout,
         walk: cli.command.walk_caps().limits(),
         ca_certs,
-        http1: cli.http1,
+        http2: cli.http2,
     };
     let verbose = cli.verbose > 0;
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -219,8 +219,8 @@ pub(crate) fn shell_word(word: &str) -> String {
 }
 
 /// The command that waits for this computation again (and downloads, as asked): the flags that
-/// matter, never the token; `--domain`, `--ca-cert` and `--http1` when they were given as flags
-/// rather than by `CODEOCEAN_DOMAIN`, `CODEOCEAN_CA_CERT` and `CODEOCEAN_HTTP1`.
+/// matter, never the token; `--domain`, `--ca-cert` and `--http2` when they were given as flags
+/// rather than by `CODEOCEAN_DOMAIN`, `CODEOCEAN_CA_CERT` and `CODEOCEAN_HTTP2`.
 fn resume_command(ctx: &Ctx, id: &str, download: Option<&Path>) -> String {
     let mut words = vec!["codeocean".to_owned()];
     if let Some(domain) = &ctx.domain
@@ -236,8 +236,8 @@ fn resume_command(ctx: &Ctx, id: &str, download: Option<&Path>) -> String {
             ]);
         }
     }
-    if ctx.http1 && std::env::var_os("CODEOCEAN_HTTP1").is_none() {
-        words.push("--http1".to_owned());
+    if ctx.http2 && std::env::var_os("CODEOCEAN_HTTP2").is_none() {
+        words.push("--http2".to_owned());
     }
     if ctx.json {
         words.push("--json".to_owned());

@@ -609,7 +609,7 @@ fn the_readme_commands_run_as_shown() {
             .current_dir(dir.path())
             .env("CODEOCEAN_DOMAIN", sim.origin())
             .env("CODEOCEAN_TOKEN", sim.token())
-            .env_remove("CODEOCEAN_HTTP1")
+            .env_remove("CODEOCEAN_HTTP2")
             // `sim --tls` writes its CA under the temporary folder: this one.
             .env("TMPDIR", dir.path())
             .stdout(std::process::Stdio::piped())

@@ -1,8 +1,8 @@
 //! HTTPS end to end: the whole job against the simulator over TLS, trusting its CA through
 //! `--ca-cert` or `CODEOCEAN_CA_CERT`; each refusal in one line (an untrusted CA, another
 //! host's certificate, an expired one, `http://` to an HTTPS server) and a CA file that is
-//! missing or not PEM (exit 2); `codeocean sim --tls` and `demo --tls`; `--http1` and
-//! `CODEOCEAN_HTTP1`; the resume command keeping the flags.
+//! missing or not PEM (exit 2); `codeocean sim --tls` and `demo --tls`; HTTP/1.1 by default,
+//! HTTP/2 with `--http2` or `CODEOCEAN_HTTP2`; the resume command keeping the flags.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
@@ -114,44 +114,39 @@ fn the_whole_job_runs_over_https_trusting_the_ca_through_codeocean_ca_cert() {
 }
 
 #[test]
-fn the_whole_job_runs_over_https_with_http1_only() {
-    whole_job(Trust::Flag, &["--http1"]);
+fn the_whole_job_runs_over_https_with_http2() {
+    whole_job(Trust::Flag, &["--http2"]);
 }
 
-/// `CODEOCEAN_HTTP1` is a switch: 1, true, yes mean HTTP/1.1 only; 0, false, no leave the
-/// default; anything else is a usage error.
+/// `CODEOCEAN_HTTP2` is a switch: 1, true, yes mean HTTP/2 where the server offers it; 0,
+/// false, no leave the default (HTTP/1.1); anything else is a usage error.
 #[test]
-fn codeocean_http1_in_the_environment_is_read_as_a_switch() {
+fn codeocean_http2_in_the_environment_is_read_as_a_switch() {
     let sim = tls_sim();
-    let default = if codeocean::DEFAULT_HTTP2 {
-        "HTTP/2.0"
-    } else {
-        "HTTP/1.1"
-    };
     for (value, version) in [
-        ("1", "HTTP/1.1"),
-        ("true", "HTTP/1.1"),
-        ("yes", "HTTP/1.1"),
-        ("0", default),
-        ("false", default),
-        ("no", default),
+        ("1", "HTTP/2.0"),
+        ("true", "HTTP/2.0"),
+        ("yes", "HTTP/2.0"),
+        ("0", "HTTP/1.1"),
+        ("false", "HTTP/1.1"),
+        ("no", "HTTP/1.1"),
     ] {
         sim.clear_requests();
         let out = output(
             trusting(&sim, Trust::Flag)
-                .env("CODEOCEAN_HTTP1", value)
+                .env("CODEOCEAN_HTTP2", value)
                 .args(["capsule", "get", OK_CAPSULE]),
         );
-        assert_eq!(out.code, 0, "CODEOCEAN_HTTP1={value}: {out:?}");
+        assert_eq!(out.code, 0, "CODEOCEAN_HTTP2={value}: {out:?}");
         assert_eq!(
             versions(&sim),
             [("api", version.to_owned())].into(),
-            "CODEOCEAN_HTTP1={value}"
+            "CODEOCEAN_HTTP2={value}"
         );
     }
     let out = output(
         trusting(&sim, Trust::Flag)
-            .env("CODEOCEAN_HTTP1", "perhaps")
+            .env("CODEOCEAN_HTTP2", "perhaps")
             .args(["capsule", "get", OK_CAPSULE]),
     );
     assert_eq!(out.code, 2, "{out:?}");
@@ -456,10 +451,10 @@ fn versions(sim: &Simulator) -> std::collections::BTreeSet<(&'static str, String
         .collect()
 }
 
-/// `--http1` speaks HTTP/1.1 to both origins over TLS, though they offer HTTP/2; without it
-/// the client follows the library's default (`codeocean::DEFAULT_HTTP2`: HTTP/2 when offered).
+/// By default the CLI speaks HTTP/1.1 to both origins over TLS, though they offer HTTP/2 (the
+/// library's default, `codeocean::DEFAULT_HTTP2`); `--http2` takes HTTP/2 from both.
 #[test]
-fn http1_keeps_to_http_1_1_over_tls_and_the_default_takes_http2() {
+fn the_default_keeps_to_http_1_1_over_tls_and_http2_takes_http2() {
     let sim = tls_sim();
     let dir = tempfile::tempdir().unwrap();
     let id = crate::finished_run(&sim, OK_CAPSULE);
@@ -472,26 +467,22 @@ fn http1_keeps_to_http_1_1_over_tls_and_the_default_takes_http2() {
         )
     };
     sim.clear_requests();
-    let out = download(&["--http1"], "http1");
+    let out = download(&[], "default");
     assert_eq!(out.code, 0, "{out:?}");
     let http1 = "HTTP/1.1".to_owned();
     assert_eq!(
         versions(&sim),
-        [("api", http1.clone()), ("storage", http1.clone())].into(),
-        "--http1"
+        [("api", http1.clone()), ("storage", http1)].into(),
+        "by default"
     );
     sim.clear_requests();
-    let out = download(&[], "default");
+    let out = download(&["--http2"], "http2");
     assert_eq!(out.code, 0, "{out:?}");
-    let default = if codeocean::DEFAULT_HTTP2 {
-        "HTTP/2.0".to_owned()
-    } else {
-        http1
-    };
+    let http2 = "HTTP/2.0".to_owned();
     assert_eq!(
         versions(&sim),
-        [("api", default.clone()), ("storage", default)].into(),
-        "by default"
+        [("api", http2.clone()), ("storage", http2)].into(),
+        "--http2"
     );
 }
 
@@ -511,10 +502,10 @@ fn codeocean_test_tls_switches_the_shared_simulator_to_https() {
     assert_eq!(out.code, 0, "{out:?}");
 }
 
-/// The command printed to resume a wait keeps `--ca-cert` and `--http1` given as flags (so it
+/// The command printed to resume a wait keeps `--ca-cert` and `--http2` given as flags (so it
 /// works when pasted) and leaves out what came from the environment, as it does `--domain`.
 #[test]
-fn the_resume_command_keeps_ca_cert_and_http1_given_as_flags() {
+fn the_resume_command_keeps_ca_cert_and_http2_given_as_flags() {
     let sim = sim_with(|c| {
         c.tls = Some(Tls::Generated);
         c.time_scale = 1.0;
@@ -533,10 +524,10 @@ fn the_resume_command_keeps_ca_cert_and_http1_given_as_flags() {
         assert_eq!(out.code, 4, "{out:?}");
         json(&out)
     };
-    let v = wait(trusting(&sim, Trust::Flag).arg("--http1"));
+    let v = wait(trusting(&sim, Trust::Flag).arg("--http2"));
     let id = v["id"].as_str().unwrap();
     let resume = format!(
-        "codeocean --domain {} --ca-cert {} --http1 --json computation wait {id}",
+        "codeocean --domain {} --ca-cert {} --http2 --json computation wait {id}",
         sim.origin(),
         ca.display()
     );
@@ -548,7 +539,7 @@ fn the_resume_command_keeps_ca_cert_and_http1_given_as_flags() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(json(&out)["outcome"], "succeeded", "{out:?}");
 
-    let v = wait(trusting(&sim, Trust::Env).env("CODEOCEAN_HTTP1", "1"));
+    let v = wait(trusting(&sim, Trust::Env).env("CODEOCEAN_HTTP2", "1"));
     let id = v["id"].as_str().unwrap();
     assert_eq!(
         v["resume"],
