@@ -24,10 +24,10 @@
 //! 6. how time, requests and peak RSS grow with the number of files and the depth (`scaling.rs`,
 //!    with a chart, `BENCHMARKS-scaling.svg`);
 //! 7. HTTPS (`tls.rs`): case 1's tree from a simulator over plain HTTP and one with `--tls`, the
-//!    CLI over each (over HTTPS with its defaults, HTTP/2 offered, and with `--http1`) and the
-//!    crate over HTTPS, with the connections each origin accepted and the share of HTTP/2
-//!    requests; then one big file over HTTPS, default against `--http1`, beside curl; and which
-//!    default the numbers support.
+//!    CLI over each (over HTTPS with its defaults, HTTP/1.1, and with `--http2`) and the crate
+//!    over HTTPS, with the connections each origin accepted and the share of HTTP/2 requests;
+//!    then one big file over HTTPS, defaults against `--http2`, beside curl; and which default
+//!    the numbers support.
 //!
 //! `--quick` (CI) shrinks every case (200 files, a 64 MiB file, fewer calls and waiters, 100 and
 //! 1,000 files for the scaling), runs one repetition and skips the build case. `--only 3,4` runs
@@ -728,7 +728,7 @@ fn cli_download(
     cli_download_with(cli, env, &[], id, path, dest)
 }
 
-/// [`cli_download`] with global `flags` before the command (`--http1`).
+/// [`cli_download`] with global `flags` before the command (`--http2`).
 fn cli_download_with(
     cli: &Path,
     env: Vec<(String, String)>,

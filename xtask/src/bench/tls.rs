@@ -1,12 +1,14 @@
 //! Case 7, HTTPS: case 1's result tree (same spec, same latency fault) served by two simulators,
 //! one over plain HTTP and one started with `--tls`, downloaded by the CLI over plain HTTP (the
-//! baseline), over HTTPS with its defaults (HTTP/2 offered by ALPN), over HTTPS with `--http1`,
-//! and by the crate's `bench_download` example over HTTPS; then one big file over HTTPS, the
-//! CLI's default against `--http1`, with curl (`--cacert`) on the signed URL as the reference.
+//! baseline), over HTTPS with its defaults (HTTP/1.1, though HTTP/2 is offered by ALPN), over
+//! HTTPS with `--http2`, and by the crate's `bench_download` example over HTTPS (its defaults);
+//! then one big file over HTTPS, the CLI's defaults against `--http2`, with curl (`--cacert`) on
+//! the signed URL as the reference.
 //!
 //! Besides the times, each row reports what the simulator saw (`/__sim/stats`): the connections
 //! the API and the storage origin accepted, and the share of requests that came over HTTP/2.
-//! The section ends with which default the numbers support (the issue keeps the faster one).
+//! The section ends with which default the numbers support (the issue keeps the faster one);
+//! which row spoke which version it takes from that share, not from the row's name.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,7 +52,7 @@ fn settle(ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The measured tree: its description and rows (plain, HTTPS default, HTTPS `--http1`, crate).
+/// The measured tree: its description and rows (plain, HTTPS defaults, HTTPS `--http2`, crate).
 struct TreePart {
     files: u64,
     folders: u64,
@@ -59,7 +61,7 @@ struct TreePart {
     rows: Vec<Measured>,
 }
 
-/// The measured big file: rows curl, CLI default, CLI `--http1`.
+/// The measured big file: rows curl, CLI defaults, CLI `--http2`.
 struct BigPart {
     size: u64,
     rows: Vec<Measured>,
@@ -191,7 +193,7 @@ fn tree_part(ctx: &Ctx<'_>) -> Result<TreePart> {
         (
             &tls,
             cli(
-                "codeocean results download, https:// (defaults)",
+                "codeocean results download, https:// (defaults: HTTP/1.1)",
                 &tls,
                 &tls_id,
                 &[],
@@ -200,10 +202,10 @@ fn tree_part(ctx: &Ctx<'_>) -> Result<TreePart> {
         (
             &tls,
             cli(
-                "codeocean --http1 results download, https://",
+                &format!("codeocean {FLAG} results download, https://"),
                 &tls,
                 &tls_id,
-                &["--http1"],
+                &[FLAG],
             ),
         ),
         (&tls, crate_api),
@@ -280,8 +282,14 @@ fn big_part(ctx: &Ctx<'_>) -> Result<BigPart> {
     };
     let entries = [
         curl,
-        cli("codeocean results download, https:// (defaults)", &[]),
-        cli("codeocean --http1 results download, https://", &["--http1"]),
+        cli(
+            "codeocean results download, https:// (defaults: HTTP/1.1)",
+            &[],
+        ),
+        cli(
+            &format!("codeocean {FLAG} results download, https://"),
+            &[FLAG],
+        ),
     ];
     let own = own_connections(&sim)?;
     let reps = vec![ctx.opts.reps; entries.len()];
@@ -314,13 +322,47 @@ fn share(wire: &[Wire]) -> String {
     }
 }
 
-/// The facts of one side of a comparison (the default client, or `--http1`).
+/// The CLI's flag measured beside its defaults over HTTPS.
+const FLAG: &str = "--http2";
+
+/// An HTTP version a side of a comparison spoke, as the simulator saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Version {
+    Http1,
+    Http2,
+}
+
+impl Version {
+    fn name(self) -> &'static str {
+        match self {
+            Version::Http1 => "HTTP/1.1",
+            Version::Http2 => "HTTP/2",
+        }
+    }
+
+    fn other(self) -> Version {
+        match self {
+            Version::Http1 => Version::Http2,
+            Version::Http2 => Version::Http1,
+        }
+    }
+
+    /// What making this version the default takes.
+    fn switch(self) -> String {
+        format!(
+            "`DEFAULT_HTTP2 = {}` in `crates/codeocean/src/client.rs`",
+            self == Version::Http2
+        )
+    }
+}
+
+/// The facts of one side of a comparison (the CLI with its defaults, or with [`FLAG`]).
 #[derive(Clone, Debug)]
 struct Side {
     /// Wall times in the order of the rounds (the other side ran in the same rounds).
     secs: Vec<f64>,
-    /// The share of requests over HTTP/2 (largest of the repetitions).
-    http2: f64,
+    /// The share of requests over HTTP/2, 0 to 1, per repetition.
+    http2: Vec<f64>,
     /// API and storage connections (largest of the repetitions).
     api_connections: u64,
     storage_connections: u64,
@@ -330,7 +372,7 @@ impl Side {
     fn of(m: &Measured) -> Side {
         Side {
             secs: m.row.samples.iter().map(|s| s.secs).collect(),
-            http2: m.wire.iter().map(Wire::http2_share).fold(0.0, f64::max),
+            http2: m.wire.iter().map(Wire::http2_share).collect(),
             api_connections: m.wire.iter().map(|w| w.api_connections).max().unwrap_or(0),
             storage_connections: m
                 .wire
@@ -350,35 +392,108 @@ impl Side {
             n => (t[n / 2 - 1] + t[n / 2]) / 2.0,
         }
     }
+
+    /// The version this side spoke, from its HTTP/2 share (never from its row's name):
+    /// HTTP/1.1 when no request of any repetition came over HTTP/2, HTTP/2 when most of each
+    /// repetition's did, none for a mix.
+    fn version(&self) -> Option<Version> {
+        if self.http2.iter().all(|s| *s == 0.0) {
+            Some(Version::Http1)
+        } else if self.http2.iter().all(|s| *s > 0.5) {
+            Some(Version::Http2)
+        } else {
+            None
+        }
+    }
+
+    /// The largest HTTP/2 share of the repetitions, in percent.
+    fn max_share(&self) -> u64 {
+        (self.http2.iter().copied().fold(0.0, f64::max) * 100.0).round() as u64
+    }
 }
 
-/// One workload's comparison: the default client against `--http1`.
+/// One workload's comparison: HTTP/2 against HTTP/1.1, each side placed by the version it was
+/// measured speaking, and which of the two the CLI's defaults spoke (the other is [`FLAG`]).
 #[derive(Clone, Debug)]
 struct Pair {
-    default: Side,
+    http2: Side,
     http1: Side,
+    /// The version of the defaults' side.
+    default: Version,
 }
 
 impl Pair {
-    /// How much faster the default is, as a fraction of `--http1`'s time (negative: slower).
-    fn gain(&self) -> f64 {
-        1.0 - self.default.median() / self.http1.median()
+    /// The defaults' side against [`FLAG`]'s, or why they cannot be compared.
+    fn of(defaults: Side, flagged: Side) -> Result<Pair, String> {
+        match (defaults.version(), flagged.version()) {
+            (Some(Version::Http2), Some(Version::Http1)) => Ok(Pair {
+                http2: defaults,
+                http1: flagged,
+                default: Version::Http2,
+            }),
+            (Some(Version::Http1), Some(Version::Http2)) => Ok(Pair {
+                http2: flagged,
+                http1: defaults,
+                default: Version::Http1,
+            }),
+            (Some(d), Some(_)) => Err(format!(
+                "the CLI with its defaults and with `{FLAG}` both spoke {} only, so both HTTPS \
+                 rows measure the same thing",
+                d.name()
+            )),
+            _ => Err(format!(
+                "a side mixed HTTP/2 and HTTP/1.1 (at most {} % over HTTP/2 with the defaults, \
+                 {} % with `{FLAG}`)",
+                defaults.max_share(),
+                flagged.max_share()
+            )),
+        }
     }
 
-    /// Whether the default is the faster (median against median).
-    fn default_faster(&self) -> bool {
-        self.gain() >= 0.0
+    fn side(&self, v: Version) -> &Side {
+        match v {
+            Version::Http1 => &self.http1,
+            Version::Http2 => &self.http2,
+        }
+    }
+
+    /// How the side of `v` is called: the default, or the flag.
+    fn label(&self, v: Version) -> String {
+        if v == self.default {
+            "the default".into()
+        } else {
+            format!("`{FLAG}`")
+        }
+    }
+
+    /// The faster version, median against median (a tie goes to the default).
+    fn faster(&self) -> Version {
+        let d = self.side(self.default).median();
+        let o = self.side(self.default.other()).median();
+        if d <= o {
+            self.default
+        } else {
+            self.default.other()
+        }
+    }
+
+    /// How much less time the faster took, as a fraction of the slower's.
+    fn difference(&self) -> f64 {
+        let f = self.faster();
+        1.0 - self.side(f).median() / self.side(f.other()).median()
     }
 
     /// In how many of the rounds the median's winner was the faster of the two, and the rounds:
     /// the repetitions alternate, so round `i` of one side ran beside round `i` of the other.
     fn rounds_won(&self) -> (usize, usize) {
-        let pairs = self.default.secs.iter().zip(&self.http1.secs);
+        let d = &self.side(self.default).secs;
+        let o = &self.side(self.default.other()).secs;
+        let pairs = d.iter().zip(o);
         let rounds = pairs.len();
-        let won = if self.default_faster() {
-            pairs.filter(|(d, h)| d <= h).count()
+        let won = if self.faster() == self.default {
+            pairs.filter(|(d, o)| d <= o).count()
         } else {
-            pairs.filter(|(d, h)| h < d).count()
+            pairs.filter(|(d, o)| o < d).count()
         };
         (won, rounds)
     }
@@ -393,71 +508,94 @@ impl Pair {
 /// `the tree: HTTP/1.1 took 12 % less time (1.000 s against 1.136 s; faster in 4 of 5
 /// rounds)`-style words.
 fn compare(what: &str, p: &Pair) -> String {
-    let (d, h) = (p.default.median(), p.http1.median());
-    let (who, winner, loser) = if p.default_faster() {
-        ("HTTP/2", d, h)
-    } else {
-        ("HTTP/1.1", h, d)
-    };
+    let who = p.faster();
+    let (winner, loser) = (p.side(who).median(), p.side(who.other()).median());
     let (won, rounds) = p.rounds_won();
-    let pct = (1.0 - winner / loser) * 100.0;
+    let pct = p.difference() * 100.0;
     let pct = if pct < 10.0 {
         format!("{pct:.1}")
     } else {
         format!("{pct:.0}")
     };
     format!(
-        "{what}: {who} took {pct} % less time ({winner:.3} s against {loser:.3} s, medians; \
-         faster in {won} of {rounds} rounds)"
+        "{what}: {} took {pct} % less time ({winner:.3} s against {loser:.3} s, medians; \
+         faster in {won} of {rounds} rounds)",
+        who.name()
     )
 }
 
-/// What making HTTP/1.1 the default takes.
-const SWITCH: &str = "`DEFAULT_HTTP2 = false` in `crates/codeocean/src/client.rs`";
+/// The tree's and the big file's comparisons, or why there is none.
+fn comparisons(tree: &[Measured], big: &[Measured]) -> Option<Result<(Pair, Pair), String>> {
+    let (t, b) = (pair(tree, 1, 2)?, pair(big, 1, 2)?);
+    Some(match (t, b) {
+        (Ok(t), Ok(b)) if t.default == b.default => Ok((t, b)),
+        (Ok(_), Ok(_)) => Err(
+            "the defaults spoke another version for the tree than for the \
+                               big file"
+                .into(),
+        ),
+        (Err(e), _) => Err(format!("on the tree, {e}")),
+        (_, Err(e)) => Err(format!("on the big file, {e}")),
+    })
+}
+
+/// What a run without a comparison says.
+fn no_comparison(why: &str) -> String {
+    format!(
+        "**No comparison in this run**: {why}. The comparison needs the defaults to speak one \
+         of HTTP/1.1 and HTTP/2 over TLS and `{FLAG}` the other (`ClientBuilder::http2`)."
+    )
+}
 
 /// Which default the two comparisons support, and why, in words. "Faster" is median against
 /// median, as the issue asks to keep the faster; how often the faster won its rounds says how
-/// far to trust it.
+/// far to trust it. Which side is which version comes from what was measured.
 fn verdict(tree: &Pair, big: &Pair) -> String {
-    if tree.default.http2 == 0.0 && big.default.http2 == 0.0 {
-        return "**No comparison in this run**: the default client sent no request over HTTP/2, \
-                so it already speaks HTTP/1.1 only and both HTTPS rows measure the same thing. \
-                The command line has no switch that turns HTTP/2 on (only `--http1` turns it \
-                off); the comparison needs a build whose default offers `h2` \
-                (`ClientBuilder::http2`)."
-            .into();
-    }
     let words = format!(
         "{}; {}",
         compare("the tree", tree),
         compare("the big file", big)
     );
-    let decision = match (tree.default_faster(), big.default_faster()) {
-        (true, true) => format!(
-            "**HTTP/2 (the default) is the faster over both**, so the numbers support keeping \
-             it as the default: {words}."
+    let default = tree.default;
+    let decision = match (tree.faster(), big.faster()) {
+        (t, b) if t == b && t == default => format!(
+            "**{} (the default) is the faster over both**, so the numbers support keeping it \
+             as the default: {words}.",
+            t.name()
         ),
-        (false, false) => format!(
-            "**HTTP/1.1 (`--http1`) is the faster over both**, so the numbers support making \
-             HTTP/1.1 the default ({SWITCH}): {words}."
+        (t, b) if t == b => format!(
+            "**{} (`{FLAG}`) is the faster over both**, so the numbers support making {} the \
+             default ({}): {words}.",
+            t.name(),
+            t.name(),
+            t.switch()
         ),
-        (h2_faster_on_tree, _) => {
-            let keep = if tree.gain().abs() >= big.gain().abs() {
-                h2_faster_on_tree
+        (t, b) => {
+            let keep = if tree.difference() >= big.difference() {
+                t
             } else {
-                !h2_faster_on_tree
+                b
             };
             format!(
                 "**Neither is the faster over both** ({words}). The larger relative difference \
                  favours {}. The two workloads load different clients: the tree is mostly API \
                  requests, the big file is storage alone, and the API and the storage origin \
-                 have a `reqwest` client each, so HTTP/2 to the API with HTTP/1.1 to storage \
-                 (one `http2` setting per client) would take the better of both.",
-                if keep {
-                    "HTTP/2, the default, so that is the default these numbers support"
+                 have a `reqwest` client each, so {} to the API with {} to storage (one \
+                 `http2` setting per client) would take the better of both.",
+                if keep == default {
+                    format!(
+                        "{}, the default, so that is the default these numbers support",
+                        keep.name()
+                    )
                 } else {
-                    "HTTP/1.1, so these numbers support making it the default"
-                }
+                    format!(
+                        "{}, so these numbers support making it the default ({})",
+                        keep.name(),
+                        keep.switch()
+                    )
+                },
+                t.name(),
+                b.name()
             )
         }
     };
@@ -466,7 +604,7 @@ fn verdict(tree: &Pair, big: &Pair) -> String {
         .filter(|(_, p)| !p.consistent())
         .map(|(what, _)| what)
         .collect();
-    let caveat = if tree.default.secs.len() < 3 {
+    let caveat = if tree.http1.secs.len() < 3 {
         " Fewer than three repetitions: no telling a difference from noise.".to_owned()
     } else if shaky.is_empty() {
         String::new()
@@ -478,17 +616,19 @@ fn verdict(tree: &Pair, big: &Pair) -> String {
         )
     };
     let why = format!(
-        "With HTTP/2 the CLI opened {} API connection(s) for the tree against {} with \
-         `--http1`: over HTTP/1.1 each of the API requests in flight at once (up to 32) needs a \
-         connection of its own, and each new one costs a TCP and a TLS handshake, while HTTP/2 \
-         multiplexes them on one. On storage it opened {} connection(s) against {}. The big file \
-         is one stream: over HTTP/2 its body is cut into DATA frames and paced by the stream's \
-         and the connection's flow-control windows, which the client reopens with \
-         WINDOW_UPDATEs as it reads; over HTTP/1.1 the body goes straight onto the TLS \
+        "Over HTTP/2 ({}) the CLI opened {} API connection(s) for the tree against {} over \
+         HTTP/1.1 ({}): over HTTP/1.1 each of the API requests in flight at once (up to 32) \
+         needs a connection of its own, and each new one costs a TCP and a TLS handshake, \
+         while HTTP/2 multiplexes them on one. On storage it opened {} connection(s) against \
+         {}. The big file is one stream: over HTTP/2 its body is cut into DATA frames and paced \
+         by the stream's and the connection's flow-control windows, which the client reopens \
+         with WINDOW_UPDATEs as it reads; over HTTP/1.1 the body goes straight onto the TLS \
          connection.",
-        tree.default.api_connections,
+        tree.label(Version::Http2),
+        tree.http2.api_connections,
         tree.http1.api_connections,
-        tree.default.storage_connections,
+        tree.label(Version::Http1),
+        tree.http2.storage_connections,
         tree.http1.storage_connections,
     );
     format!("{decision}{caveat}\n\n{why}")
@@ -554,7 +694,7 @@ fn section(tree: &TreePart, big: &BigPart) -> String {
     let _ = writeln!(
         out,
         "\nOne file of {} ({} bytes) over HTTPS, no injected latency: the CLI with its \
-         defaults against `--http1`, and curl on the signed URL (obtained once with \
+         defaults against `{FLAG}`, and curl on the signed URL (obtained once with \
          `codeocean results url`, the CA given with `--cacert`; curl picks its HTTP version by \
          ALPN itself, see its HTTP/2 share) as the reference. HTTP/2's flow control can cost \
          storage throughput, so the default must be the faster here too.\n",
@@ -596,21 +736,21 @@ fn section(tree: &TreePart, big: &BigPart) -> String {
         ],
         &rows,
     );
-    match (pair(&tree.rows, 1, 2), pair(&big.rows, 1, 2)) {
-        (Some(t), Some(b)) => {
+    match comparisons(&tree.rows, &big.rows) {
+        Some(Ok((t, b))) => {
             let _ = writeln!(out, "\n{}\n", verdict(&t, &b));
         }
-        _ => out.push('\n'),
+        Some(Err(why)) => {
+            let _ = writeln!(out, "\n{}\n", no_comparison(&why));
+        }
+        None => out.push('\n'),
     }
     out
 }
 
-/// The default row `d` against the `--http1` row `h`.
-fn pair(rows: &[Measured], d: usize, h: usize) -> Option<Pair> {
-    Some(Pair {
-        default: Side::of(rows.get(d)?),
-        http1: Side::of(rows.get(h)?),
-    })
+/// The defaults' row `d` against the [`FLAG`] row `f`, if both were measured.
+fn pair(rows: &[Measured], d: usize, f: usize) -> Option<Result<Pair, String>> {
+    Some(Pair::of(Side::of(rows.get(d)?), Side::of(rows.get(f)?)))
 }
 
 #[cfg(test)]
@@ -622,18 +762,16 @@ mod tests {
     fn side(secs: &[f64], http2: f64, api: u64) -> Side {
         Side {
             secs: secs.to_vec(),
-            http2,
+            http2: vec![http2; secs.len()],
             api_connections: api,
             storage_connections: 1,
         }
     }
 
-    /// A comparison over five rounds: the default's times, then `--http1`'s.
-    fn pair(default: [f64; 5], http1: [f64; 5]) -> Pair {
-        Pair {
-            default: side(&default, 1.0, 1),
-            http1: side(&http1, 0.0, 32),
-        }
+    /// A comparison over five rounds as the bench runs it: the defaults' times (HTTP/1.1 over
+    /// 32 API connections), then `--http2`'s (HTTP/2 over one).
+    fn pair(defaults: [f64; 5], http2: [f64; 5]) -> Pair {
+        Pair::of(side(&defaults, 0.0, 32), side(&http2, 1.0, 1)).unwrap()
     }
 
     /// Every round the same time.
@@ -686,45 +824,70 @@ mod tests {
     }
 
     #[test]
-    fn http2_faster_over_both_keeps_the_default() {
+    fn http1_the_default_faster_over_both_keeps_the_default() {
         let v = verdict(&pair(flat(1.0), flat(2.0)), &pair(flat(1.0), flat(1.1)));
         assert!(
-            v.starts_with("**HTTP/2 (the default) is the faster over both**"),
-            "{v}"
-        );
-        assert!(
-            v.contains(
-                "the tree: HTTP/2 took 50 % less time (1.000 s against 2.000 s, medians; faster \
-                 in 5 of 5 rounds)"
+            v.starts_with(
+                "**HTTP/1.1 (the default) is the faster over both**, so the numbers support \
+                 keeping it as the default: "
             ),
             "{v}"
         );
         assert!(
-            v.contains("1 API connection(s) for the tree against 32"),
+            v.contains(
+                "the tree: HTTP/1.1 took 50 % less time (1.000 s against 2.000 s, medians; \
+                 faster in 5 of 5 rounds)"
+            ),
             "{v}"
         );
+        assert!(
+            v.contains(
+                "Over HTTP/2 (`--http2`) the CLI opened 1 API connection(s) for the tree against \
+                 32 over HTTP/1.1 (the default)"
+            ),
+            "{v}"
+        );
+        assert!(!v.contains("DEFAULT_HTTP2"), "{v}");
         assert!(!v.contains("noise"), "{v}");
     }
 
     #[test]
-    fn http1_faster_over_both_asks_for_the_other_default() {
+    fn http2_faster_over_both_asks_for_the_other_default() {
         let v = verdict(&pair(flat(2.0), flat(1.0)), &pair(flat(1.2), flat(1.0)));
         assert!(
-            v.starts_with("**HTTP/1.1 (`--http1`) is the faster over both**"),
+            v.starts_with("**HTTP/2 (`--http2`) is the faster over both**"),
             "{v}"
         );
-        assert!(v.contains("`DEFAULT_HTTP2 = false`"), "{v}");
+        assert!(v.contains("`DEFAULT_HTTP2 = true`"), "{v}");
         assert!(
-            v.contains("the big file: HTTP/1.1 took 17 % less time (1.000 s against 1.200 s"),
+            v.contains("the big file: HTTP/2 took 17 % less time (1.000 s against 1.200 s"),
             "{v}"
         );
     }
 
+    /// Which side is HTTP/2 comes from the share measured: defaults that spoke HTTP/2 (a build
+    /// with `DEFAULT_HTTP2 = true`) against a row that spoke HTTP/1.1 read the other way round.
+    #[test]
+    fn the_sides_are_told_by_the_version_measured_not_by_the_row() {
+        let p = |d: [f64; 5], f: [f64; 5]| Pair::of(side(&d, 1.0, 1), side(&f, 0.0, 32)).unwrap();
+        let t = p(flat(1.0), flat(2.0));
+        assert_eq!(t.default, Version::Http2);
+        assert_eq!(t.http2.secs, flat(1.0));
+        let v = verdict(&t, &p(flat(1.0), flat(1.1)));
+        assert!(
+            v.starts_with("**HTTP/2 (the default) is the faster over both**"),
+            "{v}"
+        );
+        assert!(v.contains("the tree: HTTP/2 took 50 % less time"), "{v}");
+        let v = verdict(&p(flat(2.0), flat(1.0)), &p(flat(2.0), flat(1.0)));
+        assert!(v.contains("`DEFAULT_HTTP2 = false`"), "{v}");
+    }
+
     #[test]
     fn rounds_are_paired_and_a_split_count_is_called_noise() {
-        // The median favours HTTP/1.1, which wins 3 of 5 rounds.
+        // The median favours HTTP/2, which wins 3 of 5 rounds.
         let p = pair([1.0, 1.1, 1.3, 1.2, 0.9], [1.1, 1.0, 1.0, 1.0, 1.2]);
-        assert!(!p.default_faster());
+        assert_eq!(p.faster(), Version::Http2);
         assert_eq!(p.rounds_won(), (3, 5));
         assert!(!p.consistent());
         let v = verdict(&pair(flat(1.0), flat(2.0)), &p);
@@ -739,32 +902,44 @@ mod tests {
         let p = pair([1.0, 1.1, 1.3, 1.2, 1.2], [1.1, 1.0, 1.0, 1.0, 1.0]);
         assert_eq!(p.rounds_won(), (4, 5));
         assert!(p.consistent());
+        // A tie goes to the default.
+        let p = pair(flat(1.0), flat(1.0));
+        assert_eq!(p.faster(), Version::Http1);
+        assert_eq!(p.rounds_won(), (5, 5));
     }
 
     #[test]
     fn a_split_result_names_both_and_follows_the_larger_difference() {
-        // HTTP/2 wins the tree by 50 %, loses the big file by 9 %.
+        // HTTP/1.1 (the default) wins the tree by 50 %, loses the big file by 9 %.
         let v = verdict(&pair(flat(1.0), flat(2.0)), &pair(flat(1.1), flat(1.0)));
         assert!(v.starts_with("**Neither is the faster over both**"), "{v}");
-        assert!(v.contains("favours HTTP/2, the default, so"), "{v}");
+        assert!(v.contains("favours HTTP/1.1, the default, so"), "{v}");
         assert!(
-            v.contains("the big file: HTTP/1.1 took 9.1 % less time"),
+            v.contains("the big file: HTTP/2 took 9.1 % less time"),
+            "{v}"
+        );
+        assert!(
+            v.contains("HTTP/1.1 to the API with HTTP/2 to storage"),
+            "{v}"
+        );
+        // HTTP/2 wins the tree by 50 %, loses the big file by 4.8 %.
+        let v = verdict(&pair(flat(2.0), flat(1.0)), &pair(flat(1.0), flat(1.05)));
+        assert!(
+            v.contains(
+                "favours HTTP/2, so these numbers support making it the default \
+                 (`DEFAULT_HTTP2 = true`"
+            ),
             "{v}"
         );
         assert!(
             v.contains("HTTP/2 to the API with HTTP/1.1 to storage"),
             "{v}"
         );
-        let v = verdict(&pair(flat(1.05), flat(1.1)), &pair(flat(2.0), flat(1.0)));
-        assert!(v.contains("favours HTTP/1.1, so"), "{v}");
     }
 
     #[test]
     fn one_repetition_is_called_a_hint() {
-        let one = |d: f64, h: f64| Pair {
-            default: side(&[d], 1.0, 1),
-            http1: side(&[h], 0.0, 32),
-        };
+        let one = |d: f64, h: f64| Pair::of(side(&[d], 0.0, 32), side(&[h], 1.0, 1)).unwrap();
         let v = verdict(&one(1.0, 2.0), &one(1.0, 2.0));
         assert!(
             v.contains("Fewer than three repetitions: no telling a difference from noise."),
@@ -773,12 +948,24 @@ mod tests {
     }
 
     #[test]
-    fn a_default_without_http2_says_there_is_nothing_to_compare() {
-        let mut t = pair(flat(1.0), flat(1.0));
-        t.default.http2 = 0.0;
-        let mut b = pair(flat(1.0), flat(1.0));
-        b.default.http2 = 0.0;
-        assert!(verdict(&t, &b).starts_with("**No comparison in this run**"));
+    fn one_version_on_both_sides_or_a_mix_is_nothing_to_compare() {
+        let e = Pair::of(side(&flat(1.0), 0.0, 32), side(&flat(1.0), 0.0, 32)).unwrap_err();
+        assert_eq!(
+            e,
+            "the CLI with its defaults and with `--http2` both spoke HTTP/1.1 only, so both \
+             HTTPS rows measure the same thing"
+        );
+        assert!(no_comparison(&e).starts_with("**No comparison in this run**: the CLI"));
+        let e = Pair::of(side(&flat(1.0), 1.0, 1), side(&flat(1.0), 1.0, 1)).unwrap_err();
+        assert!(e.contains("both spoke HTTP/2 only"), "{e}");
+        let mut mixed = side(&flat(1.0), 1.0, 1);
+        mixed.http2[2] = 0.0;
+        let e = Pair::of(side(&flat(1.0), 0.0, 32), mixed).unwrap_err();
+        assert!(e.contains("mixed HTTP/2 and HTTP/1.1"), "{e}");
+        assert!(
+            e.contains("0 % over HTTP/2 with the defaults, 100 % with"),
+            "{e}"
+        );
     }
 
     fn measured(name: &str, secs: f64, wire: Wire) -> Measured {
@@ -806,26 +993,30 @@ mod tests {
             http2_requests: h2,
             requests: 10,
         };
-        let tree = TreePart {
-            files: 200,
-            folders: 31,
-            bytes: 20_000_000,
-            fault: "all:latency=20".into(),
-            rows: vec![
-                measured("plain", 2.0, w(32, 0)),
-                measured("default", 2.2, w(1, 10)),
-                measured("http1", 2.6, w(32, 0)),
-                measured("crate", 2.1, w(1, 10)),
-            ],
+        let parts = |flagged: Wire| {
+            let tree = TreePart {
+                files: 200,
+                folders: 31,
+                bytes: 20_000_000,
+                fault: "all:latency=20".into(),
+                rows: vec![
+                    measured("plain", 2.0, w(32, 0)),
+                    measured("defaults", 2.2, w(32, 0)),
+                    measured("http2", 2.6, flagged),
+                    measured("crate", 2.1, w(32, 0)),
+                ],
+            };
+            let big = BigPart {
+                size: 64 << 20,
+                rows: vec![
+                    measured("curl", 0.1, w(0, 3)),
+                    measured("defaults", 0.2, w(1, 0)),
+                    measured("http2", 0.25, w(1, 10)),
+                ],
+            };
+            (tree, big)
         };
-        let big = BigPart {
-            size: 64 << 20,
-            rows: vec![
-                measured("curl", 0.1, w(0, 1)),
-                measured("default", 0.2, w(1, 3)),
-                measured("http1", 0.25, w(1, 0)),
-            ],
-        };
+        let (tree, big) = parts(w(1, 10));
         let text = section(&tree, &big);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], format!("## {TITLE}"));
@@ -836,20 +1027,43 @@ mod tests {
         );
         assert_eq!(
             lines[7],
-            "| default | 2.200 s | - | 1.10 | 1 | 2 | 100 % | 20.5 MB | 10 (storage_get 10) |"
+            "| defaults | 2.200 s | - | 1.10 | 32 | 2 | 0 % | 20.5 MB | 10 (storage_get 10) |"
+        );
+        assert_eq!(
+            lines[8],
+            "| http2 | 2.600 s | - | 1.30 | 1 | 2 | 100 % | 20.5 MB | 10 (storage_get 10) |"
         );
         assert!(
             text.contains("One file of 64 MiB (67108864 bytes) over HTTPS"),
             "{text}"
         );
         assert!(
-            text.contains("| default | 0.200 s | - | 0.34 GB/s | 0.50 | 2 | 30 % | 20.5 MB |"),
+            text.contains("the CLI with its defaults against `--http2`"),
             "{text}"
         );
         assert!(
-            text.contains("**HTTP/2 (the default) is the faster over both**"),
+            text.contains("| curl | 0.100 s | - | 0.67 GB/s | 1.00 | 2 | 30 % | 20.5 MB |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| defaults | 0.200 s | - | 0.34 GB/s | 0.50 | 2 | 0 % | 20.5 MB |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("**HTTP/1.1 (the default) is the faster over both**"),
             "{text}"
         );
         assert!(text.ends_with("connection.\n\n"), "{text:?}");
+        // A `--http2` that spoke HTTP/1.1 on the tree: nothing to compare.
+        let (tree, big) = parts(w(32, 0));
+        let text = section(&tree, &big);
+        assert!(
+            text.contains(
+                "\n**No comparison in this run**: on the tree, the CLI with its defaults and \
+                 with `--http2` both spoke HTTP/1.1 only"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("(`ClientBuilder::http2`).\n\n"), "{text:?}");
     }
 }
