@@ -104,6 +104,22 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Every `.rs` file below `dir`, depth first (none when `dir` does not exist): what the source
+/// scans of `xtask/tests/` read.
+pub fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
 /// Reads the spec as plain JSON, for the lints.
 pub fn load_spec(root: &Path) -> Result<Value> {
     let path = root.join(SPEC);

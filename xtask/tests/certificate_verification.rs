@@ -10,7 +10,6 @@
 //! review: a switch that turns verification off must have "insecure" in its name and be off by
 //! default (issue #23).
 
-use std::path::{Path, PathBuf};
 
 use proc_macro2::{TokenStream, TokenTree};
 
@@ -92,26 +91,12 @@ fn findings_in(file: &str, text: &str) -> Vec<Finding> {
         .collect()
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn no_library_turns_certificate_verification_off_or_replaces_the_trust_store() {
     let root = xtask::workspace_root();
     let mut files = Vec::new();
     for entry in std::fs::read_dir(root.join("crates")).unwrap() {
-        rust_files(&entry.unwrap().path().join("src"), &mut files);
+        xtask::rust_files(&entry.unwrap().path().join("src"), &mut files);
     }
     assert!(
         files.iter().any(|f| f.ends_with("codeocean/src/client.rs")),

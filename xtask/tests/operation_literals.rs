@@ -120,20 +120,6 @@ fn string_literals(tokens: TokenStream, out: &mut Vec<(usize, String)>) {
     }
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// The sources in scope: `crates/*/src/**/*.rs` and `xtask/src/**/*.rs`, generated files aside.
 fn sources(root: &Path) -> Vec<PathBuf> {
     let mut dirs = vec![root.join("xtask/src")];
@@ -142,7 +128,7 @@ fn sources(root: &Path) -> Vec<PathBuf> {
     }
     let mut files = Vec::new();
     for dir in dirs {
-        rust_files(&dir, &mut files);
+        xtask::rust_files(&dir, &mut files);
     }
     let generated: Vec<PathBuf> = xtask::OUTPUTS.iter().map(|f| root.join(f)).collect();
     files.retain(|f| !generated.contains(f));

@@ -767,26 +767,10 @@ fn bad_certificate_text(text: &str) -> Option<BadCertificate> {
     }
 }
 
-/// A time as `2026-11-30 06:12:00 UTC`.
+/// A time as HTTP writes it, `Thu, 01 Jan 2026 00:00:00 GMT` (httpdate: always UTC, whole
+/// seconds).
 fn utc_text(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's `civil_from_days`, for days since 1970-01-01 (no dates before it).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    httpdate::fmt_http_date(t)
 }
 
 #[cfg(test)]
@@ -882,10 +866,9 @@ mod tests {
     #[test]
     fn dates_are_utc_and_exact() {
         let at = |s| UNIX_EPOCH + Duration::from_secs(s);
-        assert_eq!(utc_text(at(0)), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc_text(at(951_782_400)), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc_text(at(1_798_761_599)), "2026-12-31 23:59:59 UTC");
-        assert_eq!(utc_text(at(4_107_542_400)), "2100-03-01 00:00:00 UTC");
+        assert_eq!(utc_text(at(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(utc_text(at(951_782_400)), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(utc_text(at(1_798_761_599)), "Thu, 31 Dec 2026 23:59:59 GMT");
     }
 
     #[test]

@@ -126,8 +126,8 @@
 //! ```text
 //! the certificate of HOST is signed by a CA this machine does not trust; if HOST uses a private CA, trust it with CODEOCEAN_CA_CERT=<file.pem> (the CLI's --ca-cert) or the system's trust store
 //! the certificate of HOST is for other.example, not HOST; check the domain
-//! the certificate of HOST expired on 2026-01-01 00:00:00 UTC; the server's certificate must be renewed (or this machine's clock is wrong)
-//! the certificate of HOST is not valid before 2099-01-01 00:00:00 UTC; this machine's clock is wrong (or the server's certificate is dated in the future)
+//! the certificate of HOST expired on Thu, 01 Jan 2026 00:00:00 GMT; the server's certificate must be renewed (or this machine's clock is wrong)
+//! the certificate of HOST is not valid before Thu, 01 Jan 2099 00:00:00 GMT; this machine's clock is wrong (or the server's certificate is dated in the future)
 //! the server does not speak TLS; use http://HOST:PORT
 //! the server's answer is not HTTP; if it speaks only HTTPS, use https://HOST:PORT
 //! ```
