@@ -10,7 +10,6 @@
 //! review: a switch that turns verification off must have "insecure" in its name and be off by
 //! default (issue #23).
 
-
 use proc_macro2::{TokenStream, TokenTree};
 
 /// The identifiers refused, each with why.
