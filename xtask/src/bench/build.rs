@@ -377,11 +377,15 @@ fn section(baseline: &str, built: &[Built]) -> String {
     .into_iter()
     .filter_map(|(kind, what)| {
         let (base, cur) = (find(Tree::Baseline, kind)?, find(Tree::Current, kind)?);
+        let change = (1.0 - cur.secs / base.secs) * 100.0;
+        let (amount, way) = if change >= 0.0 {
+            (change, "faster")
+        } else {
+            (-change, "slower")
+        };
         Some(format!(
-            "{what} is {:.0} % faster ({:.0} s → {:.0} s)",
-            (1.0 - cur.secs / base.secs) * 100.0,
-            base.secs,
-            cur.secs
+            "{what} is {amount:.0} % {way} ({:.0} s → {:.0} s)",
+            base.secs, cur.secs
         ))
     })
     .collect();
@@ -502,6 +506,21 @@ not json
              (290 s → 180 s), and the dev build of `codeocean` is 48 % faster (100 s → 52 s): \
              that ratio is the change's own effect. The 290 s recorded before was measured on a \
              busier machine, so a share of the speed-up against it is the machine's."
+        );
+    }
+
+    #[test]
+    fn a_slower_build_is_called_slower() {
+        let text = section(
+            "abc1234 x",
+            &[
+                built(Tree::Baseline, Kind::ReleaseCli, 100.0, 150, Some(1)),
+                built(Tree::Current, Kind::ReleaseCli, 110.0, 160, Some(1)),
+            ],
+        );
+        assert!(
+            text.contains("the CLI's release build is 10 % slower (100 s → 110 s)"),
+            "{text}"
         );
     }
 
