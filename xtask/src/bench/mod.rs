@@ -406,6 +406,24 @@ fn finished_run(ctx: &Ctx<'_>, sim: &Sim, capsule: &str) -> Result<String> {
         .with_context(|| format!("no computation id in {out}"))
 }
 
+/// The signed URL of the big file of computation `id`, as `codeocean results url` prints it
+/// (one call, so curl can fetch it); an error unless it starts with `scheme`.
+fn big_file_url(ctx: &Ctx<'_>, sim: &Sim, id: &str, scheme: &str) -> Result<String> {
+    let url = proc::output(Command::new(&ctx.bins.cli).envs(sim.env()).args([
+        "-q",
+        "results",
+        "url",
+        id,
+        fixture::BIG_FILE,
+    ]))?
+    .trim()
+    .to_owned();
+    if !url.starts_with(scheme) {
+        bail!("`codeocean results url` printed {url:?}, not a {scheme} URL");
+    }
+    Ok(url)
+}
+
 /// One tool of a case: its name, how to run it into a destination, and how to read its result.
 struct Entry {
     name: String,
@@ -504,18 +522,7 @@ fn big_case(ctx: &Ctx<'_>) -> Result<(Case, (f64, String))> {
     let size: u64 = if ctx.opts.quick { 64 << 20 } else { 1 << 30 };
     let sim = start_sim(ctx, "big", &fixture::big(size), &[])?;
     let id = finished_run(ctx, &sim, fixture::BIG_CAPSULE)?;
-    let url = proc::output(Command::new(&ctx.bins.cli).envs(sim.env()).args([
-        "-q",
-        "results",
-        "url",
-        &id,
-        fixture::BIG_FILE,
-    ]))?
-    .trim()
-    .to_owned();
-    if !url.starts_with("http") {
-        bail!("`codeocean results url` printed {url:?}");
-    }
+    let url = big_file_url(ctx, &sim, &id, "http")?;
     let env = sim.env();
     let (cli, id2) = (ctx.bins.cli.clone(), id.clone());
     let entries = vec![

@@ -20,8 +20,8 @@ use serde_json::Value;
 use super::proc::{self, Sim, Tool};
 use super::report::{self, Row};
 use super::{
-    Ctx, Entry, LATENCY_MS, alternate, alternate_on, cli_download_with, finished_run, fixture,
-    start_sim, tree_spec,
+    Ctx, Entry, LATENCY_MS, alternate, alternate_on, big_file_url, cli_download_with, finished_run,
+    fixture, start_sim, tree_spec,
 };
 
 /// The case's heading.
@@ -245,18 +245,7 @@ fn big_part(ctx: &Ctx<'_>) -> Result<BigPart> {
     let size: u64 = if ctx.opts.quick { 64 << 20 } else { 1 << 30 };
     let sim = start_tls_sim(ctx, "tls-big", &fixture::big(size), &[])?;
     let id = finished_run(ctx, &sim, fixture::BIG_CAPSULE)?;
-    let url = proc::output(Command::new(&ctx.bins.cli).envs(sim.env()).args([
-        "-q",
-        "results",
-        "url",
-        &id,
-        fixture::BIG_FILE,
-    ]))?
-    .trim()
-    .to_owned();
-    if !url.starts_with("https://") {
-        bail!("`codeocean results url` over TLS printed {url:?}, not an https:// URL");
-    }
+    let url = big_file_url(ctx, &sim, &id, "https://")?;
     let ca: PathBuf = sim.ca_cert.clone().context("a TLS simulator has a CA")?;
     let curl = Entry {
         name: "curl --cacert CA -o FILE (the signed URL)".into(),
