@@ -178,7 +178,8 @@ async fn set_config(State(st): St, body: axum::body::Bytes) -> Response {
             d.api = api;
         }
         if let Some(f) = update.faults {
-            d.faults = f;
+            // Limiters are not carried in JSON: classes with equal limits share one.
+            d.faults = f.share_limits();
         }
         if let Some(t) = update.url_ttl_secs {
             d.url_ttl = Duration::from_secs(t);

@@ -7,13 +7,33 @@
 //! On the command line a spec reads `CLASS:key=value,key=value`, e.g.
 //! `--fault storage:reset=0.05,truncate=0.05`, `--fault all:latency=20ms,jitter=5ms` or
 //! `--fault search:lie_has_more=1`.
+//!
+//! Two faults are limits rather than draws, so tests and benchmarks can play a strict server:
+//!
+//! - `rate=N[,burst=B]`: a token bucket of `B` tokens (default `max(1, ceil(N))`) refilled at
+//!   `N` per second on the real clock (not the simulated one), one bucket per API token (the
+//!   Basic user name of a valid token; requests without valid auth, and the storage origin's,
+//!   share one anonymous bucket). A request that finds its bucket empty gets `429` with
+//!   `Retry-After` (the whole seconds until a token is there, at least 1) and takes no token.
+//! - `max_inflight=N[,inflight_status=503]`: a request arriving while `N` requests of the same
+//!   scope are being served gets `429` with `Retry-After: 1` (or `503`); a request's slot is held
+//!   from its arrival (injected latency included) until its response, body included, has been
+//!   sent or dropped, so a stalled body keeps its slot.
+//!
+//! The scope of both: `all:rate=100` (or [`Faults::all`]) gives every class one shared
+//! [`Limiter`], as a real server's limit is across the API (and one count of requests in flight);
+//! a spec set for one class (`storage:max_inflight=4`) gets a limiter of its own. Faults set as
+//! JSON (`POST /__sim/config`) share a limiter between the classes whose limit settings are
+//! equal ([`Faults::share_limits`]). Refusals are counted in the tally (`rate_limited`,
+//! `inflight_refused`); a refused request draws no other fault.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +127,19 @@ pub struct FaultSpec {
     /// Probability that a search answers `has_more: true` with a `next_token` leading back to
     /// the same page (search class): a client that trusts it pages forever.
     pub lie_has_more: f64,
+    /// Requests per second of the token bucket (per API token); `0`: no rate limit.
+    pub rate: f64,
+    /// Tokens the bucket holds; `0`: `max(1, ceil(rate))`.
+    pub burst: u32,
+    /// Requests served at once; `0`: no limit.
+    pub max_inflight: u32,
+    /// The status of a request refused by `max_inflight`: `429` (also when `0`) or `503`.
+    pub inflight_status: u16,
+    /// The state of `rate` and `max_inflight` (buckets, requests in flight), shared by the
+    /// spec's clones and by the classes one `all` spec was given to. Like the tally, not part
+    /// of the spec's value.
+    #[serde(skip)]
+    pub limiter: Limiter,
     /// The faults this spec has drawn so far, shared by its clones (the simulator draws from a
     /// clone of the spec it was given, so a test keeping the spec or the [`Faults`] it passed
     /// reads the simulator's counts). Not part of the spec's value: equal for any two specs,
@@ -133,6 +166,8 @@ impl FaultTally {
             truncate: n(6),
             expire: n(7),
             unknown: n(8),
+            rate_limited: n(9),
+            inflight_refused: n(10),
         }
     }
 
@@ -159,6 +194,14 @@ impl FaultTally {
         if plan.unknown {
             add(8);
         }
+    }
+
+    fn count_refusal(&self, refusal: Refusal) {
+        let i = match refusal {
+            Refusal::RateLimited { .. } => 9,
+            Refusal::Inflight { .. } => 10,
+        };
+        self.0[i].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Whether two tallies are the same shared counters.
@@ -205,10 +248,14 @@ pub struct FaultCounts {
     pub expire: u64,
     /// A JSON response with unknown fields and enum values.
     pub unknown: u64,
+    /// Requests refused with `429` because their token bucket was empty (`rate`).
+    pub rate_limited: u64,
+    /// Requests refused because `max_inflight` requests were being served.
+    pub inflight_refused: u64,
 }
 
 impl FaultCounts {
-    const KINDS: usize = 9;
+    const KINDS: usize = 11;
 
     /// All faults counted.
     pub fn total(&self) -> u64 {
@@ -221,6 +268,8 @@ impl FaultCounts {
             + self.truncate
             + self.expire
             + self.unknown
+            + self.rate_limited
+            + self.inflight_refused
     }
 
     fn add(&mut self, o: &FaultCounts) {
@@ -233,6 +282,8 @@ impl FaultCounts {
         self.truncate += o.truncate;
         self.expire += o.expire;
         self.unknown += o.unknown;
+        self.rate_limited += o.rate_limited;
+        self.inflight_refused += o.inflight_refused;
     }
 }
 
@@ -241,7 +292,7 @@ impl fmt::Display for FaultCounts {
         write!(
             f,
             "429 {}, 500 {}, 502 {}, 503 {}, HTML 502 {}, reset {}, truncated {}, expired URL {}, \
-             unknown fields {}",
+             unknown fields {}, rate limited {}, refused in flight {}",
             self.too_many_requests,
             self.status_500,
             self.status_502,
@@ -250,7 +301,9 @@ impl fmt::Display for FaultCounts {
             self.reset,
             self.truncate,
             self.expire,
-            self.unknown
+            self.unknown,
+            self.rate_limited,
+            self.inflight_refused
         )
     }
 }
@@ -301,6 +354,75 @@ impl FaultSpec {
         *self == FaultSpec::default()
     }
 
+    /// The bucket size: `burst`, or `max(1, ceil(rate))`.
+    fn bucket_size(&self) -> f64 {
+        if self.burst > 0 {
+            f64::from(self.burst)
+        } else {
+            self.rate.ceil().max(1.0)
+        }
+    }
+
+    /// The limits' settings, for [`Faults::share_limits`].
+    fn limit_settings(&self) -> (u64, u32, u32, u16) {
+        (
+            self.rate.to_bits(),
+            self.burst,
+            self.max_inflight,
+            self.inflight_status,
+        )
+    }
+
+    fn has_limits(&self) -> bool {
+        self.rate > 0.0 || self.max_inflight > 0
+    }
+
+    /// Admits a request of `key` (its API token, or `""`) at `now` under `rate` and
+    /// `max_inflight`, or says why not (and counts the refusal in the tally). The guard holds
+    /// the request's slot in flight until dropped.
+    pub(crate) fn admit(&self, key: &str, now: Instant) -> Result<InflightGuard, Refusal> {
+        let guard = if self.max_inflight > 0 {
+            let inner = &self.limiter.0;
+            let before = inner.inflight.fetch_add(1, Ordering::SeqCst);
+            let guard = InflightGuard(Some(inner.clone()));
+            if before >= u64::from(self.max_inflight) {
+                drop(guard);
+                let refusal = Refusal::Inflight {
+                    status: if self.inflight_status == 503 {
+                        503
+                    } else {
+                        429
+                    },
+                };
+                self.tally.count_refusal(refusal);
+                return Err(refusal);
+            }
+            guard
+        } else {
+            InflightGuard(None)
+        };
+        if self.rate > 0.0 && self.rate.is_finite() {
+            let size = self.bucket_size();
+            let mut buckets = self
+                .limiter
+                .0
+                .buckets
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let bucket = buckets
+                .entry(key.to_owned())
+                .or_insert_with(|| Bucket::full(size, now));
+            if let Err(wait) = bucket.take(now, self.rate, size) {
+                let refusal = Refusal::RateLimited {
+                    retry_after: retry_after_secs(wait),
+                };
+                self.tally.count_refusal(refusal);
+                return Err(refusal);
+            }
+        }
+        Ok(guard)
+    }
+
     /// Draws the plan for one request.
     pub fn plan(&self, rng: &mut SplitMix) -> FaultPlan {
         let mut plan = FaultPlan {
@@ -342,6 +464,114 @@ impl FaultSpec {
     }
 }
 
+/// The whole seconds of a `Retry-After` for a wait: rounded up, at least 1.
+fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs_f64().ceil() as u64).max(1)
+}
+
+/// A request refused by a limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The token bucket was empty: `429` with this `Retry-After`.
+    RateLimited {
+        /// Seconds until a token is there (at least 1).
+        retry_after: u64,
+    },
+    /// `max_inflight` requests were being served: this status with `Retry-After: 1`.
+    Inflight {
+        /// `429` or `503`.
+        status: u16,
+    },
+}
+
+/// The state of a spec's limits: a token bucket per API token and the count of requests in
+/// flight. Shared by clones; see the module docs for its scope.
+#[derive(Clone, Default)]
+pub struct Limiter(Arc<LimiterState>);
+
+#[derive(Default)]
+struct LimiterState {
+    buckets: Mutex<std::collections::HashMap<String, Bucket>>,
+    inflight: AtomicU64,
+}
+
+impl Limiter {
+    /// Requests being served under this limiter (counted only by specs with `max_inflight`).
+    pub fn inflight(&self) -> u64 {
+        self.0.inflight.load(Ordering::SeqCst)
+    }
+}
+
+/// Limiters never make two specs differ.
+impl PartialEq for Limiter {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Limiter")
+            .field("inflight", &self.inflight())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request's slot in flight, given back when dropped (with the response's body).
+pub(crate) struct InflightGuard(Option<Arc<LimiterState>>);
+
+impl InflightGuard {
+    /// No slot held.
+    pub(crate) fn none() -> Self {
+        InflightGuard(None)
+    }
+
+    /// Whether it holds a slot.
+    pub(crate) fn holds(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.inflight.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A token bucket: `tokens` at `at`, refilled at a rate up to a size.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn full(size: f64, now: Instant) -> Self {
+        Bucket {
+            tokens: size,
+            at: now,
+        }
+    }
+
+    /// Takes a token at `now`, or says how long until one is there (taking nothing).
+    fn take(&mut self, now: Instant, rate: f64, size: f64) -> Result<(), Duration> {
+        if now > self.at {
+            let refill = (now - self.at).as_secs_f64() * rate;
+            self.tokens = (self.tokens + refill).min(size);
+            self.at = now;
+        }
+        // A little slack for the float arithmetic of a refill that lands exactly on a token.
+        if self.tokens >= 1.0 - 1e-9 {
+            self.tokens = (self.tokens - 1.0).max(0.0);
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
+        }
+    }
+}
+
 /// Fault specs for every route class.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -359,7 +589,8 @@ impl Faults {
         self
     }
 
-    /// Sets the same spec on every class (each class counts its own faults).
+    /// Sets the same spec on every class (each class counts its own faults; all share the
+    /// spec's [`Limiter`]: one bucket per token and one count in flight across the API).
     pub fn all(spec: FaultSpec) -> Self {
         Self(
             RouteClass::ALL
@@ -387,6 +618,27 @@ impl Faults {
             }
         }
         total
+    }
+
+    /// Gives the classes whose limit settings (`rate`, `burst`, `max_inflight`,
+    /// `inflight_status`) are equal one shared [`Limiter`], and every other class one of its
+    /// own: what the simulator does with faults set as JSON, where limiters are not carried.
+    pub fn share_limits(mut self) -> Self {
+        let mut shared: Vec<((u64, u32, u32, u16), Limiter)> = Vec::new();
+        for spec in self.0.values_mut() {
+            if !spec.has_limits() {
+                continue;
+            }
+            let key = spec.limit_settings();
+            match shared.iter().find(|(k, _)| *k == key) {
+                Some((_, l)) => spec.limiter = l.clone(),
+                None => {
+                    spec.limiter = Limiter::default();
+                    shared.push((key, spec.limiter.clone()));
+                }
+            }
+        }
+        self
     }
 
     /// The faults drawn so far on one class.
@@ -418,8 +670,17 @@ impl Faults {
                     })?,
             ]
         };
+        let sets_limits = settings.split(',').any(|kv| {
+            let k = kv.split_once('=').map_or(kv, |(k, _)| k);
+            matches!(k, "rate" | "burst" | "max_inflight" | "inflight_status")
+        });
+        // `all`: one limiter for every class (a limit across the API); one class: its own.
+        let limiter = Limiter::default();
         for class in classes {
             let spec = self.0.entry(class).or_default();
+            if sets_limits {
+                spec.limiter = limiter.clone();
+            }
             for kv in settings.split(',').filter(|s| !s.is_empty()) {
                 let (k, v) = kv
                     .split_once('=')
@@ -433,6 +694,12 @@ impl Faults {
                     } else {
                         Err(err(format!("probability `{v}` is not in [0, 1]")))
                     }
+                };
+                let count = || -> Result<u32, FaultParseError> {
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| err(format!("`{v}` is not a whole number > 0")))
                 };
                 let millis = || -> Result<u64, FaultParseError> {
                     let digits = v.strip_suffix("ms").unwrap_or(v);
@@ -459,12 +726,43 @@ impl Faults {
                     "expire" => spec.expire = prob()?,
                     "unknown" => spec.unknown = prob()?,
                     "lie_has_more" => spec.lie_has_more = prob()?,
+                    "rate" => {
+                        spec.rate = v
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|r| r.is_finite() && *r > 0.0)
+                            .ok_or_else(|| {
+                                err(format!(
+                                    "rate `{v}` is not a number of requests per second > 0"
+                                ))
+                            })?
+                    }
+                    "burst" => spec.burst = count()?,
+                    "max_inflight" => spec.max_inflight = count()?,
+                    "inflight_status" => {
+                        spec.inflight_status = match v {
+                            "429" => 429,
+                            "503" => 503,
+                            _ => {
+                                return Err(err(format!("inflight_status `{v}` is not 429 or 503")));
+                            }
+                        }
+                    }
                     _ => {
                         return Err(err(format!(
-                            "unknown key `{k}` (latency, jitter, 429, retry_after, 500, 502, 503, html, reset, truncate, expire, unknown, lie_has_more)"
+                            "unknown key `{k}` (latency, jitter, 429, retry_after, 500, 502, 503, html, reset, truncate, expire, unknown, lie_has_more, rate, burst, max_inflight, inflight_status)"
                         )));
                     }
                 }
+            }
+            if spec.burst > 0 && spec.rate <= 0.0 {
+                return Err(err("burst needs a rate (rate=N,burst=B)".into()));
+            }
+            if spec.inflight_status != 0 && spec.max_inflight == 0 {
+                return Err(err(
+                    "inflight_status needs max_inflight (max_inflight=N,inflight_status=503)"
+                        .into(),
+                ));
             }
         }
         Ok(())
@@ -571,5 +869,119 @@ mod tests {
         assert_eq!(spec.tally.counts().total(), 0);
         assert_eq!(storage, spec);
         assert!(!format!("{counts}").is_empty());
+    }
+
+    #[test]
+    fn parses_limits_and_refuses_their_mistakes() {
+        let f: Faults = "all:rate=20,burst=5,max_inflight=3".parse().unwrap();
+        let s = f.get(RouteClass::Search);
+        assert_eq!((s.rate, s.burst, s.max_inflight), (20.0, 5, 3));
+        let f: Faults = "storage:max_inflight=2,inflight_status=503,rate=0.5"
+            .parse()
+            .unwrap();
+        let s = f.get(RouteClass::Storage);
+        assert_eq!((s.max_inflight, s.inflight_status, s.rate), (2, 503, 0.5));
+        assert_eq!(s.bucket_size(), 1.0);
+        assert_eq!(
+            FaultSpec {
+                rate: 2.5,
+                ..FaultSpec::default()
+            }
+            .bucket_size(),
+            3.0
+        );
+        for (bad, needle) in [
+            ("all:rate=0", "rate `0`"),
+            ("all:rate=-1", "rate `-1`"),
+            ("all:rate=abc", "rate `abc`"),
+            ("all:rate=inf", "rate `inf`"),
+            ("all:burst=5", "burst needs a rate"),
+            ("all:rate=5,burst=0", "`0` is not a whole number"),
+            ("all:max_inflight=0", "`0` is not a whole number"),
+            ("all:max_inflight=x", "`x` is not a whole number"),
+            ("all:max_inflight=2,inflight_status=500", "not 429 or 503"),
+            ("all:inflight_status=503", "needs max_inflight"),
+        ] {
+            let e = bad.parse::<Faults>().unwrap_err().to_string();
+            assert!(e.contains(needle) && e.contains(bad), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn token_buckets_refill_on_the_given_clock() {
+        let spec: Faults = "capsules:rate=2,burst=3".parse().unwrap();
+        let spec = spec.get(RouteClass::Capsules);
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        for _ in 0..3 {
+            assert!(spec.admit("a", t0).is_ok());
+        }
+        // Empty: a token in half a second, which a Retry-After rounds up to 1.
+        assert_eq!(
+            spec.admit("a", t0).err(),
+            Some(Refusal::RateLimited { retry_after: 1 })
+        );
+        // A refusal takes no token; another token has its own bucket.
+        assert!(spec.admit("b", t0).is_ok());
+        assert!(spec.admit("a", at(499)).is_err());
+        assert!(spec.admit("a", at(500)).is_ok());
+        assert!(spec.admit("a", at(500)).is_err());
+        // A long pause fills the bucket only up to its size.
+        for _ in 0..3 {
+            assert!(spec.admit("a", at(60_000)).is_ok());
+        }
+        assert!(spec.admit("a", at(60_000)).is_err());
+        assert_eq!(spec.tally.counts().rate_limited, 4);
+
+        // A slow rate: whole seconds until the next token, rounded up.
+        let slow: Faults = "capsules:rate=0.25".parse().unwrap();
+        let slow = slow.get(RouteClass::Capsules);
+        assert!(slow.admit("", t0).is_ok());
+        assert_eq!(
+            slow.admit("", at(1_500)).err(),
+            Some(Refusal::RateLimited { retry_after: 3 })
+        );
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(2_001)), 3);
+    }
+
+    #[test]
+    fn slots_in_flight_are_held_by_guards_and_shared_through_all() {
+        let f: Faults = "all:max_inflight=2".parse().unwrap();
+        let (a, b) = (f.get(RouteClass::Capsules), f.get(RouteClass::Storage));
+        let now = Instant::now();
+        let g1 = a.admit("", now).unwrap();
+        let g2 = b.admit("x", now).unwrap();
+        assert_eq!(
+            a.admit("", now).err(),
+            Some(Refusal::Inflight { status: 429 })
+        );
+        assert_eq!(b.limiter.inflight(), 2);
+        drop(g1);
+        let g3 = a.admit("", now).unwrap();
+        drop((g2, g3));
+        assert_eq!(a.limiter.inflight(), 0);
+        assert_eq!(f.injected().inflight_refused, 1);
+        assert_eq!(f.injected_on(RouteClass::Capsules).inflight_refused, 1);
+
+        // `all` shares one bucket across classes; a class's own spec has its own.
+        let mut f: Faults = "all:rate=1".parse().unwrap();
+        f.apply("storage:rate=1").unwrap();
+        let now = Instant::now();
+        assert!(f.get(RouteClass::Run).admit("t", now).is_ok());
+        assert!(f.get(RouteClass::Search).admit("t", now).is_err());
+        assert!(f.get(RouteClass::Storage).admit("t", now).is_ok());
+        let shared = Faults::all(f.get(RouteClass::Run));
+        assert!(shared.get(RouteClass::Urls).admit("t", now).is_err());
+
+        // JSON carries no limiter: equal limits share one again.
+        let json: Faults = serde_json::from_value(serde_json::json!({
+            "run": {"rate": 1.0}, "search": {"rate": 1.0}, "urls": {"rate": 2.0}
+        }))
+        .unwrap();
+        let json = json.share_limits();
+        assert!(json.get(RouteClass::Run).admit("t", now).is_ok());
+        assert!(json.get(RouteClass::Search).admit("t", now).is_err());
+        assert!(json.get(RouteClass::Urls).admit("t", now).is_ok());
     }
 }

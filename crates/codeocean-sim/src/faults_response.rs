@@ -8,12 +8,25 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde_json::Value;
 
-use crate::faults::{BodyFault, Failure};
+use crate::faults::{BodyFault, Failure, Refusal};
 
 const HTML_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
 <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
 /// The response that replaces the handler's. `storage` selects S3-style XML bodies.
+/// A request refused by a limit: `429` (or `503`) with `Retry-After`, in the origin's error
+/// format.
+pub(crate) fn refusal(r: Refusal, storage: bool) -> Response {
+    let (status, retry_after) = match r {
+        Refusal::RateLimited { retry_after } => (429, retry_after),
+        Refusal::Inflight { status } => (status, 1),
+    };
+    let mut resp = failure(Failure::Status(status), storage);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    resp
+}
+
 pub(crate) fn failure(f: Failure, storage: bool) -> Response {
     let (status, code, message) = match f {
         Failure::Html => {

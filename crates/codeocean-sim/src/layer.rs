@@ -4,6 +4,7 @@
 //! layer ([`api`]) and the storage layer (`storage.rs`) each say only how to classify.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -11,8 +12,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use codeocean_raw::Operation as Op;
+use http_body_util::BodyExt;
 
-use crate::faults::RouteClass;
+use crate::faults::{FaultPlan, InflightGuard, RouteClass};
 use crate::http::{authorized, json_error, read_body};
 use crate::route_classes::route_class;
 use crate::state::{self, RecordedRequest};
@@ -68,13 +70,33 @@ where
     let path = req.uri().path().to_owned();
     let authorization = req.headers().contains_key(header::AUTHORIZATION);
     let http_version = format!("{:?}", req.version());
+    // The bucket's key: a valid token's user name, or the anonymous bucket.
+    let key = if authorized(st, req.headers()) {
+        st.token.as_str()
+    } else {
+        ""
+    };
     let c = classify(req).await;
-    let plan = c.class.map(|class| st.plan(class)).unwrap_or_default();
+    // Limits first: a refused request draws no other fault.
+    let admitted = match c.class {
+        Some(class) if c.refused.is_none() => st.fault_spec(class).admit(key, Instant::now()),
+        _ => Ok(InflightGuard::none()),
+    };
+    let (guard, refusal) = match admitted {
+        Ok(g) => (g, None),
+        Err(r) => (InflightGuard::none(), Some(r)),
+    };
+    let plan = match (c.class, refusal) {
+        (Some(class), None) => st.plan(class),
+        _ => FaultPlan::default(),
+    };
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
     let response = if let Some(r) = c.refused {
         r
+    } else if let Some(refusal) = refusal {
+        faults_response::refusal(refusal, origin == Origin::Storage)
     } else if let Some(failure) = plan.fail {
         faults_response::failure(failure, origin == Origin::Storage)
     } else if let Some(r) = c.unauthorized {
@@ -96,6 +118,17 @@ where
             faults_response::break_body(response, fault).await
         }
         _ => response,
+    };
+    // The slot in flight is given back when the body has been sent or dropped.
+    let response = if guard.holds() {
+        response.map(|body| {
+            axum::body::Body::new(body.map_err(move |e| {
+                let _slot = &guard;
+                e
+            }))
+        })
+    } else {
+        response
     };
     st.record(RecordedRequest {
         origin: origin.name(),

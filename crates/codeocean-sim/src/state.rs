@@ -607,6 +607,11 @@ impl State {
         )
     }
 
+    /// The fault spec of a class (a clone sharing its tally and limiter).
+    pub(crate) fn fault_spec(&self, class: RouteClass) -> crate::faults::FaultSpec {
+        self.dynamic.read().unwrap().faults.get(class)
+    }
+
     /// Draws the faults of the next request of a class.
     pub(crate) fn plan(&self, class: RouteClass) -> FaultPlan {
         let spec = self.dynamic.read().unwrap().faults.get(class);
