@@ -744,7 +744,9 @@ impl Faults {
                             "429" => 429,
                             "503" => 503,
                             _ => {
-                                return Err(err(format!("inflight_status `{v}` is not 429 or 503")));
+                                return Err(err(format!(
+                                    "inflight_status `{v}` is not 429 or 503"
+                                )));
                             }
                         }
                     }

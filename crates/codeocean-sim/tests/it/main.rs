@@ -12,6 +12,7 @@ mod generations;
 mod items;
 mod lifecycle;
 mod load;
+mod rate_limit;
 mod results;
 mod routes;
 mod runs;
