@@ -1,4 +1,5 @@
-//! The middleware of both origins, in one shape: classify the request → draw its fault plan →
+//! The middleware of both origins, in one shape: classify the request → its class's limits
+//! (`rate`, `max_inflight`: a refused request draws nothing else) → draw its fault plan →
 //! delay → answer a refusal, an injected failure or a missing token instead of the handler →
 //! the handler → unknown fields and body faults → record. [`serve`] runs these steps; the API
 //! layer ([`api`]) and the storage layer (`storage.rs`) each say only how to classify.
