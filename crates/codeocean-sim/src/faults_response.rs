@@ -13,7 +13,6 @@ use crate::faults::{BodyFault, Failure, Refusal};
 const HTML_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
 <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
-/// The response that replaces the handler's. `storage` selects S3-style XML bodies.
 /// A request refused by a limit: `429` (or `503`) with `Retry-After`, in the origin's error
 /// format.
 pub(crate) fn refusal(r: Refusal, storage: bool) -> Response {
@@ -27,6 +26,7 @@ pub(crate) fn refusal(r: Refusal, storage: bool) -> Response {
     resp
 }
 
+/// The response that replaces the handler's. `storage` selects S3-style XML bodies.
 pub(crate) fn failure(f: Failure, storage: bool) -> Response {
     let (status, code, message) = match f {
         Failure::Html => {

@@ -95,7 +95,7 @@ async fn a_burst_beyond_the_bucket_gets_429_with_retry_after_then_passes_again()
 
     tokio::time::sleep(Duration::from_secs(wait)).await;
     api.get(&capsule).await.expect(200);
-    // One bucket across the API under `all`: other classes draw from the same one.
+    // The bucket refilled for every class (`all` gives them one).
     api.get(&format!("/data_assets/{INPUT}")).await.expect(200);
 }
 
