@@ -1017,7 +1017,8 @@ impl Client {
     {
         // The wait for the limiter (its shared gate, a slot, the request's turn) counts against
         // the call's clock, not the try's: a try's clock is for the server.
-        let Ok(ticket) = tokio::time::timeout_at(deadline, self.inner.limiter.acquire()).await
+        let Ok(ticket) =
+            tokio::time::timeout_at(deadline, self.inner.limiter.acquire(op.operation.id())).await
         else {
             return Err(self.no_answer(op, true, started, retries));
         };

@@ -209,12 +209,9 @@ struct State {
     ceiling: Option<usize>,
     /// Only a signal from a request sent after this decreases again.
     last_decrease: Option<Instant>,
-    /// Smoothed latency, seconds.
-    ewma: Option<f64>,
-    /// Lowest latency in this window and the last.
-    base_now: Option<Duration>,
-    base_before: Option<Duration>,
-    base_since: Instant,
+    /// Latency per operation: operations differ (a listing of a large folder takes longer
+    /// than a URL), so each is compared with its own lowest.
+    latency: Vec<(&'static str, Latency)>,
     /// Pacing: requests per second, its ceiling, the next free slot, the last growth.
     rate: Option<f64>,
     /// The level measured at the last throttle (CUBIC's `W_max`).
@@ -249,10 +246,7 @@ impl ApiLimiter {
                 acked: 0,
                 ceiling: None,
                 last_decrease: None,
-                ewma: None,
-                base_now: None,
-                base_before: None,
-                base_since: now,
+                latency: Vec::new(),
                 rate: None,
                 rate_max: 0.0,
                 rate_clock: 0.0,
@@ -280,7 +274,7 @@ impl ApiLimiter {
 
     /// Waits for the gate, a slot of the concurrency and, when pacing is on, the request's
     /// turn; the ticket goes with the request and says how it ended.
-    pub(crate) async fn acquire(&self) -> Ticket<'_> {
+    pub(crate) async fn acquire(&self, operation: &'static str) -> Ticket<'_> {
         self.wait_for_gate().await;
         let permit = self
             .permits
@@ -314,6 +308,7 @@ impl ApiLimiter {
                 permit: Some(permit),
                 sent: Instant::now(),
                 in_flight: s.in_flight,
+                operation,
             };
         }
     }
@@ -341,8 +336,9 @@ impl ApiLimiter {
         }
     }
 
-    /// A request sent at `sent` (with `in_flight` in flight then) ended with `signal`.
-    fn record(&self, sent: Instant, in_flight: usize, signal: Signal) {
+    /// A request of `operation` sent at `sent` (with `in_flight` in flight then) ended with
+    /// `signal`.
+    fn record(&self, operation: &'static str, sent: Instant, in_flight: usize, signal: Signal) {
         let now = Instant::now();
         let mut s = self.lock();
         s.in_flight = s.in_flight.saturating_sub(1);
@@ -352,7 +348,7 @@ impl ApiLimiter {
             Signal::Answered => {
                 s.count_answer(now);
                 let latency = now.saturating_duration_since(sent);
-                let congested = s.observe_latency(now, latency);
+                let congested = s.observe_latency(operation, now, latency);
                 s.grow_rate(now);
                 if !self.adaptive {
                     return;
@@ -544,21 +540,57 @@ impl State {
         self.rate = Some(self.cubic());
     }
 
-    /// Updates the latency estimates; whether latency has clearly risen.
-    fn observe_latency(&mut self, now: Instant, latency: Duration) -> bool {
-        if now.saturating_duration_since(self.base_since) >= BASE_WINDOW {
-            self.base_before = self.base_now.take();
-            self.base_since = now;
-        }
-        self.base_now = Some(self.base_now.map_or(latency, |b| b.min(latency)));
-        let secs = latency.as_secs_f64();
-        let ewma = self.ewma.map_or(secs, |e| 0.9 * e + 0.1 * secs);
-        self.ewma = Some(ewma);
-        let base = match (self.base_now, self.base_before) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b).unwrap_or(latency),
+    /// Updates the latency estimates of `operation`; whether its latency has clearly risen.
+    fn observe_latency(
+        &mut self,
+        operation: &'static str,
+        now: Instant,
+        latency: Duration,
+    ) -> bool {
+        let i = match self.latency.iter().position(|(op, _)| *op == operation) {
+            Some(i) => i,
+            None => {
+                self.latency.push((operation, Latency::new(now, latency)));
+                return false;
+            }
         };
-        ewma > 2.0 * base.as_secs_f64() + 0.010
+        self.latency[i].1.observe(now, latency)
+    }
+}
+
+/// The latency of one operation: smoothed, and the lowest seen lately.
+struct Latency {
+    /// Smoothed latency, seconds.
+    ewma: f64,
+    /// Lowest latency in this window and the last.
+    base_now: Duration,
+    base_before: Option<Duration>,
+    since: Instant,
+}
+
+impl Latency {
+    fn new(now: Instant, latency: Duration) -> Self {
+        Latency {
+            ewma: latency.as_secs_f64(),
+            base_now: latency,
+            base_before: None,
+            since: now,
+        }
+    }
+
+    /// Counts one answer; whether latency has clearly risen above the lowest.
+    fn observe(&mut self, now: Instant, latency: Duration) -> bool {
+        if now.saturating_duration_since(self.since) >= BASE_WINDOW {
+            self.base_before = Some(self.base_now);
+            self.base_now = latency;
+            self.since = now;
+        }
+        self.base_now = self.base_now.min(latency);
+        self.ewma = 0.9 * self.ewma + 0.1 * latency.as_secs_f64();
+        let base = self
+            .base_before
+            .map_or(self.base_now, |b| b.min(self.base_now));
+        self.ewma > 2.0 * base.as_secs_f64() + 0.010
     }
 }
 
@@ -569,12 +601,14 @@ pub(crate) struct Ticket<'a> {
     permit: Option<SemaphorePermit<'a>>,
     sent: Instant,
     in_flight: usize,
+    operation: &'static str,
 }
 
 impl Ticket<'_> {
     /// The request ended with `signal`.
     pub(crate) fn done(mut self, signal: Signal) {
-        self.limiter.record(self.sent, self.in_flight, signal);
+        let limiter = self.limiter;
+        limiter.record(self.operation, self.sent, self.in_flight, signal);
         if let Some(p) = self.permit.take() {
             self.limiter.release(p);
         }
@@ -612,9 +646,13 @@ mod tests {
     trait Server: Send + Sync + 'static {
         /// The request arrives with `in_flight` others being served.
         fn arrive(&self, now: Instant, in_flight: usize) -> Answer;
-        /// How long it takes to answer with `in_flight` being served.
-        fn latency(&self, _in_flight: usize) -> Duration {
+        /// How long it takes to answer a request of `operation` with `in_flight` being served.
+        fn latency(&self, _operation: &'static str, _in_flight: usize) -> Duration {
             Duration::from_millis(20)
+        }
+        /// The operation of job `n`.
+        fn operation(&self, _n: usize) -> &'static str {
+            "test"
         }
     }
 
@@ -675,9 +713,27 @@ mod tests {
         fn arrive(&self, _: Instant, _: usize) -> Answer {
             Answer::Ok
         }
-        fn latency(&self, in_flight: usize) -> Duration {
+        fn latency(&self, _: &'static str, in_flight: usize) -> Duration {
             let load = (in_flight + 1) as f64 / self.capacity as f64;
             Duration::from_millis(20).mul_f64(load.max(1.0))
+        }
+    }
+
+    /// A fast server whose listings of large folders take ten times as long as anything else.
+    struct Mixed;
+
+    impl Server for Mixed {
+        fn arrive(&self, _: Instant, _: usize) -> Answer {
+            Answer::Ok
+        }
+        fn latency(&self, operation: &'static str, _: usize) -> Duration {
+            match operation {
+                "list" => Duration::from_millis(300),
+                _ => Duration::from_millis(30),
+            }
+        }
+        fn operation(&self, n: usize) -> &'static str {
+            if n % 3 == 0 { "list" } else { "urls" }
         }
     }
 
@@ -703,13 +759,18 @@ mod tests {
                 let (server, limiter, next) = (server.clone(), limiter.clone(), next.clone());
                 let (serving, sent, throttled) = (serving.clone(), sent.clone(), throttled.clone());
                 tokio::spawn(async move {
-                    while next.fetch_add(1, Ordering::Relaxed) < jobs {
+                    loop {
+                        let job = next.fetch_add(1, Ordering::Relaxed);
+                        if job >= jobs {
+                            break;
+                        }
+                        let operation = server.operation(job);
                         loop {
-                            let ticket = limiter.acquire().await;
+                            let ticket = limiter.acquire(operation).await;
                             sent.fetch_add(1, Ordering::Relaxed);
                             let n = serving.fetch_add(1, Ordering::Relaxed);
                             let answer = server.arrive(Instant::now(), n);
-                            tokio::time::sleep(server.latency(n)).await;
+                            tokio::time::sleep(server.latency(operation, n)).await;
                             serving.fetch_sub(1, Ordering::Relaxed);
                             match answer {
                                 Answer::Ok => {
@@ -838,6 +899,22 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn slow_operations_are_not_taken_for_a_rise_in_latency() {
+        // Each operation is held to its own lowest latency: the slow listings mixed in with
+        // fast URL calls are not congestion (one latency for all would see the smoothed value
+        // at about four times the lowest, and back off to the minimum).
+        let r = run(Mixed, adaptive(), 128, 6000).await;
+        assert_eq!(r.state.concurrency, 64, "{r:?}");
+        assert!(
+            r.state
+                .changes
+                .iter()
+                .all(|c| c.cause == LimitCause::Growth),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_fixed_limit_stays_fixed_but_still_paces_after_a_throttle() {
         let fixed = ApiLimiter::new(ApiConcurrency::Fixed(8), Duration::from_secs(60));
         let r = run(Bucket::new(100.0, 20.0), fixed, 32, 500).await;
@@ -848,21 +925,21 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_retry_after_holds_every_caller() {
         let limiter = adaptive();
-        let first = limiter.acquire().await;
+        let first = limiter.acquire("test").await;
         let t0 = Instant::now();
         first.done(Signal::Throttled(Some(Duration::from_secs(2))));
         // Another caller, with slots free, waits for the gate.
-        let other = limiter.acquire().await;
+        let other = limiter.acquire("test").await;
         assert!(t0.elapsed() >= Duration::from_secs(2), "{:?}", t0.elapsed());
         other.done(Signal::Answered);
         // A Retry-After longer than the client waits at most holds the others that long only.
         let capped = ApiLimiter::new(ApiConcurrency::DEFAULT, Duration::from_secs(5));
         capped
-            .acquire()
+            .acquire("test")
             .await
             .done(Signal::Throttled(Some(Duration::from_secs(3600))));
         let t1 = Instant::now();
-        drop(capped.acquire().await);
+        drop(capped.acquire("test").await);
         assert_eq!(t1.elapsed(), Duration::from_secs(5));
     }
 
@@ -871,7 +948,7 @@ mod tests {
         let limiter = ApiLimiter::new(ApiConcurrency::adaptive(1, 64), Duration::from_secs(60));
         let mut held = Vec::new();
         for _ in 0..16 {
-            held.push(limiter.acquire().await);
+            held.push(limiter.acquire("test").await);
         }
         assert_eq!(limiter.permits.available_permits(), 0);
         // A throttle of one sent after no decrease: 16 × 0.7 = 11 allowed.
