@@ -733,7 +733,7 @@ mod tests {
             }
         }
         fn operation(&self, n: usize) -> &'static str {
-            if n % 3 == 0 { "list" } else { "urls" }
+            if n.is_multiple_of(3) { "list" } else { "urls" }
         }
     }
 
