@@ -97,16 +97,32 @@ async fn a_download_from_a_rate_limited_api_paces_itself() {
     // once its Retry-After has passed, the client paces itself under the rate. (Before the
     // limiter was shared, a 429 paused only the task that got it and the other fifteen kept
     // meeting the limit: 11.5 % of a download's API requests were refused, all along.)
-    let first = api.iter().find(|r| r.status == 429).expect("the limit was met").at;
-    let later: Vec<_> = api.iter().copied().filter(|r| r.at >= first + 1.0).collect();
-    assert!(later.len() >= 100, "{} requests after the first second", later.len());
+    let first = api
+        .iter()
+        .find(|r| r.status == 429)
+        .expect("the limit was met")
+        .at;
+    let later: Vec<_> = api
+        .iter()
+        .copied()
+        .filter(|r| r.at >= first + 1.0)
+        .collect();
+    assert!(
+        later.len() >= 100,
+        "{} requests after the first second",
+        later.len()
+    );
     assert!(
         refused(&later) <= 0.03,
         "{} of {} API requests after the first throttle's second refused; limiter {limiter:?}",
         later.iter().filter(|r| r.status == 429).count(),
         later.len()
     );
-    assert!(refused(&api) <= 0.10, "{} refused; {limiter:?}", refused(&api));
+    assert!(
+        refused(&api) <= 0.10,
+        "{} refused; {limiter:?}",
+        refused(&api)
+    );
     assert!(limiter.rate.is_some());
 }
 
