@@ -1022,7 +1022,7 @@ impl Client {
         let Ok(ticket) =
             tokio::time::timeout_at(deadline, self.inner.limiter.acquire(op.operation.id())).await
         else {
-            return Err(self.no_answer(op, true, started, retries));
+            return Err(self.no_turn(op, retries));
         };
         let try_deadline = deadline.min(tokio::time::Instant::now() + self.inner.attempt_timeout);
         // The ticket covers reading an error body too: that is the same exchange.
@@ -1055,6 +1055,36 @@ impl Client {
     /// [`ClientBuilder::adaptive_api_concurrency`]). Clones of a client share one limiter.
     pub fn api_limiter(&self) -> LimiterState {
         self.inner.limiter.state()
+    }
+
+    /// A call whose clock ran out while it waited for the client's API limiter: not sent
+    /// (again); the error says why it waited.
+    fn no_turn(&self, op: &Op, retries: u32) -> Tried {
+        let limiter = self.inner.limiter.state();
+        let why = match limiter.rate {
+            Some(rate) => format!(
+                "the client paces its API requests to {rate:.1} a second since the server \
+                 throttled it ({} answer(s) 429 or 503)",
+                limiter.throttled
+            ),
+            None => format!(
+                "{} API request(s) of this client were in flight, its limit",
+                limiter.in_flight
+            ),
+        };
+        let sent = if retries == 0 {
+            "never sent".to_owned()
+        } else {
+            format!("not sent again after {}", tries(retries))
+        };
+        Tried::Final(Error::new(
+            ErrorKind::Timeout,
+            op.what.as_str(),
+            format!(
+                "{sent} within the request timeout of {:?}, waiting for its turn: {why}",
+                self.inner.request_timeout
+            ),
+        ))
     }
 
     /// A try that got no answer in time: the end of the call (`started` then) when the call's

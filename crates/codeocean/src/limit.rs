@@ -236,6 +236,8 @@ struct State {
     origin: Instant,
     /// The shared gate: no API request leaves before this.
     paused_until: Option<Instant>,
+    /// The end of the last pause: what was admitted is measured after it.
+    sending_since: Option<Instant>,
     throttled: u64,
     changes: VecDeque<LimiterChange>,
     /// What the last kept change said.
@@ -267,6 +269,7 @@ impl ApiLimiter {
                 bin_epoch: 0,
                 origin: now,
                 paused_until: None,
+                sending_since: None,
                 throttled: 0,
                 changes: VecDeque::new(),
                 kept: (initial, None),
@@ -293,35 +296,50 @@ impl ApiLimiter {
             .await
             .expect("the semaphore is never closed");
         loop {
-            // Paused while waiting for the slot or the turn: wait again, then take a new turn
-            // (holding the slot; nothing leaves while the gate is shut).
+            // Paused while waiting for the slot or the turn: wait again (holding the slot;
+            // nothing leaves while the gate is shut).
             self.wait_for_gate().await;
-            let turn = {
-                let mut s = self.lock();
-                s.rate.map(|rate| {
-                    let now = Instant::now();
-                    let turn = s.next_slot.max(now);
-                    s.next_slot = turn + Duration::from_secs_f64(1.0 / rate);
-                    turn
-                })
+            let turn = match self.take_turn() {
+                Ok(in_flight) => {
+                    return Ticket {
+                        limiter: self,
+                        permit: Some(permit),
+                        sent: Instant::now(),
+                        in_flight,
+                        operation,
+                    };
+                }
+                Err(turn) => turn,
             };
+            // Cancelled here, the permit goes back with nothing counted.
             if let Some(turn) = turn {
-                // Cancelled here, the permit goes back with nothing counted.
                 tokio::time::sleep_until(turn).await;
             }
-            let mut s = self.lock();
-            if s.paused_until.is_some_and(|t| t > Instant::now()) {
-                continue;
-            }
-            s.in_flight += 1;
-            return Ticket {
-                limiter: self,
-                permit: Some(permit),
-                sent: Instant::now(),
-                in_flight: s.in_flight,
-                operation,
-            };
         }
+    }
+
+    /// The request may leave now (`Ok`, with the number in flight, itself counted), or not
+    /// yet: `Err` with when its turn may come (`None`: the gate shut again).
+    ///
+    /// Pacing: the next turn goes to whoever comes for it first once it is due; no turn is
+    /// promised ahead, so one given up (paused, cancelled) is not lost and turns never pile up
+    /// into the future.
+    fn take_turn(&self) -> std::result::Result<usize, Option<Instant>> {
+        let mut s = self.lock();
+        let now = Instant::now();
+        if s.paused_until.is_some_and(|t| t > now) {
+            return Err(None);
+        }
+        if let Some(rate) = s.rate {
+            if s.next_slot > now {
+                return Err(Some(s.next_slot));
+            }
+            // At most one interval of catching up after a quiet spell: no burst.
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            s.next_slot = s.next_slot.max(now - interval) + interval;
+        }
+        s.in_flight += 1;
+        Ok(s.in_flight)
     }
 
     async fn wait_for_gate(&self) {
@@ -374,12 +392,20 @@ impl ApiLimiter {
             }
             Signal::Throttled(retry_after) => {
                 s.throttled += 1;
-                if let Some(ra) = retry_after {
-                    let until = now + ra.min(self.max_pause);
-                    s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
-                }
+                // Measured before this pause is counted: what was admitted since the last.
                 if fresh {
                     s.set_rate(now);
+                }
+                if let Some(ra) = retry_after {
+                    let until = now + ra.min(self.max_pause);
+                    let until = s.paused_until.map_or(until, |p| p.max(until));
+                    s.paused_until = Some(until);
+                    s.sending_since = Some(until);
+                    // The first turn after the pause is at its end, the next one a pace's
+                    // interval later: no catching up on the time paused.
+                    s.next_slot = s.next_slot.max(until);
+                }
+                if fresh {
                     if self.adaptive {
                         s.ceiling = Some(s.limit);
                         self.decrease(&mut s, now, BACKOFF, LimitCause::Throttled);
@@ -504,19 +530,43 @@ impl State {
         self.bins[(epoch % BINS as u64) as usize] += 1;
     }
 
-    /// Answers per second over the last window.
-    fn admitted_rate(&mut self, now: Instant) -> f64 {
+    /// What the server admitted lately, in answers per second: over the last window, or,
+    /// when a pause ended within it, over the time since (then [`Admitted::Short`]: a server's
+    /// burst allowance, refilled during the pause, inflates it).
+    fn admitted(&mut self, now: Instant) -> Admitted {
         let epoch = Self::bin_of(now, self.origin);
         self.roll(epoch);
-        f64::from(self.bins.iter().sum::<u32>()) / RATE_WINDOW.as_secs_f64()
+        let Some(since) = self.sending_since.filter(|t| *t > now - RATE_WINDOW) else {
+            let count = self.bins.iter().sum::<u32>();
+            return Admitted::Window(f64::from(count) / RATE_WINDOW.as_secs_f64());
+        };
+        let span = now.saturating_duration_since(since);
+        if span < RATE_WINDOW / 4 {
+            return Admitted::Unknown;
+        }
+        let from = Self::bin_of(since, self.origin);
+        let count: u32 = (from..=epoch)
+            .map(|e| self.bins[(e % BINS as u64) as usize])
+            .sum();
+        Admitted::Short(f64::from(count) / span.as_secs_f64())
     }
 
-    /// Turns pacing on (or lowers it) at a throttle: a little below what the server admitted in
-    /// the last window (never above the pace already set), which becomes the level that growth
-    /// returns to and then probes beyond.
+    /// Turns pacing on (or lowers it) at a throttle. The first time, the level is what the
+    /// server admitted in the last window (a client answered for less than a window gets a
+    /// low, cautious level, left behind fast: RATE_PROBE_COLD). Later, the lower of the pace
+    /// and what was admitted over a window; or, when the throttle came within a window of
+    /// the last pause's end (the pace was too fast even then), the lower of that and the pace
+    /// × BACKOFF (the pace × BACKOFF alone within a quarter of a window: too little to
+    /// measure). The level is where growth returns to and then probes beyond.
     fn set_rate(&mut self, now: Instant) {
-        let admitted = self.admitted_rate(now).max(MIN_RATE);
-        self.rate_max = self.rate.map_or(admitted, |r| r.min(admitted));
+        let level = match (self.rate, self.admitted(now)) {
+            (None, Admitted::Window(a) | Admitted::Short(a)) => a,
+            (None, Admitted::Unknown) => MIN_RATE,
+            (Some(r), Admitted::Window(a)) => r.min(a),
+            (Some(r), Admitted::Short(a)) => (r * BACKOFF).min(a),
+            (Some(r), Admitted::Unknown) => r * BACKOFF,
+        };
+        self.rate_max = level.max(MIN_RATE);
         self.rate_clock = 0.0;
         let cold = self
             .first_answer
@@ -524,8 +574,6 @@ impl State {
         self.rate_probe = if cold { RATE_PROBE_COLD } else { RATE_PROBE };
         self.rate = Some(self.cubic());
         self.rate_grown = now;
-        // Requests already given a later turn keep it; new ones follow the new pace.
-        self.next_slot = self.next_slot.max(now);
     }
 
     /// The pace after `rate_clock` seconds of use since the last throttle: CUBIC's curve,
@@ -608,6 +656,16 @@ impl Latency {
             .map_or(self.base_now, |b| b.min(self.base_now));
         self.ewma > 2.0 * base.as_secs_f64() + 0.010
     }
+}
+
+/// What a server admitted lately ([`State::admitted`]).
+enum Admitted {
+    /// Over the last window.
+    Window(f64),
+    /// Over the time since a pause ended, less than a window.
+    Short(f64),
+    /// A pause ended less than a quarter of a window ago: too little to tell.
+    Unknown,
 }
 
 /// A request's place in the limiter: tell it how the request ended ([`Ticket::done`]); dropped
@@ -957,6 +1015,51 @@ mod tests {
         let t1 = Instant::now();
         drop(capped.acquire("test").await);
         assert_eq!(t1.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pauses_while_callers_wait_for_their_turn_neither_push_turns_away_nor_slow_the_pace() {
+        let limiter = Arc::new(adaptive());
+        // Pacing on at about 10 a second: ten answers in the last second, then a throttle.
+        for _ in 0..10 {
+            limiter.acquire("t").await.done(Signal::Answered);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        limiter.acquire("t").await.done(Signal::Throttled(None));
+        let first = limiter.state().rate.expect("pacing is on");
+        assert!((8.0..=11.0).contains(&first), "{first}");
+        // Ten callers wait for their turns ...
+        let callers: Vec<_> = (0..10)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move { limiter.acquire("t").await.done(Signal::Answered) })
+            })
+            .collect();
+        // ... through three pauses of a second (`Retry-After: 1`), the last two coming soon
+        // after the one before ended, when almost nothing was admitted since.
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            limiter.record(
+                "t",
+                Instant::now(),
+                0,
+                Signal::Throttled(Some(Duration::from_secs(1))),
+            );
+        }
+        let resumed = Instant::now() + Duration::from_secs(1);
+        for c in callers {
+            c.await.unwrap();
+        }
+        // Once the last pause is over, they go at the pace, not after turns given up during
+        // the pauses; and the pace backed off by BACKOFF a throttle (a throttle so soon after
+        // a pause says it was too fast), not to a level measured over time spent paused.
+        let took = Instant::now().saturating_duration_since(resumed);
+        let pace = limiter.state().rate.unwrap();
+        assert!(pace >= first * 0.25, "the pace fell from {first} to {pace}");
+        assert!(
+            took <= Duration::from_secs_f64(10.0 / pace + 0.5),
+            "{took:?} at {pace}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
