@@ -244,19 +244,29 @@ pub(crate) fn have_gnu_time() -> bool {
 }
 
 /// Runs `tool` to completion as a child: its wall time (spawn to exit, as seen from here) and its
-/// peak RSS (GNU time's `%M` when available). Its stdout is dropped, its stderr goes to
-/// `stderr_log`.
-pub(crate) fn measure(tool: &Tool, rss_file: Option<&Path>, stderr_log: &Path) -> Result<Sample> {
-    measure_to(tool, rss_file, None, stderr_log)
-}
-
-/// [`measure`], writing the tool's stdout to `stdout_file` when one is given.
+/// peak RSS (GNU time's `%M` when available); an error when it exits unsuccessfully. Its stdout
+/// goes to `stdout_file` (dropped without one), its stderr to `stderr_log`.
 pub(crate) fn measure_to(
     tool: &Tool,
     rss_file: Option<&Path>,
     stdout_file: Option<&Path>,
     stderr_log: &Path,
 ) -> Result<Sample> {
+    let (sample, failure) = measure_status(tool, rss_file, stdout_file, stderr_log)?;
+    match failure {
+        None => Ok(sample),
+        Some(why) => Err(anyhow::anyhow!(why)),
+    }
+}
+
+/// [`measure_to`] for a tool that may fail: its sample either way, and when it exited
+/// unsuccessfully, how (its command, status and the tail of its stderr).
+pub(crate) fn measure_status(
+    tool: &Tool,
+    rss_file: Option<&Path>,
+    stdout_file: Option<&Path>,
+    stderr_log: &Path,
+) -> Result<(Sample, Option<String>)> {
     let mut cmd = match rss_file {
         Some(f) => {
             let mut c = Command::new(GNU_TIME);
@@ -278,25 +288,27 @@ pub(crate) fn measure_to(
         .status()
         .with_context(|| format!("running {}", tool.program.display()))?;
     let secs = started.elapsed().as_secs_f64();
-    if !status.success() {
+    let failure = (!status.success()).then(|| {
         let err = std::fs::read_to_string(stderr_log).unwrap_or_default();
         let tail: Vec<&str> = err.lines().rev().take(15).collect();
-        bail!(
+        format!(
             "{} {:?} failed ({}):\n{}",
             tool.program.display(),
             tool.args,
             status,
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        );
-    }
+        )
+    });
+    // GNU time writes the peak RSS of a command that failed too (after a line on its status).
     let rss_kib = match rss_file {
-        Some(f) => std::fs::read_to_string(f)?
-            .lines()
-            .filter_map(|l| l.trim().parse::<u64>().ok())
-            .next_back(),
+        Some(f) => std::fs::read_to_string(f).ok().and_then(|t| {
+            t.lines()
+                .filter_map(|l| l.trim().parse::<u64>().ok())
+                .next_back()
+        }),
         None => None,
     };
-    Ok(Sample { secs, rss_kib })
+    Ok((Sample { secs, rss_kib }, failure))
 }
 
 /// Files under `dir` and their total size (to check that a tool downloaded everything), not

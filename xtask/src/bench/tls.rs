@@ -969,6 +969,7 @@ mod tests {
                 counts: vec![("storage_get".into(), wire.requests)],
                 bytes: None,
                 stats: vec![],
+                logs: vec![],
             },
             wire: vec![wire],
         }
