@@ -18,7 +18,8 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
-use super::{Ctx, report};
+use super::Ctx;
+use super::report::{self, verdict};
 
 /// The default `--build-baseline`: the commit before the TLS-provider and `sim`-feature changes.
 pub(crate) const DEFAULT_BASELINE: &str = "cb1cc62";
@@ -324,11 +325,6 @@ fn pair(baseline: Option<String>, current: Option<String>) -> String {
         (Some(b), None) => b,
         (None, None) => "-".into(),
     }
-}
-
-/// Whether a target was met, in words.
-fn verdict(met: bool) -> &'static str {
-    if met { "**met**" } else { "**not met**" }
 }
 
 fn section(baseline: &str, built: &[Built]) -> String {

@@ -700,22 +700,7 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
 
     let env = sim.env();
     let py_script = ctx.root.join("xtask/bench/python_tree.py");
-    let mut entries = Vec::new();
-    {
-        let (cli, id, env) = (ctx.bins.cli.clone(), id.clone(), env.clone());
-        entries.push(Entry {
-            name: "codeocean results download (CLI, defaults)".into(),
-            make: Box::new(move |dest| cli_download(&cli, env.clone(), &id, None, dest)),
-        });
-    }
-    entries.push(crate_download(ctx, &env, &id));
-    if let Some(baseline) = &ctx.bins.baseline_cli {
-        let (cli, id, env) = (baseline.bin.clone(), id.clone(), env.clone());
-        entries.push(Entry {
-            name: baseline.name(),
-            make: Box::new(move |dest| cli_download(&cli, env.clone(), &id, None, dest)),
-        });
-    }
+    let mut entries = engine_entries(ctx, &env, &id);
     for threads in [16, 1] {
         let (py, script, id, env) = (
             ctx.python.clone(),
@@ -820,11 +805,7 @@ fn tree_targets(cli: f64, python16: Option<f64>, baseline: Option<(&str, Option<
             format!(
                 "at least {times:.0}× faster than {what}: {} ({ratio:.2}×: {cli:.3} s against \
                  {other:.3} s)",
-                if ratio >= times {
-                    "**met**"
-                } else {
-                    "**not met**"
-                },
+                report::verdict(ratio >= times),
             )
         }
         None => format!("at least {times:.0}× faster than {what}: not measured in this run"),
@@ -883,13 +864,32 @@ fn baseline_about(ctx: &Ctx<'_>) -> String {
     }
 }
 
-/// The crate's `bench_download` on computation `id` with its defaults, as cases 1 and 8 run it.
-fn crate_download(ctx: &Ctx<'_>, env: &[(String, String)], id: &str) -> Entry {
-    let (bin, id, env) = (ctx.bins.crate_api.clone(), id.to_owned(), env.to_vec());
-    Entry {
-        name: "codeocean crate: Client::download (defaults)".into(),
-        make: Box::new(move |dest| Tool::new(&bin).envs(env.clone()).arg(&id).arg(dest)),
+/// The tools of this repository that download computation `id`'s whole tree in cases 1 and 8,
+/// in this order: the CLI with its defaults, the crate's `bench_download` with its defaults and,
+/// when it was built, the CLI at `--engine-baseline`.
+fn engine_entries(ctx: &Ctx<'_>, env: &[(String, String)], id: &str) -> Vec<Entry> {
+    let cli = |name: String, cli: &Path| {
+        let (cli, id, env) = (cli.to_path_buf(), id.to_owned(), env.to_vec());
+        Entry {
+            name,
+            make: Box::new(move |dest: &Path| cli_download(&cli, env.clone(), &id, None, dest)),
+        }
+    };
+    let mut entries = vec![cli(
+        "codeocean results download (CLI, defaults)".into(),
+        &ctx.bins.cli,
+    )];
+    {
+        let (bin, id, env) = (ctx.bins.crate_api.clone(), id.to_owned(), env.to_vec());
+        entries.push(Entry {
+            name: "codeocean crate: Client::download (defaults)".into(),
+            make: Box::new(move |dest| Tool::new(&bin).envs(env.clone()).arg(&id).arg(dest)),
+        });
     }
+    if let Some(baseline) = &ctx.bins.baseline_cli {
+        entries.push(cli(baseline.name(), &baseline.bin));
+    }
+    entries
 }
 
 /// The round trip of one listing through the simulator with its latency, in seconds: the median

@@ -23,9 +23,10 @@ use serde_json::Value;
 
 use super::limiter::{self, LimiterEnd};
 use super::proc::{Sample, Sim};
+use super::report::verdict;
 use super::{
-    Ctx, Entry, LATENCY_MS, baseline_about, cli_download, crate_download, finished_run, fixture,
-    report, run_round, start_sim, tree_spec,
+    Ctx, LATENCY_MS, baseline_about, engine_entries, finished_run, fixture, report, run_round,
+    start_sim, tree_spec,
 };
 
 /// The API's rate limit, requests per second (per token).
@@ -138,27 +139,13 @@ pub(crate) fn case(ctx: &Ctx<'_>) -> Result<String> {
     let sim = start_sim(ctx, "rate", &catalogue, &faults)?;
     let id = finished_run(ctx, &sim, fixture::TREE_CAPSULE)?;
     let env = sim.env();
-    let mut entries = Vec::new();
-    {
-        let (cli, id, env) = (ctx.bins.cli.clone(), id.clone(), env.clone());
-        entries.push(Entry {
-            name: "codeocean results download (CLI, defaults)".into(),
-            make: Box::new(move |dest: &Path| cli_download(&cli, env.clone(), &id, None, dest)),
-        });
-    }
-    entries.push(crate_download(ctx, &env, &id));
-    if let Some(baseline) = &ctx.bins.baseline_cli {
-        let (cli, id, env) = (baseline.bin.clone(), id.clone(), env.clone());
-        entries.push(Entry {
-            name: baseline.name(),
-            make: Box::new(move |dest: &Path| cli_download(&cli, env.clone(), &id, None, dest)),
-        });
-    }
+    let entries = engine_entries(ctx, &env, &id);
     let mut measured: Vec<Measured> = entries
         .iter()
         .enumerate()
         .map(|(i, e)| Measured {
             name: e.name.clone(),
+            // The order of `engine_entries`: today's CLI and the crate, then the baseline.
             judged: i < 2,
             runs: Vec::new(),
         })
@@ -248,10 +235,6 @@ fn undone(m: &Measured) -> String {
     } else {
         format!("{missing} ({failed} of {} runs failed)", m.runs.len())
     }
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "**met**" } else { "**not met**" }
 }
 
 /// The targets line: each judged tool within [`FLOOR_TARGET`] of its floor, at most

@@ -40,6 +40,11 @@ pub(crate) struct Case {
     pub(crate) notes: Vec<String>,
 }
 
+/// Whether a target was met, in words.
+pub(crate) fn verdict(met: bool) -> &'static str {
+    if met { "**met**" } else { "**not met**" }
+}
+
 /// The median wall time of the samples, in seconds.
 pub(crate) fn median(samples: &[Sample]) -> f64 {
     let mut t: Vec<f64> = samples.iter().map(|s| s.secs).collect();
