@@ -151,6 +151,18 @@ pub(crate) struct Cli {
         help_heading = GLOBAL
     )]
     pub(crate) http2: bool,
+    /// API requests in flight at once, fixed (default: adaptive, 4 to 64, backing off when the
+    /// server throttles or slows down). Either way a 429/503 with Retry-After holds them all.
+    #[arg(
+        long,
+        global = true,
+        env = "CODEOCEAN_API_CONCURRENCY",
+        hide_env_values = true,
+        value_name = "N",
+        value_parser = at_least_one,
+        help_heading = GLOBAL
+    )]
+    pub(crate) api_concurrency: Option<usize>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -82,6 +82,8 @@ pub(crate) struct Ctx {
     ca_certs: CaCerts,
     /// `--http2`: HTTP/2 with servers that offer it over TLS (HTTP/1.1 otherwise).
     http2: bool,
+    /// `--api-concurrency`: a fixed number of API requests at once (adaptive otherwise).
+    api_concurrency: Option<usize>,
 }
 
 /// The PEM files of `--ca-cert` (or the one of `CODEOCEAN_CA_CERT`), checked when a client is
@@ -176,6 +178,9 @@ impl Ctx {
         }
         if self.http2 {
             builder = builder.http2(true);
+        }
+        if let Some(n) = self.api_concurrency {
+            builder = builder.api_concurrency(n);
         }
         let client = builder
             .domain(domain)
@@ -296,6 +301,7 @@ fn main() -> ExitCode {
         walk: cli.command.walk_caps().limits(),
         ca_certs,
         http2: cli.http2,
+        api_concurrency: cli.api_concurrency,
     };
     let verbose = cli.verbose > 0;
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -11,10 +11,10 @@ use backon::BackoffBuilder as _;
 use codeocean_raw::Operation;
 use codeocean_raw::progenitor_client::{ByteStream, Error as RawError, ResponseValue};
 use reqwest::header::HeaderValue;
-use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
 use crate::error::{Error, ErrorKind, Result, from_reqwest, snippet};
+use crate::limit::{ApiConcurrency, ApiLimiter, LimiterState, Signal};
 
 /// When and how often to retry a request that failed in a way that may pass.
 ///
@@ -260,7 +260,7 @@ pub struct ClientBuilder {
     max_response_body: u64,
     retry: RetryPolicy,
     poll: PollPolicy,
-    api_concurrency: usize,
+    api_concurrency: ApiConcurrency,
     download_concurrency: usize,
     root_certificates: Vec<RootCertificates>,
     http2: bool,
@@ -393,7 +393,7 @@ impl Default for ClientBuilder {
             max_response_body: codeocean_raw::hooks::DEFAULT_MAX_BODY,
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
-            api_concurrency: 32,
+            api_concurrency: ApiConcurrency::DEFAULT,
             download_concurrency: 16,
             root_certificates: Vec::new(),
             http2: DEFAULT_HTTP2,
@@ -488,9 +488,43 @@ impl ClientBuilder {
         self
     }
 
-    /// Most API requests in flight at once, across all tasks using this client (default 32).
+    /// Fixes the number of API requests in flight at once, across all tasks using this client,
+    /// at `n` (at least 1), instead of letting it adapt (the default, see
+    /// [`adaptive_api_concurrency`](Self::adaptive_api_concurrency)). The last of the two
+    /// setters called wins.
+    ///
+    /// A fixed limit fixes only the number in flight: a `429` or `503` with `Retry-After` still
+    /// holds every API request of the client until it has passed, and the first `429`/`503`
+    /// still makes the client pace its requests to the rate the server admits
+    /// ([`LimiterState::rate`]).
     pub fn api_concurrency(mut self, n: usize) -> Self {
-        self.api_concurrency = n.max(1);
+        self.api_concurrency = ApiConcurrency::Fixed(n.max(1));
+        self
+    }
+
+    /// Lets the number of API requests in flight at once adapt between `min` and `max` (at
+    /// least 1; the default is 4 to 64, starting at 16): one more per window of answers while
+    /// answers stay fast and un-throttled and the client uses what it has; × 0.7 on a `429`,
+    /// a `503` or a try that got no answer in time; × 0.9 when the smoothed latency rises above
+    /// twice the lowest seen plus 10 ms. After a throttle, the number it had then is approached
+    /// quickly and passed only slowly (a step per eight windows). Whatever the concurrency, a
+    /// `429`/`503` with `Retry-After` holds every API request of the client until it has
+    /// passed, and the first `429`/`503` makes the client pace all its API requests a little
+    /// below the rate the server admitted in the second before, growing back slowly
+    /// ([`LimiterState::rate`]). [`Client::api_limiter`] shows where it stands.
+    ///
+    /// ```
+    /// let client = codeocean::Client::builder()
+    ///     .domain("codeocean.example.org")
+    ///     .token("cop_...")
+    ///     .adaptive_api_concurrency(2, 128)
+    ///     .build()?;
+    /// let limiter = client.api_limiter();
+    /// assert!(limiter.adaptive && limiter.concurrency == 16);
+    /// # Ok::<(), codeocean::Error>(())
+    /// ```
+    pub fn adaptive_api_concurrency(mut self, min: usize, max: usize) -> Self {
+        self.api_concurrency = ApiConcurrency::adaptive(min, max);
         self
     }
 
@@ -600,6 +634,7 @@ impl ClientBuilder {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| build_error(&roots, e))?;
+        let limiter = ApiLimiter::new(self.api_concurrency, self.retry.max_retry_after);
         Ok(Client {
             inner: Arc::new(Inner {
                 raw: codeocean_raw::Client::new_with_client(
@@ -616,7 +651,7 @@ impl ClientBuilder {
                 read_timeout: self.read_timeout,
                 retry: self.retry,
                 poll: self.poll,
-                api_limit: Semaphore::new(self.api_concurrency),
+                limiter,
                 download_concurrency: self.download_concurrency,
                 url_mode: [
                     AtomicU8::new(URL_MODE_UNKNOWN),
@@ -803,7 +838,7 @@ pub(crate) struct Inner {
     pub(crate) read_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollPolicy,
-    api_limit: Semaphore,
+    limiter: ApiLimiter,
     pub(crate) download_concurrency: usize,
     /// Which URL route the server has, per source kind (results, data asset files).
     pub(crate) url_mode: [AtomicU8; 2],
@@ -980,10 +1015,16 @@ impl Client {
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError<ByteStream>>>,
     {
+        // The wait for the limiter (its shared gate, a slot, the request's turn) counts against
+        // the call's clock, not the try's: a try's clock is for the server.
+        let Ok(ticket) =
+            tokio::time::timeout_at(deadline, self.inner.limiter.acquire(op.operation.id())).await
+        else {
+            return Err(self.no_answer(op, true, started, retries));
+        };
         let try_deadline = deadline.min(tokio::time::Instant::now() + self.inner.attempt_timeout);
+        // The ticket covers reading an error body too: that is the same exchange.
         let outcome = tokio::time::timeout_at(try_deadline, async {
-            // The permit covers reading an error body too: that is the same exchange.
-            let _permit = self.inner.api_limit.acquire().await.expect("never closed");
             match attempt().await {
                 Ok(v) => Ok(v),
                 Err(e) => Err(convert(e, &op.what).await),
@@ -992,12 +1033,26 @@ impl Client {
         .await;
         match outcome {
             Ok(Ok(v)) => {
+                ticket.done(Signal::Answered);
                 tracing::Span::current().record("status", v.status().as_u16());
                 Ok(v.into_inner())
             }
-            Ok(Err(e)) => Err(Tried::Failed(e)),
-            Err(_) => Err(self.no_answer(op, try_deadline == deadline, started, retries)),
+            Ok(Err(e)) => {
+                ticket.done(signal_of(&e));
+                Err(Tried::Failed(e))
+            }
+            Err(_) => {
+                ticket.done(Signal::NoAnswer);
+                Err(self.no_answer(op, try_deadline == deadline, started, retries))
+            }
         }
+    }
+
+    /// Where this client's API limiter stands: requests allowed and in flight, the pace set
+    /// after a throttle, and its notable changes (see
+    /// [`ClientBuilder::adaptive_api_concurrency`]). Clones of a client share one limiter.
+    pub fn api_limiter(&self) -> LimiterState {
+        self.inner.limiter.state()
     }
 
     /// A try that got no answer in time: the end of the call (`started` then) when the call's
@@ -1105,6 +1160,17 @@ impl Client {
             _ => false,
         };
         safe && error.is_retryable()
+    }
+}
+
+/// What a failed try says about the server's capacity.
+fn signal_of(error: &Error) -> Signal {
+    match (error.kind(), error.status()) {
+        (ErrorKind::Status, Some(429 | 503)) => Signal::Throttled(error.retry_after()),
+        (ErrorKind::Status, Some(504)) => Signal::NoAnswer,
+        (ErrorKind::Timeout, _) => Signal::NoAnswer,
+        (ErrorKind::Connection, _) => Signal::Neutral,
+        _ => Signal::Answered,
     }
 }
 

@@ -340,6 +340,7 @@ mod data_assets;
 mod dest_state;
 mod download;
 mod error;
+mod limit;
 mod ops;
 pub mod search;
 mod tree;
@@ -352,6 +353,7 @@ pub use client::{CA_CERT_ENV, Client, ClientBuilder, DEFAULT_HTTP2, PollPolicy, 
 pub use data_assets::Transfer;
 pub use download::{Download, Failure, Progress, ProgressEvent, Summary, safe_segments};
 pub use error::{DisplayErrorContext, Error, ErrorKind, Result};
+pub use limit::{LimitCause, LimiterChange, LimiterState};
 pub use ops::{DataAssetUpdate, NewDataAsset, RunRequest};
 pub use search::{CapsuleSearch, DataAssetSearch, Filter, SearchStream};
 pub use tree::{FileUrls, Tree};

@@ -76,6 +76,7 @@ pub(crate) fn cmd(sim: Option<&Simulator>) -> Command {
         .env_remove("CODEOCEAN_SIM_TOKEN")
         .env_remove("CODEOCEAN_CA_CERT")
         .env_remove("CODEOCEAN_HTTP2")
+        .env_remove("CODEOCEAN_API_CONCURRENCY")
         .env_remove("SSL_CERT_FILE")
         // Tables are fitted to COLUMNS when it is set; the goldens are whole.
         .env_remove("COLUMNS");

@@ -16,6 +16,7 @@ mod hostile;
 mod integrity;
 mod props;
 mod scripted;
+mod throttle;
 mod tls;
 
 const HELLO: &str = "c0ffee00-0000-4000-8000-000000000001";
