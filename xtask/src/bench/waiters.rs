@@ -232,7 +232,8 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
     let _ = writeln!(
         out,
         "One process (`crates/codeocean/examples/bench_waiters.rs`) starts {n} runs at once \
-         through one `Client` (its default of 32 API requests at once) and waits for all of \
+         through one `Client` (its default API limiter: 16 requests at once to start, adapting \
+         between 4 and 64) and waits for all of \
          them concurrently, each with `Client::wait_for_computation(..).poll_policy(..)` and the poll schedule \
          `PollPolicy {{ initial_interval: {INITIAL} s, factor: {FACTOR}, max_interval: {MAX} s }}` \
          (the default is 1 s to 30 s; this short one keeps the case to tens of seconds). Each \
@@ -258,7 +259,7 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
          In its first second a waiter polls at least {} times (at once, then after pauses \
          whose jittered sum stays under 1 s) and at most {}: had all {n} waiters started at \
          the same instant, the peak would be between {} and {}. Launching the runs (through \
-         the client's 32 requests at once) spreads the starts over a fraction of a second, so \
+         the client's API limiter) spreads the starts over a fraction of a second, so \
          the measured peak is lower, and after the first seconds the polls spread out.\n",
         steps.join(", "),
         1 + growing,
