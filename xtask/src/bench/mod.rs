@@ -524,7 +524,7 @@ fn alternate_on(
             if round >= reps[i] {
                 continue;
             }
-            let run = run_round(ctx, sim, case, i, round, e)?;
+            let run = run_round(ctx, sim, case, i, round, e, None)?;
             if let Some(why) = run.failure {
                 bail!("{case}: {}: {why}", e.name);
             }
@@ -572,7 +572,8 @@ struct Round {
 }
 
 /// Runs entry `i` once (round `round`) into a fresh destination, against `sim` with its stats
-/// cleared first; a failing tool is reported, not an error.
+/// cleared first; a failing tool (one killed after `timeout` included) is reported, not an
+/// error.
 fn run_round(
     ctx: &Ctx<'_>,
     sim: &Sim,
@@ -580,6 +581,7 @@ fn run_round(
     i: usize,
     round: usize,
     e: &Entry,
+    timeout: Option<std::time::Duration>,
 ) -> Result<Round> {
     let dest = ctx.work.join(format!("{case}-{i}-{round}"));
     std::fs::create_dir_all(&dest)?;
@@ -587,9 +589,14 @@ fn run_round(
     sim.clear()?;
     let rss_file = ctx.work.join("rss.txt");
     let log = ctx.work.join(format!("{case}-{i}-{round}.stderr"));
-    let (sample, failure) =
-        proc::measure_status(&tool, ctx.rss.then_some(rss_file.as_path()), None, &log)
-            .with_context(|| format!("{case}: {}", e.name))?;
+    let (sample, failure) = proc::measure_status(
+        &tool,
+        ctx.rss.then_some(rss_file.as_path()),
+        None,
+        &log,
+        timeout,
+    )
+    .with_context(|| format!("{case}: {}", e.name))?;
     let stats = sim.stats()?;
     let counts = proc::counts(&stats)?;
     let got = proc::tree_totals(&dest)?;

@@ -39,6 +39,15 @@ const REPS: usize = 3;
 const FLOOR_TARGET: f64 = 1.1;
 /// The largest share of API requests answered `429` that meets the target.
 const SHARE_429_TARGET: f64 = 0.02;
+/// A run still going after this many times the floor of the tree's listings and URL calls,
+/// plus [`TIMEOUT_SLACK_SECS`], is killed: a failed run, its time the timeout.
+const TIMEOUT_FLOORS: f64 = 4.0;
+const TIMEOUT_SLACK_SECS: f64 = 30.0;
+
+/// The timeout of each run on a tree of `files` in `folders`.
+fn timeout(files: u64, folders: u64) -> Duration {
+    Duration::from_secs_f64(TIMEOUT_FLOORS * (files + folders) as f64 / RATE + TIMEOUT_SLACK_SECS)
+}
 
 /// One run of one tool, as the case records it.
 #[derive(Clone, Debug)]
@@ -125,6 +134,8 @@ struct Tree {
     files: u64,
     folders: u64,
     bytes: u64,
+    /// Each run's timeout.
+    timeout: Duration,
 }
 
 /// Runs the case; its Markdown section.
@@ -151,12 +162,13 @@ pub(crate) fn case(ctx: &Ctx<'_>) -> Result<String> {
         })
         .collect();
     let reps = if ctx.opts.quick { 1 } else { REPS };
+    let limit = timeout(facts.files, facts.folders);
     for round in 0..reps {
         for (i, e) in entries.iter().enumerate() {
             // A full bucket for every run: it refills in BURST ÷ RATE seconds.
             std::thread::sleep(Duration::from_secs_f64(BURST / RATE + 0.5));
             let before = rate_limited(&sim)?;
-            let r = run_round(ctx, &sim, "rate", i, round, e)?;
+            let r = run_round(ctx, &sim, "rate", i, round, e, Some(limit))?;
             let refused = rate_limited(&sim)?.saturating_sub(before);
             let storage: u64 = r
                 .counts
@@ -183,6 +195,7 @@ pub(crate) fn case(ctx: &Ctx<'_>) -> Result<String> {
         files: facts.files,
         folders: facts.folders,
         bytes: facts.bytes,
+        timeout: limit,
     };
     Ok(section(&tree, &measured, &baseline_about(ctx)))
 }
@@ -309,11 +322,14 @@ fn section(tree: &Tree, rows: &[Measured], baseline: &str) -> String {
          \"× floor\" is time ÷ floor (medians). \"answered 429\" is the fault tally's \
          `rate_limited` (`/__sim/faults/injected`, read around each run), its share of the \
          run's API requests beside it; \"files missing\" counts the files of the tree a run did \
-         not leave whole.{baseline}\n",
+         not leave whole. A run still going after {:.0} s ({TIMEOUT_FLOORS:.0} × (files + \
+         folders) ÷ {RATE:.0}/s + {TIMEOUT_SLACK_SECS:.0} s) is killed and counted as failed, \
+         at that time.{baseline}\n",
         tree.files,
         report::human_bytes(tree.bytes),
         tree.folders,
         BURST / RATE,
+        tree.timeout.as_secs_f64(),
     );
     let table: Vec<Vec<String>> = rows
         .iter()
@@ -439,6 +455,7 @@ mod tests {
                 files: 2000,
                 folders: 213,
                 bytes: 313_200_000,
+                timeout: timeout(2000, 213),
             },
             &rows,
             "",
@@ -475,6 +492,10 @@ mod tests {
             ),
             "{text}"
         );
+        assert!(
+            text.contains("A run still going after 119 s (4 × (files + folders) ÷ 100/s + 30 s)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -492,6 +513,7 @@ mod tests {
                 files: 1,
                 folders: 1,
                 bytes: 1,
+                timeout: timeout(1, 1),
             },
             &[m],
             "",
