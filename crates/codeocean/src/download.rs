@@ -288,29 +288,30 @@ pub fn safe_segments(path: &str) -> Result<Vec<&str>> {
     Ok(segments)
 }
 
-/// Where a file of the tree goes, made ready for writing: the folders above it created (none
-/// of them a symbolic link), and its part file opened, or `None` when the file is already
-/// complete at its final name (completed from this same source and unchanged since, as the
-/// destination's journal says). All of it in one blocking call: a tree of small files would
-/// otherwise spend more time hopping to the blocking pool than transferring.
-fn open_part(
+/// Where a file of the tree goes, made ready for its transfer with nothing held open: the
+/// folders above it created (none of them a symbolic link), where its part file is and how many
+/// of its bytes can be resumed ([`resumable`]), or `None` when the file is already complete at
+/// its final name (completed from this same source and unchanged since, as the destination's
+/// journal says). All of it in one blocking call: a tree of small files would otherwise spend
+/// more time hopping to the blocking pool than transferring. The part file itself is opened
+/// only when its transfer starts ([`open_part`]), so files waiting for a transfer slot hold no
+/// file descriptor.
+fn prepare_part(
     state: &DestState,
     dest: &Path,
     segments: &[&str],
     path: &str,
     size: Option<u64>,
-) -> Result<Option<PartFile>> {
-    let unsafe_path = |why: String| refused_write(path, why);
-    let io = |what: &Path, e| write_failed(path, what, e);
+) -> Result<Option<(Place, u64)>> {
     let dir = make_folders(dest, &segments[..segments.len() - 1], path)?;
     let name = segments[segments.len() - 1];
     let target = dir.join(name);
     match std::fs::symlink_metadata(&target) {
         Ok(m) if m.file_type().is_symlink() => {
-            return Err(unsafe_path(format!(
-                "{} is a symbolic link",
-                target.display()
-            )));
+            return Err(refused_write(
+                path,
+                format!("{} is a symbolic link", target.display()),
+            ));
         }
         Ok(m) if m.is_file() && state.is_complete(path, size, Stamp::of(&m)) => return Ok(None),
         _ => {}
@@ -320,38 +321,63 @@ fn open_part(
     // started), and a legal file name stays legal.
     let part_name = state.part_name(path, size);
     let part = state.part_path(&part_name);
-    if let Ok(m) = std::fs::symlink_metadata(&part)
-        && !m.is_file()
-    {
-        return Err(unsafe_path(format!(
-            "{} is not a regular file",
-            part.display()
-        )));
-    }
+    let have = match part_metadata(&part, path)? {
+        Some(m) => resumable(state, &part_name, size, m.len()),
+        None => 0,
+    };
+    let place = Place {
+        target,
+        part,
+        part_name,
+    };
+    Ok(Some((place, have)))
+}
+
+/// Opens the part file of `place` for writing (created if missing), when its transfer starts:
+/// still a regular file, not a symbolic link, and emptied unless [`resumable`].
+fn open_part(state: &DestState, place: Place, path: &str, size: Option<u64>) -> Result<PartFile> {
+    let io = |what: &Path, e| write_failed(path, what, e);
+    let part = &place.part;
+    part_metadata(part, path)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&part)
-        .map_err(|e| io(&part, e))?;
-    let mut have = file.metadata().map_err(|e| io(&part, e))?.len();
-    // Not journaled as started by this source: nothing in it can be trusted.
-    let started = state.started(&part_name);
-    if have > 0 && (started.is_none() || size.is_some_and(|s| have > s)) {
-        file.set_len(0).map_err(|e| io(&part, e))?;
-        have = 0;
+        .open(part)
+        .map_err(|e| io(part, e))?;
+    let len = file.metadata().map_err(|e| io(part, e))?.len();
+    let have = resumable(state, &place.part_name, size, len);
+    if have < len {
+        file.set_len(0).map_err(|e| io(part, e))?;
     }
-    let validator = started.flatten().map(str::to_owned);
-    Ok(Some(PartFile {
+    let validator = state.started(&place.part_name).flatten().map(str::to_owned);
+    Ok(PartFile {
         file,
         have,
         validator,
-        place: Place {
-            target,
-            part,
-            part_name,
-        },
-    }))
+        place,
+    })
+}
+
+/// The part file's metadata, without following a symbolic link (`None`: there is none yet);
+/// anything there but a regular file is refused.
+fn part_metadata(part: &Path, path: &str) -> Result<Option<std::fs::Metadata>> {
+    match std::fs::symlink_metadata(part) {
+        Ok(m) if !m.is_file() => Err(refused_write(
+            path,
+            format!("{} is not a regular file", part.display()),
+        )),
+        Ok(m) => Ok(Some(m)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// How many of the `len` bytes of a part file can be resumed: all of them when the journal says
+/// this source started it and they are not more than the listed size, else none (nothing in it
+/// can be trusted).
+fn resumable(state: &DestState, part_name: &str, size: Option<u64>, len: u64) -> u64 {
+    let trusted = state.started(part_name).is_some() && size.is_none_or(|s| len <= s);
+    if trusted { len } else { 0 }
 }
 
 /// Creates the folders `folders` below `dest` for the file `path` (none of them may be a
@@ -484,6 +510,7 @@ impl Client {
             dest: dest.into(),
             path: String::new(),
             concurrency: self.inner.download_concurrency,
+            url_lookahead: None,
             list_concurrency: 16,
             progress: Arc::new(NoProgress),
             sync: false,
@@ -524,6 +551,8 @@ pub struct Download {
     dest: PathBuf,
     path: String,
     concurrency: usize,
+    /// `None`: as many as `concurrency`.
+    url_lookahead: Option<usize>,
     list_concurrency: usize,
     progress: Arc<dyn Progress>,
     sync: bool,
@@ -540,6 +569,7 @@ impl std::fmt::Debug for Download {
             .field("dest", &self.dest)
             .field("path", &self.path)
             .field("concurrency", &self.concurrency)
+            .field("url_lookahead", &self.lookahead())
             .field("sync", &self.sync)
             .field("allow_partial", &self.allow_partial)
             .finish_non_exhaustive()
@@ -560,10 +590,31 @@ impl Download {
         self
     }
 
-    /// Files transferred at once (default: the client's download concurrency).
+    /// Storage transfers at once: files whose bytes are being fetched (default: the client's
+    /// [download concurrency](crate::ClientBuilder::download_concurrency)). Their URL calls
+    /// to the API run ahead of them, up to [`url_lookahead`](Self::url_lookahead) files
+    /// resolved and waiting, under the client's limit on API requests, so a transfer slot that
+    /// frees up finds a file ready to fetch. Any number is taken: `usize::MAX` means no limit.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self
+    }
+
+    /// Files whose signed URL may be asked for (or be ready) while they wait for a transfer
+    /// slot ([`concurrency`](Self::concurrency)), at least 1 (default: as many as the job's
+    /// concurrency). A file's URL call then overlaps the transfers before it instead of
+    /// holding a slot for a round trip; the bound keeps the memory and the file descriptors
+    /// of a job independent of the size of the tree (a waiting file holds no open file) and
+    /// the URLs fresh (one that expired while waiting is asked for again). Any number is
+    /// taken: `usize::MAX` means no limit.
+    pub fn url_lookahead(mut self, n: usize) -> Self {
+        self.url_lookahead = Some(n.max(1));
+        self
+    }
+
+    /// The look-ahead in files: the one asked for, else the concurrency.
+    fn lookahead(&self) -> usize {
+        self.url_lookahead.unwrap_or(self.concurrency)
     }
 
     /// Folders listed at once (default 16).
@@ -633,9 +684,9 @@ impl Download {
         let started = Instant::now();
         let state = self.lock_destination().await?;
         let job = Arc::new(self);
-        // Listed entries waiting for a transfer slot: enough that listing stays ahead of the
-        // transfers (each takes two round trips; a folder listing one), few enough that memory
-        // does not depend on the size of the tree.
+        // Listed entries waiting to be taken: enough that listing stays ahead of the transfers
+        // (each takes two round trips; a folder listing one), few enough that memory does not
+        // depend on the size of the tree.
         // (Bounded whatever the concurrency asked for: `usize::MAX` means "no limit", not a
         // channel of that size.)
         let queued = job.concurrency.saturating_mul(16).clamp(256, 1 << 16);
@@ -647,10 +698,20 @@ impl Download {
                 rx,
                 |mut rx| async move { rx.recv().await.map(|i| (i, rx)) },
             );
+        // Two stages per file (`fetch`): its URL, then its transfer in one of `concurrency`
+        // slots. The entries taken at once are the transfers plus the look-ahead: files
+        // resolved, or being resolved, that wait for a slot.
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            job.concurrency.min(tokio::sync::Semaphore::MAX_PERMITS),
+        ));
+        let taken = job.concurrency.saturating_add(job.lookahead());
         let mut results = std::pin::pin!(
             items
-                .map(|item| job.clone().take(item, state.clone(), retries.clone()))
-                .buffer_unordered(job.concurrency)
+                .map(|item| {
+                    let (state, retries, slots) = (state.clone(), retries.clone(), slots.clone());
+                    job.clone().take(item, state, retries, slots)
+                })
+                .buffer_unordered(taken)
         );
         let mut summary = Summary {
             what: job.tree.named(),
@@ -723,6 +784,7 @@ impl Download {
         item: Result<ResultItem>,
         state: Arc<DestState>,
         retries: Arc<std::sync::atomic::AtomicU64>,
+        slots: Arc<tokio::sync::Semaphore>,
     ) -> Option<(String, Result<Fetched>)> {
         match item {
             // Stopped: what was still queued is dropped, files counted.
@@ -735,7 +797,7 @@ impl Download {
                 let size = item.size.map(|s| s.max(0) as u64);
                 self.progress.file_found(&item.path, size);
                 let path = item.path.clone();
-                let r = self.fetch(&state, &item, &retries).await;
+                let r = self.fetch(&state, &item, &retries, &slots).await;
                 Some((path, r))
             }
             Ok(_) => None,
@@ -792,20 +854,39 @@ impl Download {
             .map(Ok)
     }
 
-    /// Downloads one file, resuming and retrying as needed.
+    /// Downloads one file, resuming and retrying as needed: stage 1 (its path checked, the
+    /// folders above it made, skipped when complete, else its URL asked for), then, in one of
+    /// the `slots`, stage 2 (its transfer).
     async fn fetch(
         &self,
         state: &Arc<DestState>,
         item: &ResultItem,
         retries: &std::sync::atomic::AtomicU64,
+        slots: &tokio::sync::Semaphore,
     ) -> Result<Fetched> {
         let path = item.path.as_str();
         let segments = checked_segments(path)?;
         let size = item.size.map(|s| s.max(0) as u64);
-        let Some(part) = self.open(state, &segments, path, size).await? else {
+        let Some((place, have)) = self.prepare(state, &segments, path, size).await? else {
             return Ok(Fetched::Skipped);
         };
-        let mut transfer = Transfer::new(self, state, path, size, part);
+        // A file with nothing left to fetch (empty, or whole in its part file) needs no URL.
+        let url = if size == Some(have) {
+            None
+        } else {
+            let deadline = tokio::time::Instant::now() + self.client.inner.request_timeout;
+            match self.url(path, deadline).await? {
+                Some(url) => Some(url),
+                None => return Ok(Fetched::NotAttempted),
+            }
+        };
+        let _slot = slots.acquire().await.expect("never closed");
+        if self.stopped() {
+            // Resolved while the job was still going, but its transfer never started.
+            return Ok(Fetched::NotAttempted);
+        }
+        let part = self.open(state, place, path, size).await?;
+        let mut transfer = Transfer::new(self, state, path, size, part, url);
         while transfer.size != Some(transfer.have) {
             match transfer.attempt().await? {
                 Step::Done => break,
@@ -817,23 +898,47 @@ impl Download {
         transfer.commit().await
     }
 
-    /// [`open_part`] on the blocking pool.
-    async fn open(
+    /// A fresh signed URL of `path`, asked for by `deadline` (`None`: the job stopped).
+    async fn url(&self, path: &str, deadline: tokio::time::Instant) -> Result<Option<String>> {
+        if self.stopped() {
+            return Ok(None);
+        }
+        let urls = tokio::time::timeout_at(deadline, self.tree.urls(&self.client, path))
+            .await
+            .map_err(|_| self.stalled(path))?;
+        Ok(Some(urls?.download_url))
+    }
+
+    /// [`prepare_part`] on the blocking pool.
+    async fn prepare(
         &self,
         state: &Arc<DestState>,
         segments: &[&str],
         path: &str,
         size: Option<u64>,
-    ) -> Result<Option<PartFile>> {
+    ) -> Result<Option<(Place, u64)>> {
         let dest = self.dest.clone();
         let segments: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
         let path = path.to_owned();
         let state = state.clone();
         blocking(move || {
             let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-            open_part(&state, &dest, &segments, &path, size)
+            prepare_part(&state, &dest, &segments, &path, size)
         })
         .await
+    }
+
+    /// [`open_part`] on the blocking pool.
+    async fn open(
+        &self,
+        state: &Arc<DestState>,
+        place: Place,
+        path: &str,
+        size: Option<u64>,
+    ) -> Result<PartFile> {
+        let path = path.to_owned();
+        let state = state.clone();
+        blocking(move || open_part(&state, place, &path, size)).await
     }
 
     /// What the messages about a file say is being done.
@@ -937,6 +1042,7 @@ impl<'a> Transfer<'a> {
         path: &'a str,
         size: Option<u64>,
         part: PartFile,
+        url: Option<String>,
     ) -> Self {
         Self {
             job,
@@ -947,7 +1053,7 @@ impl<'a> Transfer<'a> {
             have: part.have,
             validator: part.validator,
             place: part.place,
-            url: None,
+            url,
             written: 0,
             furthest: part.have,
             mark: part.have,
@@ -976,23 +1082,15 @@ impl<'a> Transfer<'a> {
         self.receive(resp).await
     }
 
-    /// The signed URL to fetch: the one in use, or a fresh one (`None`: the job stopped).
+    /// The signed URL to fetch: the one in use (resolved ahead by stage 1, or since), or a
+    /// fresh one (`None`: the job stopped).
     async fn url(&mut self) -> Result<Option<String>> {
         if let Some(u) = &self.url {
             return Ok(Some(u.clone()));
         }
-        if self.job.stopped() {
-            return Ok(None);
-        }
-        let urls = tokio::time::timeout_at(
-            self.stall_deadline,
-            self.job.tree.urls(&self.job.client, self.path),
-        )
-        .await
-        .map_err(|_| self.job.stalled(self.path))?;
-        let fresh = urls?.download_url;
-        self.url = Some(fresh.clone());
-        Ok(Some(fresh))
+        let fresh = self.job.url(self.path, self.stall_deadline).await?;
+        self.url.clone_from(&fresh);
+        Ok(fresh)
     }
 
     /// Asks the storage host for the rest of the file.

@@ -160,6 +160,11 @@ const RATE_BELOW: f64 = 0.95;
 /// at that level after (0.05 / C)^⅓ ≈ 2.2 s of use, 10 % above it 2.7 s later, twice as fast
 /// 5.8 s later, ten times 12 s later.
 const RATE_PROBE: f64 = 0.005;
+/// The same when the level was measured over less than a full window (the client had been
+/// answered for less than a second): then it is a poor guess (a server's burst allowance, or
+/// a limit of requests at once, looks like a low rate), so it is left behind ten times as
+/// fast: back at the level after 1 s, ten times it 5.7 s later.
+const RATE_PROBE_COLD: f64 = 0.05;
 /// The window the admitted rate is measured over.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// Bins of that window.
@@ -218,6 +223,10 @@ struct State {
     rate_max: f64,
     /// Seconds of use since the last throttle.
     rate_clock: f64,
+    /// CUBIC's constant for the level measured last (RATE_PROBE, or RATE_PROBE_COLD).
+    rate_probe: f64,
+    /// The first answer the limiter counted.
+    first_answer: Option<Instant>,
     next_slot: Instant,
     rate_grown: Instant,
     /// Answers per tenth of the window, as a ring: bin `e % BINS` counts tenth `e` since
@@ -250,6 +259,8 @@ impl ApiLimiter {
                 rate: None,
                 rate_max: 0.0,
                 rate_clock: 0.0,
+                rate_probe: RATE_PROBE,
+                first_answer: None,
                 next_slot: now,
                 rate_grown: now,
                 bins: [0; BINS],
@@ -487,6 +498,7 @@ impl State {
     }
 
     fn count_answer(&mut self, now: Instant) {
+        self.first_answer.get_or_insert(now);
         let epoch = Self::bin_of(now, self.origin);
         self.roll(epoch);
         self.bins[(epoch % BINS as u64) as usize] += 1;
@@ -506,6 +518,10 @@ impl State {
         let admitted = self.admitted_rate(now).max(MIN_RATE);
         self.rate_max = self.rate.map_or(admitted, |r| r.min(admitted));
         self.rate_clock = 0.0;
+        let cold = self
+            .first_answer
+            .is_none_or(|t| now.saturating_duration_since(t) < RATE_WINDOW);
+        self.rate_probe = if cold { RATE_PROBE_COLD } else { RATE_PROBE };
         self.rate = Some(self.cubic());
         self.rate_grown = now;
         // Requests already given a later turn keep it; new ones follow the new pace.
@@ -517,9 +533,9 @@ impl State {
     /// K seconds, then faster and faster beyond it (so a level measured too low is left behind
     /// within seconds, and one measured right is passed slowly).
     fn cubic(&self) -> f64 {
-        let k = ((1.0 - RATE_BELOW) / RATE_PROBE).cbrt();
+        let k = ((1.0 - RATE_BELOW) / self.rate_probe).cbrt();
         let t = self.rate_clock - k;
-        (self.rate_max * (1.0 + RATE_PROBE * t * t * t)).max(MIN_RATE)
+        (self.rate_max * (1.0 + self.rate_probe * t * t * t)).max(MIN_RATE)
     }
 
     /// Pacing grows along [`cubic`](Self::cubic) while it is in use and un-throttled.

@@ -184,15 +184,19 @@ impl Tree {
     /// The signed URLs of one file: the current route, or the deprecated one on a server
     /// proven to lack the current one. See [`Client::file_urls`].
     pub(crate) async fn urls(&self, client: &Client, path: &str) -> Result<FileUrls> {
-        if let Some(known) = self.urls_in_known_mode(client, path).await {
-            return known;
-        }
-        // Until the server's generation is known, one request at a time finds out.
-        let _probe = client.inner.probe[self.slot()].lock().await;
-        if let Some(known) = self.urls_in_known_mode(client, path).await {
-            return known;
-        }
         let mode = &client.inner.url_mode[self.slot()];
+        // Until the server's generation is known, one request at a time finds out. Those that
+        // waited while it did then go at once in the mode it found, not one at a time under the
+        // lock (a download's first wave of files would otherwise take a round trip each).
+        let _probe = loop {
+            if let Some(known) = self.urls_in_known_mode(client, path).await {
+                return known;
+            }
+            let probe = client.inner.probe[self.slot()].lock().await;
+            if mode.load(Ordering::Acquire) == URL_MODE_UNKNOWN {
+                break probe;
+            }
+        };
         match self.modern_urls(client, path).await {
             Ok(urls) => {
                 let _ = mode.compare_exchange(

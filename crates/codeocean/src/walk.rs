@@ -59,8 +59,46 @@ impl WalkLimits {
     }
 }
 
-type Listing =
-    std::pin::Pin<Box<dyn std::future::Future<Output = (String, Result<Vec<ResultItem>>)> + Send>>;
+/// One folder's listing, on a task of its own: it runs to its end whether or not the walk is
+/// being polled. (A listing polled only with the walk would hold its place in the client's API
+/// limiter, unanswered, while the walk's consumer is busy: a download whose URL calls wait for
+/// that place would wait for ever.) Dropped, it aborts its task. At most `limit` of them exist,
+/// so what they hold once done stays bounded.
+struct Listing(tokio::task::JoinHandle<(String, Result<Vec<ResultItem>>)>);
+
+impl Listing {
+    fn spawn(client: Client, tree: Tree, folder: String) -> Self {
+        Listing(tokio::spawn(async move {
+            let items = tree.list(&client, &folder).await;
+            (folder, items)
+        }))
+    }
+}
+
+impl std::future::Future for Listing {
+    type Output = (String, Result<Vec<ResultItem>>);
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|done| match done {
+                Ok(listed) => listed,
+                // A listing that panicked panics the walk, as it would have inline.
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // Only `Drop` aborts it, and then it is never polled again.
+                Err(e) => unreachable!("a listing task ended without an answer: {e}"),
+            })
+    }
+}
+
+impl Drop for Listing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 struct WalkState {
     client: Client,
@@ -265,12 +303,8 @@ impl Walk {
                     let Some(folder) = w.folders.pop_front() else {
                         break;
                     };
-                    let client = w.client.clone();
-                    let tree = w.tree.clone();
-                    w.listing.push(Box::pin(async move {
-                        let items = tree.list(&client, &folder).await;
-                        (folder, items)
-                    }));
+                    let listing = Listing::spawn(w.client.clone(), w.tree.clone(), folder);
+                    w.listing.push(listing);
                 }
                 let (folder, items) = w.listing.next().await?;
                 match items {

@@ -218,10 +218,11 @@ fn mib(bytes: u64) -> f64 {
 }
 
 /// The walk keeps no set of seen paths and the transfers stream, so what a download holds at
-/// once is: the queue of listed entries waiting for a transfer (16 × the download
-/// concurrency, at least 256), the folder being taken in (its whole listing, decoded, since
-/// the API returns a folder in one response), the listings in flight (up to 16), and 16
-/// transfers with their buffers (8 KiB to 1 MiB each). None of it depends on the number
+/// once is: the queue of listed entries waiting to be taken (16 × the download concurrency, at
+/// least 256), the folder being taken in (its whole listing, decoded, since the API returns a
+/// folder in one response), the listings in flight (up to 16), the files of the URL look-ahead
+/// (as many as the concurrency, each with its signed URL and no open file), and 32 transfers
+/// with their buffers (8 KiB to 1 MiB each). None of it depends on the number
 /// of files: once the queue fills and 16 listings are in flight (well before 10,000 files in
 /// folders of 500), the peak is flat up to noise. So five times the files in folders of the
 /// same size may at most double the peak (scheduling decides how full the channel gets, how

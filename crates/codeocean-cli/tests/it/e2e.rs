@@ -131,6 +131,30 @@ fn legacy_server_still_downloads() {
 }
 
 #[test]
+fn a_fixed_api_concurrency_downloads_the_same_tree() {
+    let sim = sim_with(|_| {});
+    let id = finished_run(&sim, OK_CAPSULE);
+    for (flag, env) in [(Some("1"), None), (None, Some("2"))] {
+        let dir = tempfile::tempdir().unwrap();
+        let to = dir.path().to_str().unwrap();
+        let mut c = crate::cmd(Some(&sim));
+        if let Some(n) = flag {
+            c.args(["--api-concurrency", n]);
+        }
+        if let Some(n) = env {
+            c.env("CODEOCEAN_API_CONCURRENCY", n);
+        }
+        let out: crate::Out = c
+            .args(["results", "download", &id, "--to", to])
+            .output()
+            .unwrap()
+            .into();
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_identical(&sim, &id, dir.path(), 7);
+    }
+}
+
+#[test]
 fn data_assets_from_results() {
     let sim = sim();
     let id = finished_run(&sim, OK_CAPSULE);

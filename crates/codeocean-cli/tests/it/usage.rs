@@ -89,6 +89,7 @@ fn counts_must_be_at_least_one() {
         ],
         &["capsule", "search", "--limit", "0"],
         &["data-asset", "search", "--max-pages", "0"],
+        &["--api-concurrency", "0", "capsule", "get", OK_CAPSULE],
         &["run", "--capsule", OK_CAPSULE, "--version", "0"],
     ] {
         let err = refused(args);

@@ -189,24 +189,36 @@ async fn a_part_file_replaced_by_a_link_is_dropped_and_the_file_downloads() {
     assert!(part_files(dir.path()).is_empty());
 }
 
-/// Any concurrency may be asked for (the CLI's `--concurrency` takes any whole number): a huge
-/// one means "no limit", not an overflow or a channel of that size.
+/// Any concurrency and look-ahead may be asked for (the CLI's `--concurrency` takes any whole
+/// number): a huge one means "no limit", not an overflow, a semaphore past its maximum or a
+/// channel of that size.
 #[tokio::test]
 async fn a_huge_concurrency_downloads() {
     let sim = sim(|_| {});
     let c = client(&sim);
     let a = finished_run(&c, HELLO).await;
     for n in [usize::MAX, usize::MAX / 16, 1 << 62] {
-        let dir = tempfile::tempdir().unwrap();
-        let s = c
-            .download(&a, dir.path())
-            .concurrency(n)
-            .run()
-            .await
-            .unwrap();
-        assert!(s.is_complete(), "{n}: {s:?}");
-        assert_tree_matches(&sim, &a, dir.path(), 7);
+        for lookahead in [None, Some(1), Some(n)] {
+            let dir = tempfile::tempdir().unwrap();
+            let job = c.download(&a, dir.path()).concurrency(n);
+            let job = match lookahead {
+                Some(l) => job.url_lookahead(l),
+                None => job,
+            };
+            let s = job.run().await.unwrap();
+            assert!(s.is_complete(), "{n}, {lookahead:?}: {s:?}");
+            assert_tree_matches(&sim, &a, dir.path(), 7);
+        }
     }
+    // And a huge look-ahead of one transfer at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let s = (c.download(&a, dir.path()).concurrency(1))
+        .url_lookahead(usize::MAX)
+        .run()
+        .await
+        .unwrap();
+    assert!(s.is_complete(), "{s:?}");
+    assert_tree_matches(&sim, &a, dir.path(), 7);
 }
 
 #[tokio::test]

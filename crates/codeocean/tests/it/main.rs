@@ -14,6 +14,7 @@ mod errors;
 mod families;
 mod hostile;
 mod integrity;
+mod pipeline;
 mod props;
 mod scripted;
 mod throttle;

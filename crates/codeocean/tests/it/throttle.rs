@@ -101,3 +101,26 @@ async fn a_download_from_a_rate_limited_api_paces_itself() {
     );
     assert!(fresh.api_limiter().rate.is_some());
 }
+
+#[tokio::test]
+async fn a_walk_that_is_not_being_polled_holds_no_api_slot() {
+    use futures_util::StreamExt as _;
+    let sim = sim(|c| c.catalogue = Some(big_tree()));
+    let c = fast(builder(&sim).api_concurrency(2));
+    let id = finished_run(&c, HELLO).await;
+    let mut walk = c.walk_results(&id).concurrency(8).stream();
+    // The root's 9 entries (3 folders, 6 files), then one entry of the first sub-folder
+    // listed: the other two sub-folders' listings are under way, and nobody polls the walk
+    // now (a download whose transfers are busy, say).
+    for _ in 0..10 {
+        walk.next().await.unwrap().unwrap();
+    }
+    // Listings run to their end on their own and give their slots back: other calls of the
+    // same client get through. (Polled only with the walk, two of them would keep both
+    // slots for ever.)
+    let got = tokio::time::timeout(Duration::from_secs(20), c.get_computation(&id)).await;
+    assert!(got.expect("an API slot came free").is_ok());
+    // And the walk still yields every entry: 39 folders and 240 files below the root.
+    let rest = walk.count().await;
+    assert_eq!(rest + 10, 39 + 240);
+}
