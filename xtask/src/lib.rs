@@ -336,6 +336,7 @@ mod tests {
         };
         assert!(!args.quick && args.reps.is_none() && args.out.is_none() && args.only.is_empty());
         assert_eq!(args.build_baseline, "cb1cc62");
+        assert_eq!(args.engine_baseline, "9d20702");
         let Command::Bench(args) = parse(&[
             "bench",
             "--quick",
@@ -347,6 +348,8 @@ mod tests {
             "3,4",
             "--build-baseline",
             "abc123",
+            "--engine-baseline",
+            "def456",
         ])
         .unwrap()
         .command
@@ -358,6 +361,7 @@ mod tests {
         assert_eq!(args.out.as_deref(), Some(Path::new("x.md")));
         assert_eq!(args.only, [3, 4]);
         assert_eq!(args.build_baseline, "abc123");
+        assert_eq!(args.engine_baseline, "def456");
     }
 
     /// Usage errors are clap's, which exit with 2 (as the hand-written parser did).
@@ -369,7 +373,7 @@ mod tests {
             &["regen", "--chek"],
             &["bench", "--reps", "0"],
             &["bench", "--reps"],
-            &["bench", "--only", "8"],
+            &["bench", "--only", "9"],
             &["bench", "--only", "1,x"],
             &["bench", "--fast"],
         ] {

@@ -42,15 +42,16 @@ pub struct Args {
     /// Seed for ids and fault draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// A fault spec, CLASS:key=value,... (repeatable). Classes: all, capsules, run,
-    /// computations, results, urls, data_assets, manage, search, storage. Keys: latency, jitter
-    /// (ms), 429, retry_after (s), 500, 502, 503, html, reset, truncate, expire, unknown,
-    /// lie_has_more (probabilities; lie_has_more makes searches claim more pages forever);
+    /// A fault spec, CLASS:key=value,... (repeatable). Classes: all, api (all but storage),
+    /// capsules, run, computations, results, urls, data_assets, manage, search, storage. Keys:
+    /// latency, jitter (ms), 429, retry_after (s), 500, 502, 503, html, reset, truncate, expire,
+    /// unknown, lie_has_more (probabilities; lie_has_more makes searches claim more pages forever);
     /// limits: rate=N (requests per second per API token, a token bucket on the real clock:
     /// 429 with Retry-After when empty), burst=B (its size, default max(1, ceil(N))),
     /// max_inflight=N (requests served at once; beyond that 429 with Retry-After: 1, or 503
     /// with inflight_status=503). `all:` limits share one bucket per token and one count in
-    /// flight across every class; a class's own spec has its own.
+    /// flight across every class, `api:` limits across every class but storage (whose signed
+    /// URLs a real server does not limit); a class's own spec has its own.
     #[arg(long = "fault")]
     pub faults: Vec<String>,
     /// Lifetime of signed URLs in seconds.

@@ -6,7 +6,8 @@
 //!
 //! On the command line a spec reads `CLASS:key=value,key=value`, e.g.
 //! `--fault storage:reset=0.05,truncate=0.05`, `--fault all:latency=20ms,jitter=5ms` or
-//! `--fault search:lie_has_more=1`.
+//! `--fault search:lie_has_more=1`. Besides the classes' names, `CLASS` can be `all` (every class)
+//! or `api` (every class but `storage`, the signed-URL origin).
 //!
 //! Two faults are limits rather than draws, so tests and benchmarks can play a strict server:
 //!
@@ -21,8 +22,10 @@
 //!   sent or dropped, so a stalled body keeps its slot.
 //!
 //! The scope of both: `all:rate=100` (or [`Faults::all`]) gives every class one shared
-//! [`Limiter`], as a real server's limit is across the API (and one count of requests in flight);
-//! a spec set for one class (`storage:max_inflight=4`) gets a limiter of its own. Faults set as
+//! [`Limiter`] (one count of requests in flight too); `api:rate=100` gives one to every class but
+//! the storage origin's, which stays unlimited: a real Code Ocean limits its API, not the object
+//! storage that serves signed URLs. A spec set for one class (`storage:max_inflight=4`) gets a
+//! limiter of its own. Faults set as
 //! JSON (`POST /__sim/config`) share a limiter between the classes whose limit settings are
 //! equal ([`Faults::share_limits`]). Refusals are counted in the tally (`rate_limited`,
 //! `inflight_refused`); a refused request draws no other fault.
@@ -649,7 +652,8 @@ impl Faults {
             .unwrap_or_default()
     }
 
-    /// Applies one command-line spec (`CLASS:key=value,...`, class `all` for every class).
+    /// Applies one command-line spec (`CLASS:key=value,...`, class `all` for every class, `api`
+    /// for every class but [`RouteClass::Storage`]).
     pub fn apply(&mut self, arg: &str) -> Result<(), FaultParseError> {
         let err = |m: String| FaultParseError(format!("fault `{arg}`: {m}"));
         let (class, settings) = arg
@@ -657,6 +661,11 @@ impl Faults {
             .ok_or_else(|| err("expected CLASS:key=value,...".into()))?;
         let classes: Vec<RouteClass> = if class == "all" {
             RouteClass::ALL.to_vec()
+        } else if class == "api" {
+            RouteClass::ALL
+                .into_iter()
+                .filter(|c| *c != RouteClass::Storage)
+                .collect()
         } else {
             vec![
                 RouteClass::ALL
@@ -664,7 +673,7 @@ impl Faults {
                     .find(|c| c.as_str() == class)
                     .ok_or_else(|| {
                         err(format!(
-                            "unknown class `{class}` (all, {})",
+                            "unknown class `{class}` (all, api, {})",
                             RouteClass::ALL.map(RouteClass::as_str).join(", ")
                         ))
                     })?,
@@ -674,7 +683,8 @@ impl Faults {
             let k = kv.split_once('=').map_or(kv, |(k, _)| k);
             matches!(k, "rate" | "burst" | "max_inflight" | "inflight_status")
         });
-        // `all`: one limiter for every class (a limit across the API); one class: its own.
+        // `all` and `api`: one limiter for all their classes (a limit across the API); one
+        // class: its own.
         let limiter = Limiter::default();
         for class in classes {
             let spec = self.0.entry(class).or_default();
@@ -985,5 +995,37 @@ mod tests {
         assert!(json.get(RouteClass::Run).admit("t", now).is_ok());
         assert!(json.get(RouteClass::Search).admit("t", now).is_err());
         assert!(json.get(RouteClass::Urls).admit("t", now).is_ok());
+    }
+
+    /// `api` shares one limiter across every class but storage, which has no limit.
+    #[test]
+    fn api_limits_every_class_but_storage() {
+        let f: Faults = "api:rate=1,latency=5".parse().unwrap();
+        assert_eq!(f.get(RouteClass::Storage), FaultSpec::default());
+        assert_eq!(
+            (
+                f.get(RouteClass::Manage).rate,
+                f.get(RouteClass::Manage).latency_ms
+            ),
+            (1.0, 5)
+        );
+        let now = Instant::now();
+        assert!(f.get(RouteClass::Results).admit("t", now).is_ok());
+        assert!(f.get(RouteClass::Urls).admit("t", now).is_err());
+        for _ in 0..3 {
+            assert!(f.get(RouteClass::Storage).admit("t", now).is_ok());
+        }
+        assert_eq!(f.injected().rate_limited, 1);
+        // Layered over `all:latency`, as the benchmark sets it: storage keeps its latency only.
+        let mut f: Faults = "all:latency=20".parse().unwrap();
+        f.apply("api:rate=100").unwrap();
+        let (s, u) = (f.get(RouteClass::Storage), f.get(RouteClass::Urls));
+        assert_eq!((s.latency_ms, s.rate), (20, 0.0));
+        assert_eq!((u.latency_ms, u.rate), (20, 100.0));
+        let e = "apis:rate=1".parse::<Faults>().unwrap_err().to_string();
+        assert!(
+            e.contains("unknown class `apis` (all, api, capsules,"),
+            "{e}"
+        );
     }
 }

@@ -7,9 +7,13 @@
 //!     bench_download COMPUTATION_ID DEST_DIR [PATH]
 //! ```
 //!
-//! Prints `FILES BYTES` on stdout; exits 1 on any error, including a file left missing.
+//! Prints `FILES BYTES` on stdout, then where the client's API limiter ended on stderr (one line
+//! `limiter: {JSON}`, also after an error); exits 1 on any error, including a file left missing.
 
 use std::process::ExitCode;
+
+#[path = "support/bench.rs"]
+mod support;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,11 +29,12 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let result = runtime.block_on(async {
-        let client = codeocean::Client::from_env()?;
-        client.download(id, dest).path(path).run().await
-    });
-    match result {
+    let client = match support::client(&runtime, "bench_download") {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(client.download(id, dest).path(path).run());
+    let code = match result {
         Ok(summary) => {
             println!("{} {}", summary.downloaded, summary.bytes);
             ExitCode::SUCCESS
@@ -38,5 +43,7 @@ fn main() -> ExitCode {
             eprintln!("bench_download: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    eprintln!("{}", support::limiter_line(&client));
+    code
 }

@@ -10,11 +10,15 @@
 //! `CAPSULES_FILE` holds one capsule id a line. All runs share one client (its default limit of
 //! API requests at once) and one [`codeocean::PollPolicy`]: `INITIAL_SECS` growing by 1.5 up to
 //! `MAX_SECS`, jittered. For each run it prints one JSON line, `{"id", "capsule", "detected"}`,
-//! `detected` being the Unix time (seconds) at which its waiter returned. Exits 1 on any error
-//! and when a run did not succeed.
+//! `detected` being the Unix time (seconds) at which its waiter returned; then, on stderr, where
+//! the client's API limiter ended (one line `limiter: {JSON}`, also after an error). Exits 1 on
+//! any error and when a run did not succeed.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[path = "support/bench.rs"]
+mod support;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,8 +51,11 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    let client = match support::client(&runtime, "bench_waiters") {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let result = runtime.block_on(async {
-        let client = codeocean::Client::from_env()?;
         let waiters = capsules.iter().map(|capsule| {
             let (client, policy) = (client.clone(), policy.clone());
             async move {
@@ -69,7 +76,7 @@ fn main() -> ExitCode {
         let done = futures_util::future::join_all(waiters).await;
         done.into_iter().collect::<codeocean::Result<Vec<_>>>()
     });
-    match result {
+    let code = match result {
         Ok(done) => {
             for (id, capsule, detected) in done {
                 println!(
@@ -83,5 +90,7 @@ fn main() -> ExitCode {
             eprintln!("bench_waiters: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    eprintln!("{}", support::limiter_line(&client));
+    code
 }

@@ -11,14 +11,15 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
-use super::{Ctx, report};
+use super::Ctx;
+use super::report::{self, verdict};
 
 /// The default `--build-baseline`: the commit before the TLS-provider and `sim`-feature changes.
 pub(crate) const DEFAULT_BASELINE: &str = "cb1cc62";
@@ -169,26 +170,74 @@ fn measure(root: &Path, rev: &str, base: &Path) -> Result<String> {
     Ok(section(&commit, &built))
 }
 
+/// Runs git in the repository at `root`; its stdout, or an error with its stderr.
+fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>> {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running git {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "git {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out.stdout)
+}
+
+/// The CLI of commit `rev` (`--engine-baseline`) in release: exported with `git archive` into
+/// `base/COMMIT/src` and built there with `--locked` into `base/COMMIT/target`, `COMMIT` the
+/// full hash, so that a later run finds both and cargo has nothing to do. The binary and the
+/// commit's short hash.
+pub(crate) fn baseline_cli(root: &Path, rev: &str, base: &Path) -> Result<(PathBuf, String)> {
+    let spec = format!("{rev}^{{commit}}");
+    let commit = git(root, &["rev-parse", "--verify", "--quiet", &spec])
+        .with_context(|| format!("--engine-baseline {rev}: not a commit of this repository"))?;
+    let commit = String::from_utf8_lossy(&commit).trim().to_owned();
+    let dir = base.join(&commit);
+    let (src, target) = (dir.join("src"), dir.join("target"));
+    // Written once the export is whole: an interrupted one is done again.
+    let exported = dir.join("exported");
+    if !exported.exists() {
+        export(root, &commit, &src)?;
+        std::fs::write(&exported, "")?;
+    }
+    eprintln!(
+        "bench: building the CLI at {rev} in release (in {}; a few minutes the first time)",
+        dir.display()
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(&src)
+        .arg("build")
+        .args(Kind::ReleaseCli.args())
+        .arg("--quiet")
+        .env("CARGO_TARGET_DIR", &target)
+        .stdin(Stdio::null())
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!(
+            "building the CLI at {rev} in {} failed ({status})",
+            src.display()
+        );
+    }
+    let short = git(root, &["rev-parse", "--short", &commit])?;
+    let short = String::from_utf8_lossy(&short).trim().to_owned();
+    let binary = Kind::ReleaseCli
+        .binary()
+        .context("the release CLI is a binary")?;
+    Ok((target.join(binary), short))
+}
+
 /// Exports commit `rev` of the repository at `root` into `dest` (emptied first) with
 /// `git archive`; returns the commit's short hash and subject, for the report.
 fn export(root: &Path, rev: &str, dest: &Path) -> Result<String> {
-    let git = |args: &[&str]| -> Result<Vec<u8>> {
-        let out = Command::new("git")
-            .current_dir(root)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running git {}", args.join(" ")))?;
-        if !out.status.success() {
-            bail!(
-                "git {} failed ({}): {}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(out.stdout)
-    };
+    let git = |args: &[&str]| git(root, args);
     let spec = format!("{rev}^{{commit}}");
     let described = git(&["log", "-1", "--format=%h %s", &spec, "--"])
         .with_context(|| format!("--build-baseline {rev}: not a commit of this repository"))?;
@@ -276,11 +325,6 @@ fn pair(baseline: Option<String>, current: Option<String>) -> String {
         (Some(b), None) => b,
         (None, None) => "-".into(),
     }
-}
-
-/// Whether a target was met, in words.
-fn verdict(met: bool) -> &'static str {
-    if met { "**met**" } else { "**not met**" }
 }
 
 fn section(baseline: &str, built: &[Built]) -> String {
@@ -646,5 +690,11 @@ not json
             format!("{e:#}").contains("--build-baseline no-such-rev-xyz: not a commit"),
             "{e:#}"
         );
+        let e = baseline_cli(&root, "no-such-rev-xyz", &dest).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("--engine-baseline no-such-rev-xyz: not a commit"),
+            "{e:#}"
+        );
+        assert!(!dest.exists());
     }
 }

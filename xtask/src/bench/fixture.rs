@@ -129,6 +129,32 @@ pub(crate) fn tree(spec: &TreeSpec) -> (Value, TreeFacts) {
     (catalogue, facts)
 }
 
+/// The files of the first capsule's result tree in a catalogue of these fixtures: each one's
+/// path (`/`-separated) and size.
+pub(crate) fn tree_files(catalogue: &Value) -> anyhow::Result<Vec<(String, u64)>> {
+    fn walk(prefix: &str, entries: &[Value], out: &mut Vec<(String, u64)>) -> Option<()> {
+        for e in entries {
+            let name = e["name"].as_str()?;
+            let path = if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            match e["children"].as_array() {
+                Some(children) => walk(&path, children, out)?,
+                None => out.push((path, e["size"].as_u64()?)),
+            }
+        }
+        Some(())
+    }
+    let mut out = Vec::new();
+    catalogue["capsules"][0]["run"]["results"]["entries"]
+        .as_array()
+        .and_then(|entries| walk("", entries, &mut out))
+        .ok_or_else(|| anyhow::anyhow!("a catalogue without a result tree of these fixtures"))?;
+    Ok(out)
+}
+
 /// The catalogue with one capsule whose results are one file of `size` bytes.
 pub(crate) fn big(size: u64) -> Value {
     catalogue(
@@ -190,4 +216,33 @@ fn catalogue(id: &str, name: &str, entries: Vec<Value>) -> Value {
             },
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tree_files_are_those_the_facts_count() {
+        let spec = TreeSpec {
+            files: 20,
+            branching: vec![2, 2],
+            large: 1,
+            large_size: 5000,
+            small_size: Some(10),
+        };
+        let (catalogue, facts) = tree(&spec);
+        let files = tree_files(&catalogue).unwrap();
+        assert_eq!(files.len() as u64, facts.files);
+        assert_eq!(files.iter().map(|(_, n)| n).sum::<u64>(), facts.bytes);
+        assert!(
+            files.contains(&("a0/b0/large-0.bin".to_owned(), 5000)),
+            "{files:?}"
+        );
+        assert!(
+            files.contains(&("file-0000.dat".to_owned(), 10)),
+            "{files:?}"
+        );
+        assert!(tree_files(&json!({"capsules": []})).is_err());
+    }
 }

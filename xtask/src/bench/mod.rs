@@ -1,10 +1,13 @@
-//! `cargo xtask bench [--quick] [--reps N] [--out FILE] [--only 1,3,...] [--build-baseline REV]`:
-//! the codeocean tools against the official Python SDK, curl and a critical-path bound, on a local
-//! simulator with injected latency; writes `BENCHMARKS.md`.
+//! `cargo xtask bench [--quick] [--reps N] [--out FILE] [--only 1,3,...] [--build-baseline REV]
+//! [--engine-baseline REV]`: the codeocean tools against the official Python SDK, curl, the CLI
+//! of an earlier commit and a critical-path bound, on a local simulator with injected latency;
+//! writes `BENCHMARKS.md`.
 //!
 //! Everything runs as child processes of this one: the simulator (`codeocean-sim`, release), the
 //! `codeocean` command (release), the crate API (the `bench_download` example of the `codeocean`
-//! crate, release), the Python SDK (`xtask/bench/python_tree.py` in a virtualenv under
+//! crate, release), the CLI of the commit before issue #15's transfer engine (`--engine-baseline`,
+//! built in release from a `git archive` export under `target/bench/engine-baseline/COMMIT/`,
+//! kept for the next run), the Python SDK (`xtask/bench/python_tree.py` in a virtualenv under
 //! `target/bench-venv`, created on first use with `pip install codeocean==0.17.0 requests`) and
 //! curl. Each tool runs under GNU time for its peak RSS; its wall time is taken around spawn and
 //! exit. Repetitions alternate between tools (A B C A B C ...), so that drift of a shared machine
@@ -13,7 +16,8 @@
 //!
 //! Cases (the issue's numbering):
 //! 1. a result tree (2,000 files, 4 folder levels below the root, mixed sizes; 20 ms added to every
-//!    route) against its critical-path bound;
+//!    route) against its critical-path bound, with the CLI at `--engine-baseline` beside today's
+//!    and issue #15's targets (ratios of medians);
 //! 2. one 1 GiB file against `curl -o` of the same signed URL;
 //! 3. CPU per API call: instructions (callgrind) of N `get computation` calls, crate against the
 //!    Python SDK (`calls.rs`);
@@ -27,10 +31,14 @@
 //!    CLI over each (over HTTPS with its defaults, HTTP/1.1, and with `--http2`) and the crate
 //!    over HTTPS, with the connections each origin accepted and the share of HTTP/2 requests;
 //!    then one big file over HTTPS, defaults against `--http2`, beside curl; and which default
-//!    the numbers support.
+//!    the numbers support;
+//! 8. a rate-limited server (`rate_limit.rs`): case 1's tree with its API limited to 100
+//!    requests per second (`--fault api:rate=100`), against the floor that rate sets, with the
+//!    `429` answers each tool drew and where the crate's limiter ended.
 //!
 //! `--quick` (CI) shrinks every case (200 files, a 64 MiB file, fewer calls and waiters, 100 and
-//! 1,000 files for the scaling), runs one repetition and skips the build case. `--only 3,4` runs
+//! 1,000 files for the scaling), runs one repetition, skips the build case and the CLI at
+//! `--engine-baseline` (its release build takes minutes). `--only 3,4` runs
 //! only the cases listed (case 1 brings case 2, whose bandwidth its bound uses) and, when the
 //! report already exists, splices their sections into it (`report::splice`), each with a line
 //! saying when and at which commit it was rerun; the other sections and the machine facts stay
@@ -40,7 +48,9 @@ mod build;
 mod calls;
 mod chart;
 mod fixture;
+mod limiter;
 mod proc;
+mod rate_limit;
 mod report;
 mod scaling;
 mod tls;
@@ -65,7 +75,7 @@ use proc::{Sim, Tool};
 use report::{Case, Row};
 
 /// The number of cases (`--only` takes 1 to this).
-const CASES: u8 = 7;
+const CASES: u8 = 8;
 /// Latency added to every route class of the simulator in the tree case.
 const LATENCY_MS: u64 = 20;
 /// The Python packages the bench installs.
@@ -79,11 +89,13 @@ struct Options {
     out: PathBuf,
     /// Where the scaling chart goes (beside `out`).
     chart: PathBuf,
-    /// The cases to run (1..=7).
+    /// The cases to run (1..=CASES).
     only: Vec<u8>,
     command: String,
     /// The commit the build case compares with (`--build-baseline`).
     build_baseline: String,
+    /// The commit whose CLI cases 1 and 8 run beside today's (`--engine-baseline`).
+    engine_baseline: String,
 }
 
 impl Options {
@@ -105,7 +117,7 @@ pub struct Args {
     /// Where to write the report (the scaling chart goes beside it) [default: BENCHMARKS.md]
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Run only these cases, 1 to 7, comma-separated (case 1 brings case 2, whose bandwidth its
+    /// Run only these cases, 1 to 8, comma-separated (case 1 brings case 2, whose bandwidth its
     /// bound uses); their sections replace those of the existing report [default: all]
     #[arg(
         long,
@@ -117,7 +129,14 @@ pub struct Args {
     /// The commit whose clean builds the build case (5) times beside the current tree's
     #[arg(long, value_name = "REV", default_value = build::DEFAULT_BASELINE)]
     pub build_baseline: String,
+    /// The commit whose CLI cases 1 and 8 run beside today's (built in release under
+    /// target/bench/engine-baseline/, kept for the next run; not with --quick)
+    #[arg(long, value_name = "REV", default_value = DEFAULT_ENGINE_BASELINE)]
+    pub engine_baseline: String,
 }
+
+/// The default `--engine-baseline`: the commit before issue #15's transfer engine.
+const DEFAULT_ENGINE_BASELINE: &str = "9d20702";
 
 /// Runs `cargo xtask bench`; `command` is the command line after `cargo xtask`, for the report.
 pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
@@ -156,6 +175,7 @@ pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
         only,
         command: format!("cargo xtask {command}"),
         build_baseline: args.build_baseline.clone(),
+        engine_baseline: args.engine_baseline.clone(),
     };
     let started = std::time::Instant::now();
     // A partial run splices its sections into the report already there (its other sections
@@ -181,7 +201,15 @@ pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let bins = build(root, &target)?;
+    let mut bins = build(root, &target)?;
+    if !opts.quick && (opts.runs(1) || opts.runs(8)) {
+        let (bin, commit) = build::baseline_cli(
+            root,
+            &opts.engine_baseline,
+            &target.join("bench/engine-baseline"),
+        )?;
+        bins.baseline_cli = Some(BaselineCli { bin, commit });
+    }
     let python = python_venv(&target)?;
     let work = target.join("bench/work");
     if work.exists() {
@@ -216,6 +244,9 @@ pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
     }
     if opts.runs(4) {
         sections.push((4, waiters::case(&ctx)?));
+    }
+    if opts.runs(8) {
+        sections.push((8, rate_limit::case(&ctx)?));
     }
     if opts.runs(7) {
         sections.push((7, tls::case(&ctx)?));
@@ -271,6 +302,25 @@ struct Bins {
     calls: PathBuf,
     /// `bench_waiters`: concurrent runs and waiters (case 4).
     waiters: PathBuf,
+    /// The CLI at `--engine-baseline` (cases 1 and 8; not with `--quick`).
+    baseline_cli: Option<BaselineCli>,
+}
+
+/// The CLI of an earlier commit, built for the bench.
+struct BaselineCli {
+    bin: PathBuf,
+    /// Its commit's short hash.
+    commit: String,
+}
+
+impl BaselineCli {
+    /// Its row's name.
+    fn name(&self) -> String {
+        format!(
+            "codeocean results download (CLI at {}, before #15)",
+            self.commit
+        )
+    }
 }
 
 struct Ctx<'a> {
@@ -313,6 +363,7 @@ fn build(root: &Path, target: &Path) -> Result<Bins> {
         crate_api: release.join("examples/bench_download"),
         calls: release.join("examples/bench_calls"),
         waiters: release.join("examples/bench_waiters"),
+        baseline_cli: None,
     })
 }
 
@@ -464,6 +515,7 @@ fn alternate_on(
             counts: Vec::new(),
             bytes,
             stats: Vec::new(),
+            logs: Vec::new(),
         })
         .collect();
     let rounds = reps.iter().copied().max().unwrap_or(0);
@@ -472,48 +524,98 @@ fn alternate_on(
             if round >= reps[i] {
                 continue;
             }
-            let dest = ctx.work.join(format!("{case}-{i}-{round}"));
-            std::fs::create_dir_all(&dest)?;
-            let tool = (e.make)(&dest);
-            sim.clear()?;
-            let rss_file = ctx.work.join("rss.txt");
-            let log = ctx.work.join(format!("{case}-{i}-{round}.stderr"));
-            let sample = proc::measure(&tool, ctx.rss.then_some(rss_file.as_path()), &log)
-                .with_context(|| format!("{case}: {}", e.name))?;
-            let stats = sim.stats()?;
-            let counts = proc::counts(&stats)?;
-            let got = proc::tree_totals(&dest)?;
-            if got != expect {
+            let run = run_round(ctx, sim, case, i, round, e, None)?;
+            if let Some(why) = run.failure {
+                bail!("{case}: {}: {why}", e.name);
+            }
+            if run.got != expect {
                 bail!(
                     "{case}: {} left {} files, {} bytes in {}; expected {} files, {} bytes",
                     e.name,
-                    got.0,
-                    got.1,
-                    dest.display(),
+                    run.got.0,
+                    run.got.1,
+                    run.dest.display(),
                     expect.0,
                     expect.1
                 );
             }
-            eprintln!(
-                "bench: {case} round {}: {:<40} {:8.3} s",
-                round + 1,
-                e.name,
-                sample.secs
-            );
             results[i]
                 .requests
-                .push(counts.iter().map(|(_, n)| n).sum());
-            results[i].counts = counts;
-            results[i].stats.push(stats);
-            results[i].samples.push(sample);
+                .push(run.counts.iter().map(|(_, n)| n).sum());
+            results[i].counts = run.counts;
+            results[i].stats.push(run.stats);
+            results[i].samples.push(run.sample);
+            results[i].logs.push(run.log);
             // Large files go at once; trees stay until the case ends (deleting a tree of small
             // files just before the next tool writes one makes ext4 slow to create files).
             if expect.0 == 1 {
-                std::fs::remove_dir_all(&dest)?;
+                std::fs::remove_dir_all(&run.dest)?;
             }
         }
     }
     Ok(results)
+}
+
+/// One run of one entry, as [`alternate_on`] makes them.
+struct Round {
+    sample: proc::Sample,
+    /// How the tool failed, if it exited unsuccessfully.
+    failure: Option<String>,
+    /// `/__sim/stats` after the run (cleared before it) and its requests per operation.
+    stats: Value,
+    counts: Vec<(String, u64)>,
+    /// The files and bytes the tool left in `dest`.
+    got: (u64, u64),
+    dest: PathBuf,
+    /// The tool's stderr.
+    log: PathBuf,
+}
+
+/// Runs entry `i` once (round `round`) into a fresh destination, against `sim` with its stats
+/// cleared first; a failing tool (one killed after `timeout` included) is reported, not an
+/// error.
+fn run_round(
+    ctx: &Ctx<'_>,
+    sim: &Sim,
+    case: &str,
+    i: usize,
+    round: usize,
+    e: &Entry,
+    timeout: Option<std::time::Duration>,
+) -> Result<Round> {
+    let dest = ctx.work.join(format!("{case}-{i}-{round}"));
+    std::fs::create_dir_all(&dest)?;
+    let tool = (e.make)(&dest);
+    sim.clear()?;
+    let rss_file = ctx.work.join("rss.txt");
+    let log = ctx.work.join(format!("{case}-{i}-{round}.stderr"));
+    let (sample, failure) = proc::measure_status(
+        &tool,
+        ctx.rss.then_some(rss_file.as_path()),
+        None,
+        &log,
+        timeout,
+    )
+    .with_context(|| format!("{case}: {}", e.name))?;
+    let stats = sim.stats()?;
+    let counts = proc::counts(&stats)?;
+    let got = proc::tree_totals(&dest)?;
+    eprintln!(
+        "bench: {case} round {}: {:<40} {:8.3} s{}",
+        round + 1,
+        e.name,
+        sample.secs,
+        if failure.is_some() { " (failed)" } else { "" }
+    );
+    Ok(Round {
+        sample,
+        failure,
+        stats,
+        counts,
+        got,
+        dest,
+        log,
+    })
 }
 
 /// Case 2: one big file, the CLI against curl; also the loopback bandwidth (bytes/s, the fastest
@@ -568,6 +670,7 @@ fn big_case(ctx: &Ctx<'_>) -> Result<(Case, (f64, String))> {
         ),
         baseline: report::Baseline::First,
         rows,
+        notes: Vec::new(),
     };
     Ok((case, bandwidth))
 }
@@ -604,21 +707,7 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
 
     let env = sim.env();
     let py_script = ctx.root.join("xtask/bench/python_tree.py");
-    let mut entries = Vec::new();
-    {
-        let (cli, id, env) = (ctx.bins.cli.clone(), id.clone(), env.clone());
-        entries.push(Entry {
-            name: "codeocean results download (CLI, defaults)".into(),
-            make: Box::new(move |dest| cli_download(&cli, env.clone(), &id, None, dest)),
-        });
-    }
-    {
-        let (bin, id, env) = (ctx.bins.crate_api.clone(), id.clone(), env.clone());
-        entries.push(Entry {
-            name: "codeocean crate: Client::download (defaults)".into(),
-            make: Box::new(move |dest| Tool::new(&bin).envs(env.clone()).arg(&id).arg(dest)),
-        });
-    }
+    let mut entries = engine_entries(ctx, &env, &id);
     for threads in [16, 1] {
         let (py, script, id, env) = (
             ctx.python.clone(),
@@ -627,10 +716,10 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
             env.clone(),
         );
         entries.push(Entry {
-            name: if threads == 1 {
-                "Python SDK 0.17.0, sequential".into()
-            } else {
-                format!("Python SDK 0.17.0, ThreadPoolExecutor({threads})")
+            name: match threads {
+                1 => "Python SDK 0.17.0, sequential".into(),
+                16 => PYTHON_16.into(),
+                n => format!("Python SDK 0.17.0, ThreadPoolExecutor({n})"),
             },
             make: Box::new(move |dest| {
                 Tool::new(&py)
@@ -648,6 +737,22 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
     let reps = vec![ctx.opts.reps; entries.len()];
     let expect = (facts.files, facts.bytes);
     let rows = alternate(ctx, &sim, "tree", &entries, &reps, expect, None)?;
+    let median_of = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .map(|r| report::median(&r.samples))
+    };
+    let baseline = ctx
+        .bins
+        .baseline_cli
+        .as_ref()
+        .map(|b| (b.commit.as_str(), median_of(&b.name())));
+    let targets = tree_targets(
+        report::median(&rows[0].samples),
+        median_of(PYTHON_16),
+        baseline,
+    );
+    let limiter = limiter_note(&rows[1]);
     Ok(Case {
         title: format!(
             "1. Result tree: {} files in {} folders, {LATENCY_MS} ms added to every request",
@@ -669,7 +774,10 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
              user: `computations.list_computation_results` to walk the folders, \
              `computations.get_result_file_urls` per file, `requests` (streamed to disk) for \
              the bodies (`xtask/bench/python_tree.py`). The CLI and the crate run with their \
-             default limits (both: 32 storage transfers at once, the `results/urls` of up to 32 more files asked for ahead of them, and 32 API requests at once). Those limits, not the bound, set the pace here: a client that spends two \
+             default limits (both: 32 storage transfers at once, the `results/urls` of up to \
+             32 more files asked for ahead of them, and API requests through the client's \
+             adaptive limiter: 16 at once to start, between 4 and 64). Those limits, not the \
+             bound, set the pace here: a client that spends two \
              round trips per file (`results/urls`, then the GET) with N files at once needs at \
              least files × 2 × RTT ÷ N: {:.1} s with 8 at once, {:.1} s with 16.",
             facts.files,
@@ -687,10 +795,111 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
             facts.levels,
             facts.files as f64 * 2.0 * rtt / 8.0,
             facts.files as f64 * 2.0 * rtt / 16.0,
-        ),
+        ) + &baseline_about(ctx),
         baseline: report::Baseline::Bound(bound),
         rows,
+        notes: vec![targets, limiter],
     })
+}
+
+/// The name of case 1's row of the Python SDK with 16 threads.
+const PYTHON_16: &str = "Python SDK 0.17.0, ThreadPoolExecutor(16)";
+
+/// Issue #15's targets for case 1, from the medians (seconds) of the CLI with its defaults, the
+/// Python SDK with 16 threads and the CLI at the engine baseline (its commit; absent under
+/// `--quick`).
+fn tree_targets(cli: f64, python16: Option<f64>, baseline: Option<(&str, Option<f64>)>) -> String {
+    let target = |what: &str, times: f64, other: Option<f64>| match other {
+        Some(other) => {
+            let ratio = other / cli;
+            format!(
+                "at least {times:.0}× faster than {what}: {} ({ratio:.2}×: {cli:.3} s against \
+                 {other:.3} s)",
+                report::verdict(ratio >= times),
+            )
+        }
+        None => format!("at least {times:.0}× faster than {what}: not measured in this run"),
+    };
+    let mut parts = vec![target("the Python SDK with 16 threads", 4.0, python16)];
+    match baseline {
+        Some((commit, median)) => parts.push(target(
+            &format!("the CLI at `{commit}` (before #15)"),
+            3.0,
+            median,
+        )),
+        None => parts.push(format!(
+            "at least 3× faster than the CLI before #15 (`{DEFAULT_ENGINE_BASELINE}` by default): \
+             not run under `--quick` (its release build takes minutes)"
+        )),
+    }
+    format!(
+        "Targets (issue #15), the CLI with its defaults, medians: {}.",
+        parts.join("; ")
+    )
+}
+
+/// Where the crate's API limiter ended (`Client::api_limiter()`, printed by `bench_download`) in
+/// the median repetition of `row`, as a paragraph.
+fn limiter_note(row: &Row) -> String {
+    let secs: Vec<f64> = row.samples.iter().map(|s| s.secs).collect();
+    let end = limiter::median_index(&secs)
+        .and_then(|i| row.logs.get(i))
+        .and_then(|log| limiter::LimiterEnd::read(log));
+    match end {
+        Some(end) => format!(
+            "Limiter at end ({}, `Client::api_limiter()` in the median repetition): {end}.",
+            row.name
+        ),
+        None => format!(
+            "Limiter at end ({}): not reported (`bench_download` printed no `limiter:` line).",
+            row.name
+        ),
+    }
+}
+
+/// The sentence on the engine baseline's row (cases 1 and 8), or on its absence.
+fn baseline_about(ctx: &Ctx<'_>) -> String {
+    match &ctx.bins.baseline_cli {
+        Some(b) => format!(
+            "\n\n\"{}\" is this repository's CLI at commit `{}` (`--engine-baseline`), the \
+             transfer code before issue #15, exported with `git archive` and built in release \
+             with its own `Cargo.lock`.",
+            b.name(),
+            b.commit
+        ),
+        None => format!(
+            "\n\nThe CLI before issue #15 (`--engine-baseline`, `{DEFAULT_ENGINE_BASELINE}` by \
+             default) is not run under `--quick`: its release build takes minutes."
+        ),
+    }
+}
+
+/// The tools of this repository that download computation `id`'s whole tree in cases 1 and 8,
+/// in this order: the CLI with its defaults, the crate's `bench_download` with its defaults and,
+/// when it was built, the CLI at `--engine-baseline`.
+fn engine_entries(ctx: &Ctx<'_>, env: &[(String, String)], id: &str) -> Vec<Entry> {
+    let cli = |name: String, cli: &Path| {
+        let (cli, id, env) = (cli.to_path_buf(), id.to_owned(), env.to_vec());
+        Entry {
+            name,
+            make: Box::new(move |dest: &Path| cli_download(&cli, env.clone(), &id, None, dest)),
+        }
+    };
+    let mut entries = vec![cli(
+        "codeocean results download (CLI, defaults)".into(),
+        &ctx.bins.cli,
+    )];
+    {
+        let (bin, id, env) = (ctx.bins.crate_api.clone(), id.to_owned(), env.to_vec());
+        entries.push(Entry {
+            name: "codeocean crate: Client::download (defaults)".into(),
+            make: Box::new(move |dest| Tool::new(&bin).envs(env.clone()).arg(&id).arg(dest)),
+        });
+    }
+    if let Some(baseline) = &ctx.bins.baseline_cli {
+        entries.push(cli(baseline.name(), &baseline.bin));
+    }
+    entries
 }
 
 /// The round trip of one listing through the simulator with its latency, in seconds: the median
@@ -755,4 +964,37 @@ fn cli_download_with(
     }
     .arg("--to")
     .arg(dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tree_targets_are_ratios_of_medians() {
+        assert_eq!(
+            tree_targets(2.0, Some(8.7), Some(("9d20702", Some(5.0)))),
+            "Targets (issue #15), the CLI with its defaults, medians: at least 4× faster than the \
+             Python SDK with 16 threads: **met** (4.35×: 2.000 s against 8.700 s); at least 3× \
+             faster than the CLI at `9d20702` (before #15): **not met** (2.50×: 2.000 s against \
+             5.000 s)."
+        );
+        // `--quick`: no baseline row.
+        let quick = tree_targets(2.5, Some(8.0), None);
+        assert!(
+            quick.contains("Python SDK with 16 threads: **not met** (3.20×"),
+            "{quick}"
+        );
+        assert!(
+            quick.ends_with(
+                "at least 3× faster than the CLI before #15 (`9d20702` by default): not run \
+                 under `--quick` (its release build takes minutes)."
+            ),
+            "{quick}"
+        );
+        assert!(
+            tree_targets(1.0, None, None).contains("16 threads: not measured in this run"),
+            "no Python row"
+        );
+    }
 }

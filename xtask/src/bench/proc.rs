@@ -3,9 +3,11 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
@@ -244,19 +246,32 @@ pub(crate) fn have_gnu_time() -> bool {
 }
 
 /// Runs `tool` to completion as a child: its wall time (spawn to exit, as seen from here) and its
-/// peak RSS (GNU time's `%M` when available). Its stdout is dropped, its stderr goes to
-/// `stderr_log`.
-pub(crate) fn measure(tool: &Tool, rss_file: Option<&Path>, stderr_log: &Path) -> Result<Sample> {
-    measure_to(tool, rss_file, None, stderr_log)
-}
-
-/// [`measure`], writing the tool's stdout to `stdout_file` when one is given.
+/// peak RSS (GNU time's `%M` when available); an error when it exits unsuccessfully. Its stdout
+/// goes to `stdout_file` (dropped without one), its stderr to `stderr_log`.
 pub(crate) fn measure_to(
     tool: &Tool,
     rss_file: Option<&Path>,
     stdout_file: Option<&Path>,
     stderr_log: &Path,
 ) -> Result<Sample> {
+    let (sample, failure) = measure_status(tool, rss_file, stdout_file, stderr_log, None)?;
+    match failure {
+        None => Ok(sample),
+        Some(why) => Err(anyhow::anyhow!(why)),
+    }
+}
+
+/// [`measure_to`] for a tool that may fail: its sample either way, and when it exited
+/// unsuccessfully, how (its command, status and the tail of its stderr). With a `timeout`, the
+/// tool runs in a process group of its own, killed (`SIGKILL`) when it is still running after
+/// that long: a failure.
+pub(crate) fn measure_status(
+    tool: &Tool,
+    rss_file: Option<&Path>,
+    stdout_file: Option<&Path>,
+    stderr_log: &Path,
+    timeout: Option<Duration>,
+) -> Result<(Sample, Option<String>)> {
     let mut cmd = match rss_file {
         Some(f) => {
             let mut c = Command::new(GNU_TIME);
@@ -273,30 +288,59 @@ pub(crate) fn measure_to(
             None => Stdio::null(),
         })
         .stderr(std::fs::File::create(stderr_log)?);
+    if timeout.is_some() {
+        // GNU time and the tool alike, killed as one.
+        cmd.process_group(0);
+    }
     let started = Instant::now();
-    let status = cmd
-        .status()
+    let mut child = cmd
+        .spawn()
         .with_context(|| format!("running {}", tool.program.display()))?;
+    let watchdog = timeout.map(|t| {
+        let (done, wait) = mpsc::channel::<()>();
+        let group = format!("-{}", child.id());
+        let watch = std::thread::spawn(move || {
+            let expired = wait.recv_timeout(t) == Err(RecvTimeoutError::Timeout);
+            if expired {
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &group])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            expired
+        });
+        (done, watch, t)
+    });
+    let status = child.wait()?;
     let secs = started.elapsed().as_secs_f64();
-    if !status.success() {
+    let timed_out = watchdog.and_then(|(done, watch, t)| {
+        drop(done);
+        watch.join().unwrap_or(false).then_some(t)
+    });
+    let failure = (!status.success()).then(|| {
         let err = std::fs::read_to_string(stderr_log).unwrap_or_default();
         let tail: Vec<&str> = err.lines().rev().take(15).collect();
-        bail!(
-            "{} {:?} failed ({}):\n{}",
+        let how = match timed_out {
+            Some(t) => format!("killed after a timeout of {} s", t.as_secs()),
+            None => status.to_string(),
+        };
+        format!(
+            "{} {:?} failed ({how}):\n{}",
             tool.program.display(),
             tool.args,
-            status,
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        );
-    }
+        )
+    });
+    // GNU time writes the peak RSS of a command that failed too (after a line on its status).
     let rss_kib = match rss_file {
-        Some(f) => std::fs::read_to_string(f)?
-            .lines()
-            .filter_map(|l| l.trim().parse::<u64>().ok())
-            .next_back(),
+        Some(f) => std::fs::read_to_string(f).ok().and_then(|t| {
+            t.lines()
+                .filter_map(|l| l.trim().parse::<u64>().ok())
+                .next_back()
+        }),
         None => None,
     };
-    Ok(Sample { secs, rss_kib })
+    Ok((Sample { secs, rss_kib }, failure))
 }
 
 /// Files under `dir` and their total size (to check that a tool downloaded everything), not
@@ -358,6 +402,41 @@ mod tests {
                 ca_cert: Some("/tmp/codeocean-sim-40123-ca.pem".into())
             }
         );
+    }
+
+    /// A tool that outlives its timeout is killed with its children (GNU time's when there is
+    /// one), and reported as failed; one that ends in time is not.
+    #[test]
+    fn a_timeout_kills_the_tool_and_says_so() {
+        let dir = std::env::temp_dir().join(format!("xtask-timeout-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("stderr");
+        let rss = have_gnu_time().then(|| dir.join("rss"));
+        let sleeper = Tool::new("sh").arg("-c").arg("sleep 30; echo late");
+        let (_, failure) = measure_status(
+            &sleeper,
+            rss.as_deref(),
+            None,
+            &log,
+            Some(Duration::from_millis(300)),
+        )
+        .unwrap();
+        let failure = failure.expect("killed");
+        assert!(
+            failure.contains("killed after a timeout of 0 s"),
+            "{failure}"
+        );
+        let quick = Tool::new("true");
+        let (_, failure) = measure_status(
+            &quick,
+            rss.as_deref(),
+            None,
+            &log,
+            Some(Duration::from_secs(60)),
+        )
+        .unwrap();
+        assert_eq!(failure, None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(crate) struct Row {
     pub(crate) bytes: Option<u64>,
     /// The simulator's `/__sim/stats` after each repetition (connections, HTTP/2 requests).
     pub(crate) stats: Vec<serde_json::Value>,
+    /// The tool's stderr of each repetition (in the work folder, while the case runs).
+    pub(crate) logs: Vec<std::path::PathBuf>,
 }
 
 /// One table.
@@ -34,6 +36,13 @@ pub(crate) struct Case {
     pub(crate) about: String,
     pub(crate) baseline: Baseline,
     pub(crate) rows: Vec<Row>,
+    /// Paragraphs after the table (targets, the limiter's state).
+    pub(crate) notes: Vec<String>,
+}
+
+/// Whether a target was met, in words.
+pub(crate) fn verdict(met: bool) -> &'static str {
+    if met { "**met**" } else { "**not met**" }
 }
 
 /// The median wall time of the samples, in seconds.
@@ -306,6 +315,9 @@ fn case_table(out: &mut String, case: &Case) {
         }
     }
     out.push('\n');
+    for note in &case.notes {
+        let _ = writeln!(out, "{note}\n");
+    }
 }
 
 /// The whole `BENCHMARKS.md`: the machine facts, then one section per case.

@@ -337,6 +337,7 @@ mod tests {
                 counts: vec![],
                 bytes: None,
                 stats: vec![],
+                logs: vec![],
             }],
         }
     }

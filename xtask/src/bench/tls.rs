@@ -606,7 +606,7 @@ fn verdict(tree: &Pair, big: &Pair) -> String {
     };
     let why = format!(
         "Over HTTP/2 ({}) the CLI opened {} API connection(s) for the tree against {} over \
-         HTTP/1.1 ({}): over HTTP/1.1 each of the API requests in flight at once (up to 32) \
+         HTTP/1.1 ({}): over HTTP/1.1 each of the API requests in flight at once (up to 64) \
          needs a connection of its own, and each new one costs a TCP and a TLS handshake, \
          while HTTP/2 multiplexes them on one. On storage it opened {} connection(s) against \
          {}. The big file is one stream: over HTTP/2 its body is cut into DATA frames and paced \
@@ -969,6 +969,7 @@ mod tests {
                 counts: vec![("storage_get".into(), wire.requests)],
                 bytes: None,
                 stats: vec![],
+                logs: vec![],
             },
             wire: vec![wire],
         }

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
+use super::limiter::LimiterEnd;
 use super::proc::{self, Sim, Tool};
 use super::{Ctx, Operation, fixture, report, start_sim_at};
 
@@ -84,6 +85,8 @@ struct Rep {
     runs: Vec<RunRecord>,
     polls: u64,
     peak_per_sec: u64,
+    /// Where the client's API limiter ended (`bench_waiters`' `limiter:` line).
+    limiter: Option<LimiterEnd>,
 }
 
 /// Runs the case; its Markdown section.
@@ -125,12 +128,14 @@ fn one_rep(ctx: &Ctx<'_>, sim: &Sim, list: &std::path::Path, n: usize) -> Result
         .arg(INITIAL.to_string())
         .arg(MAX.to_string());
     let out = ctx.work.join("waiters.out");
+    let stderr = ctx.work.join("waiters.stderr");
     let sample = proc::measure_to(
         &tool,
         ctx.rss.then_some(ctx.work.join("rss.txt").as_path()),
         Some(&out),
-        &ctx.work.join("waiters.stderr"),
+        &stderr,
     )?;
+    let limiter = LimiterEnd::read(&stderr);
     let mut detected: HashMap<String, f64> = HashMap::new();
     for line in std::fs::read_to_string(&out)?.lines() {
         let v: Value = serde_json::from_str(line).with_context(|| format!("{line:?}"))?;
@@ -200,6 +205,7 @@ fn one_rep(ctx: &Ctx<'_>, sim: &Sim, list: &std::path::Path, n: usize) -> Result
         runs,
         polls: all.len() as u64,
         peak_per_sec: per_sec.values().copied().max().unwrap_or(0),
+        limiter,
     })
 }
 
@@ -226,7 +232,8 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
     let _ = writeln!(
         out,
         "One process (`crates/codeocean/examples/bench_waiters.rs`) starts {n} runs at once \
-         through one `Client` (its default of 32 API requests at once) and waits for all of \
+         through one `Client` (its default API limiter: 16 requests at once to start, adapting \
+         between 4 and 64) and waits for all of \
          them concurrently, each with `Client::wait_for_computation(..).poll_policy(..)` and the poll schedule \
          `PollPolicy {{ initial_interval: {INITIAL} s, factor: {FACTOR}, max_interval: {MAX} s }}` \
          (the default is 1 s to 30 s; this short one keeps the case to tens of seconds). Each \
@@ -234,7 +241,8 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
          no time initializing or finalizing) on the simulator's real-time clock \
          (`--time-scale 1`), then succeeds. Polls and their arrival times come from the \
          simulator's request log, each run's end from `/__sim/computations`, and the moment \
-         each waiter returned from the client (same machine, same clock).\n\n\
+         each waiter returned from the client (same machine, same clock); \"limiter at end\" is \
+         the client's API limiter when all had returned (`Client::api_limiter()`).\n\n\
          **Poll bound.** A waiter polls once at once, then after each pause; pause k lasts \
          d_k × (1 + u), u uniform in [0, 1) (backon's jitter), with d_0 = {INITIAL} s, \
          d_k+1 = min({FACTOR} × d_k, {MAX} s), i.e. {} s, then {MAX} s. Jitter only lengthens \
@@ -251,7 +259,7 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
          In its first second a waiter polls at least {} times (at once, then after pauses \
          whose jittered sum stays under 1 s) and at most {}: had all {n} waiters started at \
          the same instant, the peak would be between {} and {}. Launching the runs (through \
-         the client's 32 requests at once) spreads the starts over a fraction of a second, so \
+         the client's API limiter) spreads the starts over a fraction of a second, so \
          the measured peak is lower, and after the first seconds the polls spread out.\n",
         steps.join(", "),
         1 + growing,
@@ -306,6 +314,9 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
                 )
             },
             r.sample.rss_kib.map_or("-".into(), report::kib_mb),
+            r.limiter
+                .as_ref()
+                .map_or("not reported".into(), LimiterEnd::to_string),
         ]);
     }
     report::table(
@@ -321,6 +332,7 @@ fn section(n: usize, lo: f64, hi: f64, reps: &[Rep]) -> String {
             "server lag p50 / max",
             "over a step",
             "client peak RSS",
+            "limiter at end",
         ],
         &rows,
     );

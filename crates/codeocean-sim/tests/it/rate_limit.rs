@@ -1,7 +1,7 @@
 //! Rate limits: `rate=N,burst=B` (a token bucket per API token on the real clock) and
-//! `max_inflight=N`, as a strict server plays them. No assertion rests on tight timing: buckets
-//! refill slowly or the bound allows for the time the requests took, and slots in flight are
-//! watched through the spec's shared limiter.
+//! `max_inflight=N`, in one class or across the API (`api:`, storage left out), as a strict server
+//! plays them. No assertion rests on tight timing: buckets refill slowly or the bound allows for
+//! the time the requests took, and slots in flight are watched through the spec's shared limiter.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -218,6 +218,50 @@ async fn storage_max_inflight_answers_503_when_asked_and_a_stalled_body_keeps_it
     assert_eq!(again.bytes().await.unwrap().len(), 100);
     assert_eq!(f.injected_on(RouteClass::Storage).inflight_refused, 1);
     assert_eq!(f.injected().total(), 1);
+}
+
+#[tokio::test]
+async fn api_rate_limits_every_api_class_together_and_leaves_storage_gets_alone() {
+    let sim = start();
+    let api = Api::new(&sim);
+    let id = api.finished_run(&sim, HELLO).await;
+    let url = api.download_url(&id, "output.txt").await;
+    let http = reqwest::Client::new();
+    // A token every 10 s: nothing refills while the test runs.
+    let f = faults("api:rate=0.1,burst=2");
+    sim.set_faults(f.clone());
+    api.get(&format!("/capsules/{HELLO}")).await.expect(200);
+    api.post(&format!("/computations/{id}/results"), json!({"path": ""}))
+        .await
+        .expect(200);
+    // One bucket for the API's classes: the third request, of a third class, finds it empty.
+    api.get(&format!("/computations/{id}/results/urls?path=output.txt"))
+        .await
+        .expect(429)
+        .message();
+    // The storage origin has no limit (its requests carry no token: under `all:` they would
+    // share the anonymous bucket).
+    for _ in 0..5 {
+        send(http.get(&url)).await.expect(200);
+    }
+    assert_eq!(f.injected().rate_limited, 1);
+    assert_eq!(f.injected_on(RouteClass::Storage).total(), 0);
+    let counts = injected(&sim).await;
+    assert_eq!(counts["per_class"]["urls"]["rate_limited"], 1, "{counts}");
+    assert!(counts["per_class"].get("storage").is_none(), "{counts}");
+
+    // The same limit set with `all:` does limit them: what `api:` is for.
+    sim.set_faults(faults("all:rate=0.1,burst=2"));
+    let statuses: Vec<u16> = futures_util::future::join_all((0..4).map(|_| send(http.get(&url))))
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
