@@ -578,7 +578,7 @@ pub(crate) struct DownloadDest {
     /// The destination folder, as a flag (the same as DIR).
     #[arg(long, value_name = "DIR")]
     pub(crate) to: Option<PathBuf>,
-    /// Files transferred at once [default: the library's, 32].
+    /// Files transferred at once [default: the library's, 64].
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub(crate) concurrency: Option<usize>,
     #[command(flatten)]

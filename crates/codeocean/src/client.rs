@@ -394,7 +394,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
             api_concurrency: ApiConcurrency::DEFAULT,
-            download_concurrency: 32,
+            download_concurrency: 64,
             root_certificates: Vec::new(),
             http2: DEFAULT_HTTP2,
             customize: None,
@@ -530,7 +530,7 @@ impl ClientBuilder {
 
     /// Most files downloaded at once by one download job: storage transfers, each file's URL
     /// call running ahead of them ([`Download::url_lookahead`](crate::Download::url_lookahead))
-    /// (default 32).
+    /// (default 64).
     pub fn download_concurrency(mut self, n: usize) -> Self {
         self.download_concurrency = n.max(1);
         self

@@ -774,8 +774,8 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
              user: `computations.list_computation_results` to walk the folders, \
              `computations.get_result_file_urls` per file, `requests` (streamed to disk) for \
              the bodies (`xtask/bench/python_tree.py`). The CLI and the crate run with their \
-             default limits (both: 32 storage transfers at once, the `results/urls` of up to \
-             32 more files asked for ahead of them, and API requests through the client's \
+             default limits (both: 64 storage transfers at once, the `results/urls` of up to \
+             64 more files asked for ahead of them, and API requests through the client's \
              adaptive limiter: 16 at once to start, between 4 and 64). Those limits, not the \
              bound, set the pace here: a client that spends two \
              round trips per file (`results/urls`, then the GET) with N files at once needs at \
