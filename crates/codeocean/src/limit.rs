@@ -393,7 +393,9 @@ impl ApiLimiter {
             Signal::Throttled(retry_after) => {
                 s.throttled += 1;
                 // Measured before this pause is counted: what was admitted since the last.
-                if fresh {
+                // (The first throttle turns pacing on even when a decrease for latency came
+                // after its request was sent.)
+                if fresh || s.rate.is_none() {
                     s.set_rate(now);
                 }
                 if let Some(ra) = retry_after {
@@ -530,6 +532,12 @@ impl State {
         self.bins[(epoch % BINS as u64) as usize] += 1;
     }
 
+    /// Answers per second over the last window.
+    fn window_rate(&mut self, now: Instant) -> f64 {
+        self.roll(Self::bin_of(now, self.origin));
+        f64::from(self.bins.iter().sum::<u32>()) / RATE_WINDOW.as_secs_f64()
+    }
+
     /// What the server admitted lately, in answers per second: over the last window, or,
     /// when a pause ended within it, over the time since (then [`Admitted::Short`]: a server's
     /// burst allowance, refilled during the pause, inflates it).
@@ -537,8 +545,7 @@ impl State {
         let epoch = Self::bin_of(now, self.origin);
         self.roll(epoch);
         let Some(since) = self.sending_since.filter(|t| *t > now - RATE_WINDOW) else {
-            let count = self.bins.iter().sum::<u32>();
-            return Admitted::Window(f64::from(count) / RATE_WINDOW.as_secs_f64());
+            return Admitted::Window(self.window_rate(now));
         };
         let span = now.saturating_duration_since(since);
         if span < RATE_WINDOW / 4 {
@@ -560,8 +567,8 @@ impl State {
     /// measure). The level is where growth returns to and then probes beyond.
     fn set_rate(&mut self, now: Instant) {
         let level = match (self.rate, self.admitted(now)) {
-            (None, Admitted::Window(a) | Admitted::Short(a)) => a,
-            (None, Admitted::Unknown) => MIN_RATE,
+            // The first time, over the whole window, pauses or not: the only measure there is.
+            (None, _) => self.window_rate(now),
             (Some(r), Admitted::Window(a)) => r.min(a),
             (Some(r), Admitted::Short(a)) => (r * BACKOFF).min(a),
             (Some(r), Admitted::Unknown) => r * BACKOFF,
@@ -1060,6 +1067,23 @@ mod tests {
             took <= Duration::from_secs_f64(10.0 / pace + 0.5),
             "{took:?} at {pace}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_throttle_turns_pacing_on_at_the_windows_rate_whatever_came_before() {
+        let limiter = adaptive();
+        for _ in 0..10 {
+            limiter.acquire("t").await.done(Signal::Answered);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A request is sent; before its 429 comes back, another try times out (a decrease),
+        // so the 429 is not "fresh", and the pause it sets is counted first.
+        let refused = limiter.acquire("t").await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        limiter.acquire("t").await.done(Signal::NoAnswer);
+        refused.done(Signal::Throttled(Some(Duration::from_secs(1))));
+        let pace = limiter.state().rate.expect("pacing is on");
+        assert!((8.0..=11.0).contains(&pace), "{pace}");
     }
 
     #[tokio::test(start_paused = true)]
