@@ -6,13 +6,16 @@
 //!    client to wait, and the other tasks would only meet the same answer.
 //! 2. **Pacing after a throttle.** The first `429`/`503` turns on a request rate (requests per
 //!    second, all callers together): a little below the rate the server admitted in the second
-//!    before it, then growing back, quickly up to that level and slowly beyond it, so the client
-//!    finds a server's rate limit and stays just under it instead of meeting it again and again.
+//!    before it (measured since the last pause; backed off × 0.7 by a throttle that comes soon
+//!    after one), then growing back along CUBIC's curve, quickly up to that level and slowly
+//!    beyond it, so the client finds a server's rate limit and stays just under it instead of
+//!    meeting it again and again. Turns are not promised ahead: the next one goes to whoever
+//!    comes for it once it is due.
 //! 3. **Adaptive concurrency.** How many requests are in flight at once: additive increase
 //!    (one more per window of answers) while answers stay fast and un-throttled and the window is
 //!    in use, multiplicative decrease (× 0.7) on `429`, `503` or an answer that never came, and
-//!    × 0.9 on a clear rise in latency (the smoothed latency above twice the lowest seen, plus
-//!    10 ms), within the bounds of [`ApiConcurrency::Adaptive`]. Reacting once per episode: only
+//!    × 0.9 on a clear rise in latency (an operation's smoothed latency above twice the lowest
+//!    seen for it, plus 10 ms), within the bounds of [`ApiConcurrency::Adaptive`]. Reacting once per episode: only
 //!    a signal from a request sent after the last decrease decreases again (as TCP does).
 //!    After a throttle, the concurrency at that moment is a ceiling that growth approaches
 //!    quickly and passes only slowly.
@@ -217,7 +220,8 @@ struct State {
     /// Latency per operation: operations differ (a listing of a large folder takes longer
     /// than a URL), so each is compared with its own lowest.
     latency: Vec<(&'static str, Latency)>,
-    /// Pacing: requests per second, its ceiling, the next free slot, the last growth.
+    /// Pacing: requests per second (`None`: off), then CUBIC's state, the next turn and the
+    /// last growth.
     rate: Option<f64>,
     /// The level measured at the last throttle (CUBIC's `W_max`).
     rate_max: f64,
