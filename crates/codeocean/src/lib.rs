@@ -354,7 +354,7 @@ pub use data_assets::Transfer;
 pub use download::{Download, Failure, Progress, ProgressEvent, Summary, safe_segments};
 pub use error::{DisplayErrorContext, Error, ErrorKind, Result};
 pub use limit::{LimitCause, LimiterChange, LimiterState};
-pub use ops::{DataAssetUpdate, NewDataAsset, RunRequest};
+pub use ops::{DataAssetUpdate, NewDataAsset, ResultsInfo, RunRequest, S3Target, source};
 pub use search::{CapsuleSearch, DataAssetSearch, Filter, SearchStream};
 pub use tree::{FileUrls, Tree};
 pub use wait::{Finished, Outcome, WaitForComputation, WaitForDataAsset, outcome};
