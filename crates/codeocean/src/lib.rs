@@ -350,7 +350,7 @@ mod walk;
 pub use access::{Attachments, PermissionsUpdate};
 pub use apps::{App, WaitForRelease};
 pub use client::{CA_CERT_ENV, Client, ClientBuilder, DEFAULT_HTTP2, PollPolicy, RetryPolicy};
-pub use data_assets::Transfer;
+pub use data_assets::{DataAssetUsage, DataAssetUse, Transfer};
 pub use download::{Download, Failure, Progress, ProgressEvent, Summary, safe_segments};
 pub use error::{DisplayErrorContext, Error, ErrorKind, Result};
 pub use limit::{LimitCause, LimiterChange, LimiterState};
