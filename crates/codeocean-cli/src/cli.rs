@@ -55,6 +55,11 @@ Examples:
 const EXAMPLES_DATA_ASSET_CREATE: &str = "\
 Examples:
   codeocean data-asset create --from-computation ID --name 'Run 12' --mount run-12 --wait
+  codeocean data-asset create --from-s3 s3://lab-data/raw/2026 --keep-on-external-storage \\
+    --name 'Raw reads 2026' --mount raw-reads --wait
+  codeocean data-asset create --from-gcs gs://lab-images/scans --gcs-credentials gcs.json \\
+    --name Scans --mount scans
+  codeocean data-asset create --combine ID1 ID2 --name 'Reads and reference' --mount inputs
   codeocean --json data-asset create --from-computation ID --name R --mount r --tag qc | jq -r .id";
 
 const EXAMPLES_DATA_ASSET_DOWNLOAD: &str = "\
@@ -628,33 +633,18 @@ pub(crate) enum ResultsCmd {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum DataAssetCmd {
-    /// Create a data asset from a computation's results.
+    /// Create a data asset from a computation's results, an S3 or GCS bucket, or other data
+    /// assets (a combined asset).
     #[command(after_help = EXAMPLES_DATA_ASSET_CREATE)]
-    Create {
-        /// The computation whose results become the asset.
-        #[arg(long, value_name = "ID")]
-        from_computation: String,
-        /// The asset's name.
-        #[arg(long)]
-        name: String,
-        /// The folder under /data the asset mounts in.
-        #[arg(long)]
-        mount: String,
-        /// A description.
-        #[arg(long)]
-        description: Option<String>,
-        /// A tag (repeatable).
-        #[arg(long = "tag", value_name = "TAG")]
-        tags: Vec<String>,
-        /// Wait until the asset is ready; exit 3 if it failed, 4 on timeout.
-        #[arg(long)]
-        wait: bool,
-        /// Give up waiting after this long.
-        #[arg(long, value_name = "DURATION", requires = "wait", value_parser = duration)]
-        timeout: Option<Duration>,
-    },
+    Create(CreateArgs),
     /// Show a data asset.
     Get {
+        /// Data asset id.
+        id: String,
+    },
+    /// Show the capsules and pipelines that attach a data asset (archived ones included):
+    /// searches every capsule and pipeline you can see and reads each one's app panel.
+    Usage {
         /// Data asset id.
         id: String,
     },
@@ -765,6 +755,153 @@ pub(crate) enum DataAssetCmd {
         #[arg(short, long)]
         yes: bool,
     },
+}
+
+/// The heading of `data-asset create`'s source options.
+const SOURCE: &str = "Source (exactly one)";
+
+/// `data-asset create`.
+#[derive(Args, Debug)]
+// Each source's own flags conflict with the other sources: clap takes a `requires` of a group
+// member as met when another member of the group is given, so it alone would let
+// `--from-computation ID --public` through.
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .args(["from_computation", "from_s3", "from_gcs", "combine"])
+))]
+pub(crate) struct CreateArgs {
+    /// The computation whose results become the asset (a result asset).
+    #[arg(long, value_name = "ID", help_heading = SOURCE)]
+    pub(crate) from_computation: Option<String>,
+    /// With --from-computation: only this folder of the results.
+    #[arg(long, value_name = "PATH", requires = "from_computation", conflicts_with_all = ["from_s3", "from_gcs", "combine"], help_heading = SOURCE)]
+    pub(crate) path: Option<String>,
+    /// The files of an S3 bucket, or of one folder of it (a dataset).
+    #[arg(long, value_name = "s3://BUCKET[/PREFIX]", value_parser = s3_url, help_heading = SOURCE)]
+    pub(crate) from_s3: Option<BucketUrl>,
+    /// With --from-s3: leave the files in the bucket (an external asset) instead of copying
+    /// them into Code Ocean.
+    #[arg(long, requires = "from_s3", conflicts_with_all = ["from_computation", "from_gcs", "combine"], help_heading = SOURCE)]
+    pub(crate) keep_on_external_storage: bool,
+    /// With --from-s3: the bucket is public; read it without credentials.
+    #[arg(long, requires = "from_s3", conflicts_with_all = ["from_computation", "from_gcs", "combine"], help_heading = SOURCE)]
+    pub(crate) public: bool,
+    /// With --from-s3: the name of the deployment's custom S3 endpoint the bucket is on.
+    #[arg(long, value_name = "NAME", requires = "from_s3", conflicts_with_all = ["from_computation", "from_gcs", "combine"], help_heading = SOURCE)]
+    pub(crate) endpoint: Option<String>,
+    /// The files of a Google Cloud Storage bucket, or of one folder of it (a dataset).
+    #[arg(long, value_name = "gs://BUCKET[/PREFIX]", value_parser = gs_url, help_heading = SOURCE)]
+    pub(crate) from_gcs: Option<BucketUrl>,
+    /// With --from-gcs: a JSON file {"client_id": …, "client_secret": …} of the OAuth client
+    /// to read a private bucket with; it must not be readable by other users (chmod 600).
+    /// Without it, CODEOCEAN_GCS_CLIENT_ID and CODEOCEAN_GCS_CLIENT_SECRET if both are set,
+    /// else no credentials (a public bucket). The secret is never printed or logged.
+    #[arg(long, value_name = "FILE", requires = "from_gcs", conflicts_with_all = ["from_computation", "from_s3", "combine"], help_heading = SOURCE)]
+    pub(crate) gcs_credentials: Option<PathBuf>,
+    /// Combine these data assets (each ready) into one; each part is a folder named by its
+    /// mount.
+    #[arg(long, value_name = "ID", num_args = 1.., help_heading = SOURCE)]
+    pub(crate) combine: Vec<String>,
+    /// Write the asset's files to this S3 location of the deployment's instead of Code
+    /// Ocean's storage.
+    #[arg(long, value_name = "s3://BUCKET[/PREFIX]", value_parser = s3_url, conflicts_with = "combine")]
+    pub(crate) target: Option<BucketUrl>,
+    /// With --target: the name of the deployment's custom S3 endpoint the target bucket is on.
+    #[arg(long, value_name = "NAME", requires = "target")]
+    pub(crate) target_endpoint: Option<String>,
+    /// The asset's name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// The folder under /data the asset mounts in.
+    #[arg(long)]
+    pub(crate) mount: String,
+    /// A description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// A tag (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+    /// Wait until the asset is ready; exit 3 if it failed, 4 on timeout.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// Give up waiting after this long.
+    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = duration)]
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// A bucket and a folder in it, from `s3://BUCKET/PREFIX` or `gs://BUCKET/PREFIX`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BucketUrl {
+    pub(crate) bucket: String,
+    /// The folder, without slashes at either end; `None` for the whole bucket.
+    pub(crate) prefix: Option<String>,
+}
+
+impl BucketUrl {
+    /// Parses `SCHEME://BUCKET[/PREFIX]`; `extra` are the characters a bucket name may hold
+    /// besides lower-case letters, digits, `.` and `-`.
+    fn parse(s: &str, scheme: &str, extra: &[char]) -> Result<Self, String> {
+        let form = format!("{scheme}://BUCKET[/PREFIX]");
+        let Some(rest) = s.strip_prefix(&format!("{scheme}://")) else {
+            let found = match s.split_once("://") {
+                Some((other, _)) => format!("a URL of scheme `{other}`"),
+                None => "no scheme".to_owned(),
+            };
+            return Err(format!("expected {form}, found {found}"));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!("the bucket name is empty (expected {form})"));
+        }
+        let allowed = |c: char| {
+            c.is_ascii_lowercase()
+                || c.is_ascii_digit()
+                || c == '.'
+                || c == '-'
+                || extra.contains(&c)
+        };
+        if let Some(bad) = bucket.chars().find(|&c| !allowed(c)) {
+            return Err(format!(
+                "bucket name `{bucket}` holds `{bad}`; bucket names are lower-case letters, digits, `.`{} and `-`",
+                extra.iter().map(|c| format!(", `{c}`")).collect::<String>()
+            ));
+        }
+        let edges = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        if !(3..=63).contains(&bucket.len())
+            || !bucket.starts_with(edges)
+            || !bucket.ends_with(edges)
+        {
+            return Err(format!(
+                "bucket name `{bucket}` must be 3 to 63 characters that start and end with a letter or a digit"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        Ok(Self {
+            bucket: bucket.to_owned(),
+            prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+        })
+    }
+}
+
+impl std::fmt::Display for BucketUrl {
+    /// `BUCKET/PREFIX` (or `BUCKET`), without the scheme.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.prefix {
+            Some(p) => write!(f, "{}/{p}", self.bucket),
+            None => f.write_str(&self.bucket),
+        }
+    }
+}
+
+/// Parses `s3://BUCKET[/PREFIX]`.
+fn s3_url(s: &str) -> Result<BucketUrl, String> {
+    BucketUrl::parse(s, "s3", &[])
+}
+
+/// Parses `gs://BUCKET[/PREFIX]` (GCS bucket names may also hold `_`).
+fn gs_url(s: &str) -> Result<BucketUrl, String> {
+    BucketUrl::parse(s, "gs", &['_'])
 }
 
 /// `data-asset update`.

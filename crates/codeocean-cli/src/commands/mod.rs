@@ -2,6 +2,7 @@
 
 mod apps;
 mod batch;
+mod create;
 #[cfg(feature = "sim")]
 mod demo;
 mod objects;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use clap::CommandFactory as _;
 use codeocean::{
-    App, Client, Computation, DataAsset, Finished, NewDataAsset, Outcome, RunRequest, Summary, Tree,
+    App, Client, Computation, DataAsset, Finished, Outcome, RunRequest, Summary, Tree,
 };
 use futures_util::StreamExt as _;
 use serde::Serialize;
@@ -630,31 +631,9 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
 async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
     let client = ctx.client()?;
     let asset = match cmd {
-        DataAssetCmd::Create {
-            from_computation,
-            name,
-            mount,
-            description,
-            tags,
-            wait,
-            timeout,
-        } => {
-            let mut new = NewDataAsset::from_computation(&from_computation, name, mount);
-            if let Some(d) = description {
-                new = new.description(d);
-            }
-            for t in tags {
-                new = new.tag(t);
-            }
-            let asset = client.create_data_asset(&new).await?;
-            ctx.note(format!("created data asset {}", asset.id));
-            if wait {
-                wait_asset(ctx, &client, &asset.id, timeout).await?
-            } else {
-                asset
-            }
-        }
+        DataAssetCmd::Create(args) => create::create(ctx, &client, args).await?,
         DataAssetCmd::Get { id } => client.get_data_asset(&id).await?,
+        DataAssetCmd::Usage { id } => return create::usage(ctx, &client, &id).await,
         DataAssetCmd::Update(args) => update::update(ctx, &client, args).await?,
         DataAssetCmd::Wait { id, timeout } => wait_asset(ctx, &client, &id, timeout).await?,
         DataAssetCmd::Search {

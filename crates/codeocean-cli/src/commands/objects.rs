@@ -290,6 +290,22 @@ pub(crate) fn attached(list: &[DataAssetAttachResult]) -> String {
     table(&["ID", "MOUNT", "MOUNT STATE", "READY"], &rows)
 }
 
+pub(crate) fn usage(usage: &codeocean::DataAssetUsage) -> String {
+    let rows: Vec<Vec<String>> = usage
+        .iter()
+        .map(|u| {
+            vec![
+                u.app.to_string(),
+                u.id.clone(),
+                opt(u.mount.as_ref()),
+                if u.archived { "yes" } else { "no" }.to_owned(),
+                opt(u.name.as_ref()),
+            ]
+        })
+        .collect();
+    table(&["TYPE", "ID", "MOUNT", "ARCHIVED", "NAME"], &rows)
+}
+
 pub(crate) fn release_job(j: &ReleaseJob) -> String {
     let version = j.release_version.as_ref().map(|v| {
         format!(
