@@ -1,7 +1,8 @@
 //! Admin routes under `/__sim` (no auth; they exist only in the simulator): counts, the request
 //! log, the API generation, faults, the clock and the runs' timelines, so that a shell session or
 //! a test in another process can watch and steer the simulator; and objects the API cannot make:
-//! many data assets at once, copies of a capsule or pipeline, cloud workstation sessions.
+//! many data assets at once, copies of a capsule or pipeline, cloud workstation sessions; and
+//! what a bucket of the catalogue holds, with what was written to it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,36 @@ pub(crate) fn router() -> Router<Arc<SimState>> {
         .route("/__sim/data_assets", post(bulk_assets))
         .route("/__sim/capsules/{id}/copies", post(copies))
         .route("/__sim/cloud_workstations", post(workstation))
+        .route("/__sim/buckets/{name}", get(bucket))
+}
+
+/// One object of a bucket (`GET /__sim/buckets/{name}`).
+#[derive(Serialize)]
+struct BucketObject {
+    path: String,
+    size: u64,
+}
+
+/// `GET /__sim/buckets/{name}`: a bucket of the catalogue with every object it holds now, its
+/// own and those data assets (`target.aws`) and transfers wrote to it:
+/// `{"name", "provider", "objects": [{"path", "size"}]}`, objects in key order.
+async fn bucket(State(st): St, Path(name): Path<String>) -> Response {
+    let now = st.clock.now();
+    let buckets = st.buckets.lock().unwrap();
+    let Some(b) = buckets.get(&name) else {
+        return json_error(StatusCode::NOT_FOUND, &format!("bucket `{name}` not found"));
+    };
+    let objects: Vec<BucketObject> = b
+        .objects(now)
+        .into_iter()
+        .map(|(path, size)| BucketObject { path, size })
+        .collect();
+    Json(serde_json::json!({
+        "name": name,
+        "provider": b.provider.as_str(),
+        "objects": objects,
+    }))
+    .into_response()
 }
 
 #[derive(Deserialize)]

@@ -1,12 +1,15 @@
-//! The data-asset operations: create (from a computation's results), get, update, delete,
-//! archive, permissions, file listings (signed file URLs through [`crate::tree`]), transfer; the
-//! custom metadata schema; and many assets at once (admin).
+//! The data-asset operations: create (from any source, see [`crate::sources`]), get, update,
+//! delete, archive, permissions, file listings (signed file URLs through [`crate::tree`]),
+//! transfer; the custom metadata schema; and many assets at once (admin).
 //!
 //! An asset's files are a tree like a computation's results (a built-in asset's from the
-//! catalogue, a result asset's from its computation, re-rooted at `source.computation.path`),
-//! listed one folder at a time and served by the storage origin under `data/{asset}/{path}`.
-//! A draft or failed asset lists an empty root; an external asset (after a transfer) has no
-//! files in Code Ocean to list.
+//! catalogue, a result asset's from its computation re-rooted at `source.computation.path`, a
+//! bucket asset's from the bucket's objects re-rooted at the prefix, a cloud workstation
+//! asset's from the session's folder; a combined asset's a folder per part, named by the
+//! part's mount), listed one folder at a time and served by the storage origin under
+//! `data/{asset}/{path}`. A draft or failed asset lists an empty root; an asset whose files were
+//! transferred to another bucket has no files in Code Ocean to list, while one kept on external
+//! storage lists and serves its bucket's objects.
 
 use std::sync::Arc;
 
@@ -21,10 +24,10 @@ use codeocean_raw::open::{
 use codeocean_raw::types;
 use serde_json::Value;
 
-use crate::catalogue::Entry;
 use crate::http::{ApiError, ApiResult, Q, St, parse_body, query};
-use crate::state::{self, Asset, AssetFiles, OWNER, OWNER_EMAIL, Phase, Transfer};
-use crate::tree::{self, folder_items, normalize};
+use crate::sources;
+use crate::state::{self, Asset, AssetFiles, OWNER, OWNER_EMAIL, Transfer};
+use crate::tree::{self, asset_items, normalize};
 
 /// Simulated seconds a transfer of an asset's files takes.
 pub(crate) const TRANSFER_TAKES: f64 = 3.0;
@@ -73,95 +76,23 @@ pub(crate) fn check_metadata(m: &Option<types::CustomMetadata>) -> ApiResult<()>
     Ok(())
 }
 
-/// `POST /data_assets`: a data asset made from a computation's results.
+/// `POST /data_assets`: a data asset made from its source (see [`crate::sources`]) or, with
+/// `data_asset_ids`, combined from other data assets; ready after the asset delay.
 pub(crate) async fn create_data_asset(
     State(st): St,
     body: Bytes,
 ) -> ApiResult<Json<types::DataAsset>> {
-    let (req, _): (types::CreateDataAssetRequest, _) = parse_body(&body)?;
+    let (req, _): (types::CreateDataAssetRequest, _) =
+        parse_body(&body).map_err(hide_client_secret)?;
     for (field, value) in [("name", &req.name), ("mount", &req.mount)] {
         if value.trim().is_empty() {
             return Err(ApiError::bad_request(format!("{field}: must not be empty")));
         }
     }
     check_metadata(&req.custom_metadata)?;
-    let source = req
-        .source
-        .as_ref()
-        .ok_or_else(|| ApiError::bad_request("source: a source is required"))?;
-    let comp = source.computation.as_ref().ok_or_else(|| {
-        ApiError::bad_request(
-            "source: the simulator creates data assets from computations only (source.computation)",
-        )
-    })?;
+    let made = sources::resolve(&st, &req)?;
     let now = st.clock.now();
-    let (files, size, fails, provenance, tree) = {
-        let runs = st.runs.lock().unwrap();
-        let run = runs.get(&comp.id).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "source.computation.id: computation {} not found",
-                comp.id
-            ))
-        })?;
-        if run.phase(now) != Phase::Ended {
-            return Err(ApiError::bad_request(format!(
-                "source.computation.id: computation {} has not finished",
-                comp.id
-            )));
-        }
-        let prefix = comp
-            .path
-            .as_deref()
-            .map(normalize)
-            .filter(|p| !p.is_empty());
-        let flat = match prefix {
-            None => run.flat.clone(),
-            Some(p) => Arc::new(run.flat.subtree(p).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "source.computation.path: `{p}` is not a folder of the results of computation {}",
-                    run.id
-                ))
-            })?),
-        };
-        let (files, size) = flat.totals();
-        let tree = AssetFiles {
-            flat,
-            seed: run.runnable.run.seed,
-            prefix: prefix.map(|p| format!("{p}/")).unwrap_or_default(),
-        };
-        let fails = if run.end_status() != "succeeded" {
-            Some(format!("source computation {} did not succeed", run.id))
-        } else if !run.has_results(now) {
-            Some(format!("source computation {} has no results", run.id))
-        } else {
-            None
-        };
-        let provenance = types::Provenance {
-            capsule: Some(run.runnable.id.clone()),
-            commit: Some(format!("{:040x}", run.runnable.run.seed)),
-            computation: Some(run.id.clone()),
-            data_assets: run
-                .request
-                .data_assets
-                .iter()
-                .flatten()
-                .map(|d| d.id.clone())
-                .collect(),
-            docker_image: Some(format!(
-                "registry.codeocean.example/capsule/{}",
-                run.runnable.id
-            )),
-            run_script: Some(
-                if run.is_pipeline {
-                    "main.nf"
-                } else {
-                    "code/run"
-                }
-                .into(),
-            ),
-        };
-        (files, size, fails, provenance, tree)
-    };
+    let (files, size) = made.files.totals();
     let id = st.new_id();
     let wire = types::DataAsset {
         id: id.clone(),
@@ -174,18 +105,38 @@ pub(crate) async fn create_data_asset(
         owner_email: Some(OWNER_EMAIL.into()),
         files: Some(files as i64),
         size: Some(size as i64),
-        type_: Some(DataAssetType::Result),
-        provenance: Some(provenance),
-        source_bucket: Some(types::SourceBucket {
-            origin: Some(DataAssetOrigin::Local),
-            ..Default::default()
-        }),
+        type_: Some(made.type_),
+        provenance: made.provenance,
+        source_bucket: Some(made.source_bucket),
+        contained_data_assets: made.contained,
+        nextflow_profile: made.nextflow_profile,
+        app_parameters: made.app_parameters,
         ..state::empty_asset()
     };
-    let asset = Asset::new(wire, now, now + st.asset_delay, fails, Some(tree));
+    let settles_at = now + st.asset_delay;
+    sources::record_target(
+        &st,
+        req.target.as_ref(),
+        &made.files,
+        settles_at,
+        made.fails.is_some(),
+    );
+    let asset = Asset::new(wire, now, settles_at, made.fails, Some(made.files));
     let out = asset.to_wire(&st.clock);
     st.assets.lock().unwrap().insert(id, asset);
     Ok(Json(out))
+}
+
+/// A body error about a GCS client secret names the field only: serde's message may quote the
+/// value it could not read.
+fn hide_client_secret(e: ApiError) -> ApiError {
+    if e.1.contains("client_secret") {
+        ApiError::bad_request(
+            "invalid request body: field `source.gcp.client_secret`: expected a string",
+        )
+    } else {
+        e
+    }
 }
 
 /// `GET /data_assets/{id}`.
@@ -410,7 +361,7 @@ pub(crate) async fn transfer(
         .map(|item| item.runnable.id.clone())
         .collect();
     let now = st.clock.now();
-    with_asset(&st, &id, |a| {
+    let files = with_asset(&st, &id, |a| {
         if a.state(now) != DataAssetState::Ready {
             return Err(ApiError::bad_request(format!(
                 "data asset {id} is not ready (state {})",
@@ -428,8 +379,20 @@ pub(crate) async fn transfer(
             bucket: aws.bucket.clone(),
             prefix: aws.prefix.clone(),
         });
-        Ok(StatusCode::NO_CONTENT)
-    })
+        Ok(a.files.clone())
+    })?;
+    // A bucket of the catalogue records what the transfer wrote.
+    if let Some(files) = files {
+        sources::record_write(
+            &st,
+            &aws.bucket,
+            aws.prefix.as_deref(),
+            &files,
+            now + TRANSFER_TAKES,
+            false,
+        );
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // --- Files --------------------------------------------------------------------------------
@@ -439,9 +402,9 @@ pub(crate) async fn transfer(
 fn files_of(st: &state::State, id: &str) -> ApiResult<(Option<AssetFiles>, bool)> {
     let now = st.clock.now();
     with_asset(st, id, |a| {
-        if a.is_external(now) {
+        if a.transferred(now) {
             return Err(ApiError::bad_request(format!(
-                "data asset {id} is external: its files are not stored in Code Ocean"
+                "data asset {id} is external: its files were transferred out of Code Ocean"
             )));
         }
         Ok((a.files.clone(), a.state(now) == DataAssetState::Ready))
@@ -459,7 +422,7 @@ pub(crate) async fn list_files(
     let (files, ready) = files_of(&st, &id)?;
     let missing = || ApiError::not_found(format!("folder `{path}` not found in data asset {id}"));
     match files {
-        Some(files) if ready => folder_items(&files.flat, path)
+        Some(files) if ready => asset_items(&files, path)
             .map(|items| Json(types::ResultsFolder { items }))
             .ok_or_else(missing),
         _ if path.is_empty() => Ok(Json(types::ResultsFolder { items: vec![] })),
@@ -476,9 +439,7 @@ impl tree::Tree for Files {
 
     fn has_file(st: &state::State, id: &str, path: &str) -> ApiResult<bool> {
         let (files, ready) = files_of(st, id)?;
-        let is_file = files
-            .as_ref()
-            .is_some_and(|f| matches!(f.flat.entries.get(path), Some(Entry::File(_))));
+        let is_file = files.as_ref().is_some_and(|f| f.is_file(path));
         Ok(ready && is_file)
     }
 
@@ -609,11 +570,7 @@ pub(crate) fn add_bulk(st: &state::State, count: usize, prefix: Option<&str>) ->
             ..state::empty_asset()
         };
         let created = now - (count - 1 - i) as f64;
-        let files = AssetFiles {
-            flat: Arc::new(flat),
-            seed: crate::content::file_seed(n, "bulk"),
-            prefix: String::new(),
-        };
+        let files = AssetFiles::tree(Arc::new(flat), crate::content::file_seed(n, "bulk"));
         new.push((
             id.clone(),
             state::Asset::new(wire, created, created, None, Some(files)),

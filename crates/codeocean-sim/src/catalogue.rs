@@ -1,11 +1,31 @@
-//! What the simulator knows before any request: capsules, pipelines and data assets, and for each
-//! capsule or pipeline what a run of it produces.
+//! What the simulator knows before any request: capsules, pipelines, data assets and object
+//! storage buckets, and for each capsule or pipeline what a run of it produces.
 //!
 //! A catalogue is read from a fixture file (JSON or YAML, same shape) or taken from
 //! [`Catalogue::builtin`]. Result trees are described either file by file or by a generator
 //! (`generate: {depth, folders, files, size}`) so a benchmark can ask for thousands of files in a
 //! few lines. File contents are never stored: they are derived from a seed (see
 //! [`crate::content`]).
+//!
+//! Buckets (`buckets:`) are the S3 and GCS buckets data assets can be made from
+//! (`source.aws`, `source.gcp`) and written to (`target.aws`): each has a `provider` (`aws` or
+//! `gcp`), a `name`, `public` (default false) and its objects, listed by key
+//! (`files: [{path, size}]`, folders implied by the keys' `/`) or generated like a result tree
+//! (`generate:`), or both. An object's bytes are seeded by the bucket's name and its key, so an
+//! asset made from a bucket serves the very bytes of the bucket's objects.
+//!
+//! ```yaml
+//! buckets:
+//!   - provider: aws
+//!     name: lab-data
+//!     files:
+//!       - {path: raw/run-1/reads.fastq, size: 1048576}
+//!       - {path: raw/README.md, size: 120}
+//!   - provider: gcp
+//!     name: lab-images
+//!     public: true
+//!     generate: {depth: 1, folders: 2, files: 3, size: 4096}
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +45,116 @@ pub struct Catalogue {
     /// Data assets that exist from the start (inputs for runs).
     #[serde(default)]
     pub data_assets: Vec<InputAsset>,
+    /// Object storage buckets data assets are made from and written to.
+    #[serde(default)]
+    pub buckets: Vec<Bucket>,
+}
+
+/// The cloud a bucket belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Amazon S3 (`source.aws`, `target.aws`).
+    Aws,
+    /// Google Cloud Storage (`source.gcp`).
+    Gcp,
+}
+
+impl Provider {
+    /// `aws` or `gcp`, as the fixture and the wire spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Aws => "aws",
+            Provider::Gcp => "gcp",
+        }
+    }
+}
+
+/// An object storage bucket and its objects.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    /// `aws` or `gcp`.
+    pub provider: Provider,
+    /// Its name (unique in the catalogue; no `/`).
+    pub name: String,
+    /// Whether it can be read without credentials (`source.aws.public: true` needs it; a GCS
+    /// bucket that is not public needs `client_id` and `client_secret`).
+    #[serde(default)]
+    pub public: bool,
+    /// Objects by key (a key's `/` separate folders).
+    #[serde(default)]
+    pub files: Vec<Object>,
+    /// A generated tree added at the bucket's root (a listed object of the same key wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<Generated>,
+}
+
+/// One object of a bucket.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Object {
+    /// Its key, e.g. `raw/sample-1/reads.fastq` (segments as in result trees: not empty, not
+    /// `.` or `..`).
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl Bucket {
+    /// The seed of the bucket's object contents (from its name).
+    pub fn seed(&self) -> u64 {
+        crate::content::file_seed(0, &format!("bucket:{}", self.name))
+    }
+
+    /// Its objects as a tree: keys in lexicographic order, folders made from their segments.
+    pub fn flatten(&self) -> Result<Flat, String> {
+        let mut flat = Flat::default();
+        flat.entries
+            .insert(String::new(), Entry::Folder(Vec::new()));
+        let mut objects: Vec<&Object> = self.files.iter().collect();
+        objects.sort_by(|a, b| a.path.cmp(&b.path));
+        for o in objects {
+            let segments: Vec<&str> = o.path.split('/').collect();
+            let mut parent = String::new();
+            for (i, seg) in segments.iter().enumerate() {
+                if seg.is_empty() || *seg == "." || *seg == ".." || seg.contains('\0') {
+                    return Err(format!(
+                        "bucket {}: invalid object key {:?}",
+                        self.name, o.path
+                    ));
+                }
+                let path = join(&parent, seg);
+                let last = i + 1 == segments.len();
+                match (flat.entries.get(&path), last) {
+                    (Some(Entry::Folder(_)), false) => {}
+                    (None, false) => {
+                        add_child(&mut flat, &parent, path.clone(), Entry::Folder(vec![]))?
+                    }
+                    (None, true) => {
+                        add_child(&mut flat, &parent, path.clone(), Entry::File(o.size))?
+                    }
+                    (Some(Entry::File(_)), true) => {
+                        return Err(format!(
+                            "bucket {}: duplicate object key `{path}`",
+                            self.name
+                        ));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "bucket {}: object key `{}` is both a file and a folder",
+                            self.name, path
+                        ));
+                    }
+                }
+                parent = path;
+            }
+        }
+        if let Some(g) = &self.generate {
+            add_generated(&mut flat, "", g, g.depth);
+        }
+        Ok(flat)
+    }
 }
 
 /// A capsule or a pipeline, and what running it does.
@@ -365,12 +495,25 @@ impl Catalogue {
             }
             a.totals()?;
         }
+        let mut names = std::collections::BTreeSet::new();
+        for b in &self.buckets {
+            if b.name.trim().is_empty() || b.name.contains('/') {
+                return Err(format!("invalid bucket name {:?}", b.name));
+            }
+            if !names.insert(b.name.as_str()) {
+                return Err(format!("duplicate bucket {}", b.name));
+            }
+            b.flatten()?;
+        }
         Ok(())
     }
 
     /// The default catalogue: a capsule that succeeds with a small tree, one that fails, a
-    /// pipeline, and an input data asset with a small file tree (8 files in 5 folders). Ids are
-    /// stable (documented in the README).
+    /// pipeline, an input data asset with a small file tree (8 files in 5 folders), and four
+    /// buckets: `sim-s3-data` (S3, private: `raw/` with two samples in nested folders, and
+    /// `reference/`), `sim-s3-open` (S3, public: `shared/`), `sim-gcs-data` (GCS, private:
+    /// `images/`) and `sim-s3-results` (S3, empty: a target). Ids and names are stable
+    /// (documented in the README).
     pub fn builtin() -> Self {
         let file = |name: &str, size: u64| Node::File {
             name: name.into(),
@@ -515,8 +658,63 @@ impl Catalogue {
                     generate: None,
                 },
             }],
+            buckets: builtin_buckets(),
         }
     }
+}
+
+/// The built-in buckets (see [`Catalogue::builtin`]).
+fn builtin_buckets() -> Vec<Bucket> {
+    let objects = |list: &[(&str, u64)]| {
+        list.iter()
+            .map(|(path, size)| Object {
+                path: (*path).into(),
+                size: *size,
+            })
+            .collect()
+    };
+    vec![
+        Bucket {
+            provider: Provider::Aws,
+            name: "sim-s3-data".into(),
+            public: false,
+            files: objects(&[
+                ("raw/README.md", 2_345),
+                ("raw/sample-1/reads.fastq", 70_001),
+                ("raw/sample-1/meta/info.json", 321),
+                ("raw/sample-2/reads.fastq", 65_539),
+                ("raw/sample-2/meta/info.json", 333),
+                ("reference/genome.fa", 131_075),
+                ("reference/genome.fa.fai", 456),
+            ]),
+            generate: None,
+        },
+        Bucket {
+            provider: Provider::Aws,
+            name: "sim-s3-open".into(),
+            public: true,
+            files: objects(&[("shared/table.csv", 12_288), ("shared/docs/notes.txt", 777)]),
+            generate: None,
+        },
+        Bucket {
+            provider: Provider::Gcp,
+            name: "sim-gcs-data".into(),
+            public: false,
+            files: objects(&[
+                ("images/index.csv", 1_024),
+                ("images/2024/01/a.tif", 100_003),
+                ("images/2024/02/b.tif", 90_001),
+            ]),
+            generate: None,
+        },
+        Bucket {
+            provider: Provider::Aws,
+            name: "sim-s3-results".into(),
+            public: false,
+            files: vec![],
+            generate: None,
+        },
+    ]
 }
 
 #[cfg(test)]

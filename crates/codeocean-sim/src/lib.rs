@@ -62,6 +62,7 @@ mod http;
 mod layer;
 mod routes;
 mod search;
+mod sources;
 mod state;
 mod storage;
 pub mod tls;
@@ -424,13 +425,25 @@ impl Simulator {
     /// there is no such file.
     pub fn data_asset_content(&self, asset_id: &str, path: &str) -> Option<content::Content> {
         let assets = self.state.assets.lock().unwrap();
-        let files = assets.get(asset_id)?.files.as_ref()?;
-        match files.flat.entries.get(path)? {
-            catalogue::Entry::File(size) => {
-                Some(content::Content::new(files.file_seed(path), *size))
-            }
-            catalogue::Entry::Folder(_) => None,
-        }
+        let (seed, size) = assets.get(asset_id)?.files.as_ref()?.file(path)?;
+        Some(content::Content::new(seed, size))
+    }
+
+    /// Every object of the bucket `name` of the catalogue now, its own and those data assets
+    /// (`target.aws`) and transfers wrote to it: (key, size) in key order; `None` when the
+    /// catalogue has no such bucket. The same as `GET /__sim/buckets/{name}`.
+    pub fn bucket_objects(&self, name: &str) -> Option<Vec<(String, u64)>> {
+        let now = self.state.clock.now();
+        let buckets = self.state.buckets.lock().unwrap();
+        Some(buckets.get(name)?.objects(now).into_iter().collect())
+    }
+
+    /// The expected contents of an object of a bucket of the catalogue (to check downloads of
+    /// an asset made from it), or `None` when there is no such object among the catalogue's.
+    pub fn bucket_content(&self, bucket: &str, key: &str) -> Option<content::Content> {
+        let buckets = self.state.buckets.lock().unwrap();
+        let (seed, size) = buckets.get(bucket)?.objects.file(key)?;
+        Some(content::Content::new(seed, size))
     }
 
     /// Stops a running computation (it ends with end status `stopped`); false when there is no

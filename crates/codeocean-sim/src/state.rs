@@ -14,7 +14,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::catalogue::{Catalogue, Flat, Runnable};
+use crate::catalogue::{Catalogue, Entry, Flat, Provider, Runnable};
 use crate::content::SplitMix;
 use crate::faults::{FaultPlan, Faults, RouteClass};
 use crate::{ApiGeneration, Config};
@@ -288,19 +288,208 @@ impl Run {
     }
 }
 
-/// The files of a data asset: a flattened tree whose contents are those of `prefix + path`
-/// under `seed` (a computation's results keep their bytes when they become an asset).
+/// The files of a data asset (or of a bucket, or of a cloud workstation session's folder): a
+/// folder of a shared flattened tree, or folders named by mount each holding files of their own
+/// (a combined asset). Nothing is copied: a folder of a tree is its path in the shared tree, and
+/// a file's bytes are those of its path in that tree under its seed (a computation's results or
+/// a bucket's objects keep their bytes when they become an asset).
 #[derive(Clone)]
-pub(crate) struct AssetFiles {
-    pub(crate) flat: Arc<Flat>,
-    pub(crate) seed: u64,
-    pub(crate) prefix: String,
+pub(crate) enum AssetFiles {
+    /// The folder `root` (`""`: the whole tree) of `flat`, contents seeded by `seed` and a
+    /// file's path in `flat`.
+    Tree {
+        flat: Arc<Flat>,
+        root: String,
+        seed: u64,
+    },
+    /// A folder per part, named by its mount (one path segment each, distinct), in order.
+    Combined(Arc<[(String, AssetFiles)]>),
+}
+
+/// `parent/name`, or `name` at the root.
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else if name.is_empty() {
+        parent.to_owned()
+    } else {
+        format!("{parent}/{name}")
+    }
 }
 
 impl AssetFiles {
-    /// The content seed of the file at `path` (relative to the asset's root).
-    pub(crate) fn file_seed(&self, path: &str) -> u64 {
-        crate::content::file_seed(self.seed, &format!("{}{path}", self.prefix))
+    /// A whole tree.
+    pub(crate) fn tree(flat: Arc<Flat>, seed: u64) -> Self {
+        AssetFiles::Tree {
+            flat,
+            root: String::new(),
+            seed,
+        }
+    }
+
+    /// The folder at `path` (relative to these files, `""` for all of them) as files of their
+    /// own, or `None` when it is not a folder.
+    pub(crate) fn at(&self, path: &str) -> Option<AssetFiles> {
+        if path.is_empty() {
+            return Some(self.clone());
+        }
+        match self {
+            AssetFiles::Tree { flat, root, seed } => {
+                let full = join(root, path);
+                match flat.entries.get(&full) {
+                    Some(Entry::Folder(_)) => Some(AssetFiles::Tree {
+                        flat: flat.clone(),
+                        root: full,
+                        seed: *seed,
+                    }),
+                    _ => None,
+                }
+            }
+            AssetFiles::Combined(parts) => {
+                let (first, rest) = path.split_once('/').unwrap_or((path, ""));
+                let (_, part) = parts.iter().find(|(m, _)| m == first)?;
+                part.at(rest)
+            }
+        }
+    }
+
+    /// Whether `path` is a file of these.
+    pub(crate) fn is_file(&self, path: &str) -> bool {
+        self.file(path).is_some()
+    }
+
+    /// The file at `path`: (content seed, size), or `None` when it is not a file.
+    pub(crate) fn file(&self, path: &str) -> Option<(u64, u64)> {
+        match self {
+            AssetFiles::Tree { flat, root, seed } => {
+                let full = join(root, path);
+                match flat.entries.get(&full) {
+                    Some(Entry::File(size)) if !path.is_empty() => {
+                        Some((crate::content::file_seed(*seed, &full), *size))
+                    }
+                    _ => None,
+                }
+            }
+            AssetFiles::Combined(parts) => {
+                let (first, rest) = path.split_once('/')?;
+                let (_, part) = parts.iter().find(|(m, _)| m == first)?;
+                part.file(rest)
+            }
+        }
+    }
+
+    /// The entries directly inside the folder at `path`: (path relative to these files, the
+    /// size of a file or `None` for a folder), in listing order; `None` when it is not a folder.
+    pub(crate) fn folder(&self, path: &str) -> Option<Vec<(String, Option<u64>)>> {
+        match self {
+            AssetFiles::Tree { flat, root, .. } => {
+                let full = join(root, path);
+                let Some(Entry::Folder(children)) = flat.entries.get(&full) else {
+                    return None;
+                };
+                let strip = if root.is_empty() { 0 } else { root.len() + 1 };
+                Some(
+                    children
+                        .iter()
+                        .map(|c| {
+                            let size = match &flat.entries[c] {
+                                Entry::File(size) => Some(*size),
+                                Entry::Folder(_) => None,
+                            };
+                            (c[strip..].to_owned(), size)
+                        })
+                        .collect(),
+                )
+            }
+            AssetFiles::Combined(parts) => {
+                if path.is_empty() {
+                    return Some(parts.iter().map(|(m, _)| (m.clone(), None)).collect());
+                }
+                let (first, rest) = path.split_once('/').unwrap_or((path, ""));
+                let (mount, part) = parts.iter().find(|(m, _)| m == first)?;
+                let items = part.folder(rest)?;
+                Some(
+                    items
+                        .into_iter()
+                        .map(|(p, size)| (join(mount, &p), size))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// Number of files and their total size.
+    pub(crate) fn totals(&self) -> (u64, u64) {
+        let mut out = (0, 0);
+        self.each_file(&mut |_, size| {
+            out.0 += 1;
+            out.1 += size;
+        });
+        out
+    }
+
+    /// Calls `f` with each file's path (relative to these files) and size, in key order for
+    /// a tree.
+    pub(crate) fn each_file(&self, f: &mut dyn FnMut(&str, u64)) {
+        match self {
+            AssetFiles::Tree { flat, root, .. } => {
+                let prefix = if root.is_empty() {
+                    String::new()
+                } else {
+                    format!("{root}/")
+                };
+                for (k, e) in flat
+                    .entries
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                {
+                    if let Entry::File(size) = e {
+                        f(&k[prefix.len()..], *size);
+                    }
+                }
+            }
+            AssetFiles::Combined(parts) => {
+                for (mount, part) in parts.iter() {
+                    part.each_file(&mut |p, s| f(&join(mount, p), s));
+                }
+            }
+        }
+    }
+}
+
+/// A bucket of the catalogue, with what assets wrote to it.
+pub(crate) struct BucketState {
+    pub(crate) provider: Provider,
+    pub(crate) public: bool,
+    /// Its objects from the catalogue.
+    pub(crate) objects: AssetFiles,
+    /// What assets (`target.aws`) and transfers wrote to it, oldest first.
+    pub(crate) writes: Vec<Write>,
+}
+
+/// Files written to a bucket under `prefix` (a folder path, `""` for the root), visible from
+/// the simulated instant `at` unless the asset writing them failed.
+pub(crate) struct Write {
+    pub(crate) prefix: String,
+    pub(crate) files: AssetFiles,
+    pub(crate) at: f64,
+    pub(crate) fails: bool,
+}
+
+impl BucketState {
+    /// Every object at `now` (the catalogue's, then those written so far; a later write of the
+    /// same key wins): key → size.
+    pub(crate) fn objects(&self, now: f64) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        self.objects.each_file(&mut |p, s| {
+            out.insert(p.to_owned(), s);
+        });
+        for w in self.writes.iter().filter(|w| now >= w.at && !w.fails) {
+            w.files.each_file(&mut |p, s| {
+                out.insert(join(&w.prefix, p), s);
+            });
+        }
+        out
     }
 }
 
@@ -355,9 +544,16 @@ impl Asset {
         }
     }
 
-    /// Whether its files live outside Code Ocean (a transfer has completed).
-    pub(crate) fn is_external(&self, now: f64) -> bool {
+    /// Whether a transfer of its files to another bucket has completed (its files are no longer
+    /// served through Code Ocean).
+    pub(crate) fn transferred(&self, now: f64) -> bool {
         self.transfer.as_ref().is_some_and(|t| now >= t.done_at)
+    }
+
+    /// Whether its files live outside Code Ocean: a transfer has completed, or it was made from
+    /// a bucket and kept there (`keep_on_external_storage`) or written to a target bucket.
+    pub(crate) fn is_external(&self, now: f64) -> bool {
+        self.transferred(now)
             || self
                 .wire
                 .source_bucket
@@ -489,6 +685,8 @@ pub(crate) struct State {
     pub(crate) clock: Clock,
     pub(crate) runs: Mutex<HashMap<String, Run>>,
     pub(crate) assets: Mutex<HashMap<String, Asset>>,
+    /// The catalogue's buckets by name.
+    pub(crate) buckets: Mutex<BTreeMap<String, BucketState>>,
     pub(crate) dynamic: RwLock<Dynamic>,
     pub(crate) asset_delay: f64,
     pub(crate) storage_origin: RwLock<String>,
@@ -551,13 +749,22 @@ impl State {
                 }),
                 ..empty_asset()
             };
-            let files = AssetFiles {
-                flat: Arc::new(flat),
-                seed: crate::content::file_seed(0, &a.id),
-                prefix: String::new(),
-            };
+            let files = AssetFiles::tree(Arc::new(flat), crate::content::file_seed(0, &a.id));
             let asset = Asset::new(wire, -7.0 * 86_400.0, 0.0, None, Some(files));
             assets.insert(a.id.clone(), asset);
+        }
+        let mut buckets = BTreeMap::new();
+        for b in &catalogue.buckets {
+            let objects = AssetFiles::tree(Arc::new(b.flatten()?), b.seed());
+            buckets.insert(
+                b.name.clone(),
+                BucketState {
+                    provider: b.provider,
+                    public: b.public,
+                    objects,
+                    writes: vec![],
+                },
+            );
         }
         let mut key = [0u8; 32];
         let mut rng = SplitMix(
@@ -575,6 +782,7 @@ impl State {
             clock,
             runs: Mutex::new(HashMap::new()),
             assets: Mutex::new(assets),
+            buckets: Mutex::new(buckets),
             dynamic: RwLock::new(Dynamic {
                 api: config.api,
                 faults: config.faults.clone(),

@@ -102,11 +102,7 @@ async fn object(
             .lock()
             .unwrap()
             .get(owner)
-            .and_then(|a| a.files.clone())
-            .and_then(|f| match f.flat.entries.get(path) {
-                Some(Entry::File(size)) => Some((f.file_seed(path), *size)),
-                _ => None,
-            })
+            .and_then(|a| a.files.as_ref().and_then(|f| f.file(path)))
     } else {
         st.runs
             .lock()

@@ -60,6 +60,26 @@ pub(crate) fn folder_items(flat: &Flat, path: &str) -> Option<Vec<types::ResultI
     Some(items)
 }
 
+/// The entries directly inside the folder at `path` of a data asset's files, or `None` when it
+/// is not one of their folders.
+pub(crate) fn asset_items(files: &state::AssetFiles, path: &str) -> Option<Vec<types::ResultItem>> {
+    let items = files
+        .folder(path)?
+        .into_iter()
+        .map(|(path, size)| types::ResultItem {
+            name: path.rsplit('/').next().unwrap_or(&path).to_owned(),
+            size: size.map(|s| s as i64),
+            type_: if size.is_some() {
+                ResultItemType::File
+            } else {
+                ResultItemType::Folder
+            },
+            path,
+        })
+        .collect();
+    Some(items)
+}
+
 /// A tree whose files have signed URLs.
 pub(crate) trait Tree {
     /// The kind of a file's download URL (the first segment of its object key).
