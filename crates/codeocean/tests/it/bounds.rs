@@ -573,7 +573,10 @@ async fn tls_against_a_plain_http_server_says_to_use_http() {
 // What `-v` and `-vv` show.
 
 /// Everything logged at `level` and above while `f` runs (on this thread).
-async fn logged<T>(level: tracing::Level, f: impl std::future::Future<Output = T>) -> (T, String) {
+pub(crate) async fn logged<T>(
+    level: tracing::Level,
+    f: impl std::future::Future<Output = T>,
+) -> (T, String) {
     #[derive(Clone)]
     struct Buf(Arc<Mutex<Vec<u8>>>);
     impl std::io::Write for Buf {

@@ -10,6 +10,7 @@ use codeocean_sim::catalogue::{Catalogue, Generated, Tree};
 use codeocean_sim::{ApiGeneration, Config, FaultSpec, Faults, RouteClass, Simulator, Tls};
 
 mod bounds;
+mod data_assets;
 mod errors;
 mod families;
 mod hostile;
