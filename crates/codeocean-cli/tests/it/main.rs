@@ -78,6 +78,8 @@ pub(crate) fn cmd(sim: Option<&Simulator>) -> Command {
         .env_remove("CODEOCEAN_HTTP2")
         .env_remove("CODEOCEAN_API_CONCURRENCY")
         .env_remove("SSL_CERT_FILE")
+        .env_remove("CODEOCEAN_GCS_CLIENT_ID")
+        .env_remove("CODEOCEAN_GCS_CLIENT_SECRET")
         // Tables are fitted to COLUMNS when it is set; the goldens are whole.
         .env_remove("COLUMNS");
     if let Some(sim) = sim {
