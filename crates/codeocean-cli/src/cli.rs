@@ -636,7 +636,7 @@ pub(crate) enum DataAssetCmd {
     /// Create a data asset from a computation's results, an S3 or GCS bucket, or other data
     /// assets (a combined asset).
     #[command(after_help = EXAMPLES_DATA_ASSET_CREATE)]
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Show a data asset.
     Get {
         /// Data asset id.

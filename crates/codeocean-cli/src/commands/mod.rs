@@ -631,7 +631,7 @@ async fn results(ctx: &Ctx, cmd: ResultsCmd) -> anyhow::Result<()> {
 async fn data_asset(ctx: &Ctx, cmd: DataAssetCmd) -> anyhow::Result<()> {
     let client = ctx.client()?;
     let asset = match cmd {
-        DataAssetCmd::Create(args) => create::create(ctx, &client, args).await?,
+        DataAssetCmd::Create(args) => create::create(ctx, &client, *args).await?,
         DataAssetCmd::Get { id } => client.get_data_asset(&id).await?,
         DataAssetCmd::Usage { id } => return create::usage(ctx, &client, &id).await,
         DataAssetCmd::Update(args) => update::update(ctx, &client, args).await?,
