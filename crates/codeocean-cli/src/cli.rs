@@ -1095,3 +1095,57 @@ pub(crate) enum SchemaKind {
     /// One line of a `batch` file.
     BatchLine,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{BucketUrl, gs_url, s3_url};
+
+    fn url(bucket: &str, prefix: Option<&str>) -> BucketUrl {
+        BucketUrl {
+            bucket: bucket.into(),
+            prefix: prefix.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn bucket_urls_give_the_bucket_and_the_folder_without_slashes_at_its_ends() {
+        assert_eq!(s3_url("s3://lab-data"), Ok(url("lab-data", None)));
+        assert_eq!(s3_url("s3://lab-data/"), Ok(url("lab-data", None)));
+        assert_eq!(
+            s3_url("s3://lab-data/raw/"),
+            Ok(url("lab-data", Some("raw")))
+        );
+        assert_eq!(
+            s3_url("s3://lab.data-1/raw/2026//"),
+            Ok(url("lab.data-1", Some("raw/2026")))
+        );
+        assert_eq!(
+            gs_url("gs://lab_images/a/b"),
+            Ok(url("lab_images", Some("a/b")))
+        );
+        assert_eq!(
+            s3_url("s3://lab-data/raw").unwrap().to_string(),
+            "lab-data/raw"
+        );
+    }
+
+    #[test]
+    fn bad_bucket_urls_say_what_is_wrong() {
+        for (given, says) in [
+            ("lab-data/raw", "found no scheme"),
+            ("S3://lab-data", "scheme `S3`"),
+            ("gs://lab-data", "scheme `gs`"),
+            ("s3://", "empty"),
+            ("s3:///raw", "empty"),
+            ("s3://lab_data", "holds `_`"),
+            ("s3://Lab", "holds `L`"),
+            ("s3://ab", "3 to 63"),
+            ("s3://-lab", "start and end"),
+            ("s3://lab.", "start and end"),
+        ] {
+            let e = s3_url(given).unwrap_err();
+            assert!(e.contains(says), "{given}: {e}");
+        }
+        assert!(gs_url(&format!("gs://{}", "a".repeat(64))).is_err());
+    }
+}

@@ -1,6 +1,8 @@
 //! A client for the [Code Ocean](https://codeocean.com) REST API: run capsules and pipelines,
-//! wait for them, walk and download their results, turn results into data assets, search and
-//! download data assets, and manage capsules, pipelines and data assets.
+//! wait for them, walk and download their results, make data assets (from results, S3 and GCS
+//! buckets, cloud workstation sessions, or other data assets: [`NewDataAsset`]), search and
+//! download data assets, find where one is used ([`Client::data_asset_usage`]), and manage
+//! capsules, pipelines and data assets.
 //!
 //! ```no_run
 //! use codeocean::{Client, NewDataAsset, RunRequest};

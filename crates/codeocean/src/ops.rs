@@ -167,6 +167,24 @@ impl From<types::RunRequest> for RunRequest {
 /// assert!(new_asset(Some("lab-data"), "").as_raw().source.as_ref().unwrap().aws.is_some());
 /// ```
 ///
+/// An option of another source does not compile:
+///
+/// ```compile_fail
+/// use codeocean::NewDataAsset;
+///
+/// // `public` is an S3 option; a computation's results have none such.
+/// let asset = NewDataAsset::from_computation("66095e3a-0747-4ec5-b8b1-95b89a428536", "R", "r")
+///     .public(true);
+/// ```
+///
+/// ```compile_fail
+/// use codeocean::{NewDataAsset, S3Target};
+///
+/// // A combined asset's files stay where its parts are: no target.
+/// let asset = NewDataAsset::combined(["da7a0000-0000-4000-8000-000000000001"], "C", "c")
+///     .target(S3Target::new("lab-results"));
+/// ```
+///
 /// `Debug` never shows a GCS client secret (nor does any log line or error: request bodies
 /// are not logged); [`as_raw`](NewDataAsset::as_raw) is the wire form, secret included.
 #[derive(Clone, PartialEq)]
