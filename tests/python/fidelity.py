@@ -5,7 +5,9 @@ Python SDK (`codeocean` 0.17.0 on PyPI) and check that every call the SDK makes 
 The SDK's response models are strict: a missing required field raises KeyError and an enum value it
 does not know raises ValueError. So this script proves that the server sends what a current Code
 Ocean sends, as far as the official client can tell. Every one of the SDK's 48 operations is called
-(the script fails otherwise). Only the SDK's own methods talk to the API; `requests` is used only
+(the script fails otherwise), and data assets are made from every kind of source the simulator's
+buckets offer: an S3 prefix kept on external storage, a GCS prefix with client credentials, and a
+combined asset of the two, each waited for, listed and downloaded. Only the SDK's own methods talk to the API; `requests` is used only
 for the signed storage URLs, which the SDK does not download, and for the simulator's admin routes
 (`/__sim`), which make what the API cannot: copies of a capsule to delete, a cloud workstation
 session, many data assets.
@@ -57,15 +59,18 @@ from codeocean.components import (
     UserRole,
 )
 from codeocean.data_asset import (
+    AWSS3Source,
     AWSS3Target,
     ComputationSource,
     DataAssetAttachParams,
+    DataAssetOrigin,
     DataAssetParams,
     DataAssetSearchParams,
     DataAssetSortBy,
     DataAssetState,
     DataAssetType,
     DataAssetUpdateParams,
+    GCPCloudStorageSource,
     Source,
     Target,
     TransferDataParams,
@@ -78,6 +83,10 @@ CAPSULE_FAILS = "c0ffee00-0000-4000-8000-000000000002"
 PIPELINE = "c0ffee00-0000-4000-8000-00000000000a"
 PIPELINE_PROCESS = "capsule_align_1"
 INPUT_ASSET = "da7a0000-0000-4000-8000-000000000001"
+S3_BUCKET = "sim-s3-data"
+GCS_BUCKET = "sim-gcs-data"
+# Sent as the GCS client secret; the server must never send it back.
+GCS_SECRET = "fidelity-gcs-secret-" + uuid.uuid4().hex
 
 
 # The SDK methods that each send one of the 48 operations of openapi/codeocean.yaml (waiters
@@ -665,6 +674,108 @@ def main() -> int:
              lambda: expect_sdk_error(
                  404, lambda: deprecated(lambda: das.get_data_asset_file_download_url(INPUT_ASSET, readme)),
                  json_body=False))
+
+    # --- Data assets from the simulator's buckets (catalogue.rs, `--print-builtin`): an S3 prefix
+    # kept on external storage, a GCS prefix copied in with client credentials, and a combined
+    # asset of the two; each waited for, listed and downloaded through signed URLs.
+    def file_url(asset_id: str, path: str) -> str:
+        if has_urls:
+            return das.get_data_asset_file_urls(asset_id, path).download_url
+        return deprecated(lambda: das.get_data_asset_file_download_url(asset_id, path)).url
+
+    bucket_assets: dict[str, Any] = {}
+
+    def create_s3():
+        made = das.create_data_asset(DataAssetParams(
+            name=f"fidelity s3 {suffix}", mount="samples", tags=["fidelity", "s3"],
+            source=Source(aws=AWSS3Source(bucket=S3_BUCKET, prefix="raw/", keep_on_external_storage=True)),
+        ))
+        check(made.type == DataAssetType.Dataset, f"type {made.type!r}")
+        sb = made.source_bucket
+        check(sb is not None and sb.origin == DataAssetOrigin.AWS and sb.bucket == S3_BUCKET
+              and sb.prefix == "raw/" and sb.external is True, f"source_bucket {sb!r}")
+        bucket_assets["s3"] = made
+        return f"{made.id} state={made.state} external={sb.external}"
+
+    step("data_assets.create_data_asset (S3 source, kept on external storage)", create_s3)
+
+    def create_gcs():
+        made = das.create_data_asset(DataAssetParams(
+            name=f"fidelity gcs {suffix}", mount="images", tags=["fidelity", "gcs"],
+            source=Source(gcp=GCPCloudStorageSource(
+                bucket=GCS_BUCKET, prefix="images", client_id="fidelity-client", client_secret=GCS_SECRET)),
+        ))
+        sb = made.source_bucket
+        check(sb is not None and sb.origin == DataAssetOrigin.GCP and sb.bucket == GCS_BUCKET
+              and sb.external is False, f"source_bucket {sb!r}")
+        bucket_assets["gcs"] = made
+        return f"{made.id} state={made.state}"
+
+    step("data_assets.create_data_asset (GCS source with client credentials)", create_gcs)
+
+    def gcs_secret_not_echoed():
+        res = requests.get(f"{domain}/api/v1/data_assets/{bucket_assets['gcs'].id}", auth=(args.token, ""), timeout=30)
+        check(res.status_code == 200, f"HTTP {res.status_code}")
+        check(GCS_SECRET not in res.text, "the GCS client secret came back in the data asset")
+        return "the client secret is not in the data asset"
+
+    step("the GCS client secret is never echoed", gcs_secret_not_echoed)
+
+    def unknown_bucket():
+        msg = expect_sdk_error(400, lambda: das.create_data_asset(DataAssetParams(
+            name="x", mount="x", tags=[], source=Source(aws=AWSS3Source(bucket="fidelity-no-such-bucket")))),
+            json_body=True)
+        return msg
+
+    step("data_assets.create_data_asset (unknown bucket is refused)", unknown_bucket)
+
+    def wait_bucket_assets():
+        for kind in ("s3", "gcs"):
+            got = das.wait_until_ready(bucket_assets[kind], **wait)
+            check(got.state == DataAssetState.Ready, f"{kind}: state {got.state!r}")
+            bucket_assets[kind] = got
+        return ", ".join(f"{k}: files={a.files} size={a.size}" for k, a in bucket_assets.items())
+
+    step("data_assets.wait_until_ready (S3 and GCS assets)", wait_bucket_assets)
+
+    def create_combined():
+        made = das.create_data_asset(DataAssetParams(
+            name=f"fidelity combined {suffix}", mount="combined", tags=["fidelity", "combined"],
+            data_asset_ids=[bucket_assets["s3"].id, bucket_assets["gcs"].id],
+        ))
+        check(made.type == DataAssetType.Combined, f"type {made.type!r}")
+        parts = [(c.id, c.mount) for c in made.contained_data_assets or []]
+        check(parts == [(bucket_assets["s3"].id, "samples"), (bucket_assets["gcs"].id, "images")],
+              f"contained_data_assets {made.contained_data_assets!r}")
+        bucket_assets["combined"] = das.wait_until_ready(made, **wait)
+        check(bucket_assets["combined"].state == DataAssetState.Ready, f"state {bucket_assets['combined'].state!r}")
+        return f"{made.id}: {len(parts)} parts"
+
+    step("data_assets.create_data_asset (combined) + data_assets.wait_until_ready", create_combined)
+
+    def bucket_asset_files():
+        listed = {kind: walk_asset(a.id) for kind, a in bucket_assets.items()}
+        check(sorted(listed["s3"]) == ["README.md", "sample-1/meta/info.json", "sample-1/reads.fastq",
+                                       "sample-2/meta/info.json", "sample-2/reads.fastq"],
+              f"S3 asset lists {sorted(listed['s3'])}")
+        check(sorted(listed["gcs"]) == ["2024/01/a.tif", "2024/02/b.tif", "index.csv"],
+              f"GCS asset lists {sorted(listed['gcs'])}")
+        want = {f"samples/{p}": n for p, n in listed["s3"].items()} | {f"images/{p}": n for p, n in listed["gcs"].items()}
+        check(listed["combined"] == want, f"combined asset lists {sorted(listed['combined'])}")
+        for kind, a in bucket_assets.items():
+            check(len(listed[kind]) == a.files and sum(listed[kind].values()) == a.size,
+                  f"{kind}: {len(listed[kind])} files listed, the asset says {a.files}")
+        digests = {}
+        for kind, path in (("s3", "sample-1/reads.fastq"), ("gcs", "2024/02/b.tif"),
+                           ("combined", "samples/sample-1/reads.fastq"), ("combined", "images/2024/02/b.tif")):
+            body = download(file_url(bucket_assets[kind].id, path), listed[kind][path])
+            digests[(kind, path)] = hashlib.sha256(body).hexdigest()
+        check(digests[("s3", "sample-1/reads.fastq")] == digests[("combined", "samples/sample-1/reads.fastq")]
+              and digests[("gcs", "2024/02/b.tif")] == digests[("combined", "images/2024/02/b.tif")],
+              "a combined asset's file differs from its part's")
+        return ", ".join(f"{k}: {len(v)} files" for k, v in listed.items()) + "; 4 files downloaded, parts' bytes match"
+
+    step("data_assets.list_data_asset_files (S3, GCS, combined) + download", bucket_asset_files)
 
     def asset_permissions():
         das.update_permissions(asset.id, Permissions(

@@ -19,7 +19,7 @@ fn listing(path: &str) -> ListResultsRequest {
 }
 
 /// Every file of a data asset, walking one folder at a time: (path, size).
-async fn walk(client: &codeocean_raw::Client, id: &str) -> Vec<(String, i64)> {
+pub(crate) async fn walk(client: &codeocean_raw::Client, id: &str) -> Vec<(String, i64)> {
     let mut files = Vec::new();
     let mut pending = vec![String::new()];
     while let Some(folder) = pending.pop() {

@@ -17,6 +17,7 @@ mod results;
 mod routes;
 mod runs;
 mod search;
+mod sources;
 mod storage;
 mod tls;
 
