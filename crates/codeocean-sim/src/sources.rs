@@ -8,6 +8,10 @@
 //! are a folder of the source's shared tree ([`AssetFiles`]). A GCS client secret is read and
 //! checked for presence only; no message or answer carries it.
 //!
+//! What a target (or a transfer) writes to a bucket is recorded and listed by
+//! `GET /__sim/buckets/{name}`, but a new asset made from that bucket sees only the catalogue's
+//! objects.
+//!
 //! A cloud workstation session's folder (`/root/capsule`, the root of `source.cloud_workstation.
 //! path`) holds `code/` (`run`, `main.py`, `README.md`), `results/` (what a run of its capsule
 //! writes, with the same bytes) and `scratch/` (`notes.txt`, `data.bin`).
