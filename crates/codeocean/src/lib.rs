@@ -342,6 +342,7 @@ mod download;
 mod error;
 mod limit;
 mod ops;
+pub mod profile;
 pub mod search;
 mod tree;
 mod wait;
