@@ -10,8 +10,12 @@ const GLOBAL: &str = "Global options";
 
 const AFTER_HELP: &str = "\
 Configuration:
-  --domain and --token override CODEOCEAN_DOMAIN and CODEOCEAN_TOKEN. The domain is a bare
-  domain (acmecorp.codeocean.com) or a URL (http://127.0.0.1:8080). The token is never printed.
+  The domain and the token each come from the first of: --domain/--token; CODEOCEAN_DOMAIN/
+  CODEOCEAN_TOKEN; the profile --profile NAME (or CODEOCEAN_PROFILE, or the file's `default`)
+  of $XDG_CONFIG_HOME/codeocean/config.toml (~/.config/codeocean/config.toml); and, only when
+  none of these configures anything, ~/.codeocean/credentials.json. `codeocean config show`
+  tells which. The domain is a bare domain (acmecorp.codeocean.com) or a URL
+  (http://127.0.0.1:8080). The token is never printed.
   Certificates are checked against the system's trust store; a deployment signed by a private
   CA needs --ca-cert FILE (or CODEOCEAN_CA_CERT=FILE), or that CA in the system store.
 
@@ -108,6 +112,16 @@ pub(crate) struct Cli {
         help_heading = GLOBAL
     )]
     pub(crate) token: Option<String>,
+    /// Profile of the configuration file to use (see Configuration below).
+    #[arg(
+        long,
+        global = true,
+        env = "CODEOCEAN_PROFILE",
+        hide_env_values = true,
+        value_name = "NAME",
+        help_heading = GLOBAL
+    )]
+    pub(crate) profile: Option<String>,
     /// Print machine-readable JSON on stdout: one document about one object (`jq -r .id`), or
     /// JSON Lines for lists (`ls`, searches, `computations`, `batch`), one object per line.
     #[arg(long, global = true, help_heading = GLOBAL)]
@@ -317,6 +331,9 @@ pub(crate) enum Command {
     #[cfg(not(feature = "sim"))]
     #[command(disable_help_flag = true)]
     Demo(WithoutSim),
+    /// Show where the domain and the token come from (profiles, environment, flags).
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Print the JSON Schema of a request file.
     Schema {
         /// Which file: a `run --request` body, or one line of a `batch` file.
@@ -329,6 +346,27 @@ pub(crate) enum Command {
         shell: clap_complete::Shell,
     },
 }
+
+/// `codeocean config`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ConfigCmd {
+    /// Show the resolved profile, domain and token (redacted), and where each came from;
+    /// a profile's token_command is not run.
+    #[command(after_help = EXAMPLES_CONFIG_SHOW)]
+    Show,
+}
+
+const EXAMPLES_CONFIG_SHOW: &str = "\
+Examples:
+  codeocean config show
+  codeocean --profile staging config show
+  codeocean --json config show | jq -r .domain.source
+
+A configuration file (~/.config/codeocean/config.toml):
+  default = \"acme\"
+  [profiles.acme]
+  domain = \"acmecorp.codeocean.com\"
+  token_command = \"pass show codeocean/acme\"   # or: token = \"...\" (then chmod 600 the file)";
 
 /// The commands of capsules and of pipelines (the API serves both alike).
 #[derive(Subcommand, Debug)]
