@@ -126,6 +126,10 @@ pub(crate) struct Cli {
     /// JSON Lines for lists (`ls`, searches, `computations`, `batch`), one object per line.
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) json: bool,
+    /// Filter the JSON output with this jq expression (implies --json): each result on a line,
+    /// strings without quotes, e.g. --jq .id or --jq 'select(.state == "failed") | .id'.
+    #[arg(long, global = true, value_name = "EXPR", help_heading = GLOBAL)]
+    pub(crate) jq: Option<String>,
     /// More logging on stderr (-v: requests, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = GLOBAL)]
     pub(crate) verbose: u8,

@@ -18,6 +18,7 @@
 mod cli;
 mod commands;
 mod confirm;
+mod jq;
 mod output;
 mod progress;
 mod request;
@@ -317,6 +318,13 @@ fn main() -> ExitCode {
         files: cli.ca_certs,
     };
     init_logging(cli.verbose, cli.quiet);
+    // A bad expression is a usage mistake, found before anything is sent.
+    if let Some(expr) = &cli.jq
+        && let Err(e) = jq::set(expr)
+    {
+        eprintln!("error: {}", shown(&e.to_string()));
+        return ExitCode::from(EXIT_USAGE);
+    }
     output::set_table_width(output::table_width(
         cli.wide,
         std::env::var("COLUMNS").ok().as_deref(),
@@ -324,7 +332,7 @@ fn main() -> ExitCode {
     // The environment's domain and token are the library's to read (and to name as sources).
     let flag = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     let ctx = Ctx {
-        json: cli.json,
+        json: cli.json || cli.jq.is_some(),
         quiet: cli.quiet,
         fancy: !cli.quiet && std::io::stderr().is_terminal(),
         domain: cli.domain.filter(|_| flag("domain")),

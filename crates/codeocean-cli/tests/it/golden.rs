@@ -63,6 +63,10 @@ fn help_texts() {
             expect_file!["golden/help-data-asset-create.txt"],
         ),
         (
+            &["config", "show", "--help"],
+            expect_file!["golden/help-config-show.txt"],
+        ),
+        (
             &["custom-metadata", "--help"],
             expect_file!["golden/help-custom-metadata.txt"],
         ),

@@ -7,6 +7,7 @@ mod batch;
 mod destructive;
 mod e2e;
 mod golden;
+mod jq;
 mod network;
 mod newcomer;
 mod profiles;
