@@ -335,6 +335,10 @@ pub(crate) enum Command {
     #[cfg(not(feature = "sim"))]
     #[command(disable_help_flag = true)]
     Demo(WithoutSim),
+    /// Send any API request (a path under /api/v1) and print its JSON answer: everything the
+    /// other commands do not cover.
+    #[command(after_help = EXAMPLES_API)]
+    Api(ApiArgs),
     /// Show where the domain and the token come from (profiles, environment, flags).
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -349,6 +353,35 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+const EXAMPLES_API: &str = "\
+Examples:
+  codeocean api capsules/ID
+  codeocean api computations/ID/results -X POST -f path=tables
+  codeocean api data_assets/search -f query=tag:qc -f limit=100 --paginate --jq .id
+  codeocean api -X PATCH data_assets/ID --input update.json
+  Through the same client as every command: retries, throttling, timeouts; an error status
+  exits 1 with the status and the server's message.";
+
+/// `codeocean api`.
+#[derive(Args, Debug)]
+pub(crate) struct ApiArgs {
+    /// The path under /api/v1: capsules/ID, data_assets/search (a leading / is allowed).
+    pub(crate) path: String,
+    /// The HTTP method [default: GET, or POST with -f or --input].
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub(crate) method: Option<String>,
+    /// A field KEY=VALUE (repeatable): of the JSON body, or a query parameter for GET and
+    /// DELETE. Values are typed: numbers, true, false and null as JSON, anything else a string.
+    #[arg(short = 'f', long = "field", value_name = "KEY=VALUE", value_parser = name_value)]
+    pub(crate) fields: Vec<String>,
+    /// The JSON body from this file (- for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "fields")]
+    pub(crate) input: Option<PathBuf>,
+    /// A search: fetch every page (offset and limit) and print each result as JSON Lines.
+    #[arg(long)]
+    pub(crate) paginate: bool,
 }
 
 /// `codeocean config`.

@@ -334,6 +334,7 @@
 //! [`codeocean_raw::Client`] with the same credentials.
 
 mod access;
+mod api;
 mod apps;
 mod client;
 mod data_assets;

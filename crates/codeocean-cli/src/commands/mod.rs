@@ -1,5 +1,6 @@
 //! One function per command, and what they share: waiting, downloading, showing objects.
 
+mod api;
 mod apps;
 mod batch;
 mod config;
@@ -65,6 +66,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         Command::Sim(_) => Err(without_sim("sim")),
         #[cfg(not(feature = "sim"))]
         Command::Demo(_) => Err(without_sim("demo")),
+        Command::Api(args) => interruptible(api::api(ctx, args)).await,
         Command::Config(c) => config::config(ctx, c),
         Command::Schema { kind } => output::print(&format!("{}\n", request::schema(kind))),
         Command::Completions { shell } => {

@@ -62,6 +62,7 @@ fn help_texts() {
             &["data-asset", "create", "--help"],
             expect_file!["golden/help-data-asset-create.txt"],
         ),
+        (&["api", "--help"], expect_file!["golden/help-api.txt"]),
         (
             &["config", "show", "--help"],
             expect_file!["golden/help-config-show.txt"],

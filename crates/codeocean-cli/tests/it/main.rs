@@ -2,6 +2,7 @@
 //! (`UPDATE_EXPECT=1 cargo test -p codeocean-cli` rewrites them).
 
 mod access;
+mod api;
 mod assets;
 mod batch;
 mod destructive;
