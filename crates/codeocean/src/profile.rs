@@ -283,14 +283,14 @@ impl Resolver {
                 };
             }
             profile = Some((name, path));
-        } else if domain.is_none() && token.is_none() {
-            if let Some(path) = &credentials_file {
-                if let Some((d, t)) = read_credentials(path)? {
-                    let source = Source::Credentials(path.clone());
-                    domain = Some((d, source.clone()));
-                    token = Some((TokenValue::Value(Token(t)), source));
-                }
-            }
+        } else if domain.is_none()
+            && token.is_none()
+            && let Some(path) = &credentials_file
+            && let Some((d, t)) = read_credentials(path)?
+        {
+            let source = Source::Credentials(path.clone());
+            domain = Some((d, source.clone()));
+            token = Some((TokenValue::Value(Token(t)), source));
         }
         Ok(Resolution {
             profile,
