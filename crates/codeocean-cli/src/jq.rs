@@ -89,7 +89,7 @@ pub(crate) fn active() -> bool {
 
 /// The output of the `--jq` filter on `value`: each result on its own line (strings raw,
 /// everything else as compact JSON); `None` without `--jq`. An error of the filter at run
-/// time (`.[0]` of an object) ends the command with it.
+/// time (a number added to a string) ends the command with it.
 pub(crate) fn apply(value: &serde_json::Value) -> Option<anyhow::Result<Vec<u8>>> {
     let expr = EXPR.get()?;
     Some(FILTER.with(|cell| {
@@ -151,7 +151,7 @@ mod tests {
         assert!(e.contains("expected"), "{e}");
         let e = compile("nosuchfilter").err().unwrap();
         assert_eq!(e, "undefined filter `nosuchfilter`");
-        let e = run(&compile(".[0]").unwrap(), &serde_json::json!({"a": 1}))
+        let e = run(&compile(".a + 1").unwrap(), &serde_json::json!({"a": "x"}))
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("--jq: "), "{e}");
