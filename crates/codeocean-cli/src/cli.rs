@@ -10,8 +10,12 @@ const GLOBAL: &str = "Global options";
 
 const AFTER_HELP: &str = "\
 Configuration:
-  --domain and --token override CODEOCEAN_DOMAIN and CODEOCEAN_TOKEN. The domain is a bare
-  domain (acmecorp.codeocean.com) or a URL (http://127.0.0.1:8080). The token is never printed.
+  The domain and the token each come from the first of: --domain/--token; CODEOCEAN_DOMAIN/
+  CODEOCEAN_TOKEN; the profile --profile NAME (or CODEOCEAN_PROFILE, or the file's `default`)
+  of $XDG_CONFIG_HOME/codeocean/config.toml (~/.config/codeocean/config.toml); and, only when
+  none of these configures anything, ~/.codeocean/credentials.json. `codeocean config show`
+  tells which. The domain is a bare domain (acmecorp.codeocean.com) or a URL
+  (http://127.0.0.1:8080). The token is never printed.
   Certificates are checked against the system's trust store; a deployment signed by a private
   CA needs --ca-cert FILE (or CODEOCEAN_CA_CERT=FILE), or that CA in the system store.
 
@@ -113,10 +117,24 @@ pub(crate) struct Cli {
         help_heading = GLOBAL
     )]
     pub(crate) token: Option<String>,
+    /// Profile of the configuration file to use (see Configuration below).
+    #[arg(
+        long,
+        global = true,
+        env = "CODEOCEAN_PROFILE",
+        hide_env_values = true,
+        value_name = "NAME",
+        help_heading = GLOBAL
+    )]
+    pub(crate) profile: Option<String>,
     /// Print machine-readable JSON on stdout: one document about one object (`jq -r .id`), or
     /// JSON Lines for lists (`ls`, searches, `computations`, `batch`), one object per line.
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) json: bool,
+    /// Filter the JSON output with this jq expression (implies --json): each result on a line,
+    /// strings without quotes, e.g. --jq .id or --jq 'select(.state == "failed") | .id'.
+    #[arg(long, global = true, value_name = "EXPR", help_heading = GLOBAL)]
+    pub(crate) jq: Option<String>,
     /// More logging on stderr (-v: requests, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = GLOBAL)]
     pub(crate) verbose: u8,
@@ -322,6 +340,13 @@ pub(crate) enum Command {
     #[cfg(not(feature = "sim"))]
     #[command(disable_help_flag = true)]
     Demo(WithoutSim),
+    /// Send any API request (a path under /api/v1) and print its JSON answer: everything the
+    /// other commands do not cover.
+    #[command(after_help = EXAMPLES_API)]
+    Api(ApiArgs),
+    /// Show where the domain and the token come from (profiles, environment, flags).
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Print the JSON Schema of a request file.
     Schema {
         /// Which file: a `run --request` body, or one line of a `batch` file.
@@ -334,6 +359,56 @@ pub(crate) enum Command {
         shell: clap_complete::Shell,
     },
 }
+
+const EXAMPLES_API: &str = "\
+Examples:
+  codeocean api capsules/ID
+  codeocean api computations/ID/results -X POST -f path=tables
+  codeocean api data_assets/search -f query=tag:qc -f limit=100 --paginate --jq .id
+  codeocean api -X PATCH data_assets/ID --input update.json
+  Through the same client as every command: retries, throttling, timeouts; an error status
+  exits 1 with the status and the server's message.";
+
+/// `codeocean api`.
+#[derive(Args, Debug)]
+pub(crate) struct ApiArgs {
+    /// The path under /api/v1: capsules/ID, data_assets/search (a leading / is allowed).
+    pub(crate) path: String,
+    /// The HTTP method [default: GET, or POST with -f or --input].
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub(crate) method: Option<String>,
+    /// A field KEY=VALUE (repeatable): of the JSON body, or a query parameter for GET and
+    /// DELETE. Values are typed: numbers, true, false and null as JSON, anything else a string.
+    #[arg(short = 'f', long = "field", value_name = "KEY=VALUE", value_parser = name_value)]
+    pub(crate) fields: Vec<String>,
+    /// The JSON body from this file (- for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "fields")]
+    pub(crate) input: Option<PathBuf>,
+    /// A search: fetch every page (offset and limit) and print each result as JSON Lines.
+    #[arg(long)]
+    pub(crate) paginate: bool,
+}
+
+/// `codeocean config`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ConfigCmd {
+    /// Show the resolved profile, domain and token (redacted), and where each came from;
+    /// a profile's token_command is not run.
+    #[command(after_help = EXAMPLES_CONFIG_SHOW)]
+    Show,
+}
+
+const EXAMPLES_CONFIG_SHOW: &str = "\
+Examples:
+  codeocean config show
+  codeocean --profile staging config show
+  codeocean --json config show | jq -r .domain.source
+
+A configuration file (~/.config/codeocean/config.toml):
+  default = \"acme\"
+  [profiles.acme]
+  domain = \"acmecorp.codeocean.com\"
+  token_command = \"pass show codeocean/acme\"   # or: token = \"...\" (then chmod 600 the file)";
 
 /// The commands of capsules and of pipelines (the API serves both alike).
 #[derive(Subcommand, Debug)]

@@ -18,6 +18,7 @@
 mod cli;
 mod commands;
 mod confirm;
+mod jq;
 mod output;
 mod progress;
 mod request;
@@ -71,8 +72,14 @@ pub(crate) struct Ctx {
     pub(crate) quiet: bool,
     /// Whether progress bars can be drawn (stderr is a terminal and not quiet).
     pub(crate) fancy: bool,
-    domain: Option<String>,
+    /// `--domain`, when given as a flag (`CODEOCEAN_DOMAIN` is read by the library).
+    pub(crate) domain: Option<String>,
+    /// `--token`, when given as a flag.
     token: Option<String>,
+    /// `--profile` or `CODEOCEAN_PROFILE`.
+    pub(crate) profile: Option<String>,
+    /// Whether `--profile` was a flag (not `CODEOCEAN_PROFILE`).
+    pub(crate) profile_from_flag: bool,
     poll_interval: Duration,
     /// `--request-timeout`: the total per API call, and per file without progress.
     request_timeout: Option<Duration>,
@@ -137,35 +144,62 @@ impl CaCerts {
 }
 
 impl Ctx {
+    /// How the domain and the token resolve: the flags over the library's own resolution
+    /// (`codeocean::profile`: environment, profile, credentials.json).
+    pub(crate) fn resolve(&self) -> anyhow::Result<codeocean::profile::Resolution> {
+        let mut resolver = codeocean::profile::Resolver::new();
+        if let Some(p) = &self.profile {
+            resolver = resolver.profile(p);
+        }
+        if let Some(d) = &self.domain {
+            resolver = resolver.domain(d);
+        }
+        if let Some(t) = &self.token {
+            resolver = resolver.token(t);
+        }
+        Ok(resolver.resolve()?)
+    }
+
     /// A client for the configured deployment, or a one-line error naming what to set.
     pub(crate) fn client(&self) -> anyhow::Result<Client> {
-        let domain = self
-            .domain
-            .as_deref()
-            .filter(|d| !d.trim().is_empty())
-            .ok_or_else(|| anyhow::anyhow!("no domain: pass --domain or set CODEOCEAN_DOMAIN"))?;
-        let token = self
-            .token
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("no token: pass --token or set CODEOCEAN_TOKEN"))?;
-        self.client_for(domain, token)
+        let resolved = self.resolve()?;
+        let missing = |what: &str, flag: &str, var: &str| match resolved.profile() {
+            Some(p) => {
+                anyhow::anyhow!("no {what}: profile `{p}` has none; pass --{flag} or set {var}")
+            }
+            None => anyhow::anyhow!(
+                "no {what}: pass --{flag}, set {var}, or configure a profile (`codeocean config \
+                 show` says where)"
+            ),
+        };
+        if resolved.domain().is_none() {
+            return Err(missing("domain", "domain", "CODEOCEAN_DOMAIN"));
+        }
+        if resolved.token_source().is_none() {
+            return Err(missing("token", "token", "CODEOCEAN_TOKEN"));
+        }
+        let builder = resolved.builder()?;
+        self.configure(builder, None)
     }
 
-    /// A client for this domain and token, with the command line's polling and TLS settings.
-    pub(crate) fn client_for(&self, domain: &str, token: &str) -> anyhow::Result<Client> {
-        self.client_trusting(domain, token, None)
-    }
-
-    /// [`Ctx::client_for`], also trusting the CA certificates in `extra_pem` (the demo's
-    /// in-process simulator's).
+    /// A client for this domain and token with the command line's settings, also trusting
+    /// the CA certificates in `extra_pem` (the demo's in-process simulator's).
     pub(crate) fn client_trusting(
         &self,
         domain: &str,
         token: &str,
         extra_pem: Option<&str>,
     ) -> anyhow::Result<Client> {
-        let mut builder = Client::builder();
+        self.configure(Client::builder().domain(domain).token(token), extra_pem)
+    }
+
+    /// The client of `builder` (which has its domain and token) with the command line's
+    /// polling, timeout and TLS settings.
+    fn configure(
+        &self,
+        mut builder: codeocean::ClientBuilder,
+        extra_pem: Option<&str>,
+    ) -> anyhow::Result<Client> {
         if let Some(t) = self.request_timeout {
             builder = builder.request_timeout(t);
         }
@@ -183,8 +217,6 @@ impl Ctx {
             builder = builder.api_concurrency(n);
         }
         let client = builder
-            .domain(domain)
-            .token(token)
             .user_agent(concat!("codeocean-cli/", env!("CARGO_PKG_VERSION")))
             .poll_policy(self.poll())
             .build()?;
@@ -286,16 +318,27 @@ fn main() -> ExitCode {
         files: cli.ca_certs,
     };
     init_logging(cli.verbose, cli.quiet);
+    // A bad expression is a usage mistake, found before anything is sent.
+    if let Some(expr) = &cli.jq
+        && let Err(e) = jq::set(expr)
+    {
+        eprintln!("error: {}", shown(&e.to_string()));
+        return ExitCode::from(EXIT_USAGE);
+    }
     output::set_table_width(output::table_width(
         cli.wide,
         std::env::var("COLUMNS").ok().as_deref(),
     ));
+    // The environment's domain and token are the library's to read (and to name as sources).
+    let flag = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     let ctx = Ctx {
-        json: cli.json,
+        json: cli.json || cli.jq.is_some(),
         quiet: cli.quiet,
         fancy: !cli.quiet && std::io::stderr().is_terminal(),
-        domain: cli.domain,
-        token: cli.token,
+        domain: cli.domain.filter(|_| flag("domain")),
+        token: cli.token.filter(|_| flag("token")),
+        profile_from_flag: flag("profile"),
+        profile: cli.profile,
         poll_interval: cli.poll_interval,
         request_timeout: cli.request_timeout,
         walk: cli.command.walk_caps().limits(),

@@ -34,18 +34,36 @@ pub(crate) fn write(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// Prints one JSON document (pretty) on stdout.
+/// Prints one JSON document (pretty) on stdout, or what `--jq` makes of it.
 pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    if let Some(filtered) = jq(value) {
+        return write(&filtered?);
+    }
     let mut text = serde_json::to_vec_pretty(value)?;
     text.push(b'\n');
     write(&text)
 }
 
-/// Prints one JSON Lines record on stdout and flushes it (streaming output).
+/// Prints one JSON Lines record on stdout and flushes it (streaming output), or what `--jq`
+/// makes of it.
 pub(crate) fn json_line<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    if let Some(filtered) = jq(value) {
+        return write(&filtered?);
+    }
     let mut text = serde_json::to_vec(value)?;
     text.push(b'\n');
     write(&text)
+}
+
+/// `value` through the `--jq` filter, when there is one.
+fn jq<T: Serialize + ?Sized>(value: &T) -> Option<anyhow::Result<Vec<u8>>> {
+    if !crate::jq::active() {
+        return None;
+    }
+    match serde_json::to_value(value) {
+        Ok(v) => crate::jq::apply(&v),
+        Err(e) => Some(Err(e.into())),
+    }
 }
 
 /// Headers of free-text columns, which [`table`] may shorten to fit the width (ids, states,

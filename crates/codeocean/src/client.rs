@@ -236,7 +236,7 @@ impl PollPolicy {
 
 /// The API token: never shown by `Debug` or `Display`.
 #[derive(Clone)]
-struct Token(String);
+pub(crate) struct Token(pub(crate) String);
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -251,7 +251,7 @@ type Customize = Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + 
 #[must_use = "a client builder does nothing until `.build()` is called"]
 pub struct ClientBuilder {
     domain: Option<String>,
-    token: Option<Token>,
+    pub(crate) token: Option<Token>,
     user_agent: String,
     connect_timeout: Duration,
     request_timeout: Duration,
@@ -672,6 +672,14 @@ pub const DEFAULT_HTTP2: bool = false;
 /// The environment variable [`Client::builder_from_env`] reads a CA certificate file from.
 pub const CA_CERT_ENV: &str = "CODEOCEAN_CA_CERT";
 
+/// `builder` also trusting the CA certificates of `CODEOCEAN_CA_CERT`, when it is set.
+pub(crate) fn with_env_ca(builder: ClientBuilder) -> ClientBuilder {
+    match std::env::var_os(CA_CERT_ENV) {
+        Some(path) if !path.is_empty() => builder.add_root_certificates_file(path),
+        _ => builder,
+    }
+}
+
 /// `builder` trusting `roots` besides the platform's store (rustls: the platform verifier keeps
 /// its store, `SSL_CERT_FILE` included; native-tls: the system library's).
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
@@ -900,34 +908,26 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client for `CODEOCEAN_DOMAIN` (a bare domain or a URL) and `CODEOCEAN_TOKEN`, with
-    /// default settings (and the CA certificates of `CODEOCEAN_CA_CERT`, if set: see
-    /// [`builder_from_env`](Self::builder_from_env)).
+    /// A client configured from the environment and the user's files: `CODEOCEAN_DOMAIN`
+    /// (a bare domain or a URL) and `CODEOCEAN_TOKEN`, else the profile `CODEOCEAN_PROFILE`
+    /// names or the configuration file's `default` profile, else `~/.codeocean/credentials.json`
+    /// (the precedence is in the [`profile`](crate::profile) module), with default settings
+    /// and the CA certificates of `CODEOCEAN_CA_CERT`, if set (see
+    /// [`builder_from_env`](Self::builder_from_env)). Setting the two variables is enough, as
+    /// it always was.
     pub fn from_env() -> Result<Client> {
         Self::builder_from_env()?.build()
     }
 
-    /// A builder preset from `CODEOCEAN_DOMAIN` and `CODEOCEAN_TOKEN`, to adjust further; and,
-    /// when `CODEOCEAN_CA_CERT` is set (a PEM file of CA certificates to trust besides the
-    /// platform's store), [`add_root_certificates_file`](ClientBuilder::add_root_certificates_file)
-    /// of it.
+    /// A builder preset as [`from_env`](Self::from_env) resolves the domain and the token, to
+    /// adjust further; and, when `CODEOCEAN_CA_CERT` is set (a PEM file of CA certificates to
+    /// trust besides the platform's store),
+    /// [`add_root_certificates_file`](ClientBuilder::add_root_certificates_file) of it. An
+    /// [`ErrorKind::Config`] error says what to set when nothing configures the domain or
+    /// the token.
     pub fn builder_from_env() -> Result<ClientBuilder> {
-        let var = |name: &str| {
-            std::env::var(name).map_err(|_| {
-                Error::new(
-                    ErrorKind::Config,
-                    "configuring the client from the environment",
-                    format!("{name} is not set"),
-                )
-            })
-        };
-        let builder = Self::builder()
-            .domain(var("CODEOCEAN_DOMAIN")?)
-            .token(var("CODEOCEAN_TOKEN")?);
-        Ok(match std::env::var_os(CA_CERT_ENV) {
-            Some(path) if !path.is_empty() => builder.add_root_certificates_file(path),
-            _ => builder,
-        })
+        let builder = crate::profile::Resolver::new().resolve()?.builder()?;
+        Ok(with_env_ca(builder))
     }
 
     /// The API base URL (`https://…/api/v1`).

@@ -84,6 +84,21 @@
 //! - **URL fallback** ([`Client::file_urls`], [`Client::data_asset_file_urls`]): `…/urls`, or
 //!   the deprecated `…/download_url` on servers that lack it, probed once per client.
 //!
+//! # Configuration: environment, profiles, credentials.json
+//!
+//! [`Client::from_env`] takes the domain and the token from `CODEOCEAN_DOMAIN` and
+//! `CODEOCEAN_TOKEN`; what they leave unset comes from a named profile of
+//! `~/.config/codeocean/config.toml` (`CODEOCEAN_PROFILE`, or the file's `default`;
+//! [`Client::from_profile`] names one), and when nothing configures the client, from the older
+//! `~/.codeocean/credentials.json`. The [`profile`] module has the precedence, the file's format,
+//! `token_command`, and [`profile::Resolver`] to see where each setting came from. The CLI's
+//! `--domain`, `--token` and `--profile` go through the same resolver.
+//!
+//! # Any operation as JSON
+//!
+//! [`Client::request_json`] sends any of the API's operations by method and path, with a JSON
+//! body or query, through the same limiter, retries and timeouts (the CLI's `codeocean api`).
+//!
 //! # Private CAs and HTTPS
 //!
 //! A bare domain means HTTPS, and certificates are always verified (there is no switch that
@@ -336,6 +351,7 @@
 //! [`codeocean_raw::Client`] with the same credentials.
 
 mod access;
+mod api;
 mod apps;
 mod client;
 mod data_assets;
@@ -344,6 +360,7 @@ mod download;
 mod error;
 mod limit;
 mod ops;
+pub mod profile;
 pub mod search;
 mod tree;
 mod wait;

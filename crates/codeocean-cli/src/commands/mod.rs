@@ -1,7 +1,9 @@
 //! One function per command, and what they share: waiting, downloading, showing objects.
 
+mod api;
 mod apps;
 mod batch;
+mod config;
 mod create;
 #[cfg(feature = "sim")]
 mod demo;
@@ -65,6 +67,8 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         Command::Sim(_) => Err(without_sim("sim")),
         #[cfg(not(feature = "sim"))]
         Command::Demo(_) => Err(without_sim("demo")),
+        Command::Api(args) => interruptible(api::api(ctx, args)).await,
+        Command::Config(c) => config::config(ctx, c),
         Command::Schema { kind } => output::print(&format!("{}\n", request::schema(kind))),
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics when its writer fails.
@@ -228,6 +232,9 @@ fn resume_command(ctx: &Ctx, id: &str, download: Option<&Path>) -> String {
         && std::env::var("CODEOCEAN_DOMAIN").ok().as_ref() != Some(domain)
     {
         words.extend(["--domain".to_owned(), shell_word(domain)]);
+    }
+    if let Some(profile) = ctx.profile.as_ref().filter(|_| ctx.profile_from_flag) {
+        words.extend(["--profile".to_owned(), shell_word(profile)]);
     }
     if !ctx.ca_certs.from_env {
         for file in &ctx.ca_certs.files {

@@ -62,6 +62,11 @@ fn help_texts() {
             &["data-asset", "create", "--help"],
             expect_file!["golden/help-data-asset-create.txt"],
         ),
+        (&["api", "--help"], expect_file!["golden/help-api.txt"]),
+        (
+            &["config", "show", "--help"],
+            expect_file!["golden/help-config-show.txt"],
+        ),
         (
             &["custom-metadata", "--help"],
             expect_file!["golden/help-custom-metadata.txt"],
@@ -336,14 +341,19 @@ fn error_lines() {
     );
     assert_eq!(
         (out.code, out.stderr.as_str()),
-        (1, "error: no token: pass --token or set CODEOCEAN_TOKEN\n")
+        (
+            1,
+            "error: no token: pass --token, set CODEOCEAN_TOKEN, or configure a profile \
+             (`codeocean config show` says where)\n"
+        )
     );
     let out = run(None, &["--token", "t", "capsule", "get", "x"]);
     assert_eq!(
         (out.code, out.stderr.as_str()),
         (
             1,
-            "error: no domain: pass --domain or set CODEOCEAN_DOMAIN\n"
+            "error: no domain: pass --domain, set CODEOCEAN_DOMAIN, or configure a profile \
+             (`codeocean config show` says where)\n"
         )
     );
     let out = run(Some(&sim), &["computation", "get", "no-such-id"]);

@@ -2,13 +2,16 @@
 //! (`UPDATE_EXPECT=1 cargo test -p codeocean-cli` rewrites them).
 
 mod access;
+mod api;
 mod assets;
 mod batch;
 mod destructive;
 mod e2e;
 mod golden;
+mod jq;
 mod network;
 mod newcomer;
+mod profiles;
 mod proxy;
 mod secrets;
 mod tls;
@@ -77,6 +80,10 @@ pub(crate) fn cmd(sim: Option<&Simulator>) -> Command {
         .env_remove("CODEOCEAN_CA_CERT")
         .env_remove("CODEOCEAN_HTTP2")
         .env_remove("CODEOCEAN_API_CONCURRENCY")
+        .env_remove("CODEOCEAN_PROFILE")
+        // Never the real home's profiles or credentials.json: an empty home of the tests'.
+        .env("HOME", empty_home())
+        .env_remove("XDG_CONFIG_HOME")
         .env_remove("SSL_CERT_FILE")
         .env_remove("CODEOCEAN_GCS_CLIENT_ID")
         .env_remove("CODEOCEAN_GCS_CLIENT_SECRET")
@@ -90,6 +97,13 @@ pub(crate) fn cmd(sim: Option<&Simulator>) -> Command {
         }
     }
     c
+}
+
+/// An empty folder the binary takes for its home (no configuration file, no credentials).
+pub(crate) fn empty_home() -> std::path::PathBuf {
+    let home = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("empty-home");
+    std::fs::create_dir_all(&home).unwrap();
+    home
 }
 
 /// What a run of the binary did.
