@@ -6,7 +6,7 @@ use codeocean_raw::progenitor_client::{
     ByteStream, ClientHooks as _, ClientInfo as _, Error as RawError, OperationInfo, ResponseValue,
 };
 
-use crate::client::op;
+use crate::client::{Op, op};
 use crate::{Client, Error, ErrorKind, Result};
 
 impl Client {
@@ -20,9 +20,10 @@ impl Client {
     /// `path` is relative to `/api/v1/`, with or without a leading `/` (`capsules/ID`,
     /// `/data_assets/search`); an absolute URL, a `..` or `.` segment, a `?` or `#` are
     /// refused ([`ErrorKind::InvalidInput`], nothing sent). `query` is added as query
-    /// parameters; `body`, when given, is sent as JSON. The method and path must be one of
-    /// the API's operations ([`Operation::find`]): that is how the client knows whether the
-    /// request may be retried.
+    /// parameters; `body`, when given, is sent as JSON. A method and path of one of the API's
+    /// operations ([`Operation::find`]) is retried as that operation is; any other route (one
+    /// a newer server has) is sent too, and retried after a failure only when its HTTP method
+    /// is idempotent (GET, HEAD, PUT, DELETE, OPTIONS), a `429` always.
     ///
     /// ```no_run
     /// # async fn example(client: codeocean::Client) -> codeocean::Result<()> {
@@ -53,12 +54,20 @@ impl Client {
         let what = format!("{method} {}", path.trim_start_matches('/'));
         let invalid = |m: String| Error::new(ErrorKind::InvalidInput, what.as_str(), m);
         let path = api_path(path).map_err(invalid)?;
-        let operation = Operation::find(&method, &path).ok_or_else(|| {
-            invalid(format!(
-                "{method} {path} is not an operation of the Code Ocean API this client knows \
-                 (relative to /api/v1, e.g. capsules/ID or data_assets/search)"
-            ))
-        })?;
+        let static_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+            .into_iter()
+            .find(|m| *m == method)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "`{method}` is not an HTTP method the API takes (GET, POST, PUT, PATCH, \
+                     DELETE, HEAD or OPTIONS)"
+                ))
+            })?;
+        let request_op = match Operation::find(&method, &path) {
+            Some(operation) => op(operation, format!("sending {what}")),
+            None => Op::other(static_method, format!("sending {what}")),
+        };
+        let operation_id = request_op.id;
         let http_method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| invalid(format!("`{method}` is not an HTTP method")))?;
         let raw = self.raw();
@@ -80,16 +89,13 @@ impl Client {
             };
             async move {
                 let mut request = request.build()?;
-                let info = OperationInfo {
-                    operation_id: operation.id(),
-                };
+                let info = OperationInfo { operation_id };
                 raw.pre::<ByteStream>(&mut request, &info).await?;
                 let response = raw.exec(request, &info).await?;
                 answer(response).await
             }
         };
-        self.send(op(operation, format!("sending {what}")), attempt)
-            .await
+        self.send(request_op, attempt).await
     }
 }
 
@@ -144,6 +150,17 @@ async fn answer(
 #[cfg(test)]
 mod tests {
     use super::api_path;
+    use crate::client::Op;
+
+    #[test]
+    fn routes_outside_the_spec_are_retried_only_for_idempotent_methods() {
+        for (method, idempotent) in [("GET", true), ("PUT", true), ("DELETE", true)] {
+            assert_eq!(Op::other(method, String::new()).idempotent, idempotent);
+        }
+        for method in ["POST", "PATCH"] {
+            assert!(!Op::other(method, String::new()).idempotent, "{method}");
+        }
+    }
 
     #[test]
     fn paths_are_relative_to_the_api() {

@@ -733,8 +733,8 @@ tokio::task_local! {
 /// template (`/capsules/{capsule_id}/release/{job_id}`: the job), read from the path
 /// that was sent (`/api/v1/capsules/c0ffee00-…/release/…`) and percent-decoded. `None`
 /// for an operation without a path parameter.
-fn path_subject(operation: Operation, sent: &str) -> Option<String> {
-    let template: Vec<&str> = operation.path().split('/').collect();
+fn path_subject(template: &str, sent: &str) -> Option<String> {
+    let template: Vec<&str> = template.split('/').collect();
     let sent: Vec<&str> = sent.split('/').collect();
     let tail = sent.get(sent.len().checked_sub(template.len())?..)?;
     let (_, value) = template
@@ -873,18 +873,44 @@ impl fmt::Debug for Client {
     }
 }
 
-/// One API operation about to be sent: the operation (its id, method and whether it is safe
-/// to send again all come from the spec's table, [`Operation`]) and what it is about. Built by
-/// [`op`].
+/// One API request about to be sent: its operation's id and method, whether it is safe to send
+/// again (for an operation of the spec these come from its table, [`Operation`]), its path
+/// template, and what it is about. Built by [`op`] (or [`Op::other`]).
 pub(crate) struct Op {
-    pub(crate) operation: Operation,
+    /// The operation id (`getCapsule`), for the limiter and the log; `request` for a route
+    /// outside the spec.
+    pub(crate) id: &'static str,
+    pub(crate) method: &'static str,
+    pub(crate) idempotent: bool,
+    /// The spec's path template (`/capsules/{capsule_id}`), where the error's object is read.
+    template: Option<&'static str>,
     /// What the request does, for messages: "listing results of computation ID" (full ids).
     pub(crate) what: String,
 }
 
 /// The operation `operation`, doing `what`.
 pub(crate) fn op(operation: Operation, what: String) -> Op {
-    Op { operation, what }
+    Op {
+        id: operation.id(),
+        method: operation.method(),
+        idempotent: operation.idempotent(),
+        template: Some(operation.path()),
+        what,
+    }
+}
+
+impl Op {
+    /// A request to a route the spec does not describe ([`Client::request_json`]): safe to
+    /// send again when HTTP says its method is idempotent (GET, HEAD, PUT, DELETE, OPTIONS).
+    pub(crate) fn other(method: &'static str, what: String) -> Op {
+        Op {
+            id: "request",
+            method,
+            idempotent: matches!(method, "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS"),
+            template: None,
+            what,
+        }
+    }
 }
 
 /// What one try of a raw call gives: the decoded answer, or the raw client's error.
@@ -949,8 +975,8 @@ impl Client {
     {
         let span = tracing::info_span!(
             "codeocean.request",
-            operation = op.operation.id(),
-            method = op.operation.method(),
+            operation = op.id,
+            method = op.method,
             status = tracing::field::Empty,
             retries = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
@@ -983,13 +1009,12 @@ impl Client {
             .instrument(span.clone())
             .await;
         // The error names the object by its full id, as the request did.
-        let result =
-            result.map_err(
-                |e| match sent.and_then(|path| path_subject(op.operation, &path)) {
-                    Some(id) => e.about(id),
-                    None => e,
-                },
-            );
+        let result = result.map_err(|e| {
+            match (sent.zip(op.template)).and_then(|(path, t)| path_subject(t, &path)) {
+                Some(id) => e.about(id),
+                None => e,
+            }
+        });
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         // Recorded once, at the end: a span field recorded at each retry shows up repeated
         // (`retries=1 retries=2 …`) on every later line of the request log.
@@ -1019,8 +1044,7 @@ impl Client {
     {
         // The wait for the limiter (its shared gate, a slot, the request's turn) counts against
         // the call's clock, not the try's: a try's clock is for the server.
-        let Ok(ticket) =
-            tokio::time::timeout_at(deadline, self.inner.limiter.acquire(op.operation.id())).await
+        let Ok(ticket) = tokio::time::timeout_at(deadline, self.inner.limiter.acquire(op.id)).await
         else {
             return Err(self.no_turn(op, retries));
         };
@@ -1098,11 +1122,11 @@ impl Client {
         // The raw hooks log a try when its answer arrives; this one never did.
         let elapsed = if last { started.elapsed() } else { timeout };
         tracing::info!(
-            method = op.operation.method(),
+            method = op.method,
             elapsed_ms = elapsed.as_millis() as u64,
             "{} ({}) gave no answer within the {limit} timeout",
-            op.operation.method(),
-            op.operation.id()
+            op.method,
+            op.id
         );
         let detail = if last {
             format!(
@@ -1186,9 +1210,9 @@ impl Client {
         let safe = match (error.kind(), error.status()) {
             (ErrorKind::Status, Some(429)) => true,
             (ErrorKind::Status, Some(500 | 502 | 503 | 504)) | (ErrorKind::Timeout, _) => {
-                op.operation.idempotent()
+                op.idempotent
             }
-            (ErrorKind::Connection, _) => op.operation.idempotent() || is_connect_error(error),
+            (ErrorKind::Connection, _) => op.idempotent || is_connect_error(error),
             _ => false,
         };
         safe && error.is_retryable()
@@ -1461,16 +1485,16 @@ mod tests {
     fn the_subject_of_a_request_is_its_last_path_parameter() {
         let job = "/api/v1/capsules/c0ffee00-1/release/j%2F1";
         assert_eq!(
-            path_subject(Operation::GetCapsuleReleaseJob, job).as_deref(),
+            path_subject(Operation::GetCapsuleReleaseJob.path(), job).as_deref(),
             Some("j/1")
         );
         let listing = "/prefix/api/v1/computations/66095e3a-0747/results";
         assert_eq!(
-            path_subject(Operation::ListComputationResults, listing).as_deref(),
+            path_subject(Operation::ListComputationResults.path(), listing).as_deref(),
             Some("66095e3a-0747")
         );
         let run = format!("/api/v1{}", Operation::RunComputation.path());
-        assert_eq!(path_subject(Operation::RunComputation, &run), None);
+        assert_eq!(path_subject(Operation::RunComputation.path(), &run), None);
         assert_eq!(percent_decode("a%20b%zz%"), "a b%zz%");
     }
 
