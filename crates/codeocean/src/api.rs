@@ -167,8 +167,8 @@ mod tests {
         assert_eq!(api_path("capsules/x").unwrap(), "/capsules/x");
         assert_eq!(api_path("/capsules/x/").unwrap(), "/capsules/x");
         assert_eq!(
-            api_path("/api/v1/data_assets/search").unwrap(),
-            "/data_assets/search"
+            api_path("/api/v1/widgets/search").unwrap(),
+            "/widgets/search"
         );
         for bad in [
             "https://evil.example/x",
