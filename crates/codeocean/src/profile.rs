@@ -578,29 +578,38 @@ fn read_credentials(path: &Path) -> Result<Option<(String, String)>> {
     Ok(Some((field("domain")?, field("token")?)))
 }
 
-/// Refuses a file that group or others may read (Unix); what it `holds`, for the message.
-#[cfg(unix)]
-fn check_private(path: &Path, holds: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(path)
-        .map_err(|e| config(format!("cannot read {}: {e}", path.display())))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(config(format!(
-            "{} {holds} but others may read it (mode {:03o}); make it private: chmod 600 {}",
-            path.display(),
-            mode & 0o777,
-            path.display()
-        )));
+/// The permission bits of `path` when users other than its owner may read or write it (any of
+/// `0o077` set), `None` when it is private. This is the check that refuses a token file others may
+/// read; use it for any other file that holds a secret. Where file modes say nothing of who may
+/// read (not Unix), always `None`.
+///
+/// # Errors
+///
+/// The file's metadata cannot be read (it does not exist, or a folder on its path is closed).
+pub fn readable_by_others(path: &Path) -> std::io::Result<Option<u32>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        Ok((mode & 0o077 != 0).then_some(mode))
     }
-    Ok(())
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path).map(|_| None)
+    }
 }
 
-/// Elsewhere file modes say nothing of who may read.
-#[cfg(not(unix))]
-fn check_private(_path: &Path, _holds: &str) -> Result<()> {
-    Ok(())
+/// Refuses a file holding a secret that others may read (as ssh refuses a shared private key).
+fn check_private(path: &Path, holds: &str) -> Result<()> {
+    match readable_by_others(path) {
+        Err(e) => Err(config(format!("cannot read {}: {e}", path.display()))),
+        Ok(Some(mode)) => Err(config(format!(
+            "{} {holds} but others may read it (mode {mode:03o}); make it private: chmod 600 {}",
+            path.display(),
+            path.display()
+        ))),
+        Ok(None) => Ok(()),
+    }
 }
 
 /// Runs a profile's `token_command` through the shell: its trimmed stdout.

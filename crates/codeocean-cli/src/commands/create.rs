@@ -139,30 +139,17 @@ fn gcs_credentials(file: Option<&Path>) -> anyhow::Result<Option<(String, String
 }
 
 /// Refuses a credentials file other users may read (as ssh refuses a shared private key).
-#[cfg(unix)]
 fn refuse_shared(file: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let meta = std::fs::metadata(file).map_err(|e| {
-        usage_error(format!(
-            "{}: cannot read the GCS credentials file: {e}",
-            file.display()
-        ))
-    })?;
-    let mode = meta.permissions().mode();
-    if mode & 0o077 != 0 {
-        return Err(usage_error(format!(
-            "{}: the GCS credentials file is readable by other users (mode {:o}); run `chmod 600 {}`",
-            file.display(),
-            mode & 0o777,
-            file.display()
-        )));
+    let shown = file.display();
+    match codeocean::profile::readable_by_others(file) {
+        Err(e) => Err(usage_error(format!(
+            "{shown}: cannot read the GCS credentials file: {e}"
+        ))),
+        Ok(Some(mode)) => Err(usage_error(format!(
+            "{shown}: the GCS credentials file is readable by other users (mode {mode:o}); run `chmod 600 {shown}`"
+        ))),
+        Ok(None) => Ok(()),
     }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn refuse_shared(_file: &Path) -> anyhow::Result<()> {
-    Ok(())
 }
 
 /// One capsule or pipeline of `data-asset usage --json`.
