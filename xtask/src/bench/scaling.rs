@@ -1,7 +1,9 @@
 //! Case 6, how cost grows: case 1's download of a whole result tree, at several numbers of
-//! (small) files and at two depths, for the crate (`bench_download`) and the Python SDK with 16
-//! threads: time, requests and peak RSS per size, in a table and a chart
-//! ([`chart`](super::chart), `BENCHMARKS-scaling.svg`).
+//! (small) files and at two depths, for the crate (`bench_download`: with its defaults, and
+//! with its API limit fixed at 16, which tells growth with the tree from growth with the
+//! adaptive limit) and the Python SDK with 16 threads: time, requests, peak RSS and where the
+//! crate's limiter ended per size, in a table and a chart ([`chart`](super::chart),
+//! `BENCHMARKS-scaling.svg`).
 
 use std::fmt::Write as _;
 
@@ -9,6 +11,7 @@ use anyhow::Result;
 
 use super::chart::{self, Panel, Series};
 use super::fixture::{self, TreeSpec};
+use super::limiter::LimiterEnd;
 use super::proc::Tool;
 use super::report::{self, Row};
 use super::{Ctx, Entry, alternate, finished_run, start_sim};
@@ -20,6 +23,11 @@ const LATENCY_MS: u64 = 2;
 const FILE_SIZE: u64 = 1024;
 /// Threads of the Python client.
 const PY_THREADS: usize = 16;
+/// The fixed API limit of the crate's second row (the adaptive limiter starts there).
+const FIXED_LIMIT: usize = 16;
+/// The rows of the crate with its defaults and with the fixed limit: the first two.
+const CRATE_DEFAULT: usize = 0;
+const CRATE_FIXED: usize = 1;
 
 /// The two shapes: folder levels below the root and sub-folders per folder.
 const SHAPES: [(usize, usize); 2] = [(2, 16), (8, 2)];
@@ -30,6 +38,8 @@ struct Point {
     depth: usize,
     folders: u64,
     rows: Vec<Row>,
+    /// Where each row's API limiter ended in its last repetition (`None` for Python).
+    limits: Vec<Option<LimiterEnd>>,
 }
 
 /// Runs the case, writes the chart; its Markdown section.
@@ -87,6 +97,15 @@ fn point(ctx: &Ctx<'_>, files: usize, depth: usize, fan: usize) -> Result<Point>
         });
     }
     {
+        let (bin, id) = (ctx.bins.crate_api.clone(), id.clone());
+        let mut env = env.clone();
+        env.push(("BENCH_API_CONCURRENCY".into(), FIXED_LIMIT.to_string()));
+        entries.push(Entry {
+            name: format!("crate, API limit fixed at {FIXED_LIMIT}"),
+            make: Box::new(move |dest| Tool::new(&bin).envs(env.clone()).arg(&id).arg(dest)),
+        });
+    }
+    {
         let (py, script) = (
             ctx.python.clone(),
             ctx.root.join("xtask/bench/python_tree.py"),
@@ -104,7 +123,11 @@ fn point(ctx: &Ctx<'_>, files: usize, depth: usize, fan: usize) -> Result<Point>
             }),
         });
     }
-    let reps = vec![ctx.opts.reps, python_reps(ctx.opts.reps, files)];
+    let reps = vec![
+        ctx.opts.reps,
+        ctx.opts.reps,
+        python_reps(ctx.opts.reps, files),
+    ];
     let rows = alternate(
         ctx,
         &sim,
@@ -125,11 +148,16 @@ fn point(ctx: &Ctx<'_>, files: usize, depth: usize, fan: usize) -> Result<Point>
             std::fs::remove_dir_all(&path)?;
         }
     }
+    let limits = rows
+        .iter()
+        .map(|r| r.logs.last().and_then(|log| LimiterEnd::read(log)))
+        .collect();
     Ok(Point {
         files: facts.files,
         depth,
         folders: facts.folders,
         rows,
+        limits,
     })
 }
 
@@ -202,7 +230,9 @@ fn section(points: &[Point], chart: &str) -> String {
          file {FILE_SIZE} bytes, {LATENCY_MS} ms added to every request \
          (`--fault all:latency={LATENCY_MS}`), in two shapes: depth 2 ({} sub-folders per \
          folder) and depth 8 ({} per folder); files are dealt round-robin over all folders. \
-         The crate is `Client::download` with its defaults (`bench_download`), Python the \
+         The crate is `Client::download` with its defaults (`bench_download`), then the same \
+         with the client's API limit fixed at {FIXED_LIMIT} (`BENCH_API_CONCURRENCY`; the \
+         adaptive limiter starts at 16 and may grow to 64 requests in flight), Python the \
          official SDK with a `ThreadPoolExecutor({PY_THREADS})` (`python_tree.py`), \
          alternating; the crate runs {reps} times at every size, Python {reps} times up to \
          1,000 files, {} at 10,000 and {} at 50,000 (about 5 ms a file: one Python run of \
@@ -216,7 +246,7 @@ fn section(points: &[Point], chart: &str) -> String {
     );
     let mut rows = Vec::new();
     for p in points {
-        for r in &p.rows {
+        for (r, limit) in p.rows.iter().zip(&p.limits) {
             let m = report::median(&r.samples);
             rows.push(vec![
                 format!("{}", p.files),
@@ -228,6 +258,13 @@ fn section(points: &[Point], chart: &str) -> String {
                 format!("{:.2} ms", m * 1e3 / p.files as f64),
                 r.requests.last().map_or("-".into(), |n| n.to_string()),
                 report::peak_rss_kib(&r.samples).map_or("-".into(), report::kib_mb),
+                limit.as_ref().map_or("-".into(), |l| {
+                    format!(
+                        "{}{}",
+                        l.concurrency,
+                        if l.adaptive { "" } else { " (fixed)" }
+                    )
+                }),
             ]);
         }
     }
@@ -243,6 +280,7 @@ fn section(points: &[Point], chart: &str) -> String {
             "per file",
             "requests",
             "peak RSS",
+            "API limit at end",
         ],
         &rows,
     );
@@ -254,22 +292,20 @@ fn section(points: &[Point], chart: &str) -> String {
 /// Growth of peak RSS from the smallest to the largest tree above which memory is not "flat".
 const FLAT: f64 = 1.10;
 
-/// Whether the crate's peak RSS stayed flat from the smallest to the largest tree, and if not,
-/// what a download holds that could grow.
-fn memory_verdict(points: &[Point]) -> String {
-    let rss = |p: &Point| {
-        p.rows
-            .first()
-            .and_then(|r| report::peak_rss_kib(&r.samples))
-    };
+/// How one row's peak RSS grew at each depth: a sentence per depth, the largest growth
+/// (largest tree over smallest) and the largest bytes per file between the two largest trees.
+fn growth(points: &[Point], row: usize) -> (Vec<String>, f64, f64) {
     let mut lines = Vec::new();
     let mut worst: f64 = 0.0;
     let mut tail_slope: f64 = 0.0;
     for (depth, _) in SHAPES {
-        let of_depth: Vec<&Point> = points.iter().filter(|p| p.depth == depth).collect();
-        let measured: Vec<(u64, u64)> = of_depth
+        let measured: Vec<(u64, u64)> = points
             .iter()
-            .filter_map(|p| rss(p).map(|k| (p.files, k)))
+            .filter(|p| p.depth == depth)
+            .filter_map(|p| {
+                let r = p.rows.get(row)?;
+                report::peak_rss_kib(&r.samples).map(|k| (p.files, k))
+            })
             .collect();
         let (Some(&(f0, a)), Some(&(f1, b))) = (measured.first(), measured.last()) else {
             continue;
@@ -277,7 +313,7 @@ fn memory_verdict(points: &[Point]) -> String {
         let growth = b as f64 / a as f64;
         worst = worst.max(growth);
         let per_file = (b as f64 - a as f64) * 1024.0 / (f1 - f0).max(1) as f64;
-        // Between the two largest trees: past the walk's channel of 4,096 entries.
+        // Between the two largest trees: past the walk's bounded queue of listed entries.
         if let [.., (fa, ka), (fb, kb)] = measured[..] {
             let slope = (kb as f64 - ka as f64) * 1024.0 / (fb - fa).max(1) as f64;
             tail_slope = tail_slope.max(slope);
@@ -289,10 +325,38 @@ fn memory_verdict(points: &[Point]) -> String {
             report::kib_mb(b),
         ));
     }
+    (lines, worst, tail_slope)
+}
+
+/// Whether the crate's peak RSS stayed flat from the smallest to the largest tree, with its
+/// defaults and with the API limit fixed, and if not, what grew.
+fn memory_verdict(points: &[Point]) -> String {
+    let (lines, worst, tail_slope) = growth(points, CRATE_DEFAULT);
     let mut out = format!(
         "The crate's peak RSS from the smallest to the largest tree: {}.",
         lines.join("; ")
     );
+    let (fixed_lines, fixed_worst, fixed_slope) = growth(points, CRATE_FIXED);
+    if !fixed_lines.is_empty() {
+        let _ = write!(
+            out,
+            " With the API limit fixed at {FIXED_LIMIT}: {}.",
+            fixed_lines.join("; ")
+        );
+    }
+    // Where the adaptive limiter ended on the largest trees.
+    let largest = points.iter().map(|p| p.files).max().unwrap_or(0);
+    let ended: Vec<String> = points
+        .iter()
+        .filter(|p| p.files == largest)
+        .filter_map(|p| {
+            let l = p.limits.get(CRATE_DEFAULT)?.as_ref()?;
+            Some(format!(
+                "{} requests in flight at depth {}",
+                l.concurrency, p.depth
+            ))
+        })
+        .collect();
     if worst <= FLAT {
         let _ = write!(
             out,
@@ -302,14 +366,38 @@ fn memory_verdict(points: &[Point]) -> String {
     } else {
         let _ = write!(
             out,
-            " Target (issue #6), memory flat in the number of files: **missed**: it grows by \
-             about {tail_slope:.0} bytes per file between the two largest trees. What a \
-             download holds does not depend on the tree's size by construction: the walk keeps \
-             no set of seen paths (it takes only direct children of each listed folder, \
-             de-duplicated per listing), at most {{concurrency × 16, at least 256}} listed \
-             entries wait for a transfer, and the listings in flight are bounded; \
+            " Target (issue #6), memory flat in the number of files: **missed** with the \
+             defaults: it grows by about {tail_slope:.0} bytes per file between the two largest \
+             trees."
+        );
+        if !fixed_lines.is_empty() {
+            let _ = write!(
+                out,
+                " With the limit fixed it grows {fixed_worst:.2}× ({fixed_slope:.0} bytes per \
+                 file between the two largest trees)"
+            );
+            if !ended.is_empty() {
+                let _ = write!(
+                    out,
+                    ", while the adaptive limiter ended at {} on the largest trees",
+                    ended.join(" and ")
+                );
+            }
+            let _ = write!(
+                out,
+                ": the difference between the two rows is the cost of more API requests in \
+                 flight (each with its connection and its answer), which a longer download \
+                 gives the limiter time to grow into, bounded by its maximum, not by the tree."
+            );
+        }
+        let _ = write!(
+            out,
+            " What a download holds does not depend on the tree's size by construction: the \
+             walk keeps no set of seen paths (it takes only direct children of each listed \
+             folder, de-duplicated per listing), at most {{concurrency × 16, at least 256}} \
+             listed entries wait for a transfer, and the listings in flight are bounded; \
              `crates/codeocean/tests/memory.rs` measures the peak heap at 10,000 and 50,000 \
-             files. This run does not show where the remaining growth is. (The Python client's growth is the script's own: a list of all files and a \
+             files. (The Python client's growth is the script's own: a list of all files and a \
              pending future per file.)"
         );
     }
@@ -322,23 +410,48 @@ mod tests {
     use super::*;
     use crate::bench::proc::Sample;
 
+    fn row(name: &str, rss_kib: u64) -> Row {
+        Row {
+            name: name.into(),
+            samples: vec![Sample {
+                secs: 1.0,
+                rss_kib: Some(rss_kib),
+            }],
+            requests: vec![],
+            counts: vec![],
+            bytes: None,
+            stats: vec![],
+            logs: vec![],
+        }
+    }
+
+    /// A point with the default row only.
     fn at(files: u64, depth: usize, rss_kib: u64) -> Point {
         Point {
             files,
             depth,
             folders: 0,
-            rows: vec![Row {
-                name: "crate".into(),
-                samples: vec![Sample {
-                    secs: 1.0,
-                    rss_kib: Some(rss_kib),
-                }],
-                requests: vec![],
-                counts: vec![],
-                bytes: None,
-                stats: vec![],
-                logs: vec![],
-            }],
+            rows: vec![row("crate", rss_kib)],
+            limits: vec![None],
+        }
+    }
+
+    /// A point with both crate rows, the adaptive one ending at `ended` in flight.
+    fn both(files: u64, rss_kib: u64, fixed_kib: u64, ended: u64) -> Point {
+        let end = |concurrency, adaptive| LimiterEnd {
+            concurrency,
+            adaptive,
+            rate: None,
+            throttled: 0,
+            changes: 0,
+            last_change: None,
+        };
+        Point {
+            files,
+            depth: 2,
+            folders: 0,
+            rows: vec![row("crate", rss_kib), row("crate, fixed", fixed_kib)],
+            limits: vec![Some(end(ended, true)), Some(end(16, false))],
         }
     }
 
@@ -355,6 +468,28 @@ mod tests {
         assert!(v.contains("**missed**"), "{v}");
         // (14,000 - 10,000) KiB over 40,000 files.
         assert!(v.contains("about 102 bytes per file"), "{v}");
+        assert!(!v.contains("fixed"), "{v}");
+    }
+
+    #[test]
+    fn the_fixed_limit_row_tells_the_limiters_growth_from_the_trees() {
+        let points = [
+            both(100, 8000, 8000, 30),
+            both(10_000, 12_000, 9000, 64),
+            both(50_000, 14_000, 9200, 64),
+        ];
+        let v = memory_verdict(&points);
+        assert!(v.contains("**missed** with the defaults"), "{v}");
+        assert!(
+            v.contains("With the API limit fixed at 16: depth 2:"),
+            "{v}"
+        );
+        // 9,200 / 8,000 KiB; (9,200 - 9,000) KiB over 40,000 files.
+        assert!(v.contains("grows 1.15× (5 bytes per file"), "{v}");
+        assert!(
+            v.contains("ended at 64 requests in flight at depth 2 on the"),
+            "{v}"
+        );
     }
 
     #[test]

@@ -6,16 +6,26 @@
 use std::process::ExitCode;
 
 /// [`codeocean::Client::from_env`] within `runtime` (the client may start tasks of its own), or
-/// the exit code of a failure, reported on stderr as `program: ERROR`.
+/// the exit code of a failure, reported on stderr as `program: ERROR`. With
+/// `BENCH_API_CONCURRENCY=N` set, the client's API limit is fixed at `N`
+/// ([`codeocean::ClientBuilder::api_concurrency`]) instead of adaptive: the scaling case's
+/// second crate row, which tells a growth with the tree from a growth with the limit.
 pub(crate) fn client(
     runtime: &tokio::runtime::Runtime,
     program: &str,
 ) -> Result<codeocean::Client, ExitCode> {
     let _entered = runtime.enter();
-    codeocean::Client::from_env().map_err(|e| {
+    let fail = |e: &dyn std::fmt::Display| {
         eprintln!("{program}: {e}");
         ExitCode::FAILURE
-    })
+    };
+    let mut builder = codeocean::Client::builder_from_env().map_err(|e| fail(&e))?;
+    if let Some(n) = std::env::var_os("BENCH_API_CONCURRENCY") {
+        let n: usize = (n.to_str().and_then(|n| n.parse().ok()))
+            .ok_or_else(|| fail(&"BENCH_API_CONCURRENCY: not a number"))?;
+        builder = builder.api_concurrency(n);
+    }
+    builder.build().map_err(|e| fail(&e))
 }
 
 /// `limiter: {"concurrency", "adaptive", "rate", "throttled", "in_flight", "changes",
