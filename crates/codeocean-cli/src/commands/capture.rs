@@ -539,21 +539,29 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(|e| anyhow::anyhow!("opening the state file {}: {e}", path.display()))?;
-        Ok((
-            Self {
-                path: path.to_owned(),
-                file,
-            },
-            done,
-        ))
+        let mut journal = Self {
+            path: path.to_owned(),
+            file,
+        };
+        // A record cut short has no line end: the next one starts on a line of its own.
+        let cut_short = std::fs::read(path).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n'));
+        if cut_short {
+            journal.write(b"\n")?;
+        }
+        Ok((journal, done))
     }
 
     /// Appends a record and waits until it is on disk.
     fn append(&mut self, record: &Record) -> anyhow::Result<()> {
         let mut text = serde_json::to_string(record)?;
         text.push('\n');
+        self.write(text.as_bytes())
+    }
+
+    /// Writes these bytes at the end and waits until they are on disk.
+    fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         self.file
-            .write_all(text.as_bytes())
+            .write_all(bytes)
             .and_then(|()| self.file.sync_data())
             .map_err(|e| anyhow::anyhow!("writing the state file {}: {e}", self.path.display()))
     }

@@ -547,3 +547,81 @@ fn mistakes_are_usage_errors_before_anything_is_sent() {
     assert_eq!(count(&sim, "run_computation"), 0);
     assert_eq!(count(&sim, "create_data_asset"), 0);
 }
+
+#[test]
+fn a_capture_cut_off_mid_creation_never_makes_a_second_run_or_asset() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("capture.state");
+    let args = [
+        "--json",
+        "capture",
+        "--capsule",
+        OK_CAPSULE,
+        "--tag",
+        "cut",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let out = run(Some(&sim), &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    let id = json(&out)["data_asset"]["id"].as_str().unwrap().to_owned();
+    let text = std::fs::read_to_string(&state).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let steps: Vec<String> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["step"].to_string())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "\"starting\"",
+            "\"started\"",
+            "\"capturing\"",
+            "\"captured\"",
+            "\"permissions\""
+        ]
+    );
+
+    // Cut off after the asset was asked for, before its id was written: the asset of that
+    // name made from the run is found and taken, not made again.
+    std::fs::write(&state, lines[..3].join("\n") + "\n").unwrap();
+    let out = run(Some(&sim), &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc = json(&out);
+    assert_eq!(
+        doc["actions"],
+        serde_json::json!(["resumed", "capture resumed", "permissions"])
+    );
+    assert_eq!(doc["data_asset"]["id"], id.as_str());
+    assert_eq!(count(&sim, "create_data_asset"), 1);
+
+    // A line cut short by a crash is ignored, the records before it stand, and the next
+    // record starts on a line of its own.
+    std::fs::write(&state, lines[..4].join("\n") + "\n{\"step\":\"permiss").unwrap();
+    let out = run(Some(&sim), &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        json(&out)["actions"],
+        serde_json::json!(["resumed", "capture resumed", "permissions"])
+    );
+    assert_eq!(count(&sim, "create_data_asset"), 1);
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        text.ends_with(&format!(
+            "{{\"step\":\"permiss\n{{\"step\":\"permissions\",\"data_asset_id\":\"{id}\"}}\n"
+        )),
+        "{text}"
+    );
+
+    // Cut off while the run was being started: it may exist, so none is started.
+    std::fs::write(&state, lines[0].to_owned() + "\n").unwrap();
+    let out = run(Some(&sim), &args);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("cut off while starting a run"),
+        "{out:?}"
+    );
+    assert_eq!(count(&sim, "run_computation"), 1);
+    assert_eq!(count(&sim, "create_data_asset"), 1);
+}
