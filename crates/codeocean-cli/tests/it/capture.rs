@@ -253,6 +253,68 @@ fn a_failed_run_exits_3_and_makes_no_asset() {
 }
 
 #[test]
+fn an_asset_that_fails_exits_3_and_a_slow_one_4() {
+    // A run that succeeds without results: the asset made of them fails.
+    let mut catalogue = Catalogue::builtin();
+    let mut empty = catalogue.capsules[0].clone();
+    empty.id = SLOW_CAPSULE.into();
+    empty.run = RunPlan {
+        has_results: false,
+        ..empty.run.clone()
+    };
+    catalogue.capsules.push(empty);
+    let sim = sim_with(|c| c.catalogue = Some(catalogue));
+    let out = run(
+        Some(&sim),
+        &[
+            "--json",
+            "capture",
+            "--capsule",
+            SLOW_CAPSULE,
+            "--name",
+            "empty",
+        ],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["outcome"], "asset failed", "{doc}");
+    assert_eq!(doc["actions"], serde_json::json!(["started", "captured"]));
+    assert_eq!(doc["data_asset"]["state"], "failed", "{doc}");
+    assert!(out.stderr.contains("has no results"), "{out:?}");
+    assert_eq!(count(&sim, "update_data_asset_permissions"), 0);
+
+    // An asset that takes longer than --asset-timeout: exit 4, resumable with the state.
+    let sim = sim_with(|c| c.asset_ready_after = Duration::from_secs(3600));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("slow.state");
+    let args = [
+        "--json",
+        "capture",
+        "--capsule",
+        OK_CAPSULE,
+        "--asset-timeout",
+        "300ms",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let out = run(Some(&sim), &args);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert_eq!(json(&out)["outcome"], "asset timeout");
+    assert!(
+        out.stderr.contains("run the same command again to resume"),
+        "{out:?}"
+    );
+    let out = run(Some(&sim), &args);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert_eq!(
+        json(&out)["actions"],
+        serde_json::json!(["resumed", "capture resumed"])
+    );
+    assert_eq!(count(&sim, "run_computation"), 1);
+    assert_eq!(count(&sim, "create_data_asset"), 1);
+}
+
+#[test]
 fn a_timeout_with_stop_exits_4_and_stops_the_run() {
     let sim = sim_with_slow(3600.0);
     let out = run(
