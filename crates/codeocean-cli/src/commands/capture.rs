@@ -243,11 +243,14 @@ struct Plan {
 fn seconds(value: Option<f64>, field: &str, origin: &str) -> anyhow::Result<Option<Duration>> {
     value
         .map(|s| {
-            Duration::try_from_secs_f64(s).map_err(|_| {
-                usage_error(format!(
-                    "{origin}: {field}: {s} is not a number of seconds above zero"
-                ))
-            })
+            Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    usage_error(format!(
+                        "{origin}: {field}: {s} is not a number of seconds above zero"
+                    ))
+                })
         })
         .transpose()
 }

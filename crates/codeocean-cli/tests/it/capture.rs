@@ -559,10 +559,13 @@ fn mistakes_are_usage_errors_before_anything_is_sent() {
         std::fs::write(&f, v.to_string()).unwrap();
         f.to_str().unwrap().to_owned()
     };
-    let (unknown, bad_zone, bad_run) = (
+    let mut zero = monitor_settings();
+    zero["computation_timeout"] = 0.into();
+    let (unknown, bad_zone, bad_run, zero) = (
         write("unknown.json", &unknown),
         write("zone.json", &bad_zone),
         write("run.json", &bad_run),
+        write("zero.json", &zero),
     );
     for (args, says) in [
         (
@@ -586,6 +589,10 @@ fn mistakes_are_usage_errors_before_anything_is_sent() {
         (
             vec!["capture", "--settings", &bad_zone],
             "capture_settings.process_name_suffix_tz \"Mars/Olympus\"",
+        ),
+        (
+            vec!["capture", "--settings", &zero],
+            "computation_timeout: 0 is not a number of seconds above zero",
         ),
         (
             vec!["capture", "--settings", &bad_run],
