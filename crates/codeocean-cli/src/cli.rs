@@ -92,6 +92,26 @@ Examples:
   codeocean --json batch runs.jsonl --concurrency 2 --timeout 2h
   An interrupted batch resumes: run the same command again (lines in FILE.state are skipped).";
 
+const EXAMPLES_CAPTURE: &str = "\
+Examples:
+  codeocean capture --capsule ID --data-asset DATA_ASSET_ID:raw --tag derived --state job.state
+  codeocean capture --pipeline ID --name-template '{name}_{suffix}_{datetime}' --tz US/Pacific \\
+    --metadata study=ecephys --target s3://lab-results --timeout 6h --stop-on-timeout
+  codeocean --json capture --settings monitor.json | jq -r .data_asset.id
+  An interrupted capture resumes: run the same command again (with the same --state; with
+  --settings FILE the default is FILE.state). It never starts a second run or makes a second
+  data asset.
+
+--settings FILE.json takes aind-codeocean-pipeline-monitor's PipelineMonitorSettings JSON as it
+is: run_params is the run request (the run flags add to it, as to --request); capture_settings'
+name, mount, description, tags, custom_metadata, target.aws, results_info, permissions,
+process_name_suffix and process_name_suffix_tz are used, each replaced by its flag when given
+(--name, --mount, --description, --suffix, --tz, --everyone; --tag, --metadata, --share-user and
+--share-group add to them); computation_timeout stops the run when it passes (as --timeout with
+--stop-on-timeout), data_asset_ready_timeout is --asset-timeout; no capture_settings is
+--no-capture. alert_url and docdb_settings are not acted on (a warning says so); polling follows
+--poll-interval.";
+
 /// Run Code Ocean capsules and pipelines, wait for them, download their results and turn them
 /// into data assets.
 #[derive(Parser, Debug)]
@@ -322,6 +342,11 @@ pub(crate) enum Command {
         mut_arg("download", |a| a.help("After each successful run, download its results into DIR/LINE-NAME; implies --wait")),
     )]
     Batch(BatchArgs),
+    /// Run a capsule or pipeline, check that it succeeded, and keep its results as a data
+    /// asset (named from a template, tagged, shared), resumably: what
+    /// aind-codeocean-pipeline-monitor does, and its settings file.
+    #[command(after_help = EXAMPLES_CAPTURE)]
+    Capture(Box<CaptureArgs>),
     /// Start the bundled local Code Ocean server in the foreground (same flags as codeocean-sim).
     // Its help is the simulator's own (`commands::sim::help`), without the global options,
     // which do not apply to it.
@@ -1114,6 +1139,82 @@ pub(crate) struct BatchArgs {
     pub(crate) state: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) then: ThenArgs,
+}
+
+/// The heading of `capture`'s data asset flags.
+const CAPTURE: &str = "The data asset";
+
+/// `codeocean capture`.
+#[derive(Args, Debug)]
+pub(crate) struct CaptureArgs {
+    #[command(flatten)]
+    pub(crate) spec: RunSpec,
+    /// aind-codeocean-pipeline-monitor's settings (a PipelineMonitorSettings JSON file): the
+    /// run, the capture and the timeouts, with the flags given beside it taking precedence
+    /// (see below).
+    #[arg(long, value_name = "FILE.json", group = "target")]
+    pub(crate) settings: Option<PathBuf>,
+    /// Rename the computation right after it is created.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) run_name: Option<String>,
+    /// Give up waiting for the run after this long (exit 4), e.g. 30m, 6h.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub(crate) timeout: Option<Duration>,
+    /// When --timeout passes, stop the run (delete the computation) before exiting 4.
+    #[arg(long, requires = "timeout")]
+    pub(crate) stop_on_timeout: bool,
+    /// Journal of what was done (JSON Lines), written before and after each creation; run
+    /// again with it, the capture resumes without starting a second run or making a second
+    /// asset [default: FILE.json.state with --settings, else none].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+    /// Only run and check: make no data asset.
+    #[arg(long, conflicts_with_all = ["name", "name_template", "suffix", "tz", "tags", "metadata", "description", "mount", "s3_target", "everyone", "share_users", "share_groups", "asset_timeout"])]
+    pub(crate) no_capture: bool,
+    /// The data asset's name [default: the name template's].
+    #[arg(long, value_name = "NAME", conflicts_with = "name_template", help_heading = CAPTURE)]
+    pub(crate) name: Option<String>,
+    /// The name from placeholders: {name} (the first input data asset's name, or the capsule's
+    /// or pipeline's without one), {suffix}, {datetime} (%Y-%m-%d_%H-%M-%S), {date}, {time},
+    /// {computation_id}; {{ and }} for braces.
+    #[arg(long, value_name = "TEMPLATE", default_value = "{name}_{suffix}_{datetime}", help_heading = CAPTURE)]
+    pub(crate) name_template: String,
+    /// The template's {suffix} [default: processed].
+    #[arg(long, value_name = "TEXT", help_heading = CAPTURE)]
+    pub(crate) suffix: Option<String>,
+    /// The time zone of {datetime}, {date} and {time}: an IANA name, e.g. US/Pacific
+    /// [default: UTC].
+    #[arg(long, value_name = "ZONE", help_heading = CAPTURE)]
+    pub(crate) tz: Option<String>,
+    /// The folder under /data the asset mounts in [default: its name].
+    #[arg(long, help_heading = CAPTURE)]
+    pub(crate) mount: Option<String>,
+    /// A description.
+    #[arg(long, help_heading = CAPTURE)]
+    pub(crate) description: Option<String>,
+    /// A tag (repeatable).
+    #[arg(long = "tag", value_name = "TAG", help_heading = CAPTURE)]
+    pub(crate) tags: Vec<String>,
+    /// A custom metadata field (repeatable), checked against the deployment's fields before
+    /// the run starts.
+    #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = name_value, help_heading = CAPTURE)]
+    pub(crate) metadata: Vec<String>,
+    /// Write the asset's files to this S3 location of the deployment's, under a folder named
+    /// as the asset (s3://BUCKET/PREFIX/NAME).
+    #[arg(long = "target", value_name = "s3://BUCKET[/PREFIX]", value_parser = s3_url, help_heading = CAPTURE)]
+    pub(crate) s3_target: Option<BucketUrl>,
+    /// What everyone in the deployment may do with the asset [default: viewer].
+    #[arg(long, value_name = "ROLE", value_parser = ["viewer", "discoverable", "none"], help_heading = CAPTURE)]
+    pub(crate) everyone: Option<String>,
+    /// Share the asset with a user by e-mail address: owner, editor or viewer (repeatable).
+    #[arg(long = "share-user", value_name = "EMAIL=ROLE", value_parser = user_role, help_heading = CAPTURE)]
+    pub(crate) share_users: Vec<(String, codeocean::UserRole)>,
+    /// Share the asset with a group: owner, editor, viewer or discoverable (repeatable).
+    #[arg(long = "share-group", value_name = "GROUP=ROLE", value_parser = group_role, help_heading = CAPTURE)]
+    pub(crate) share_groups: Vec<(String, codeocean::GroupRole)>,
+    /// Give up waiting for the asset to be ready after this long (exit 4).
+    #[arg(long, value_name = "DURATION", value_parser = duration, help_heading = CAPTURE)]
+    pub(crate) asset_timeout: Option<Duration>,
 }
 
 /// `codeocean sim` or `demo` in a build without the `sim` feature: any arguments, all refused.

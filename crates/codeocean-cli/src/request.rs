@@ -155,10 +155,21 @@ pub(crate) fn key_value<'a>(spec: &'a str, flag: &str) -> anyhow::Result<(&'a st
 
 /// The request the flags describe: the `--request` file (if any) with the flags applied.
 pub(crate) fn from_spec(spec: &RunSpec) -> anyhow::Result<RunRequest> {
-    let mut request = match &spec.request {
+    let request = match &spec.request {
         Some(path) => load_file(path)?,
         None => RunRequest::default(),
     };
+    let origin = spec.request.as_ref().map(|p| p.display().to_string());
+    with_flags(request, spec, origin.as_deref())
+}
+
+/// `request` (from a `--request` file, or `capture --settings`' `run_params`, named by
+/// `origin`) with the flags of `spec` applied; a request from a file must name what to run.
+pub(crate) fn with_flags(
+    mut request: RunRequest,
+    spec: &RunSpec,
+    origin: Option<&str>,
+) -> anyhow::Result<RunRequest> {
     if let Some(c) = &spec.capsule {
         request.capsule_id = Some(c.clone());
     }
@@ -191,8 +202,8 @@ pub(crate) fn from_spec(spec: &RunSpec) -> anyhow::Result<RunRequest> {
             None => named.push(param),
         }
     }
-    if let Some(path) = &spec.request {
-        check_target(&request, &path.display().to_string()).map_err(|e| {
+    if let Some(origin) = origin {
+        check_target(&request, origin).map_err(|e| {
             usage_error(format!(
                 "{e} (set it in the file, or pass --capsule ID or --pipeline ID)"
             ))
@@ -354,7 +365,7 @@ pub(crate) fn load_batch(path: &Path) -> anyhow::Result<Vec<Line>> {
 }
 
 /// FNV-1a (64-bit) in hex: stable across platforms and Rust versions.
-fn fnv1a(bytes: &[u8]) -> String {
+pub(crate) fn fnv1a(bytes: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);

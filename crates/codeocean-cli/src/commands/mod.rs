@@ -3,6 +3,7 @@
 mod api;
 mod apps;
 mod batch;
+mod capture;
 mod config;
 mod create;
 #[cfg(feature = "sim")]
@@ -57,8 +58,9 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         Command::CustomMetadata(CustomMetadataCmd::Get) => {
             interruptible(async { permissions::custom_metadata(ctx, &ctx.client()?).await }).await
         }
-        // These two handle Ctrl-C themselves.
+        // These handle Ctrl-C themselves.
         Command::Batch(args) => batch::batch(ctx, args).await,
+        Command::Capture(args) => capture::capture(ctx, *args).await,
         #[cfg(feature = "sim")]
         Command::Sim(args) => sim::sim(ctx, *args).await,
         #[cfg(feature = "sim")]

@@ -126,7 +126,7 @@ fn merge_metadata(
 
 /// The values as the schema's field types want them, or one message naming every bad one.
 /// A deployment that defines no fields takes anything (numbers when they read as numbers).
-fn check_metadata(
+pub(crate) fn check_metadata(
     schema: &CustomMetadataSchema,
     given: &[(String, String)],
 ) -> Result<BTreeMap<String, CustomMetadataValue>, String> {

@@ -15,6 +15,10 @@ fn help_texts() {
         ),
         (&["batch", "--help"], expect_file!["golden/help-batch.txt"]),
         (
+            &["capture", "--help"],
+            expect_file!["golden/help-capture.txt"],
+        ),
+        (
             &["data-asset", "update", "--help"],
             expect_file!["golden/help-data-asset-update.txt"],
         ),

@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod assets;
 mod batch;
+mod capture;
 mod destructive;
 mod e2e;
 mod golden;

@@ -590,6 +590,14 @@ fn the_readme_commands_run_as_shown() {
         None => codeocean_sim::CertificateAuthority::generate("Company CA").certificate_pem(),
     };
     std::fs::write(dir.path().join("company-ca.pem"), company_ca).unwrap();
+    // The README's `monitor.json` for `capture --settings monitor.json`.
+    let monitor = include_str!("../../../../README.md")
+        .split("This `monitor.json`")
+        .nth(1)
+        .and_then(|rest| rest.split("```json\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("the README's monitor.json");
+    std::fs::write(dir.path().join("monitor.json"), monitor).unwrap();
     for command in &commands {
         let command = command
             .replace("ASSET_ID", crate::ASSET)
