@@ -522,12 +522,25 @@ fn gave_up(e: &codeocean::Error, what: &str, again: &str) -> String {
     )
 }
 
-/// A file read by a tool: its text first (as the official tools return it), then, when the
-/// file goes on past the cap, a second block saying so; structured: the text, `truncated`,
-/// the bytes returned and the file's size when known.
-fn file_read(call: &CallClient, head: codeocean::FileHead, cap: u64) -> ToolResult {
-    let text = String::from_utf8_lossy(&head.bytes).into_owned();
-    let mut content = vec![ContentBlock::text(redact(&text, call.bearer.as_deref()))];
+/// A file read by a tool: its text first (as the official tools return it), then a block
+/// saying so when the file goes on past the cap, and one when it is not UTF-8 text (shown
+/// with replacement characters); structured: the text, `truncated`, `binary`, the bytes
+/// shown and the file's size when known. A character cut by the cap is left out whole.
+fn file_read(call: &CallClient, mut head: codeocean::FileHead, cap: u64) -> ToolResult {
+    let binary = match std::str::from_utf8(&head.bytes) {
+        Ok(_) => false,
+        // Only the cap cut the last character: keep the text before it.
+        Err(e) if head.truncated && e.error_len().is_none() => {
+            head.bytes.truncate(e.valid_up_to());
+            false
+        }
+        Err(_) => true,
+    };
+    let text = redact(
+        &String::from_utf8_lossy(&head.bytes),
+        call.bearer.as_deref(),
+    );
+    let mut content = vec![ContentBlock::text(text.clone())];
     if head.truncated {
         let size = head.size.map(|s| format!(" of {s}")).unwrap_or_default();
         content.push(ContentBlock::text(format!(
@@ -536,10 +549,17 @@ fn file_read(call: &CallClient, head: codeocean::FileHead, cap: u64) -> ToolResu
             head.bytes.len()
         )));
     }
+    if binary {
+        content.push(ContentBlock::text(
+            "[binary: the file is not UTF-8 text, shown with replacement characters; \
+             download_results or download_data_asset fetch its bytes]",
+        ));
+    }
     let mut result = CallToolResult::success(content);
     result.structured_content = Some(serde_json::json!({
-        "result": redact(&text, call.bearer.as_deref()),
+        "result": text,
         "truncated": head.truncated,
+        "binary": binary,
         "bytes": head.bytes.len(),
         "size": head.size,
     }));
