@@ -369,6 +369,7 @@ pub(crate) enum Command {
     },
 }
 
+#[cfg(feature = "mcp")]
 const EXAMPLES_MCP: &str = "\
 Examples:
   codeocean mcp                                  (an MCP client starts it: stdio)
