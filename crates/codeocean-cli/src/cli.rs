@@ -399,7 +399,8 @@ pub(crate) struct McpArgs {
     /// With --transport http: the port (0: any free port, said on stderr).
     #[arg(long, default_value_t = 8000)]
     pub(crate) port: u16,
-    /// With --transport http: the address to listen on.
+    /// With --transport http: the address to listen on (0.0.0.0: every address, any `Host`
+    /// accepted; otherwise only loopback names and this address, against DNS rebinding).
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: String,
     /// Hide (and refuse) every tool that changes anything: run, rename, delete, update,

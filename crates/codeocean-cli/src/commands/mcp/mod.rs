@@ -352,17 +352,21 @@ async fn serve_http(server: Server, host: &str, port: u16) -> anyhow::Result<()>
         .await
         .map_err(|e| anyhow::anyhow!("listening on {host}:{port}: {e}"))?;
     let addr = listener.local_addr()?;
-    // Loopback names are accepted by default (against DNS rebinding); another listen
-    // address is accepted as itself too.
+    // The `Host` a request may name (against DNS rebinding): the loopback names, and the
+    // listen address itself. Listening on every address (0.0.0.0, ::) the server is reached
+    // by names it cannot know, so any is accepted, as the official server does there.
     let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
         .map(String::from)
         .into();
     if !hosts.iter().any(|h| h == host) {
         hosts.push(host.to_owned());
     }
-    let config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(hosts)
-        .with_cancellation_token(stop.child_token());
+    let config = StreamableHttpServerConfig::default().with_cancellation_token(stop.child_token());
+    let config = if addr.ip().is_unspecified() {
+        config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(hosts)
+    };
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(LocalSessionManager::default()),
