@@ -184,6 +184,18 @@ fn mcp_serves_every_official_tool_and_runs_the_whole_job_over_stdio() {
     for extra in ["download_results", "download_data_asset"] {
         assert!(names.iter().any(|n| n == extra), "{extra} is not listed");
     }
+    let listed = s.request("tools/list", json!({}));
+    for tool in listed["result"]["tools"].as_array().unwrap() {
+        let name = tool["name"].as_str().unwrap();
+        let read_only = tool["annotations"]["readOnlyHint"].as_bool();
+        let expected = !MUTATING.contains(&name)
+            && !["download_results", "download_data_asset"].contains(&name);
+        assert_eq!(read_only, Some(expected), "{name}: {tool}");
+        assert!(
+            tool["description"].as_str().unwrap().len() > 20,
+            "{name} has no description"
+        );
+    }
 
     // A missing capsule: a tool error with the HTTP status, and the server goes on.
     let missing = s.call(

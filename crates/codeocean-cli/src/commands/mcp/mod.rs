@@ -55,6 +55,20 @@ pub(crate) const MUTATING_TOOLS: &[&str] = &[
     "create_data_asset",
 ];
 
+/// The mutating tools that may lose something (a computation, an attachment, metadata, a
+/// branch's commits): annotated `destructiveHint`.
+const DESTRUCTIVE_TOOLS: &[&str] = &[
+    "delete_computation",
+    "detach_data_assets",
+    "detach_computation_data_assets",
+    "update_metadata",
+    "sync_capsule",
+];
+
+/// The tools that write local files (downloads): neither read-only nor mutating the
+/// deployment.
+const LOCAL_WRITE_TOOLS: &[&str] = &["download_results", "download_data_asset"];
+
 /// How long a wait tool waits unless told otherwise.
 const DEFAULT_WAIT: Duration = Duration::from_secs(600);
 /// The longest wait a tool accepts: a wait always ends.
@@ -93,6 +107,16 @@ impl Server {
     fn new(shared: Shared) -> Self {
         let mut tool_router =
             Self::capsule_tools() + Self::computation_tools() + Self::data_asset_tools();
+        // Hints for the client: which tools only read, which may lose something.
+        for (name, route) in tool_router.map.iter_mut() {
+            let name = name.as_ref();
+            let read_only = !MUTATING_TOOLS.contains(&name) && !LOCAL_WRITE_TOOLS.contains(&name);
+            let mut hints = rmcp::model::ToolAnnotations::new().read_only(read_only);
+            if !read_only {
+                hints = hints.destructive(DESTRUCTIVE_TOOLS.contains(&name));
+            }
+            route.attr.annotations = Some(hints);
+        }
         if shared.read_only {
             for name in MUTATING_TOOLS {
                 tool_router.disable_route(*name);
