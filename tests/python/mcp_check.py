@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -56,6 +57,21 @@ MUTATING = {
 }
 # Tools beyond the official ones.
 EXTRA = {"download_results", "download_data_asset"}
+
+
+class Warnings(logging.Handler):
+    """The MCP client's own warnings (a session it could not end, say), kept to check."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+CLIENT_WARNINGS = Warnings()
+logging.getLogger("mcp").addHandler(CLIENT_WARNINGS)
 
 
 class Failure(Exception):
@@ -336,6 +352,7 @@ async def main_async(opts: argparse.Namespace) -> None:
                 proc.terminate()
                 proc.wait(timeout=10)
 
+        check(not CLIENT_WARNINGS.messages, f"the MCP client warned: {CLIENT_WARNINGS.messages}")
         logs = log.read_text() + http_log.read_text()
         check(token not in logs, "the token is in the server's log")
         check(all(token not in t for t in texts.all), "the token is in a tool result")

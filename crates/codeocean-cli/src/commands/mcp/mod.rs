@@ -131,9 +131,9 @@ impl Server {
     /// The client for this call: the session's bearer token (HTTP) on the configured domain,
     /// or the configured client; an error result saying what is missing otherwise.
     fn client(&self, rc: &RequestContext<RoleServer>) -> Result<CallClient, CallToolResult> {
-        let bearer = rc
-            .extensions
-            .get::<http::request::Parts>()
+        // Over HTTP each request's parts are there; over stdio there are none.
+        let parts = rc.extensions.get::<http::request::Parts>();
+        let bearer = parts
             .and_then(|parts| parts.headers.get(http::header::AUTHORIZATION))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
@@ -189,9 +189,10 @@ impl Server {
                     bearer: None,
                 })
             }
-            Err(e) => Err(error_text(format!(
-                "{e:#} (over HTTP, send the token as an `Authorization: Bearer TOKEN` header)"
+            Err(e) if parts.is_some() => Err(error_text(format!(
+                "{e:#} (or send the token as an `Authorization: Bearer TOKEN` header)"
             ))),
+            Err(e) => Err(error_text(format!("{e:#}"))),
         }
     }
 
@@ -396,7 +397,9 @@ async fn serve_http(server: Server, host: &str, port: u16) -> anyhow::Result<()>
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let router = axum::Router::new().nest_service("/mcp", service);
+    let router = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(deleted_is_no_content));
     let shown = if addr.is_ipv6() {
         format!("[{}]:{}", addr.ip(), addr.port())
     } else {
@@ -411,6 +414,21 @@ async fn serve_http(server: Server, host: &str, port: u16) -> anyhow::Result<()>
         })
         .await
         .map_err(|e| anyhow::anyhow!("serving MCP over HTTP: {e}"))
+}
+
+/// A session ended by `DELETE` is answered `204 No Content` rather than rmcp's `202
+/// Accepted`: the official Python client (mcp 1.29) takes only 200 or 204 as done, and logs
+/// "Session termination failed: 202" otherwise.
+async fn deleted_is_no_content(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let delete = request.method() == http::Method::DELETE;
+    let mut response = next.run(request).await;
+    if delete && response.status() == http::StatusCode::ACCEPTED {
+        *response.status_mut() = http::StatusCode::NO_CONTENT;
+    }
+    response
 }
 
 /// An error result with one line of text.
