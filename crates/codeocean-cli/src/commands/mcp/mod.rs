@@ -17,7 +17,7 @@ mod apps;
 mod computations;
 mod data_assets;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,34 +40,59 @@ use crate::cli::{McpArgs, McpTransport};
 /// request that cannot be routed.
 type ToolResult = Result<CallToolResult, ErrorData>;
 
-/// The tools that change something on the deployment: hidden and refused with `--read-only`.
-pub(crate) const MUTATING_TOOLS: &[&str] = &[
-    "attach_data_assets",
-    "detach_data_assets",
-    "sync_capsule",
-    "release_capsule",
-    "run_capsule",
-    "rename_computation",
-    "delete_computation",
-    "attach_computation_data_assets",
-    "detach_computation_data_assets",
-    "update_metadata",
-    "create_data_asset",
-];
+/// What a tool does to the deployment and to local files, for `--read-only` and the tools'
+/// annotations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Effect {
+    /// Reads only.
+    Reads,
+    /// Writes local files (a download), the deployment untouched: served with `--read-only`.
+    WritesLocally,
+    /// Changes the deployment: hidden and refused with `--read-only`.
+    Changes,
+    /// Changes the deployment and may lose something (a computation, an attachment, metadata,
+    /// commits): hidden and refused with `--read-only`, annotated `destructiveHint`.
+    Destroys,
+}
 
-/// The mutating tools that may lose something (a computation, an attachment, metadata, a
-/// branch's commits): annotated `destructiveHint`.
-const DESTRUCTIVE_TOOLS: &[&str] = &[
-    "delete_computation",
-    "detach_data_assets",
-    "detach_computation_data_assets",
-    "update_metadata",
-    "sync_capsule",
-];
+impl Effect {
+    /// Whether `--read-only` hides and refuses the tool.
+    fn mutates(self) -> bool {
+        matches!(self, Self::Changes | Self::Destroys)
+    }
 
-/// The tools that write local files (downloads): neither read-only nor mutating the
-/// deployment.
-const LOCAL_WRITE_TOOLS: &[&str] = &["download_results", "download_data_asset"];
+    /// The tool's annotations: `readOnlyHint`, and `destructiveHint` unless it only reads.
+    fn annotations(self) -> rmcp::model::ToolAnnotations {
+        let hints = rmcp::model::ToolAnnotations::new().read_only(self == Self::Reads);
+        match self {
+            Self::Reads => hints,
+            other => hints.destructive(other == Self::Destroys),
+        }
+    }
+}
+
+impl Server {
+    /// The effect of every tool that does more than read, by tool (the names come from the
+    /// tools' own definitions, so a renamed tool cannot fall out of this list unnoticed).
+    fn effects() -> Vec<(rmcp::model::Tool, Effect)> {
+        use Effect::{Changes, Destroys, WritesLocally};
+        vec![
+            (Self::attach_data_assets_tool_attr(), Changes),
+            (Self::detach_data_assets_tool_attr(), Destroys),
+            (Self::sync_capsule_tool_attr(), Destroys),
+            (Self::release_capsule_tool_attr(), Changes),
+            (Self::run_capsule_tool_attr(), Changes),
+            (Self::rename_computation_tool_attr(), Changes),
+            (Self::delete_computation_tool_attr(), Destroys),
+            (Self::attach_computation_data_assets_tool_attr(), Changes),
+            (Self::detach_computation_data_assets_tool_attr(), Destroys),
+            (Self::update_metadata_tool_attr(), Destroys),
+            (Self::create_data_asset_tool_attr(), Changes),
+            (Self::download_results_tool_attr(), WritesLocally),
+            (Self::download_data_asset_tool_attr(), WritesLocally),
+        ]
+    }
+}
 
 /// How long a wait tool waits unless told otherwise.
 const DEFAULT_WAIT: Duration = Duration::from_secs(600);
@@ -94,6 +119,8 @@ struct Shared {
 pub(crate) struct Server {
     shared: Arc<Shared>,
     tool_router: ToolRouter<Self>,
+    /// The tools that change the deployment (hidden and refused with `--read-only`).
+    mutating: Arc<HashSet<String>>,
 }
 
 /// The client a call runs with, and the token it came with when the session sent one (to be
@@ -108,23 +135,27 @@ impl Server {
         let mut tool_router =
             Self::capsule_tools() + Self::computation_tools() + Self::data_asset_tools();
         // Hints for the client: which tools only read, which may lose something.
+        let effects: HashMap<String, Effect> = Self::effects()
+            .into_iter()
+            .map(|(tool, effect)| (tool.name.into_owned(), effect))
+            .collect();
+        let mut mutating = HashSet::new();
         for (name, route) in tool_router.map.iter_mut() {
-            let name = name.as_ref();
-            let read_only = !MUTATING_TOOLS.contains(&name) && !LOCAL_WRITE_TOOLS.contains(&name);
-            let mut hints = rmcp::model::ToolAnnotations::new().read_only(read_only);
-            if !read_only {
-                hints = hints.destructive(DESTRUCTIVE_TOOLS.contains(&name));
+            let effect = effects.get(name.as_ref()).copied().unwrap_or(Effect::Reads);
+            route.attr.annotations = Some(effect.annotations());
+            if effect.mutates() {
+                mutating.insert(name.to_string());
             }
-            route.attr.annotations = Some(hints);
         }
         if shared.read_only {
-            for name in MUTATING_TOOLS {
-                tool_router.disable_route(*name);
+            for name in &mutating {
+                tool_router.disable_route(name.clone());
             }
         }
         Self {
             shared: Arc::new(shared),
             tool_router,
+            mutating: Arc::new(mutating),
         }
     }
 
@@ -313,7 +344,7 @@ impl ServerHandler for Server {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if self.shared.read_only && MUTATING_TOOLS.contains(&request.name.as_ref()) {
+        if self.shared.read_only && self.mutating.contains(request.name.as_ref()) {
             return Ok(error_text(format!(
                 "`{}` changes the deployment, and this server runs with --read-only: refused",
                 request.name
