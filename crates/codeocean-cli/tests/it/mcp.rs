@@ -2,8 +2,9 @@
 //! the official server's tool names (tests/python/fixtures/official-tools.json), errors as
 //! tool errors, the whole job (run, wait, list, capped read, download), `--read-only`, and
 //! neither the token nor anything but the protocol on stdout (logs, even with -vvv, on
-//! stderr, without the token). tests/python/mcp_check.py drives it with the official Python
-//! MCP client, over stdio and streamable HTTP.
+//! stderr, without the token); and over streamable HTTP, by hand-written HTTP/1.1 requests,
+//! each session's own bearer token (none: a tool error; a wrong one: the 401) and the `Host`
+//! check. tests/python/mcp_check.py drives it with the official Python MCP client.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
@@ -313,4 +314,170 @@ fn mcp_read_only_hides_and_refuses_every_mutating_tool() {
     assert_eq!(capsule["id"], OK_CAPSULE);
     let (stdout, _) = s.finish();
     assert!(!stdout.contains(TOKEN));
+}
+
+/// One HTTP/1.1 request to the MCP endpoint at `addr` (`host:port`), the connection closed
+/// after it: the status, the headers (lowercase names) and the body.
+fn http_post(
+    addr: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> (u16, Vec<(String, String)>, String) {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let body = body.to_string();
+    let mut request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nConnection: close\r\n\
+         Content-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    // The server may end an event stream by closing; whatever came is the answer.
+    let _ = stream.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {raw}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, rest.to_owned())
+}
+
+/// The JSON-RPC message of an answer: the body itself, or the `data:` line of an event stream
+/// that holds a response (chunked framing aside).
+fn rpc_answer(body: &str) -> Value {
+    if let Ok(v) = serde_json::from_str::<Value>(body.trim()) {
+        return v;
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v.get("result").is_some() || v.get("error").is_some())
+        .unwrap_or_else(|| panic!("no JSON-RPC response in: {body}"))
+}
+
+/// Opens an MCP session over HTTP (initialize, then initialized) and returns its id.
+fn http_session(addr: &str, auth: &[(&str, &str)]) -> String {
+    let (status, headers, body) = http_post(
+        addr,
+        "127.0.0.1",
+        auth,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "it", "version": "0"}}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        rpc_answer(&body)["result"]["serverInfo"].is_object(),
+        "{body}"
+    );
+    let session = headers
+        .iter()
+        .find(|(n, _)| n == "mcp-session-id")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no session id: {headers:?}"));
+    let mut with = auth.to_vec();
+    with.push(("Mcp-Session-Id", &session));
+    with.push(("MCP-Protocol-Version", "2025-06-18"));
+    let (status, _, body) = http_post(
+        addr,
+        "127.0.0.1",
+        &with,
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    assert!(matches!(status, 200 | 202), "{status}: {body}");
+    session
+}
+
+#[test]
+fn mcp_over_http_takes_each_sessions_bearer_token_and_no_other() {
+    let sim = sim();
+    // The server knows the domain only: the token comes from each request.
+    let mut child = cmd(None)
+        .args(["--domain", sim.origin()])
+        .args(crate::trust(&sim))
+        .args(["mcp", "--transport", "http", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|a| a.strip_suffix("/mcp"))
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+
+    let bearer = format!("Bearer {TOKEN}");
+    let auth = [("Authorization", bearer.as_str())];
+    let session = http_session(&addr, &auth);
+    let call = |auth: &[(&str, &str)], session: &str, id: u64| {
+        let mut with = auth.to_vec();
+        with.push(("Mcp-Session-Id", session));
+        with.push(("MCP-Protocol-Version", "2025-06-18"));
+        let (status, _, body) = http_post(
+            &addr,
+            "127.0.0.1",
+            &with,
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+                "name": "get_capsule", "arguments": {"capsule_id": OK_CAPSULE}}}),
+        );
+        assert_eq!(status, 200, "{body}");
+        rpc_answer(&body)["result"].clone()
+    };
+    let got = call(&auth, &session, 2);
+    assert_ne!(got["isError"], true, "{got}");
+    assert_eq!(got["structuredContent"]["id"], OK_CAPSULE, "{got}");
+
+    // A session without a token: a tool error naming the header.
+    let anonymous = http_session(&addr, &[]);
+    let refused = call(&[], &anonymous, 2);
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(text(&refused).contains("Authorization"), "{refused}");
+    // A wrong token: the server's 401, the token not repeated.
+    let wrong = [("Authorization", "Bearer not-the-token-42")];
+    let other = http_session(&addr, &wrong);
+    let denied = call(&wrong, &other, 2);
+    assert_eq!(denied["isError"], true, "{denied}");
+    assert!(text(&denied).contains("HTTP 401"), "{denied}");
+    assert!(!text(&denied).contains("not-the-token-42"), "{denied}");
+
+    // A Host that is not the server's (DNS rebinding) is refused before any tool runs.
+    let (status, _, _) = http_post(
+        &addr,
+        "evil.example",
+        &auth,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "it", "version": "0"}}}),
+    );
+    assert_eq!(status, 403);
+
+    crate::interrupt(&child);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status}: {rest}");
+    assert!(!rest.contains(TOKEN), "the token is in the log: {rest}");
 }
