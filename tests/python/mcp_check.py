@@ -5,9 +5,9 @@ server (normally the local simulator, crates/codeocean-sim), and check what an a
 1. Over stdio (the client starts `codeocean mcp --download-dir DIR`): every tool name of the
    official codeocean-mcp-server 0.13.1 (tests/python/fixtures/official-tools.json) is listed,
    with its arguments, their JSON types and the fields of object arguments; then the whole job
-   through tools: search a capsule (compact form, `next_token` paging), run it, wait, list the results, read a file (and a capped read, flagged
-   "truncated"), download the whole tree (every file's bytes checked against its signed URL),
-   make a data asset of the results and wait until it is ready. A missing capsule is a tool error
+   through tools: search a capsule (compact form, `next_token` paging), run it, wait, list the
+   results, read a file (and a capped read, flagged "truncated"), download the whole tree (every
+   file's bytes checked against its signed URL), make a data asset of the results and wait until it is ready. A missing capsule is a tool error
    with its HTTP status, and the server goes on.
 2. With `--read-only`: every mutating tool is hidden, and one called anyway is refused.
 3. Over streamable HTTP (`--transport http --port 0`, no token in the server's environment): a
