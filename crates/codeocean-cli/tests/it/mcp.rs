@@ -269,6 +269,19 @@ fn mcp_serves_every_official_tool_and_runs_the_whole_job_over_stdio() {
         json!({"computation_id": id, "folder": "/etc"}),
     );
     assert_eq!(outside["isError"], true, "{outside}");
+    // A link out of the download folder: refused, and nothing made at its far end.
+    let far = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(far.path(), dir.path().join("link")).unwrap();
+    let linked = s.call(
+        "download_results",
+        json!({"computation_id": id, "folder": "link/sub"}),
+    );
+    assert_eq!(linked["isError"], true, "{linked}");
+    assert!(text(&linked).contains("through a link"), "{linked}");
+    assert!(
+        !far.path().join("sub").exists(),
+        "a folder was made through the link"
+    );
 
     let (stdout, stderr) = s.finish();
     for line in stdout.lines() {

@@ -253,16 +253,31 @@ impl Server {
             ));
         }
         let dir = root.join(relative);
+        let outside = || {
+            format!(
+                "folder `{folder}` leads outside the download folder {} (through a link)",
+                root.display()
+            )
+        };
+        // The part that exists already is checked before anything is created, so that a link
+        // out of the root does not get folders made at its far end.
+        let existing = dir
+            .ancestors()
+            .find(|a| a.exists())
+            .unwrap_or(root.as_path());
+        let real = existing
+            .canonicalize()
+            .map_err(|e| format!("cannot resolve folder {}: {e}", existing.display()))?;
+        if !real.starts_with(root) {
+            return Err(outside());
+        }
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
         let real = dir
             .canonicalize()
             .map_err(|e| format!("cannot resolve folder {}: {e}", dir.display()))?;
         if !real.starts_with(root) {
-            return Err(format!(
-                "folder `{folder}` leads outside the download folder {} (through a link)",
-                root.display()
-            ));
+            return Err(outside());
         }
         Ok(real)
     }
