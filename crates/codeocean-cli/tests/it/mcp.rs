@@ -424,7 +424,7 @@ fn mcp_over_http_takes_each_sessions_bearer_token_and_no_other() {
     let sim = sim();
     // The server knows the domain only: the token comes from each request.
     let mut child = cmd(None)
-        .args(["--domain", sim.origin()])
+        .args(["-vvv", "--domain", sim.origin()])
         .args(crate::trust(&sim))
         .args(["mcp", "--transport", "http", "--port", "0"])
         .stdin(Stdio::null())
@@ -433,8 +433,15 @@ fn mcp_over_http_takes_each_sessions_bearer_token_and_no_other() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Log lines (-vvv) may come first.
     let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
+    while !first.starts_with("listening on ") {
+        first.clear();
+        assert!(
+            stderr.read_line(&mut first).unwrap() > 0,
+            "no `listening on` line"
+        );
+    }
     let addr = first
         .trim()
         .strip_prefix("listening on http://")
