@@ -288,6 +288,10 @@ fn mcp_serves_every_official_tool_and_runs_the_whole_job_over_stdio() {
         serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
     assert!(!stdout.contains(TOKEN), "the token is in a result");
+    assert!(
+        stderr.contains("operation=\"run_computation\""),
+        "-vvv logs the requests: {stderr}"
+    );
     assert!(!stderr.contains(TOKEN), "the token is in the log: {stderr}");
 }
 
@@ -499,5 +503,9 @@ fn mcp_over_http_takes_each_sessions_bearer_token_and_no_other() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "exit {status}: {rest}");
+    assert!(
+        rest.contains("operation=\"get_capsule\""),
+        "-vvv logs the requests: {rest}"
+    );
     assert!(!rest.contains(TOKEN), "the token is in the log: {rest}");
 }
