@@ -323,29 +323,51 @@ impl Client {
     /// URL fallback of [`tree_file_urls`](Client::tree_file_urls)), then one ranged `GET`
     /// from storage without credentials, of `max_bytes + 1` bytes, the one more telling
     /// whether the file goes on ([`FileHead::truncated`]). The rest of the file is never
-    /// transferred; a storage that ignores the range is read only as far as needed. A refusal
-    /// by the storage is an error with its status, as a download's is.
+    /// transferred; a storage that ignores the range is read only as far as needed. A failure
+    /// that may pass (a dropped connection, 429, 5xx) is tried again with the client's
+    /// [`RetryPolicy`](crate::RetryPolicy), as a download's is; a refusal by the storage is an
+    /// error with its status.
     pub async fn read_tree_file(
         &self,
         tree: &Tree,
         path: &str,
         max_bytes: u64,
     ) -> Result<FileHead> {
-        use futures_util::TryStreamExt as _;
-        use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
         let context = format!("reading {}", tree.file(path));
         let urls = self.tree_file_urls(tree, path).await?;
+        let mut retry = 0;
+        loop {
+            match self
+                .read_head(&context, &urls.download_url, max_bytes)
+                .await
+            {
+                Err(e) if e.is_retryable() => match self.retry_policy().next_delay(retry, &e) {
+                    Some(wait) => {
+                        tokio::time::sleep(wait).await;
+                        retry += 1;
+                    }
+                    None => return Err(e),
+                },
+                other => return other,
+            }
+        }
+    }
+
+    /// One try of [`read_tree_file`](Client::read_tree_file): the ranged `GET` of `url`.
+    async fn read_head(&self, context: &str, url: &str, max_bytes: u64) -> Result<FileHead> {
+        use futures_util::TryStreamExt as _;
+        use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
         let response = self
             .inner
             .storage
-            .get(&urls.download_url)
+            .get(url)
             .header(RANGE, format!("bytes=0-{max_bytes}"))
             .send()
             .await
-            .map_err(|e| from_reqwest(context.clone(), e))?;
+            .map_err(|e| from_reqwest(context, e))?;
         let status = response.status().as_u16();
         if !matches!(status, 200 | 206) {
-            return Err(Error::from_response(context, response).await);
+            return Err(Error::from_response(context.to_owned(), response).await);
         }
         let header = |name| {
             response

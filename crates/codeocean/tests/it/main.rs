@@ -740,3 +740,40 @@ async fn search_pages_answer_one_page_with_its_has_more() {
     assert_eq!(counts.get("search_capsules"), Some(&2), "{counts:?}");
     assert_eq!(counts.get("search_data_assets"), Some(&1), "{counts:?}");
 }
+
+#[tokio::test]
+async fn read_tree_file_transfers_only_the_head_and_retries_a_storage_that_fails() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let whole = sim
+        .result_content(&id, "figures/plot.png")
+        .unwrap()
+        .read(0, u64::MAX);
+    assert!(whole.len() > 1000);
+    let tree = codeocean::Tree::Results(id.clone());
+    let before = sim.stats().storage_bytes;
+    let head = c
+        .read_tree_file(&tree, "figures/plot.png", 16)
+        .await
+        .unwrap();
+    assert_eq!(head.bytes, whole[..16]);
+    assert!(head.truncated);
+    // The 16 bytes and the one that says the file goes on.
+    assert_eq!(sim.stats().storage_bytes - before, 17);
+
+    sim.set_faults("storage:503=0.5".parse().unwrap());
+    for _ in 0..10 {
+        let head = c
+            .read_tree_file(&tree, "figures/plot.png", 16)
+            .await
+            .unwrap();
+        assert_eq!(head.bytes, whole[..16]);
+    }
+    let statuses = sim.stats().statuses;
+    assert!(
+        statuses.get(&503).copied().unwrap_or(0) > 0,
+        "no fault was hit: {statuses:?}"
+    );
+    sim.set_faults(Faults::default());
+}
