@@ -111,6 +111,7 @@ pub(super) struct NoArgs {}
 /// A search result in the official compact form.
 #[derive(Debug, Serialize)]
 struct CompactApp {
+    /// The capsule's (or pipeline's) id, whole.
     id: String,
     /// Name.
     n: String,
@@ -125,10 +126,15 @@ struct CompactApp {
 /// A compact search answer: one page, its `has_more` and `next_token`.
 #[derive(Debug, Serialize)]
 pub(super) struct CompactPage<T> {
+    /// The page's results, compact.
     items: Vec<T>,
+    /// Whether more results follow.
     has_more: bool,
+    /// What to pass as `next_token` for the next page.
     next_token: Option<String>,
+    /// How many results this page holds.
     item_count: usize,
+    /// The full name of each short key, when asked for (`include_field_names`).
     field_names: Option<serde_json::Value>,
 }
 

@@ -107,6 +107,7 @@ pub(super) struct DownloadArgs {
 /// A data asset search result in the official compact form.
 #[derive(Debug, Serialize)]
 struct CompactDataAsset {
+    /// The data asset's id, whole.
     id: String,
     /// Name.
     n: String,
