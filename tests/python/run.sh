@@ -4,12 +4,16 @@
 #   1. tests/python/fidelity.py: the official Python SDK (codeocean 0.17.0) against three
 #      simulators, one per API generation (--api both, legacy, modern);
 #   2. tests/python/conformance.py: schemathesis against a fourth simulator, every operation of
-#      openapi/codeocean.yaml, responses validated against the spec.
+#      openapi/codeocean.yaml, responses validated against the spec;
+#   3. tests/python/mcp_check.py: the official Python MCP client (mcp 1.29.1) drives `codeocean mcp`
+#      against a fifth simulator, over stdio and streamable HTTP (named so as not to shadow the
+#      `mcp` package it imports).
 #
 # Usage: tests/python/run.sh VENV
 #   VENV is a virtualenv with .ci/requirements.txt installed (.ci/run passes its own; by hand:
 #   python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -r .ci/requirements.txt).
-# The only thing built is the simulator (cargo build --locked -p codeocean-sim). Simulators listen
+# The only things built are the simulator and the CLI (cargo build --locked -p codeocean-sim -p
+# codeocean-cli). Simulators listen
 # on free ports of 127.0.0.1 with a random token and are killed on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,8 +26,9 @@ fi
 PY="$VENV/bin/python"
 
 started=$SECONDS
-cargo build --locked --quiet -p codeocean-sim
+cargo build --locked --quiet -p codeocean-sim -p codeocean-cli
 SIM="${CARGO_TARGET_DIR:-target}/debug/codeocean-sim"
+CLI="${CARGO_TARGET_DIR:-target}/debug/codeocean"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/codeocean-python-checks.XXXXXX")
 TOKEN=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
@@ -67,8 +72,10 @@ for api in both legacy modern; do
 done
 start_sim conformance both
 URLS[conformance]=$URL
+start_sim mcp both
+URLS[mcp]=$URL
 
-# All four checks run at once (the SDK's waiters sleep at least 5 s per poll; schemathesis is
+# All five checks run at once (the SDK's waiters sleep at least 5 s per poll; schemathesis is
 # CPU-bound); each writes its own log, printed in order once all are done.
 declare -A JOBS
 for api in both legacy modern; do
@@ -79,9 +86,12 @@ done
 CODEOCEAN_TOKEN=$TOKEN "$PY" tests/python/conformance.py --url "${URLS[conformance]}" \
   >"$WORK/conformance.log" 2>&1 &
 JOBS[conformance]=$!
+CODEOCEAN_DOMAIN=${URLS[mcp]} CODEOCEAN_TOKEN=$TOKEN "$PY" tests/python/mcp_check.py --bin "$CLI" \
+  >"$WORK/mcp.log" 2>&1 &
+JOBS[mcp]=$!
 
 failed=()
-for check in fidelity-both fidelity-legacy fidelity-modern conformance; do
+for check in fidelity-both fidelity-legacy fidelity-modern conformance mcp; do
   rc=0
   wait "${JOBS[$check]}" || rc=$?
   echo "::: ${check} (simulator ${URLS[${check#fidelity-}]}) exited ${rc}"
@@ -98,4 +108,4 @@ if [ "${#failed[@]}" -gt 0 ]; then
   echo "error: python checks failed: ${failed[*]}" >&2
   exit 1
 fi
-echo "::: python checks passed: fidelity (both, legacy, modern), conformance"
+echo "::: python checks passed: fidelity (both, legacy, modern), conformance, mcp"

@@ -365,6 +365,15 @@ pub(crate) enum Command {
     #[cfg(not(feature = "sim"))]
     #[command(disable_help_flag = true)]
     Demo(WithoutSim),
+    /// Serve the Model Context Protocol so an AI agent can search, run, wait, read and
+    /// download through this client (stdio by default, or streamable HTTP).
+    #[cfg(feature = "mcp")]
+    #[command(after_help = EXAMPLES_MCP)]
+    Mcp(McpArgs),
+    /// Not in this build: the MCP server needs the `mcp` feature (on by default).
+    #[cfg(not(feature = "mcp"))]
+    #[command(disable_help_flag = true)]
+    Mcp(WithoutMcp),
     /// Send any API request (a path under /api/v1) and print its JSON answer: everything the
     /// other commands do not cover.
     #[command(after_help = EXAMPLES_API)]
@@ -383,6 +392,61 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+#[cfg(feature = "mcp")]
+const EXAMPLES_MCP: &str = "\
+Examples:
+  codeocean mcp                                  (an MCP client starts it: stdio)
+  codeocean mcp --read-only --download-dir ~/co-downloads
+  codeocean mcp --transport http --port 8000     (http://127.0.0.1:8000/mcp)
+  Over HTTP each request's `Authorization: Bearer TOKEN` is that session's token (on the
+  configured domain); without one the configured token is used. Over stdio only the protocol
+  goes to stdout; logs go to stderr.";
+
+/// How `codeocean mcp` serves.
+#[cfg(feature = "mcp")]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum McpTransport {
+    /// JSON-RPC lines on stdin and stdout: the MCP client starts the command.
+    Stdio,
+    /// Streamable HTTP at http://HOST:PORT/mcp.
+    Http,
+}
+
+/// `codeocean mcp`.
+#[cfg(feature = "mcp")]
+#[derive(Args, Debug)]
+pub(crate) struct McpArgs {
+    /// How to serve the protocol.
+    #[arg(long, value_enum, default_value_t = McpTransport::Stdio)]
+    pub(crate) transport: McpTransport,
+    /// With --transport http: the port (0: any free port, said on stderr).
+    #[arg(long, default_value_t = 8000)]
+    pub(crate) port: u16,
+    /// With --transport http: the address to listen on (0.0.0.0: every address, any `Host`
+    /// accepted; otherwise only loopback names and this address, against DNS rebinding).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
+    /// Hide (and refuse) every tool that changes anything: run, rename, delete, update,
+    /// create, attach, detach, sync, release.
+    #[arg(long)]
+    pub(crate) read_only: bool,
+    /// The folder downloads are confined to (default: the current folder); a tool's folder
+    /// is taken relative to it, and one escaping it is refused.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) download_dir: Option<PathBuf>,
+    /// The most bytes a file-reading tool returns (the file is read no further).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub(crate) max_read_bytes: u64,
+}
+
+/// `codeocean mcp` in a build without the `mcp` feature: any arguments, all refused.
+#[cfg(not(feature = "mcp"))]
+#[derive(Args, Debug)]
+pub(crate) struct WithoutMcp {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub(crate) rest: Vec<String>,
 }
 
 const EXAMPLES_API: &str = "\

@@ -375,7 +375,7 @@ pub use error::{DisplayErrorContext, Error, ErrorKind, Result};
 pub use limit::{LimitCause, LimiterChange, LimiterState};
 pub use ops::{DataAssetUpdate, NewDataAsset, ResultsInfo, RunRequest, S3Target, source};
 pub use search::{CapsuleSearch, DataAssetSearch, Filter, SearchStream};
-pub use tree::{FileUrls, Tree};
+pub use tree::{FileHead, FileUrls, Tree};
 pub use wait::{Finished, Outcome, WaitForComputation, WaitForDataAsset, outcome};
 pub use walk::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_ENTRIES, Walk, WalkLimits};
 

@@ -555,6 +555,47 @@ impl Client {
     }
 }
 
+impl Client {
+    /// One page of a capsule or pipeline search, as the server answers it: the request as
+    /// given (its `offset` and `limit`, or the `next_token` of the page before), the page
+    /// with its `has_more` and `next_token`. For a caller that pages itself (a tool handing
+    /// the token to the next call); [`search_apps`](Client::search_apps) yields every result.
+    /// A search reads only, so it is retried like a `GET` although it is a `POST`.
+    pub async fn search_apps_page(
+        &self,
+        app: App,
+        request: &types::CapsuleSearchRequest,
+    ) -> Result<types::CapsuleSearchResults> {
+        let (operation, what) = match app {
+            App::Capsule => (Operation::SearchCapsules, "searching capsules"),
+            App::Pipeline => (Operation::SearchPipelines, "searching pipelines"),
+        };
+        self.send(op(operation, what.to_owned()), || async move {
+            match app {
+                App::Capsule => self.raw().search_capsules(request).await,
+                App::Pipeline => self.raw().search_pipelines(request).await,
+            }
+        })
+        .await
+    }
+
+    /// One page of a data asset search, as the server answers it; see
+    /// [`search_apps_page`](Client::search_apps_page).
+    pub async fn search_data_assets_page(
+        &self,
+        request: &types::DataAssetSearchRequest,
+    ) -> Result<types::DataAssetSearchResults> {
+        self.send(
+            op(
+                Operation::SearchDataAssets,
+                "searching data assets".to_owned(),
+            ),
+            || self.raw().search_data_assets(request),
+        )
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -13,7 +13,7 @@ use codeocean_raw::{Operation, types};
 
 use crate::ResultItem;
 use crate::client::{Client, RawResult, URL_MODE_LEGACY, URL_MODE_MODERN, URL_MODE_UNKNOWN, op};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, from_reqwest};
 
 /// A file tree: a computation's results or a data asset's files. The two are listed, walked
 /// and downloaded alike; [`Client::list_folder`], [`Client::walk_tree`],
@@ -277,6 +277,18 @@ impl std::fmt::Debug for FileUrls {
     }
 }
 
+/// The first bytes of one file of a [`Tree`], read by [`Client::read_tree_file`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileHead {
+    /// The file's bytes: all of them, or the first `max_bytes` when [`truncated`](Self::truncated).
+    pub bytes: Vec<u8>,
+    /// Whether the file holds more bytes than were read.
+    pub truncated: bool,
+    /// The file's whole size, when the storage said it (`Content-Range` or `Content-Length`).
+    pub size: Option<u64>,
+}
+
 impl std::fmt::Display for Tree {
     /// "results of computation ID" or "files of data asset ID", with the whole id.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -305,6 +317,89 @@ impl Client {
     /// for code that picks the kind of tree at run time.
     pub async fn tree_file_urls(&self, tree: &Tree, path: &str) -> Result<FileUrls> {
         tree.urls(self, path).await
+    }
+
+    /// Reads at most `max_bytes` of a file of a tree, from the start: its signed URL (with the
+    /// URL fallback of [`tree_file_urls`](Client::tree_file_urls)), then one ranged `GET`
+    /// from storage without credentials, of `max_bytes + 1` bytes, the one more telling
+    /// whether the file goes on ([`FileHead::truncated`]). The rest of the file is never
+    /// transferred; a storage that ignores the range is read only as far as needed. A failure
+    /// that may pass (a dropped connection, 429, 5xx) is tried again with the client's
+    /// [`RetryPolicy`](crate::RetryPolicy), as a download's is; a refusal by the storage is an
+    /// error with its status.
+    pub async fn read_tree_file(
+        &self,
+        tree: &Tree,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<FileHead> {
+        let context = format!("reading {}", tree.file(path));
+        let urls = self.tree_file_urls(tree, path).await?;
+        let mut retry = 0;
+        loop {
+            match self
+                .read_head(&context, &urls.download_url, max_bytes)
+                .await
+            {
+                Err(e) if e.is_retryable() => match self.retry_policy().next_delay(retry, &e) {
+                    Some(wait) => {
+                        tokio::time::sleep(wait).await;
+                        retry += 1;
+                    }
+                    None => return Err(e),
+                },
+                other => return other,
+            }
+        }
+    }
+
+    /// One try of [`read_tree_file`](Client::read_tree_file): the ranged `GET` of `url`.
+    async fn read_head(&self, context: &str, url: &str, max_bytes: u64) -> Result<FileHead> {
+        use futures_util::TryStreamExt as _;
+        use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
+        let response = self
+            .inner
+            .storage
+            .get(url)
+            .header(RANGE, format!("bytes=0-{max_bytes}"))
+            .send()
+            .await
+            .map_err(|e| from_reqwest(context, e))?;
+        let status = response.status().as_u16();
+        if !matches!(status, 200 | 206) {
+            return Err(Error::from_response(context.to_owned(), response).await);
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let size = if status == 206 {
+            // `bytes 0-N/TOTAL` (`*` when the storage does not know the total).
+            header(CONTENT_RANGE)
+                .and_then(|v| v.rsplit('/').next().and_then(|t| t.parse::<u64>().ok()))
+        } else {
+            header(CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
+        };
+        let limit = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+        let mut bytes = Vec::new();
+        let mut body = std::pin::pin!(response.bytes_stream());
+        while bytes.len() <= limit {
+            match body.try_next().await {
+                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => return Err(from_reqwest(context, e)),
+            }
+        }
+        let truncated = bytes.len() > limit;
+        bytes.truncate(limit);
+        Ok(FileHead {
+            bytes,
+            truncated,
+            size,
+        })
     }
 
     /// Lists one folder of a computation's results (`""` is the root). See

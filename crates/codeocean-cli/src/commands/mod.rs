@@ -8,6 +8,8 @@ mod config;
 mod create;
 #[cfg(feature = "sim")]
 mod demo;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod objects;
 mod permissions;
 mod search;
@@ -69,6 +71,15 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         Command::Sim(_) => Err(without_sim("sim")),
         #[cfg(not(feature = "sim"))]
         Command::Demo(_) => Err(without_sim("demo")),
+        // The server ends on Ctrl-C itself (stdio also when its client closes stdin).
+        #[cfg(feature = "mcp")]
+        Command::Mcp(args) => mcp::mcp(ctx, args).await,
+        #[cfg(not(feature = "mcp"))]
+        Command::Mcp(_) => Err(crate::usage_error(
+            "`codeocean mcp` needs the `mcp` feature, which this build of codeocean leaves out \
+             (built with --no-default-features); install one with it: \
+             cargo install --locked codeocean-cli",
+        )),
         Command::Api(args) => interruptible(api::api(ctx, args)).await,
         Command::Config(c) => config::config(ctx, c),
         Command::Schema { kind } => output::print(&format!("{}\n", request::schema(kind))),

@@ -10,6 +10,7 @@ mod destructive;
 mod e2e;
 mod golden;
 mod jq;
+mod mcp;
 mod network;
 mod newcomer;
 mod profiles;

@@ -674,3 +674,106 @@ async fn data_asset_files_fall_back_to_the_deprecated_route_like_results() {
         ]
     );
 }
+
+#[tokio::test]
+async fn read_tree_file_reads_the_head_of_a_file_and_says_whether_it_goes_on() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let whole = sim
+        .result_content(&id, "output.txt")
+        .unwrap()
+        .read(0, u64::MAX);
+    let tree = codeocean::Tree::Results(id.clone());
+    let head = c.read_tree_file(&tree, "output.txt", 10).await.unwrap();
+    assert_eq!(head.bytes, whole[..10]);
+    assert!(head.truncated);
+    assert_eq!(head.size, Some(whole.len() as u64));
+    let all = c
+        .read_tree_file(&tree, "output.txt", whole.len() as u64)
+        .await
+        .unwrap();
+    assert_eq!(all.bytes, whole);
+    assert!(!all.truncated, "a file of exactly the cap is whole");
+    let missing = c.read_tree_file(&tree, "no/such", 10).await.unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+    assert_eq!(sim.stats().storage_requests_with_authorization, 0);
+}
+
+#[tokio::test]
+async fn search_pages_answer_one_page_with_its_has_more() {
+    use codeocean::App;
+    use codeocean::codeocean_raw::types::{CapsuleSearchRequest, DataAssetSearchRequest};
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let first = c
+        .search_apps_page(
+            App::Capsule,
+            &CapsuleSearchRequest {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.results.len(), 1);
+    assert!(first.has_more);
+    let rest = c
+        .search_apps_page(
+            App::Capsule,
+            &CapsuleSearchRequest {
+                offset: Some(1),
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!rest.has_more);
+    assert!(!rest.results.iter().any(|r| r.id == first.results[0].id));
+    let assets = c
+        .search_data_assets_page(&DataAssetSearchRequest::default())
+        .await
+        .unwrap();
+    assert!(!assets.results.is_empty());
+    let counts = sim.stats().counts;
+    assert_eq!(counts.get("search_capsules"), Some(&2), "{counts:?}");
+    assert_eq!(counts.get("search_data_assets"), Some(&1), "{counts:?}");
+}
+
+#[tokio::test]
+async fn read_tree_file_transfers_only_the_head_and_retries_a_storage_that_fails() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let whole = sim
+        .result_content(&id, "figures/plot.png")
+        .unwrap()
+        .read(0, u64::MAX);
+    assert!(whole.len() > 1000);
+    let tree = codeocean::Tree::Results(id.clone());
+    let before = sim.stats().storage_bytes;
+    let head = c
+        .read_tree_file(&tree, "figures/plot.png", 16)
+        .await
+        .unwrap();
+    assert_eq!(head.bytes, whole[..16]);
+    assert!(head.truncated);
+    // The 16 bytes and the one that says the file goes on.
+    assert_eq!(sim.stats().storage_bytes - before, 17);
+
+    sim.set_faults("storage:503=0.5".parse().unwrap());
+    for _ in 0..10 {
+        let head = c
+            .read_tree_file(&tree, "figures/plot.png", 16)
+            .await
+            .unwrap();
+        assert_eq!(head.bytes, whole[..16]);
+    }
+    let statuses = sim.stats().statuses;
+    assert!(
+        statuses.get(&503).copied().unwrap_or(0) > 0,
+        "no fault was hit: {statuses:?}"
+    );
+    sim.set_faults(Faults::default());
+}
