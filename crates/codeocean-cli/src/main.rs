@@ -184,6 +184,7 @@ impl Ctx {
 
     /// A client for this domain and token with the command line's settings, also trusting
     /// the CA certificates in `extra_pem` (the demo's in-process simulator's).
+    #[cfg(any(feature = "sim", feature = "mcp"))]
     pub(crate) fn client_trusting(
         &self,
         domain: &str,

@@ -150,3 +150,26 @@ fn without_sim_the_simulator_commands_say_they_need_the_feature() {
         );
     }
 }
+
+/// A build without the `mcp` feature keeps `mcp` in its help, marked as not in this build, and
+/// refuses it with exit 2, naming the feature. Runs in CI's build without default features (the
+/// `without_sim` filter of `cargo test -p codeocean-cli --no-default-features --test it
+/// without_sim`).
+#[cfg(not(feature = "mcp"))]
+#[test]
+fn without_sim_features_mcp_says_it_needs_its_feature() {
+    let help = run(None, &["--help"]);
+    assert_eq!(help.code, 0, "{help:?}");
+    let line = (help.stdout.lines())
+        .find(|l| l.trim_start().starts_with("mcp "))
+        .unwrap_or_else(|| panic!("no mcp in the help: {}", help.stdout));
+    assert!(line.contains("Not in this build"), "{line}");
+    for args in [&["mcp"][..], &["mcp", "--read-only"], &["mcp", "--help"]] {
+        let err = refused(args);
+        assert!(
+            err.contains("`codeocean mcp` needs the `mcp` feature")
+                && err.contains("cargo install --locked codeocean-cli"),
+            "{args:?}: {err}"
+        );
+    }
+}
