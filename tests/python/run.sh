@@ -12,8 +12,8 @@
 # Usage: tests/python/run.sh VENV
 #   VENV is a virtualenv with .ci/requirements.txt installed (.ci/run passes its own; by hand:
 #   python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -r .ci/requirements.txt).
-# The only things built are the simulator and the CLI (cargo build --locked -p codeocean-sim -p
-# codeocean-cli). Simulators listen
+# The only things built are the simulator and the CLI with its `mcp` feature (cargo build --locked
+# -p codeocean-sim -p codeocean-cli --features codeocean-cli/mcp). Simulators listen
 # on free ports of 127.0.0.1 with a random token and are killed on exit, whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +26,7 @@ fi
 PY="$VENV/bin/python"
 
 started=$SECONDS
-cargo build --locked --quiet -p codeocean-sim -p codeocean-cli
+cargo build --locked --quiet -p codeocean-sim -p codeocean-cli --features codeocean-cli/mcp
 SIM="${CARGO_TARGET_DIR:-target}/debug/codeocean-sim"
 CLI="${CARGO_TARGET_DIR:-target}/debug/codeocean"
 

@@ -370,7 +370,8 @@ pub(crate) enum Command {
     #[cfg(feature = "mcp")]
     #[command(after_help = EXAMPLES_MCP)]
     Mcp(McpArgs),
-    /// Not in this build: the MCP server needs the `mcp` feature (on by default).
+    /// Not in this build: the MCP server needs the `mcp` feature (cargo install --locked
+    /// codeocean-cli --features mcp).
     #[cfg(not(feature = "mcp"))]
     #[command(disable_help_flag = true)]
     Mcp(WithoutMcp),

@@ -6,8 +6,9 @@
 //! Each build gets a fresh `CARGO_TARGET_DIR` under `target/bench/clean-build/` and is timed wall
 //! clock; the crates compiled are counted from cargo's JSON messages. The builds alternate
 //! between the trees (baseline dev, current dev, current release, baseline release), so that a
-//! drift of a shared machine's load hits both alike; then the CLI without default features
-//! (current tree only), for its size. Skipped by `--quick` (it takes about 15 minutes).
+//! drift of a shared machine's load hits both alike; then the CLI without default features and
+//! with `--features mcp` (current tree only), for what each costs. Skipped by `--quick` (it takes
+//! about 18 minutes).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -49,6 +50,8 @@ enum Kind {
     ReleaseCli,
     /// A release build of the CLI without default features (no simulator).
     ReleaseCliBare,
+    /// A release build of the CLI with its default features and `mcp`.
+    ReleaseCliMcp,
 }
 
 impl Kind {
@@ -59,6 +62,7 @@ impl Kind {
             Kind::ReleaseCliBare => {
                 "`codeocean` command, release, `--no-default-features` (no simulator)"
             }
+            Kind::ReleaseCliMcp => "`codeocean` command, release, `--features mcp`",
         }
     }
 
@@ -66,7 +70,7 @@ impl Kind {
     fn args(self) -> Vec<&'static str> {
         let mut args = match self {
             Kind::DevLib => vec!["--locked", "-p", "codeocean", "--lib"],
-            Kind::ReleaseCli | Kind::ReleaseCliBare => {
+            Kind::ReleaseCli | Kind::ReleaseCliBare | Kind::ReleaseCliMcp => {
                 vec![
                     "--release",
                     "--locked",
@@ -77,8 +81,10 @@ impl Kind {
                 ]
             }
         };
-        if self == Kind::ReleaseCliBare {
-            args.push("--no-default-features");
+        match self {
+            Kind::ReleaseCliBare => args.push("--no-default-features"),
+            Kind::ReleaseCliMcp => args.extend(["--features", "mcp"]),
+            Kind::DevLib | Kind::ReleaseCli => {}
         }
         args
     }
@@ -87,7 +93,9 @@ impl Kind {
     fn binary(self) -> Option<&'static str> {
         match self {
             Kind::DevLib => None,
-            Kind::ReleaseCli | Kind::ReleaseCliBare => Some("release/codeocean"),
+            Kind::ReleaseCli | Kind::ReleaseCliBare | Kind::ReleaseCliMcp => {
+                Some("release/codeocean")
+            }
         }
     }
 
@@ -101,17 +109,20 @@ impl Kind {
             Kind::DevLib => "dev-lib",
             Kind::ReleaseCli => "release-cli",
             Kind::ReleaseCliBare => "release-cli-bare",
+            Kind::ReleaseCliMcp => "release-cli-mcp",
         }
     }
 }
 
-/// The builds in the order they run: interleaved between the trees, then the bare CLI.
-const PLAN: [(Tree, Kind); 5] = [
+/// The builds in the order they run: interleaved between the trees, then the bare CLI and the
+/// CLI with `mcp`.
+const PLAN: [(Tree, Kind); 6] = [
     (Tree::Baseline, Kind::DevLib),
     (Tree::Current, Kind::DevLib),
     (Tree::Current, Kind::ReleaseCli),
     (Tree::Baseline, Kind::ReleaseCli),
     (Tree::Current, Kind::ReleaseCliBare),
+    (Tree::Current, Kind::ReleaseCliMcp),
 ];
 
 /// One clean build.
@@ -131,7 +142,7 @@ pub(crate) fn case(ctx: &Ctx<'_>) -> Result<String> {
     if ctx.opts.quick {
         eprintln!("bench: --quick: case 5 (clean builds) skipped");
         return Ok(format!(
-            "{TITLE}Skipped by `--quick`: five clean builds take about 15 minutes. \
+            "{TITLE}Skipped by `--quick`: six clean builds take about 18 minutes. \
              `cargo xtask bench` measures them.\n\n"
         ));
     }
@@ -338,13 +349,19 @@ fn section(baseline: &str, built: &[Built]) -> String {
          `CARGO_TARGET_DIR` under `target/bench/clean-build/` (downloads already in cargo's \
          cache, so the network is not timed), with cargo's defaults ({jobs} jobs on this \
          machine) and each tree's own profiles and `Cargo.lock`, one run each, in the order \
-         baseline dev, current dev, current release, baseline release, so that a drift of the \
-         machine's load hits both trees alike: a build takes minutes, and other work on a shared \
+         baseline dev, current dev, current release, baseline release (then the current tree's \
+         CLI without default features and with `mcp`), so that a drift of the machine's load \
+         hits both trees alike: a build takes minutes, and other work on a shared \
          machine moves it by tens of percent (see the load averages above). \"crates\" counts \
          the packages cargo compiled, the workspace's own included.\n"
     );
     let mut rows = Vec::new();
-    for kind in [Kind::DevLib, Kind::ReleaseCli, Kind::ReleaseCliBare] {
+    for kind in [
+        Kind::DevLib,
+        Kind::ReleaseCli,
+        Kind::ReleaseCliBare,
+        Kind::ReleaseCliMcp,
+    ] {
         let b = find(Tree::Baseline, kind);
         let c = find(Tree::Current, kind);
         if b.is_none() && c.is_none() {
@@ -476,6 +493,8 @@ not json
                 "Baseline cargo build --release --locked -p codeocean-cli --bin codeocean",
                 "Current cargo build --release --locked -p codeocean-cli --bin codeocean \
                  --no-default-features",
+                "Current cargo build --release --locked -p codeocean-cli --bin codeocean \
+                 --features mcp",
             ]
         );
     }
@@ -588,8 +607,8 @@ not json
     }
 
     /// The whole case on a tiny workspace of the same package names (a library `codeocean`, a
-    /// CLI `codeocean-cli` with a default feature), its HEAD as the baseline: five real clean
-    /// builds of a few seconds in all.
+    /// CLI `codeocean-cli` with a default feature and an `mcp` one), its HEAD as the baseline:
+    /// six real clean builds of a few seconds in all.
     #[test]
     fn the_plan_runs_on_a_tiny_workspace() {
         let root = std::env::temp_dir().join(format!("xtask-build-case-{}", std::process::id()));
@@ -607,7 +626,7 @@ not json
             (
                 "codeocean-cli/Cargo.toml",
                 "[package]\nname = \"codeocean-cli\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
-                 [features]\ndefault = [\"sim\"]\nsim = []\n\
+                 [features]\ndefault = [\"sim\"]\nsim = []\nmcp = []\n\
                  [[bin]]\nname = \"codeocean\"\npath = \"src/main.rs\"\n\
                  [dependencies]\ncodeocean = { path = \"../codeocean\" }\n",
             ),
@@ -662,6 +681,11 @@ not json
         assert!(cli[6].contains(" → ") && cli[6].ends_with(" |"), "{text}");
         let bare: Vec<&str> = lines[8].split(" | ").collect();
         assert_eq!((bare[2], bare[4], bare[5]), ("-", "-", "2"), "{text}");
+        let mcp: Vec<&str> = lines[9].split(" | ").collect();
+        assert_eq!(
+            mcp[0], "| `codeocean` command, release, `--features mcp`",
+            "{text}"
+        );
         assert!(
             text.contains("Targets of issue #20: a clean dev build"),
             "{text}"

@@ -77,8 +77,8 @@ pub(crate) async fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<()> 
         #[cfg(not(feature = "mcp"))]
         Command::Mcp(_) => Err(crate::usage_error(
             "`codeocean mcp` needs the `mcp` feature, which this build of codeocean leaves out \
-             (built with --no-default-features); install one with it: \
-             cargo install --locked codeocean-cli",
+             (it is not a default feature); install a build with it: \
+             cargo install --locked codeocean-cli --features mcp",
         )),
         Command::Api(args) => interruptible(api::api(ctx, args)).await,
         Command::Config(c) => config::config(ctx, c),

@@ -67,7 +67,6 @@ fn help_texts() {
             expect_file!["golden/help-data-asset-create.txt"],
         ),
         (&["api", "--help"], expect_file!["golden/help-api.txt"]),
-        (&["mcp", "--help"], expect_file!["golden/help-mcp.txt"]),
         (
             &["config", "show", "--help"],
             expect_file!["golden/help-config-show.txt"],

@@ -10,6 +10,8 @@ mod destructive;
 mod e2e;
 mod golden;
 mod jq;
+// `codeocean mcp` is not a default feature: CI's `mcp` step runs these with `--features mcp`.
+#[cfg(feature = "mcp")]
 mod mcp;
 mod network;
 mod newcomer;

@@ -164,6 +164,14 @@ fn text(result: &Value) -> String {
         .join("\n")
 }
 
+/// `codeocean mcp --help`, against its golden file (`UPDATE_EXPECT=1` rewrites it).
+#[test]
+fn mcp_help_text() {
+    let out = crate::run(None, &["mcp", "--help"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    expect_test::expect_file!["golden/help-mcp.txt"].assert_eq(&out.stdout);
+}
+
 #[test]
 fn mcp_serves_every_official_tool_and_runs_the_whole_job_over_stdio() {
     let sim = sim();

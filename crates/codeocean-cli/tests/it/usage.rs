@@ -151,10 +151,11 @@ fn without_sim_the_simulator_commands_say_they_need_the_feature() {
     }
 }
 
-/// A build without the `mcp` feature keeps `mcp` in its help, marked as not in this build, and
-/// refuses it with exit 2, naming the feature. Runs in CI's build without default features (the
-/// `without_sim` filter of `cargo test -p codeocean-cli --no-default-features --test it
-/// without_sim`).
+/// A build without the `mcp` feature (the default build, and the one without default features)
+/// keeps `mcp` in its help, marked as not in this build, and refuses it with exit 2, naming the
+/// feature and the install command that builds it in. Runs in the default test run and in CI's
+/// build without default features (the `without_sim` filter of `cargo test -p codeocean-cli
+/// --no-default-features --test it without_sim`).
 #[cfg(not(feature = "mcp"))]
 #[test]
 fn without_sim_features_mcp_says_it_needs_its_feature() {
@@ -168,7 +169,7 @@ fn without_sim_features_mcp_says_it_needs_its_feature() {
         let err = refused(args);
         assert!(
             err.contains("`codeocean mcp` needs the `mcp` feature")
-                && err.contains("cargo install --locked codeocean-cli"),
+                && err.contains("cargo install --locked codeocean-cli --features mcp"),
             "{args:?}: {err}"
         );
     }
