@@ -18,6 +18,7 @@
 mod cli;
 mod commands;
 mod confirm;
+mod journal;
 mod jq;
 mod output;
 mod progress;

@@ -2,9 +2,7 @@
 //! batch resumes without launching any line twice.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use anyhow::bail;
 use codeocean::{Client, Outcome, RunRequest};
@@ -14,74 +12,18 @@ use tokio::sync::watch;
 
 use super::{interrupted, outcome_str, wait_run_shown};
 use crate::cli::BatchArgs;
+use crate::journal::Journal;
 use crate::progress::{BatchProgress, Waiting};
 use crate::request::{self, Line};
 use crate::{Ctx, EXIT_FAILED, EXIT_TIMEOUT, Exit, output};
 
-/// One journal record: a line whose computation exists.
+/// One journal record (the state file holds JSON Lines of them, appended and synced as each
+/// run is created): a line whose computation exists.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 struct Record {
     line: usize,
     hash: String,
     computation_id: String,
-}
-
-/// The state file: JSON Lines of [`Record`]s, appended and synced as each run is created.
-struct Journal {
-    path: PathBuf,
-    file: Mutex<std::fs::File>,
-}
-
-impl Journal {
-    /// Opens (or creates) the journal and reads what it holds, by line number.
-    fn open(path: &Path) -> anyhow::Result<(Self, BTreeMap<usize, Record>)> {
-        let mut records = BTreeMap::new();
-        match std::fs::File::open(path) {
-            Ok(f) => {
-                for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-                    let line = line?;
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    match serde_json::from_str::<Record>(&line) {
-                        Ok(r) => {
-                            records.insert(r.line, r);
-                        }
-                        // A record cut short by a crash: its write never completed.
-                        Err(e) => tracing::warn!(
-                            "{} line {}: ignoring an unreadable record: {e}",
-                            path.display(),
-                            i + 1
-                        ),
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => bail!("reading the state file {}: {e}", path.display()),
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| anyhow::anyhow!("opening the state file {}: {e}", path.display()))?;
-        Ok((
-            Self {
-                path: path.to_owned(),
-                file: Mutex::new(file),
-            },
-            records,
-        ))
-    }
-
-    /// Appends a record and waits until it is on disk.
-    fn append(&self, record: &Record) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string(record)?;
-        text.push('\n');
-        let mut file = self.file.lock().unwrap();
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|e| anyhow::anyhow!("writing the state file {}: {e}", self.path.display()))
-    }
 }
 
 /// What became of one line.
@@ -143,7 +85,10 @@ pub(crate) async fn batch(ctx: &Ctx, args: BatchArgs) -> anyhow::Result<()> {
         .state
         .clone()
         .unwrap_or_else(|| default_state(&args.file));
-    let (journal, records) = Journal::open(&state_path)?;
+    let mut records = BTreeMap::new();
+    let journal = Journal::open(&state_path, |r: Record| {
+        records.insert(r.line, r);
+    })?;
     for r in records.values() {
         match lines.iter().find(|l| l.number == r.line) {
             Some(l) if l.hash == r.hash => {}

@@ -4,7 +4,6 @@
 //! aind-codeocean-pipeline-monitor does, and its `PipelineMonitorSettings` file.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ use tokio::sync::watch;
 
 use super::{Shown, outcome_str, resume_command, show, wait_run_seen};
 use crate::cli::CaptureArgs;
+use crate::journal::Journal;
 use crate::request;
 use crate::{Ctx, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TIMEOUT, Exit, usage_error};
 
@@ -506,70 +506,6 @@ struct Done {
     permissions: bool,
 }
 
-/// The state file: JSON Lines of [`Record`]s, each appended and synced before going on.
-struct Journal {
-    path: PathBuf,
-    file: std::fs::File,
-}
-
-impl Journal {
-    /// Opens (or creates) the journal and reads what it holds.
-    fn open(path: &Path) -> anyhow::Result<(Self, Done)> {
-        let mut done = Done::default();
-        match std::fs::File::open(path) {
-            Ok(f) => {
-                for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-                    let line = line?;
-                    if line.trim().is_empty() {
-                        continue;
-                    }
-                    match serde_json::from_str::<Record>(&line) {
-                        Ok(r) => done.add(r),
-                        // A record cut short by a crash: its write never completed.
-                        Err(e) => tracing::warn!(
-                            "{} line {}: ignoring an unreadable record: {e}",
-                            path.display(),
-                            i + 1
-                        ),
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => bail!("reading the state file {}: {e}", path.display()),
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| anyhow::anyhow!("opening the state file {}: {e}", path.display()))?;
-        let mut journal = Self {
-            path: path.to_owned(),
-            file,
-        };
-        // A record cut short has no line end: the next one starts on a line of its own.
-        let cut_short = std::fs::read(path).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n'));
-        if cut_short {
-            journal.write(b"\n")?;
-        }
-        Ok((journal, done))
-    }
-
-    /// Appends a record and waits until it is on disk.
-    fn append(&mut self, record: &Record) -> anyhow::Result<()> {
-        let mut text = serde_json::to_string(record)?;
-        text.push('\n');
-        self.write(text.as_bytes())
-    }
-
-    /// Writes these bytes at the end and waits until they are on disk.
-    fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.file
-            .write_all(bytes)
-            .and_then(|()| self.file.sync_data())
-            .map_err(|e| anyhow::anyhow!("writing the state file {}: {e}", self.path.display()))
-    }
-}
-
 impl Done {
     fn add(&mut self, r: Record) {
         match r {
@@ -599,14 +535,14 @@ struct State {
 
 impl State {
     fn record(&mut self, r: &Record) -> anyhow::Result<()> {
-        match &mut self.journal {
+        match &self.journal {
             Some(j) => j.append(r),
             None => Ok(()),
         }
     }
 
     fn path(&self) -> Option<&Path> {
-        self.journal.as_ref().map(|j| j.path.as_path())
+        self.journal.as_ref().map(Journal::path)
     }
 }
 
@@ -692,8 +628,9 @@ pub(crate) async fn capture(ctx: &Ctx, args: CaptureArgs) -> anyhow::Result<()> 
     }
     let (journal, done) = match &plan.state {
         Some(path) => {
-            let (j, d) = Journal::open(path)?;
-            (Some(j), d)
+            let mut done = Done::default();
+            let j = Journal::open(path, |r: Record| done.add(r))?;
+            (Some(j), done)
         }
         None => (None, Done::default()),
     };

@@ -344,3 +344,71 @@ fn a_batch_download_that_misses_a_file_is_the_lines_error_worded_as_before() {
         "{error}"
     );
 }
+
+#[test]
+fn a_journal_cut_short_by_a_crash_is_repaired_so_no_line_is_launched_twice() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("runs.jsonl");
+    let state = dir.path().join("runs.jsonl.state");
+    let mut text = String::new();
+    for i in 1..=3 {
+        text.push_str(&format!(
+            "{{\"capsule_id\": \"{OK_CAPSULE}\", \"name\": \"run {i}\"}}\n"
+        ));
+    }
+    std::fs::write(&file, &text).unwrap();
+    let file = file.to_str().unwrap();
+    let out = run(Some(&sim), &["batch", file, "--concurrency", "1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(launches(&sim), 3);
+
+    // As if the batch had crashed while journaling line 2: line 1's record, then a fragment
+    // with no line end (lines 2 and 3 were never journaled).
+    let journal = std::fs::read_to_string(&state).unwrap();
+    let first = journal
+        .lines()
+        .find(|l| l.starts_with("{\"line\":1,"))
+        .unwrap_or_else(|| panic!("no record of line 1: {journal:?}"));
+    std::fs::write(&state, format!("{first}\n{{\"line\":2,\"ha")).unwrap();
+
+    // Resume: the cut line and the one after it are launched, line 1 is not.
+    let out = run(Some(&sim), &["--json", "batch", file, "--concurrency", "1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(launches(&sim), 5);
+    assert!(
+        out.stderr.contains("line 2: ignoring an unreadable record"),
+        "{out:?}"
+    );
+    let rows: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let resumed: Vec<_> = rows
+        .iter()
+        .filter(|r| r["resumed"] == true)
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(resumed, [1], "{rows:?}");
+
+    // A third time: every line was journaled readably, so nothing is launched again.
+    let out = run(Some(&sim), &["--json", "batch", file]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(launches(&sim), 5);
+    let rows: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["resumed"] == true), "{rows:?}");
+    // The records after the fragment are on lines of their own.
+    let journal = std::fs::read_to_string(&state).unwrap();
+    let lines: Vec<&str> = journal.lines().collect();
+    assert_eq!(lines.len(), 4, "{journal:?}");
+    assert_eq!(lines[1], "{\"line\":2,\"ha");
+    for l in [lines[0], lines[2], lines[3]] {
+        serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+    }
+}

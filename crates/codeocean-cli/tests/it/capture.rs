@@ -1,11 +1,12 @@
-//! `codeocean capture`: run, check, keep the results as a data asset; a failed run makes no
-//! asset, a timeout stops the run, an interrupted capture resumes with one run and one asset,
-//! and aind-codeocean-pipeline-monitor's settings file is read as it is.
+//! `codeocean capture`: run, check, keep the results as a data asset; a failed run (by its
+//! state, its end status or its exit code) makes no asset, a timeout stops the run, an
+//! interrupted capture resumes with one run and one asset, aind-codeocean-pipeline-monitor's
+//! settings file is read as it is, and legacy and modern servers are captured from alike.
 
 use std::time::Duration;
 
-use codeocean_sim::Simulator;
 use codeocean_sim::catalogue::{Catalogue, RunPlan};
+use codeocean_sim::{ApiGeneration, Simulator};
 
 use crate::{ASSET, FAILING_CAPSULE, OK_CAPSULE, cmd, json, run, sim, sim_with};
 
@@ -250,6 +251,108 @@ fn a_failed_run_exits_3_and_makes_no_asset() {
         "{out:?}"
     );
     assert_eq!(count(&sim, "create_data_asset"), 0);
+}
+
+/// A capsule whose run ends as its plan says (state, end status, exit code).
+const ENDING_CAPSULE: &str = "c0ffee00-0000-4000-8000-0000000000f2";
+
+/// Captures a run of [`ENDING_CAPSULE`] ending with this final state, end status and exit code,
+/// and checks what every failed capture does: exit 3, outcome `failed`, only `started`, no data
+/// asset asked for or made. Returns the `--json` document and stderr.
+fn capture_of_a_run_ending(
+    final_state: &str,
+    end_status: &str,
+    exit_code: i64,
+) -> (serde_json::Value, String) {
+    let mut catalogue = Catalogue::builtin();
+    let mut ending = catalogue.capsules[0].clone();
+    ending.id = ENDING_CAPSULE.into();
+    ending.run = RunPlan {
+        final_state: final_state.into(),
+        end_status: end_status.into(),
+        exit_code,
+        ..ending.run.clone()
+    };
+    catalogue.capsules.push(ending);
+    let sim = sim_with(|c| c.catalogue = Some(catalogue));
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("capture.state");
+    let out = run(
+        Some(&sim),
+        &[
+            "--json",
+            "capture",
+            "--capsule",
+            ENDING_CAPSULE,
+            "--name",
+            "never made",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+    );
+    let what = format!("{final_state}/{end_status}/{exit_code}");
+    assert_eq!(out.code, 3, "{what}: {out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["outcome"], "failed", "{what}: {doc}");
+    assert_eq!(doc["data_asset"], serde_json::Value::Null, "{what}");
+    assert_eq!(doc["actions"], serde_json::json!(["started"]), "{what}");
+    // The run ended as planned (so the case is the one named).
+    assert_eq!(doc["computation"]["state"], final_state, "{what}: {doc}");
+    assert_eq!(
+        doc["computation"]["end_status"], end_status,
+        "{what}: {doc}"
+    );
+    assert_eq!(doc["computation"]["exit_code"], exit_code, "{what}: {doc}");
+    assert_eq!(count(&sim, "run_computation"), 1, "{what}");
+    assert_eq!(count(&sim, "create_data_asset"), 0, "{what}");
+    // Every data asset is listed, and none has the capture's name.
+    let assets = run(Some(&sim), &["--json", "data-asset", "search"]);
+    assert_eq!(assets.code, 0, "{what}: {assets:?}");
+    let names: Vec<String> = assets
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["name"].to_string())
+        .collect();
+    assert!(!names.is_empty(), "{what}: {assets:?}");
+    assert!(
+        !names.iter().any(|n| n.contains("never made")),
+        "{what}: {names:?}"
+    );
+    // Nothing about an asset was journaled either.
+    let journal = std::fs::read_to_string(&state).unwrap();
+    assert!(!journal.contains("capturing"), "{what}: {journal}");
+    (doc, out.stderr)
+}
+
+#[test]
+fn a_run_whose_state_is_failed_exits_3_and_makes_no_asset() {
+    // Only the state says so: the end status and exit code would pass.
+    let (doc, stderr) = capture_of_a_run_ending("failed", "succeeded", 0);
+    let id = doc["computation"]["id"].as_str().unwrap();
+    assert!(
+        stderr.contains(&format!("computation {id} failed: no data asset made")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_completed_run_with_a_nonzero_exit_code_or_a_failed_end_status_makes_no_asset() {
+    // Completed and succeeded, but the exit code is not 0.
+    let (doc, stderr) = capture_of_a_run_ending("completed", "succeeded", 2);
+    let id = doc["computation"]["id"].as_str().unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "computation {id} failed, exit code 2: no data asset made"
+        )),
+        "{stderr}"
+    );
+    // Completed with exit code 0, but the end status is failed.
+    let (doc, stderr) = capture_of_a_run_ending("completed", "failed", 0);
+    let id = doc["computation"]["id"].as_str().unwrap();
+    assert!(
+        stderr.contains(&format!("computation {id} failed: no data asset made")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -693,4 +796,90 @@ fn a_capture_cut_off_mid_creation_never_makes_a_second_run_or_asset() {
     );
     assert_eq!(count(&sim, "run_computation"), 1);
     assert_eq!(count(&sim, "create_data_asset"), 1);
+}
+
+/// The files of [`OK_CAPSULE`]'s results.
+const RESULT_FILES: [&str; 7] = [
+    "output.txt",
+    "summary.json",
+    "figures/plot.png",
+    "figures/histogram.svg",
+    "tables/counts.csv",
+    "tables/per-sample/s1.csv",
+    "tables/per-sample/s2.csv",
+];
+
+#[test]
+fn a_capture_succeeds_against_a_legacy_and_a_modern_server() {
+    for api in [ApiGeneration::Legacy, ApiGeneration::Modern] {
+        let sim = sim_with(|c| c.api = api);
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("capture.state");
+        let out = run(
+            Some(&sim),
+            &[
+                "--json",
+                "capture",
+                "--capsule",
+                OK_CAPSULE,
+                "--data-asset",
+                &format!("{ASSET}:reference"),
+                "--tag",
+                "derived",
+                "--metadata",
+                "study=capture",
+                "--share-user",
+                "ada@example.com=viewer",
+                "--state",
+                state.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.code, 0, "{api:?}: {out:?}");
+        let doc = json(&out);
+        assert_eq!(doc["outcome"], "succeeded", "{api:?}: {doc}");
+        assert_eq!(
+            doc["actions"],
+            serde_json::json!(["started", "captured", "permissions"]),
+            "{api:?}"
+        );
+        assert_eq!(doc["data_asset"]["state"], "ready", "{api:?}: {doc}");
+        // Capture needs no route that only one generation has: every request succeeded.
+        let requests = sim.requests();
+        let refused: Vec<_> = requests.iter().filter(|r| r.status >= 400).collect();
+        assert!(refused.is_empty(), "{api:?}: {refused:?}");
+        assert_eq!(count(&sim, "run_computation"), 1, "{api:?}");
+        assert_eq!(count(&sim, "create_data_asset"), 1, "{api:?}");
+
+        // The asset is usable on that server: downloaded through its own URL route, it holds
+        // the run's results byte for byte.
+        let computation = doc["computation"]["id"].as_str().unwrap();
+        let asset = doc["data_asset"]["id"].as_str().unwrap();
+        let to = dir.path().join("asset");
+        let out = run(
+            Some(&sim),
+            &[
+                "--json",
+                "data-asset",
+                "download",
+                asset,
+                "--to",
+                to.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.code, 0, "{api:?}: {out:?}");
+        assert_eq!(json(&out)["downloaded"].as_u64(), Some(7), "{api:?}");
+        for path in RESULT_FILES {
+            let want = sim.result_content(computation, path).unwrap();
+            let got = std::fs::read(to.join(path)).unwrap();
+            assert!(got == want.read(0, want.size()), "{api:?}: {path} differs");
+        }
+        let (modern, legacy) = (
+            count(&sim, "get_data_asset_file_urls"),
+            count(&sim, "get_data_asset_file_download_url"),
+        );
+        match api {
+            ApiGeneration::Legacy => assert_eq!((modern, legacy), (1, 7), "one probe"),
+            _ => assert_eq!((modern, legacy), (7, 0)),
+        }
+    }
 }
