@@ -172,6 +172,112 @@ fn mcp_help_text() {
     expect_test::expect_file!["golden/help-mcp.txt"].assert_eq(&out.stdout);
 }
 
+/// The progress notifications for `token` among stdout lines.
+fn progress_notes(lines: &[String], token: &str) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|m| m["method"] == "notifications/progress")
+        .inspect(|m| assert_eq!(m["params"]["progressToken"], token, "another token: {m}"))
+        .collect()
+}
+
+/// A tool call whose request asks for progress (`_meta.progressToken`): the notifications
+/// before its response, and its result.
+fn call_with_progress(
+    s: &mut Session,
+    tool: &str,
+    arguments: Value,
+    token: &str,
+) -> (Vec<Value>, Value) {
+    let before = s.seen.len();
+    let response = s.request(
+        "tools/call",
+        json!({"name": tool, "arguments": arguments, "_meta": {"progressToken": token}}),
+    );
+    assert_ne!(response["result"]["isError"], true, "{tool}: {response}");
+    let notes = progress_notes(&s.seen[before..], token);
+    // None comes after the result: the next answer has nothing before it.
+    let after = s.seen.len();
+    s.request("ping", json!({}));
+    assert!(
+        progress_notes(&s.seen[after..], token).is_empty(),
+        "{tool}: progress after the result: {:?}",
+        &s.seen[after..]
+    );
+    (notes, response["result"].clone())
+}
+
+#[test]
+fn mcp_reports_progress_of_waits_and_downloads_when_asked_and_only_then() {
+    let sim = sim();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let mut s = Session::start(&sim, &[], &["--download-dir", root]);
+    let run = s.ok(
+        "run_capsule",
+        json!({"run_params": {"capsule_id": OK_CAPSULE}}),
+    );
+    let id = run["id"].as_str().unwrap().to_owned();
+    let (notes, done) = call_with_progress(
+        &mut s,
+        "wait_until_completed",
+        json!({"computation_id": id, "timeout": 60}),
+        "wait-1",
+    );
+    assert_eq!(done["structuredContent"]["state"], "completed", "{done}");
+    // Each state seen is one, in order, the last the final one.
+    assert!(!notes.is_empty(), "no progress while waiting");
+    let progress: Vec<f64> = notes
+        .iter()
+        .map(|n| n["params"]["progress"].as_f64().unwrap())
+        .collect();
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{notes:?}");
+    let last = notes.last().unwrap()["params"]["message"].as_str().unwrap();
+    assert!(
+        last.starts_with(&format!("computation {id}: completed (succeeded")),
+        "{last}"
+    );
+
+    let (notes, summary) = call_with_progress(
+        &mut s,
+        "download_results",
+        json!({"computation_id": id, "folder": "out"}),
+        "dl-1",
+    );
+    assert_eq!(summary["structuredContent"]["complete"], true, "{summary}");
+    assert!(!notes.is_empty(), "no progress while downloading");
+    let first = &notes[0]["params"];
+    assert!(
+        first["total"].as_f64().unwrap() >= first["progress"].as_f64().unwrap(),
+        "{first}"
+    );
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("files found so far done"),
+        "{first}"
+    );
+
+    // Not asked: none.
+    let before = s.seen.len();
+    s.ok(
+        "wait_until_completed",
+        json!({"computation_id": id, "timeout": 60}),
+    );
+    s.ok(
+        "download_results",
+        json!({"computation_id": id, "folder": "again"}),
+    );
+    let unasked = s.seen[before..]
+        .iter()
+        .filter(|l| l.contains("notifications/progress"))
+        .count();
+    assert_eq!(unasked, 0, "{:?}", &s.seen[before..]);
+    s.finish();
+}
+
 #[test]
 fn mcp_serves_every_official_tool_and_runs_the_whole_job_over_stdio() {
     let sim = sim();

@@ -4,6 +4,7 @@
 
 use codeocean::codeocean_raw::types;
 use codeocean::{RunRequest, Tree};
+use futures_util::StreamExt as _;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -11,7 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::apps::{AttachParam, attachments};
-use super::{Server, ToolResult, call_client, file_read, gave_up, wait_bounds};
+use super::{Notifier, Server, ToolResult, call_client, file_read, gave_up, wait_bounds};
 
 /// Arguments naming a computation.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -143,8 +144,33 @@ impl Server {
         if args.polling_interval.is_some() {
             wait = wait.poll_policy(poll);
         }
-        match wait.await {
-            Ok(finished) => call.json(&finished.computation),
+        // Each state on the way (the first is the current one) is a progress notification
+        // when the client asked for them; the last is final.
+        let notifier = Notifier::of(&rc);
+        let (mut states, mut seen, mut last) = (wait.watch(), 0.0, None);
+        let ended = loop {
+            match states.next().await {
+                Some(Ok(c)) => {
+                    seen += 1.0;
+                    if let Some(n) = &notifier {
+                        n.send(seen, None, state_line(&c));
+                    }
+                    last = Some(c);
+                }
+                Some(Err(e)) => break Err(e),
+                None => break Ok(last),
+            }
+        };
+        if let Some(n) = notifier {
+            n.finish().await;
+        }
+        match ended {
+            Ok(Some(computation)) => call.json(&computation),
+            // The crate's watch yields the current state before anything else.
+            Ok(None) => Ok(call.error_line(format!(
+                "waiting for computation {}: the wait ended without a state",
+                args.computation_id
+            ))),
             Err(e) if e.is_wait_timeout() => Ok(call.error_line(gave_up(
                 &e,
                 &format!("computation {}", args.computation_id),
@@ -293,7 +319,24 @@ impl Server {
         rc: RequestContext<RoleServer>,
     ) -> ToolResult {
         let call = call_client!(self, rc);
-        self.download(&call, Tree::Results(computation_id), &folder)
+        self.download(&call, Tree::Results(computation_id), &folder, &rc)
             .await
+    }
+}
+
+/// A computation's state in a line, for a progress notification: `computation ID: running`,
+/// `…: completed (succeeded, exit code 0)`.
+fn state_line(c: &types::Computation) -> String {
+    let state = c.state.as_ref().map_or("unknown", |s| s.as_str());
+    let mut end = Vec::new();
+    if let Some(e) = &c.end_status {
+        end.push(e.as_str().to_owned());
+    }
+    if let Some(code) = c.exit_code {
+        end.push(format!("exit code {code}"));
+    }
+    match end.is_empty() {
+        true => format!("computation {}: {state}", c.id),
+        false => format!("computation {}: {state} ({})", c.id, end.join(", ")),
     }
 }

@@ -357,7 +357,7 @@ impl Server {
         rc: RequestContext<RoleServer>,
     ) -> ToolResult {
         let call = call_client!(self, rc);
-        self.download(&call, Tree::DataAsset(data_asset_id), &folder)
+        self.download(&call, Tree::DataAsset(data_asset_id), &folder, &rc)
             .await
     }
 }

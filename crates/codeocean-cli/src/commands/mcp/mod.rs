@@ -287,17 +287,32 @@ impl Server {
     /// Downloads a whole tree into `folder` (confined to the download root), resuming;
     /// answers the summary as `codeocean … download --json` prints it, with the folder; an
     /// error result when a file failed or the job stopped, the summary still in it.
-    async fn download(&self, call: &CallClient, tree: codeocean::Tree, folder: &str) -> ToolResult {
+    async fn download(
+        &self,
+        call: &CallClient,
+        tree: codeocean::Tree,
+        folder: &str,
+        rc: &RequestContext<RoleServer>,
+    ) -> ToolResult {
         let dir = match self.download_folder(folder) {
             Ok(dir) => dir,
             Err(e) => return Ok(call.error_line(e)),
         };
-        let summary = call
-            .client
-            .download_tree(&tree, &dir)
-            .allow_partial(true)
-            .run()
-            .await;
+        let mut job = call.client.download_tree(&tree, &dir).allow_partial(true);
+        let notes = Notifier::of(rc).map(|notifier| {
+            Arc::new(DownloadNotes {
+                notifier,
+                state: Mutex::default(),
+            })
+        });
+        if let Some(notes) = &notes {
+            let notes = notes.clone();
+            job = job.on_progress(move |event| notes.event(&event));
+        }
+        let summary = job.run().await;
+        if let Some(notes) = notes {
+            notes.notifier.finish().await;
+        }
         let summary = match summary {
             Ok(s) => s,
             Err(e) => return call.error(&e),
@@ -568,6 +583,128 @@ macro_rules! call_client {
     };
 }
 pub(crate) use call_client;
+
+/// MCP progress notifications of one tool call (`notifications/progress`), made only when the
+/// request's `_meta` carries a `progressToken`: the client asked for them.
+///
+/// Sending never holds the tool up: notifications go through a small queue to a task of their
+/// own, and one that finds the queue full is dropped (a later one says more). [`finish`]
+/// (Self::finish) sends what is queued before the tool answers and stops the task, so none
+/// comes after its result, as the protocol requires (whoever still holds the notifier then
+/// sends nothing).
+pub(super) struct Notifier {
+    queue: tokio::sync::mpsc::Sender<Note>,
+    sender: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What the sending task is told.
+enum Note {
+    /// Progress so far, the total when known, what it means.
+    Progress(f64, Option<f64>, String),
+    /// Everything before this is sent: stop.
+    Done,
+}
+
+impl Notifier {
+    /// The notifier of this request, when it asked for progress.
+    pub(super) fn of(rc: &RequestContext<RoleServer>) -> Option<Self> {
+        let token = rc.meta.get_progress_token()?;
+        let peer = rc.peer.clone();
+        let (queue, mut queued) = tokio::sync::mpsc::channel::<Note>(16);
+        let sender = tokio::spawn(async move {
+            while let Some(Note::Progress(progress, total, message)) = queued.recv().await {
+                let mut note = rmcp::model::ProgressNotificationParam::new(token.clone(), progress)
+                    .with_message(message);
+                note.total = total;
+                if peer.notify_progress(note).await.is_err() {
+                    // The client is gone: nobody to tell.
+                    break;
+                }
+            }
+        });
+        Some(Self {
+            queue,
+            sender: Mutex::new(Some(sender)),
+        })
+    }
+
+    /// Queues a notification: `progress` so far (it grows with each one), of `total` when
+    /// known, and what it means in a line.
+    pub(super) fn send(&self, progress: f64, total: Option<f64>, message: String) {
+        let _ = (self.queue).try_send(Note::Progress(progress, total, message));
+    }
+
+    /// Sends what is queued, then stops sending.
+    pub(super) async fn finish(&self) {
+        let sender = self
+            .sender
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(sender) = sender {
+            let _ = self.queue.send(Note::Done).await;
+            let _ = sender.await;
+        }
+    }
+}
+
+/// A download's progress as MCP notifications: files done (complete, skipped or failed) of
+/// files found so far, at most one every [`Self::EVERY`] besides the first.
+struct DownloadNotes {
+    notifier: Notifier,
+    state: Mutex<DownloadCount>,
+}
+
+#[derive(Default)]
+struct DownloadCount {
+    found: u64,
+    done: u64,
+    failed: u64,
+    bytes: u64,
+    last: Option<std::time::Instant>,
+}
+
+impl DownloadNotes {
+    const EVERY: Duration = Duration::from_millis(250);
+
+    /// Counts one event of the download; notifies when one is due.
+    fn event(&self, event: &codeocean::ProgressEvent<'_>) {
+        use codeocean::ProgressEvent as E;
+        let mut c = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match event {
+            E::FileFound { .. } => c.found += 1,
+            E::Bytes { n, .. } => c.bytes += n,
+            E::FileDone { .. } => c.done += 1,
+            E::Failed { .. } => {
+                c.done += 1;
+                c.failed += 1;
+            }
+            _ => return,
+        }
+        let now = std::time::Instant::now();
+        if matches!(event, E::FileFound { .. } | E::Bytes { .. })
+            || c.last.is_some_and(|at| now - at < Self::EVERY)
+        {
+            return;
+        }
+        c.last = Some(now);
+        let failed = match c.failed {
+            0 => String::new(),
+            n => format!(", {n} failed"),
+        };
+        self.notifier.send(
+            c.done as f64,
+            Some(c.found as f64),
+            format!(
+                "{} of {} files found so far done{failed}, {} bytes written",
+                c.done, c.found, c.bytes
+            ),
+        );
+    }
+}
 
 /// A wait's bounds from a tool's `timeout` and `polling_interval` (seconds): the timeout
 /// defaults to [`DEFAULT_WAIT`] and is at most [`MAX_WAIT`].
