@@ -506,8 +506,11 @@ impl ClientBuilder {
     /// least 1; the default is 4 to 64, starting at 16): one more per window of answers while
     /// answers stay fast and un-throttled and the client uses what it has; × 0.7 on a `429`,
     /// a `503` or a try that got no answer in time; × 0.9 when the smoothed latency rises above
-    /// twice the lowest seen plus 10 ms. After a throttle, the number it had then is approached
-    /// quickly and passed only slowly (a step per eight windows). Whatever the concurrency, a
+    /// twice the lowest seen plus 10 ms; and back to where the answer rate peaked when two
+    /// steps of 25 % growth in a row brought less than 10 % more answers a second (a server that
+    /// only queues what more concurrency sends it). After a throttle or such a plateau, the
+    /// number it had then is approached quickly and passed only slowly (a step per eight
+    /// windows). Whatever the concurrency, a
     /// `429`/`503` with `Retry-After` holds every API request of the client until it has
     /// passed, and the first `429`/`503` makes the client pace all its API requests a little
     /// below the rate the server admitted in the second before, growing back slowly

@@ -15,7 +15,12 @@
 //!    (one more per window of answers) while answers stay fast and un-throttled and the window is
 //!    in use, multiplicative decrease (× 0.7) on `429`, `503` or an answer that never came, and
 //!    × 0.9 on a clear rise in latency (an operation's smoothed latency above twice the lowest
-//!    seen for it, plus 10 ms), within the bounds of [`ApiConcurrency::Adaptive`]. Reacting once per episode: only
+//!    seen for it, plus 10 ms), within the bounds of [`ApiConcurrency::Adaptive`]; and growth
+//!    that stops paying is undone: at each step of 25 % growth the answer rate is compared with
+//!    the best step's, and after two steps in a row less than 10 % above it the limit goes back
+//!    to the one that first reached that rate (a saturated server, or one sharing the client's
+//!    CPU, only queues what more concurrency sends it, at latencies too small for the latency
+//!    rule to see, and each request in flight holds a connection and its buffers). Reacting once per episode: only
 //!    a signal from a request sent after the last decrease decreases again (as TCP does).
 //!    After a throttle, the concurrency at that moment is a ceiling that growth approaches
 //!    quickly and passes only slowly.
@@ -141,6 +146,9 @@ pub enum LimitCause {
     Throttled,
     /// Latency rose clearly above the lowest seen: it backed off.
     Latency,
+    /// Growing stopped paying: two steps of growth in a row brought no more answers a second,
+    /// so it went back to the concurrency that reached that rate first.
+    Plateau,
 }
 
 impl fmt::Display for LimitCause {
@@ -149,12 +157,21 @@ impl fmt::Display for LimitCause {
             LimitCause::Growth => "growth",
             LimitCause::Throttled => "throttled",
             LimitCause::Latency => "latency",
+            LimitCause::Plateau => "plateau",
         })
     }
 }
 
 /// Multiplicative decrease on a throttle or a missing answer.
 const BACKOFF: f64 = 0.7;
+/// Growth is judged by the answer rate once per step of this much growth.
+const PLATEAU_STEP: f64 = 1.25;
+/// A step whose rate is not this much above the best rate so far gained nothing.
+const PLATEAU_GAIN: f64 = 1.10;
+/// Steps in a row that gained nothing before growth stops paying.
+const PLATEAU_STEPS: u32 = 2;
+/// Fewer answers than this in a step tell nothing about its rate.
+const PLATEAU_ANSWERS: u64 = 64;
 /// Multiplicative decrease on a clear rise in latency.
 const LATENCY_BACKOFF: f64 = 0.9;
 /// The pace set at a throttle, against the rate admitted just before it.
@@ -246,6 +263,27 @@ struct State {
     changes: VecDeque<LimiterChange>,
     /// What the last kept change said.
     kept: (usize, Option<f64>),
+    /// Answers counted since the limiter was made.
+    answers: u64,
+    /// Whether growth pays ([`ApiLimiter::judge_growth`]).
+    plateau: Plateau,
+}
+
+/// Whether growing pays: the answer rate over each step of [`PLATEAU_STEP`] growth, against the
+/// best so far. A server that answers no faster with more requests in flight only queues them
+/// (a saturated server, or a client whose own CPU is the limit): more concurrency there costs
+/// connections and memory and buys nothing, however small the latency stays. Reset by every
+/// decrease for a throttle or latency (what was measured before no longer holds); a decrease
+/// for a plateau keeps the best rate, which further growth must then beat.
+#[derive(Default)]
+struct Plateau {
+    /// Where the current step started: the limit, the answers counted then, when.
+    from: Option<(usize, u64, Instant)>,
+    /// The best rate of a step (answers a second) and the limit at the end of the first step
+    /// that came within [`PLATEAU_GAIN`] of it.
+    best: Option<(f64, usize)>,
+    /// Steps in a row that gained nothing.
+    flat: u32,
 }
 
 impl ApiLimiter {
@@ -277,6 +315,8 @@ impl ApiLimiter {
                 throttled: 0,
                 changes: VecDeque::new(),
                 kept: (initial, None),
+                answers: 0,
+                plateau: Plateau::default(),
             }),
             created: now,
             adaptive,
@@ -380,6 +420,7 @@ impl ApiLimiter {
             Signal::Neutral => {}
             Signal::Answered => {
                 s.count_answer(now);
+                s.answers += 1;
                 let latency = now.saturating_duration_since(sent);
                 let congested = s.observe_latency(operation, now, latency);
                 s.grow_rate(now);
@@ -450,12 +491,53 @@ impl ApiLimiter {
         }
         s.limit += 1;
         self.keep_if_notable(s, now);
+        self.judge_growth(s, now);
+    }
+
+    /// At the end of each step of growth: whether it brought more answers a second than the
+    /// best step so far; after [`PLATEAU_STEPS`] steps in a row that did not, back to the limit
+    /// that reached the best rate first, which becomes a ceiling growth passes only slowly.
+    fn judge_growth(&self, s: &mut State, now: Instant) {
+        let Some((from, answers_then, since)) = s.plateau.from else {
+            s.plateau.from = Some((s.limit, s.answers, now));
+            return;
+        };
+        if (s.limit as f64) < from as f64 * PLATEAU_STEP {
+            return;
+        }
+        s.plateau.from = Some((s.limit, s.answers, now));
+        let (answers, secs) = (s.answers - answers_then, (now - since).as_secs_f64());
+        if answers < PLATEAU_ANSWERS || secs <= 0.0 {
+            return;
+        }
+        let rate = answers as f64 / secs;
+        match s.plateau.best {
+            Some((best, at)) if rate < best * PLATEAU_GAIN => {
+                s.plateau.best = Some((best.max(rate), at));
+                s.plateau.flat += 1;
+                if s.plateau.flat >= PLATEAU_STEPS && at < s.limit {
+                    s.ceiling = Some(at);
+                    // (Half a request over, so that rounding down lands on `at`.)
+                    let factor = (at as f64 + 0.5) / s.limit as f64;
+                    // The best rate still holds (it is what growth must beat), the steps
+                    // start again from here.
+                    let best = s.plateau.best;
+                    self.decrease(s, now, factor, LimitCause::Plateau);
+                    s.plateau.best = best;
+                }
+            }
+            _ => {
+                s.plateau.best = Some((rate, s.limit));
+                s.plateau.flat = 0;
+            }
+        }
     }
 
     /// Lowers the limit by `factor` (not below the minimum).
     fn decrease(&self, s: &mut State, now: Instant, factor: f64, cause: LimitCause) {
         s.last_decrease = Some(now);
         s.acked = 0;
+        s.plateau = Plateau::default();
         let to = ((s.limit as f64 * factor).floor() as usize).max(self.min);
         if to < s.limit {
             let cut = s.limit - to;
@@ -804,6 +886,45 @@ mod tests {
         }
     }
 
+    /// A fast server that answers at most `capacity` requests per 2 ms (its latency grows in
+    /// proportion beyond `capacity` at once): the simulator on loopback with the client on the
+    /// same two cores, as in the bench's scaling case. Its latency stays far under the latency
+    /// rule's threshold (twice the lowest plus 10 ms) until some 100 at once.
+    struct Saturated {
+        capacity: usize,
+    }
+
+    impl Server for Saturated {
+        fn arrive(&self, _: Instant, _: usize) -> Answer {
+            Answer::Ok
+        }
+        fn latency(&self, _: &'static str, in_flight: usize) -> Duration {
+            let load = (in_flight + 1) as f64 / self.capacity as f64;
+            Duration::from_millis(2).mul_f64(load.max(1.0))
+        }
+    }
+
+    /// A server of unlimited capacity whose latency varies between 80 and 160 ms, request by
+    /// request (a fixed pseudo-random sequence): a real deployment over the internet.
+    struct Jittery {
+        draws: AtomicU64,
+    }
+
+    impl Server for Jittery {
+        fn arrive(&self, _: Instant, _: usize) -> Answer {
+            Answer::Ok
+        }
+        fn latency(&self, _: &'static str, _: usize) -> Duration {
+            // A 64-bit LCG (Knuth's MMIX constants), its high bits.
+            let n = self.draws.fetch_add(1, Ordering::Relaxed);
+            let x = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let unit = (x >> 11) as f64 / (1u64 << 53) as f64;
+            Duration::from_millis(80).mul_f64(1.0 + unit)
+        }
+    }
+
     /// A fast server whose listings of large folders take ten times as long as anything else.
     struct Mixed;
 
@@ -971,14 +1092,59 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn rising_latency_holds_it_near_the_servers_capacity() {
         let r = run(Queueing { capacity: 16 }, adaptive(), 128, 6000).await;
-        // 20 ms up to 16 at once, proportionally slower beyond: the latency rule (twice the
-        // lowest plus 10 ms, i.e. above 50 ms: beyond 40 at once) keeps it well under 64.
-        assert!(r.state.concurrency < 48, "{r:?}");
+        // 20 ms up to 16 at once, proportionally slower beyond: no faster beyond 16, so the
+        // plateau rule cuts it back before the latency rule (twice the lowest plus 10 ms,
+        // i.e. above 50 ms: beyond 40 at once) would; either keeps it well under 64.
+        assert!(r.state.concurrency < 40, "{r:?}");
         assert!(
             r.state
                 .changes
                 .iter()
-                .any(|c| c.cause == LimitCause::Latency),
+                .any(|c| matches!(c.cause, LimitCause::Latency | LimitCause::Plateau)),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_saturated_server_is_not_given_more_than_pays() {
+        // 8,000 answers a second at most, from 16 at once; beyond, only queueing, at
+        // latencies the latency rule does not see. The plateau rule holds it near 16.
+        let r = run(Saturated { capacity: 16 }, adaptive(), 128, 40_000).await;
+        assert!(r.state.concurrency <= 32, "{r:?}");
+        assert!(
+            (r.state.changes.iter()).any(|c| c.cause == LimitCause::Plateau),
+            "{r:?}"
+        );
+        // Nothing lost: 40,000 at 8,000 a second.
+        assert!(r.elapsed.as_secs_f64() <= 5.0 * 1.1, "{r:?}");
+        // Without the rule it would have grown to its maximum.
+        let fixed = run(
+            Saturated { capacity: 16 },
+            ApiLimiter::new(ApiConcurrency::Fixed(64), Duration::from_secs(60)),
+            128,
+            40_000,
+        )
+        .await;
+        assert!(
+            r.elapsed.as_secs_f64() <= fixed.elapsed.as_secs_f64() * 1.1,
+            "{r:?} {fixed:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_jittery_server_of_ample_capacity_lets_it_grow_to_its_maximum() {
+        let r = run(
+            Jittery {
+                draws: AtomicU64::new(0),
+            },
+            adaptive(),
+            128,
+            20_000,
+        )
+        .await;
+        assert_eq!(r.state.concurrency, 64, "{r:?}");
+        assert!(
+            (r.state.changes.iter()).all(|c| c.cause == LimitCause::Growth),
             "{r:?}"
         );
     }
