@@ -517,13 +517,7 @@ impl ApiLimiter {
                 s.plateau.flat += 1;
                 if s.plateau.flat >= PLATEAU_STEPS && at < s.limit {
                     s.ceiling = Some(at);
-                    // (Half a request over, so that rounding down lands on `at`.)
-                    let factor = (at as f64 + 0.5) / s.limit as f64;
-                    // The best rate still holds (it is what growth must beat), the steps
-                    // start again from here.
-                    let best = s.plateau.best;
-                    self.decrease(s, now, factor, LimitCause::Plateau);
-                    s.plateau.best = best;
+                    self.decrease_to(s, now, at, LimitCause::Plateau);
                 }
             }
             _ => {
@@ -533,12 +527,25 @@ impl ApiLimiter {
         }
     }
 
-    /// Lowers the limit by `factor` (not below the minimum).
+    /// Lowers the limit by `factor` (not below the minimum; see [`Self::decrease_to`]).
     fn decrease(&self, s: &mut State, now: Instant, factor: f64, cause: LimitCause) {
+        let to = (s.limit as f64 * factor).floor() as usize;
+        self.decrease_to(s, now, to, cause);
+    }
+
+    /// Lowers the limit to `to` (not below the minimum). A plateau keeps the best rate
+    /// measured (further growth must beat it); any other cause forgets what was measured.
+    fn decrease_to(&self, s: &mut State, now: Instant, to: usize, cause: LimitCause) {
         s.last_decrease = Some(now);
         s.acked = 0;
-        s.plateau = Plateau::default();
-        let to = ((s.limit as f64 * factor).floor() as usize).max(self.min);
+        s.plateau = match cause {
+            LimitCause::Plateau => Plateau {
+                best: s.plateau.best,
+                ..Plateau::default()
+            },
+            _ => Plateau::default(),
+        };
+        let to = to.max(self.min);
         if to < s.limit {
             let cut = s.limit - to;
             let forgotten = self.permits.forget_permits(cut);
