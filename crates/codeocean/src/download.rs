@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
-use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
 use crate::client::Client;
 use crate::dest_state::{DestState, STATE_DIR, Stamp, reaches_state};
 use crate::error::{Error, ErrorKind, Result, from_reqwest};
+use crate::fs_gate::{FsGate, PartWriter};
 use crate::tree::Tree;
 use crate::walk::WalkLimits;
 use crate::{ResultItem, ResultItemType};
@@ -456,17 +456,6 @@ fn validator_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Runs a filesystem step on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        Err(Error::new(
-            ErrorKind::Io,
-            "writing files",
-            format!("the filesystem task failed: {e}"),
-        ))
-    })
-}
-
 impl Client {
     /// Starts describing a download of a computation's results into `dest` (created if
     /// missing). Files keep their result paths under `dest` (`figures/plot.png` goes to
@@ -517,6 +506,7 @@ impl Client {
             limits: WalkLimits::default(),
             allow_partial: false,
             stop: std::sync::atomic::AtomicBool::new(false),
+            fs: FsGate::default(),
         }
     }
 }
@@ -560,6 +550,9 @@ pub struct Download {
     allow_partial: bool,
     /// Set once the API refused the credentials: nothing more is asked of it.
     stop: std::sync::atomic::AtomicBool,
+    /// The job's filesystem steps run on its few threads, not on one thread per file in
+    /// flight.
+    fs: FsGate,
 }
 
 impl std::fmt::Debug for Download {
@@ -738,7 +731,7 @@ impl Download {
         let dest = self.dest.clone();
         let source = self.tree.key();
         let progress = self.progress.clone();
-        let state = blocking(move || {
+        let state = (self.fs.run(move || {
             DestState::open(&dest, source, || {
                 tracing::info!(
                     dest = %dest.display(),
@@ -746,7 +739,7 @@ impl Download {
                 );
                 progress.waiting_for_destination(&dest);
             })
-        })
+        }))
         .await?;
         Ok(Arc::new(state))
     }
@@ -909,7 +902,7 @@ impl Download {
         Ok(Some(urls?.download_url))
     }
 
-    /// [`prepare_part`] on the blocking pool.
+    /// [`prepare_part`] on the job's filesystem threads.
     async fn prepare(
         &self,
         state: &Arc<DestState>,
@@ -921,14 +914,14 @@ impl Download {
         let segments: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
         let path = path.to_owned();
         let state = state.clone();
-        blocking(move || {
+        (self.fs.run(move || {
             let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
             prepare_part(&state, &dest, &segments, &path, size)
-        })
+        }))
         .await
     }
 
-    /// [`open_part`] on the blocking pool.
+    /// [`open_part`] on the job's filesystem threads.
     async fn open(
         &self,
         state: &Arc<DestState>,
@@ -938,7 +931,7 @@ impl Download {
     ) -> Result<PartFile> {
         let path = path.to_owned();
         let state = state.clone();
-        blocking(move || open_part(&state, place, &path, size)).await
+        (self.fs.run(move || open_part(&state, place, &path, size))).await
     }
 
     /// What the messages about a file say is being done.
@@ -1014,7 +1007,7 @@ struct Transfer<'a> {
     path: &'a str,
     /// The listed size.
     size: Option<u64>,
-    file: tokio::fs::File,
+    file: PartWriter,
     /// Bytes in the part file.
     have: u64,
     /// The storage validator of the object the part file holds.
@@ -1049,7 +1042,12 @@ impl<'a> Transfer<'a> {
             state,
             path,
             size,
-            file: tokio::fs::File::from_std(part.file),
+            // Small files get small buffers: a tree of thousands of them allocates one each.
+            file: PartWriter::new(
+                job.fs.clone(),
+                part.file,
+                size.map_or(1 << 20, |s| s.saturating_sub(part.have).clamp(1, 1 << 20)) as usize,
+            ),
             have: part.have,
             validator: part.validator,
             place: part.place,
@@ -1247,13 +1245,7 @@ impl<'a> Transfer<'a> {
     async fn write_body(&mut self, resp: reqwest::Response) -> Result<Option<Error>> {
         let ctx = || self.job.context(self.path);
         let total = self.job.client.inner.request_timeout;
-        (self.file.seek(std::io::SeekFrom::Start(self.have)).await)
-            .map_err(|e| Error::io(ctx(), e))?;
-        // Small files get small buffers: a tree of thousands of them allocates one each.
-        let capacity = (self.size).map_or(1 << 20, |s| {
-            s.saturating_sub(self.have).clamp(8 << 10, 1 << 20)
-        });
-        let mut out = tokio::io::BufWriter::with_capacity(capacity as usize, &mut self.file);
+        (self.file.seek(self.have).await).map_err(|e| Error::io(ctx(), e))?;
         let mut body = resp.bytes_stream();
         let stall = tokio::time::sleep_until(self.stall_deadline);
         tokio::pin!(stall);
@@ -1276,7 +1268,7 @@ impl<'a> Transfer<'a> {
                 self.have += len;
                 break None;
             }
-            out.write_all(&c).await.map_err(|e| Error::io(ctx(), e))?;
+            (self.file.write(&c).await).map_err(|e| Error::io(ctx(), e))?;
             self.have += len;
             self.written += len;
             self.job.progress.bytes(self.path, len);
@@ -1292,7 +1284,7 @@ impl<'a> Transfer<'a> {
                 }
             }
         };
-        out.flush().await.map_err(|e| Error::io(ctx(), e))?;
+        self.file.flush().await.map_err(|e| Error::io(ctx(), e))?;
         Ok(broken)
     }
 
@@ -1353,7 +1345,7 @@ impl<'a> Transfer<'a> {
     /// Journals the complete part file and renames it into place.
     async fn commit(self) -> Result<Fetched> {
         let context = self.ctx();
-        let file = self.file.into_std().await;
+        let file = (self.file.into_std().await).map_err(|e| Error::io(context.clone(), e))?;
         let sync = self.job.sync;
         let state = self.state.clone();
         let (path, size, validator) = (self.path.to_owned(), self.size, self.validator);
@@ -1362,7 +1354,8 @@ impl<'a> Transfer<'a> {
             part,
             part_name,
         } = self.place;
-        blocking(move || {
+        let fs = self.job.fs.clone();
+        (fs.run(move || {
             if sync {
                 file.sync_data()
                     .map_err(|e| Error::io(context.clone(), e))?;
@@ -1374,7 +1367,7 @@ impl<'a> Transfer<'a> {
             drop(file);
             state.record_done(&part_name, &path, size, validator.as_deref(), stamp)?;
             std::fs::rename(&part, &target).map_err(|e| Error::io(context, e))
-        })
+        }))
         .await?;
         Ok(Fetched::Done(self.written))
     }

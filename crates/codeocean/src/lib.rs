@@ -358,6 +358,7 @@ mod data_assets;
 mod dest_state;
 mod download;
 mod error;
+mod fs_gate;
 mod limit;
 mod ops;
 pub mod profile;

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 /// the exit code of a failure, reported on stderr as `program: ERROR`. With
 /// `BENCH_API_CONCURRENCY=N` set, the client's API limit is fixed at `N`
 /// ([`codeocean::ClientBuilder::api_concurrency`]) instead of adaptive: the scaling case's
-/// second crate row, which tells a growth with the tree from a growth with the limit.
+/// second crate row, which tells a growth with the tree from a growth with the limit. With
+/// `BENCH_DOWNLOAD_CONCURRENCY=N`, downloads run `N` transfers at once
+/// ([`codeocean::ClientBuilder::download_concurrency`]).
 pub(crate) fn client(
     runtime: &tokio::runtime::Runtime,
     program: &str,
@@ -24,6 +26,11 @@ pub(crate) fn client(
         let n: usize = (n.to_str().and_then(|n| n.parse().ok()))
             .ok_or_else(|| fail(&"BENCH_API_CONCURRENCY: not a number"))?;
         builder = builder.api_concurrency(n);
+    }
+    if let Some(n) = std::env::var_os("BENCH_DOWNLOAD_CONCURRENCY") {
+        let n: usize = (n.to_str().and_then(|n| n.parse().ok()))
+            .ok_or_else(|| fail(&"BENCH_DOWNLOAD_CONCURRENCY: not a number"))?;
+        builder = builder.download_concurrency(n);
     }
     builder.build().map_err(|e| fail(&e))
 }
