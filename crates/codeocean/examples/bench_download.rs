@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Prints `FILES BYTES` on stdout, then where the client's API limiter ended on stderr (one line
-//! `limiter: {JSON}`, also after an error); exits 1 on any error, including a file left missing.
+//! `limiter: {JSON}`, also after an error; before it, on success, where the limit on storage
+//! transfers at once ended); exits 1 on any error, including a file left missing.
 
 use std::process::ExitCode;
 
@@ -37,6 +38,15 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(summary) => {
             println!("{} {}", summary.downloaded, summary.bytes);
+            eprintln!(
+                "transfers at once at the end: {}",
+                summary.transfers.concurrency
+            );
+            if std::env::var_os("DIAG").is_some() {
+                for c in &summary.transfers.changes {
+                    eprintln!("  {:.3}s {} {}", c.at.as_secs_f64(), c.concurrency, c.cause);
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

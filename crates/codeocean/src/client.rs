@@ -261,7 +261,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     poll: PollPolicy,
     api_concurrency: ApiConcurrency,
-    download_concurrency: usize,
+    download_concurrency: Option<usize>,
     root_certificates: Vec<RootCertificates>,
     http2: bool,
     customize: Option<Customize>,
@@ -394,7 +394,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             poll: PollPolicy::default(),
             api_concurrency: ApiConcurrency::DEFAULT,
-            download_concurrency: 64,
+            download_concurrency: None,
             root_certificates: Vec::new(),
             http2: DEFAULT_HTTP2,
             customize: None,
@@ -531,11 +531,14 @@ impl ClientBuilder {
         self
     }
 
-    /// Most files downloaded at once by one download job: storage transfers, each file's URL
-    /// call running ahead of them ([`Download::url_lookahead`](crate::Download::url_lookahead))
-    /// (default 64).
+    /// Storage transfers at once in one download job, fixed at `n`, each file's URL call
+    /// running ahead of them ([`Download::url_lookahead`](crate::Download::url_lookahead)).
+    /// By default the number adapts, between 4 and 64 from 16: it grows while more transfers
+    /// at once bring more files a second and backs off on `429`, `503` or a clear rise in the
+    /// storage host's latency (see [`Download::concurrency`](crate::Download::concurrency),
+    /// which wins over this for its job).
     pub fn download_concurrency(mut self, n: usize) -> Self {
-        self.download_concurrency = n.max(1);
+        self.download_concurrency = Some(n.max(1));
         self
     }
 
@@ -852,7 +855,8 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) poll: PollPolicy,
     limiter: ApiLimiter,
-    pub(crate) download_concurrency: usize,
+    /// `None`: adaptive (the download's default).
+    pub(crate) download_concurrency: Option<usize>,
     /// Which URL route the server has, per source kind (results, data asset files).
     pub(crate) url_mode: [AtomicU8; 2],
     /// Serializes the probe of each URL mode.
@@ -1223,7 +1227,7 @@ impl Client {
 }
 
 /// What a failed try says about the server's capacity.
-fn signal_of(error: &Error) -> Signal {
+pub(crate) fn signal_of(error: &Error) -> Signal {
     match (error.kind(), error.status()) {
         (ErrorKind::Status, Some(429 | 503)) => Signal::Throttled(error.retry_after()),
         (ErrorKind::Status, Some(504)) => Signal::NoAnswer,

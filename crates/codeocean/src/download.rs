@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 
-use crate::client::Client;
+use crate::client::{Client, signal_of};
 use crate::dest_state::{DestState, STATE_DIR, Stamp, reaches_state};
 use crate::error::{Error, ErrorKind, Result, from_reqwest};
 use crate::fs_gate::{FsGate, PartWriter};
+use crate::limit::{ApiConcurrency, ApiLimiter, LimiterState, Signal, Ticket};
 use crate::tree::Tree;
 use crate::walk::WalkLimits;
 use crate::{ResultItem, ResultItemType};
@@ -175,6 +176,8 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// Files listed but not tried because the job [`stopped`](Self::stopped).
     pub not_attempted: u64,
+    /// Where the limit on storage transfers at once ended ([`Download::concurrency`]).
+    pub transfers: LimiterState,
     /// What was downloaded, for the message of [`into_result`](Self::into_result).
     what: String,
 }
@@ -507,6 +510,7 @@ impl Client {
             allow_partial: false,
             stop: std::sync::atomic::AtomicBool::new(false),
             fs: FsGate::default(),
+            transfers: ApiLimiter::new(TRANSFERS, Duration::ZERO),
         }
     }
 }
@@ -540,8 +544,9 @@ pub struct Download {
     tree: Tree,
     dest: PathBuf,
     path: String,
-    concurrency: usize,
-    /// `None`: as many as `concurrency`.
+    /// Storage transfers at once: `None` adapts ([`TRANSFERS`]).
+    concurrency: Option<usize>,
+    /// `None`: as many as the most transfers at once.
     url_lookahead: Option<usize>,
     list_concurrency: usize,
     progress: Arc<dyn Progress>,
@@ -553,7 +558,21 @@ pub struct Download {
     /// The job's filesystem steps run on its few threads, not on one thread per file in
     /// flight.
     fs: FsGate,
+    /// Storage transfers pass it: made by `run` from `concurrency`.
+    transfers: ApiLimiter,
 }
+
+/// Storage transfers at once, by default: adaptive, from 16, between 4 and 64, as the API
+/// limiter adapts its requests (a transfer counts as answered at its response's headers).
+/// Each transfer in flight holds a storage connection and its buffers, so the job grows
+/// past 16 only while more transfers at once bring more answers a second (a storage host
+/// far away, or many small files), and stays lower where they only queue (a host, disk or
+/// CPU already at its limit).
+const TRANSFERS: ApiConcurrency = ApiConcurrency::Adaptive {
+    min: 4,
+    initial: 16,
+    max: 64,
+};
 
 impl std::fmt::Debug for Download {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -562,6 +581,7 @@ impl std::fmt::Debug for Download {
             .field("dest", &self.dest)
             .field("path", &self.path)
             .field("concurrency", &self.concurrency)
+            .field("max_transfers", &self.max_transfers())
             .field("url_lookahead", &self.lookahead())
             .field("sync", &self.sync)
             .field("allow_partial", &self.allow_partial)
@@ -583,14 +603,26 @@ impl Download {
         self
     }
 
-    /// Storage transfers at once: files whose bytes are being fetched (default: the client's
-    /// [download concurrency](crate::ClientBuilder::download_concurrency)). Their URL calls
-    /// to the API run ahead of them, up to [`url_lookahead`](Self::url_lookahead) files
-    /// resolved and waiting, under the client's limit on API requests, so a transfer slot that
-    /// frees up finds a file ready to fetch. Any number is taken: `usize::MAX` means no limit.
+    /// Storage transfers at once, fixed: files whose bytes are being fetched (default: the
+    /// client's [download concurrency](crate::ClientBuilder::download_concurrency), which
+    /// unless set adapts between 4 and 64, starting at 16, growing while more transfers at
+    /// once bring more files a second and backing off on `429`, `503` or a clear rise in the
+    /// storage host's latency; a number given here or there wins). Their URL calls to the API
+    /// run ahead of them, up to [`url_lookahead`](Self::url_lookahead) files resolved and
+    /// waiting, under the client's limit on API requests, so a transfer slot that frees up
+    /// finds a file ready to fetch. Any number is taken: `usize::MAX` means no limit.
+    /// Where the limit ended is in the job's [`Summary::transfers`].
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
+        self.concurrency = Some(n.max(1));
         self
+    }
+
+    /// The most transfers at once.
+    fn max_transfers(&self) -> usize {
+        match self.concurrency {
+            Some(n) => n,
+            None => TRANSFERS.max(),
+        }
     }
 
     /// Files whose signed URL may be asked for (or be ready) while they wait for a transfer
@@ -605,9 +637,9 @@ impl Download {
         self
     }
 
-    /// The look-ahead in files: the one asked for, else the concurrency.
+    /// The look-ahead in files: the one asked for, else the most transfers at once.
     fn lookahead(&self) -> usize {
-        self.url_lookahead.unwrap_or(self.concurrency)
+        self.url_lookahead.unwrap_or_else(|| self.max_transfers())
     }
 
     /// Folders listed at once (default 16).
@@ -673,16 +705,23 @@ impl Download {
     /// waits for it first (see [`Download`]). A `401` or `403` from the API
     /// ([`Error::is_credentials_refused`]) stops the whole job: the walk ends, no transfer
     /// starts, those in flight ask nothing more of the API, and [`Summary::stopped`] says why.
-    pub async fn run(self) -> Result<Summary> {
+    pub async fn run(mut self) -> Result<Summary> {
         let started = Instant::now();
         let state = self.lock_destination().await?;
+        let transfers = match self.concurrency {
+            Some(n) => ApiConcurrency::Fixed(n.min(tokio::sync::Semaphore::MAX_PERMITS)),
+            None => TRANSFERS,
+        };
+        // A storage host's `Retry-After` holds this job's transfers as long as the client's
+        // limit on an API pause.
+        self.transfers = ApiLimiter::new(transfers, self.client.inner.retry.max_retry_after);
         let job = Arc::new(self);
         // Listed entries waiting to be taken: enough that listing stays ahead of the transfers
         // (each takes two round trips; a folder listing one), few enough that memory does not
         // depend on the size of the tree.
         // (Bounded whatever the concurrency asked for: `usize::MAX` means "no limit", not a
         // channel of that size.)
-        let queued = job.concurrency.saturating_mul(16).clamp(256, 1 << 16);
+        let queued = job.max_transfers().saturating_mul(16).clamp(256, 1 << 16);
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<ResultItem>>(queued);
         let walker = job.spawn_walk(tx);
         let retries = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -691,18 +730,15 @@ impl Download {
                 rx,
                 |mut rx| async move { rx.recv().await.map(|i| (i, rx)) },
             );
-        // Two stages per file (`fetch`): its URL, then its transfer in one of `concurrency`
-        // slots. The entries taken at once are the transfers plus the look-ahead: files
-        // resolved, or being resolved, that wait for a slot.
-        let slots = Arc::new(tokio::sync::Semaphore::new(
-            job.concurrency.min(tokio::sync::Semaphore::MAX_PERMITS),
-        ));
-        let taken = job.concurrency.saturating_add(job.lookahead());
+        // Two stages per file (`fetch`): its URL, then its transfer in one of the slots of
+        // `transfers`. The entries taken at once are the most transfers plus the look-ahead:
+        // files resolved, or being resolved, that wait for a slot.
+        let taken = job.max_transfers().saturating_add(job.lookahead());
         let mut results = std::pin::pin!(
             items
                 .map(|item| {
-                    let (state, retries, slots) = (state.clone(), retries.clone(), slots.clone());
-                    job.clone().take(item, state, retries, slots)
+                    let (state, retries) = (state.clone(), retries.clone());
+                    job.clone().take(item, state, retries)
                 })
                 .buffer_unordered(taken)
         );
@@ -716,6 +752,7 @@ impl Download {
         }
         summary.retries = retries.load(Ordering::Relaxed);
         summary.elapsed = started.elapsed();
+        summary.transfers = job.transfers.state();
         if job.allow_partial {
             Ok(summary)
         } else {
@@ -777,7 +814,6 @@ impl Download {
         item: Result<ResultItem>,
         state: Arc<DestState>,
         retries: Arc<std::sync::atomic::AtomicU64>,
-        slots: Arc<tokio::sync::Semaphore>,
     ) -> Option<(String, Result<Fetched>)> {
         match item {
             // Stopped: what was still queued is dropped, files counted.
@@ -790,7 +826,7 @@ impl Download {
                 let size = item.size.map(|s| s.max(0) as u64);
                 self.progress.file_found(&item.path, size);
                 let path = item.path.clone();
-                let r = self.fetch(&state, &item, &retries, &slots).await;
+                let r = self.fetch(&state, &item, &retries).await;
                 Some((path, r))
             }
             Ok(_) => None,
@@ -849,13 +885,12 @@ impl Download {
 
     /// Downloads one file, resuming and retrying as needed: stage 1 (its path checked, the
     /// folders above it made, skipped when complete, else its URL asked for), then, in one of
-    /// the `slots`, stage 2 (its transfer).
+    /// the slots of `transfers`, stage 2 (its transfer).
     async fn fetch(
         &self,
         state: &Arc<DestState>,
         item: &ResultItem,
         retries: &std::sync::atomic::AtomicU64,
-        slots: &tokio::sync::Semaphore,
     ) -> Result<Fetched> {
         let path = item.path.as_str();
         let segments = checked_segments(path)?;
@@ -873,13 +908,13 @@ impl Download {
                 None => return Ok(Fetched::NotAttempted),
             }
         };
-        let _slot = slots.acquire().await.expect("never closed");
+        let slot = self.transfers.acquire("storage").await;
         if self.stopped() {
             // Resolved while the job was still going, but its transfer never started.
             return Ok(Fetched::NotAttempted);
         }
         let part = self.open(state, place, path, size).await?;
-        let mut transfer = Transfer::new(self, state, path, size, part, url);
+        let mut transfer = Transfer::new(self, state, path, size, part, url, slot);
         while transfer.size != Some(transfer.have) {
             match transfer.attempt().await? {
                 Step::Done => break,
@@ -1026,6 +1061,8 @@ struct Transfer<'a> {
     stall_deadline: tokio::time::Instant,
     /// Retries since the last progress: the retry budget is for consecutive failures.
     failures: usize,
+    /// Its slot among the job's transfers, told how the storage host first answered.
+    slot: Ticket<'a>,
 }
 
 impl<'a> Transfer<'a> {
@@ -1036,6 +1073,7 @@ impl<'a> Transfer<'a> {
         size: Option<u64>,
         part: PartFile,
         url: Option<String>,
+        slot: Ticket<'a>,
     ) -> Self {
         Self {
             job,
@@ -1057,6 +1095,7 @@ impl<'a> Transfer<'a> {
             mark: part.have,
             stall_deadline: tokio::time::Instant::now() + job.client.inner.request_timeout,
             failures: 0,
+            slot,
         }
     }
 
@@ -1092,7 +1131,7 @@ impl<'a> Transfer<'a> {
     }
 
     /// Asks the storage host for the rest of the file.
-    async fn request(&self, u: &str) -> Result<ControlFlow<Step, reqwest::Response>> {
+    async fn request(&mut self, u: &str) -> Result<ControlFlow<Step, reqwest::Response>> {
         if tracing::enabled!(tracing::Level::DEBUG) {
             // Host and path only: the query of a signed URL is a credential.
             let parsed = reqwest::Url::parse(u).ok();
@@ -1114,9 +1153,22 @@ impl<'a> Transfer<'a> {
             }
         }
         match tokio::time::timeout_at(self.stall_deadline, req.send()).await {
-            Ok(Ok(r)) => Ok(ControlFlow::Continue(r)),
-            Ok(Err(e)) => Ok(ControlFlow::Break(Step::Retry(from_reqwest(self.ctx(), e)))),
-            Err(_) => Err(self.job.stalled(self.path)),
+            Ok(Ok(r)) => {
+                if !matches!(r.status().as_u16(), 429 | 503 | 504) {
+                    // (Those are told by `refused`, with their `Retry-After`.)
+                    self.slot.answered(Signal::Answered);
+                }
+                Ok(ControlFlow::Continue(r))
+            }
+            Ok(Err(e)) => {
+                let e = from_reqwest(self.ctx(), e);
+                self.slot.answered(signal_of(&e));
+                Ok(ControlFlow::Break(Step::Retry(e)))
+            }
+            Err(_) => {
+                self.slot.answered(Signal::NoAnswer);
+                Err(self.job.stalled(self.path))
+            }
         }
     }
 
@@ -1193,6 +1245,7 @@ impl<'a> Transfer<'a> {
             }
             _ => {
                 let e = Error::from_response(self.ctx(), resp).await;
+                self.slot.answered(signal_of(&e));
                 if e.is_retryable() {
                     Ok(Step::Retry(e))
                 } else {
@@ -1346,6 +1399,8 @@ impl<'a> Transfer<'a> {
     async fn commit(self) -> Result<Fetched> {
         let context = self.ctx();
         let file = (self.file.into_std().await).map_err(|e| Error::io(context.clone(), e))?;
+        // The bytes are in: the slot goes to the next transfer while this one is renamed.
+        drop(self.slot);
         let sync = self.job.sync;
         let state = self.state.clone();
         let (path, size, validator) = (self.path.to_owned(), self.size, self.validator);

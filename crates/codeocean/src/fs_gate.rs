@@ -151,6 +151,10 @@ fn step_failed() -> Error {
 /// write went.
 type Written = (std::fs::File, Vec<u8>, std::io::Result<()>);
 
+/// A write in flight (`Err`: its thread panicked).
+type PendingWrite =
+    std::pin::Pin<Box<dyn Future<Output = std::result::Result<Written, ()>> + Send>>;
+
 /// A part file written behind the body: bytes gather in a buffer; a full buffer is written on
 /// one of the job's filesystem threads while the next one fills, at most one write in flight,
 /// so receiving and writing overlap as they would with `tokio::fs::File`.
@@ -159,8 +163,7 @@ pub(crate) struct PartWriter {
     /// `None` while a write holds it.
     file: Option<std::fs::File>,
     /// The write in flight.
-    pending:
-        Option<std::pin::Pin<Box<dyn Future<Output = std::result::Result<Written, ()>> + Send>>>,
+    pending: Option<PendingWrite>,
     /// Bytes gathered for the next write, which goes at `at`.
     buf: Vec<u8>,
     at: u64,

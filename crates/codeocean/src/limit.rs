@@ -73,6 +73,11 @@ impl ApiConcurrency {
         }
     }
 
+    /// The most in flight.
+    pub(crate) fn max(self) -> usize {
+        self.normalized().2
+    }
+
     /// The bounds and start, ordered and at least 1.
     fn normalized(self) -> (usize, usize, usize, bool) {
         match self {
@@ -94,15 +99,17 @@ impl Default for ApiConcurrency {
     }
 }
 
-/// What a client's API limiter stands at ([`Client::api_limiter`](crate::Client::api_limiter)):
-/// a snapshot, for logs, benchmarks and tuning.
-#[derive(Clone, Debug)]
+/// What a client's API limiter stands at ([`Client::api_limiter`](crate::Client::api_limiter)),
+/// or where a download's limit on storage transfers ended ([`Summary::transfers`](crate::Summary::transfers),
+/// the same rules over storage GETs): a snapshot, for logs, benchmarks and tuning.
+#[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct LimiterState {
     /// API requests allowed in flight at once now.
     pub concurrency: usize,
     /// Whether that number adapts (`false`: fixed by
-    /// [`ClientBuilder::api_concurrency`](crate::ClientBuilder::api_concurrency)).
+    /// [`ClientBuilder::api_concurrency`](crate::ClientBuilder::api_concurrency), or for
+    /// transfers by [`Download::concurrency`](crate::Download::concurrency)).
     pub adaptive: bool,
     /// The rate, in requests per second, the client paces all its API requests to: set at the
     /// first `429`/`503`, `None` before.
@@ -351,6 +358,7 @@ impl ApiLimiter {
                         sent: Instant::now(),
                         in_flight,
                         operation,
+                        recorded: false,
                     };
                 }
                 Err(turn) => turn,
@@ -776,15 +784,26 @@ pub(crate) struct Ticket<'a> {
     sent: Instant,
     in_flight: usize,
     operation: &'static str,
+    /// Whether how it ended was told ([`Ticket::answered`]).
+    recorded: bool,
 }
 
 impl Ticket<'_> {
     /// The request ended with `signal`.
     pub(crate) fn done(mut self, signal: Signal) {
-        let limiter = self.limiter;
-        limiter.record(self.operation, self.sent, self.in_flight, signal);
+        self.answered(signal);
         if let Some(p) = self.permit.take() {
             self.limiter.release(p);
+        }
+    }
+
+    /// The request was answered with `signal` (its latency measured now), but it keeps its
+    /// slot until the ticket is dropped: a storage transfer, answered at its headers, whose
+    /// body then holds the connection. Only the first answer of a ticket counts.
+    pub(crate) fn answered(&mut self, signal: Signal) {
+        if !self.recorded {
+            self.recorded = true;
+            (self.limiter).record(self.operation, self.sent, self.in_flight, signal);
         }
     }
 }
@@ -792,9 +811,10 @@ impl Ticket<'_> {
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         if let Some(p) = self.permit.take() {
-            let mut s = self.limiter.lock();
-            s.in_flight = s.in_flight.saturating_sub(1);
-            drop(s);
+            if !self.recorded {
+                let mut s = self.limiter.lock();
+                s.in_flight = s.in_flight.saturating_sub(1);
+            }
             self.limiter.release(p);
         }
     }

@@ -228,3 +228,67 @@ async fn after_the_url_probe_the_files_waiting_for_it_ask_together() {
         "URL calls one at a time after the probe: {arrivals:?}"
     );
 }
+
+#[tokio::test]
+async fn transfers_adapt_by_default_and_a_number_fixes_them() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = c.download(&id, dir.path()).run().await.unwrap();
+    assert!(s.transfers.adaptive, "{:?}", s.transfers);
+    assert!(
+        (4..=64).contains(&s.transfers.concurrency),
+        "{:?}",
+        s.transfers
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = c
+        .download(&id, dir.path())
+        .concurrency(3)
+        .run()
+        .await
+        .unwrap();
+    assert!(!s.transfers.adaptive, "{:?}", s.transfers);
+    assert_eq!(s.transfers.concurrency, 3);
+    // The client's setting fixes them too; a job's own wins.
+    let fixed = fast(builder(&sim).download_concurrency(5));
+    let dir = tempfile::tempdir().unwrap();
+    let s = fixed.download(&id, dir.path()).run().await.unwrap();
+    assert_eq!((s.transfers.adaptive, s.transfers.concurrency), (false, 5));
+    let dir = tempfile::tempdir().unwrap();
+    let s = fixed
+        .download(&id, dir.path())
+        .concurrency(2)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((s.transfers.adaptive, s.transfers.concurrency), (false, 2));
+}
+
+#[tokio::test]
+async fn a_storage_host_that_refuses_transfers_beyond_its_capacity_gets_fewer() {
+    let sim = sim(|_| {});
+    let c = client(&sim);
+    let id = finished_run(&c, HELLO).await;
+    // Storage serves two at once and answers `503` (with `Retry-After: 1`) beyond that; the
+    // job starts 16 at once.
+    sim.set_faults(
+        "storage:max_inflight=2,inflight_status=503,latency=50ms"
+            .parse()
+            .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = c.download(&id, dir.path()).run().await.unwrap();
+    assert_eq!(s.downloaded, FILES as u64, "{s:?}");
+    assert_tree_matches(&sim, &id, dir.path(), FILES);
+    let t = &s.transfers;
+    assert!(t.throttled >= 1, "{t:?}");
+    assert!(t.concurrency < 16, "{t:?}");
+    assert!(
+        t.changes
+            .iter()
+            .any(|c| c.cause == codeocean::LimitCause::Throttled),
+        "{t:?}"
+    );
+}
