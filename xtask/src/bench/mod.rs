@@ -774,9 +774,10 @@ fn tree_case(ctx: &Ctx<'_>, (bandwidth, fastest): (f64, String)) -> Result<Case>
              user: `computations.list_computation_results` to walk the folders, \
              `computations.get_result_file_urls` per file, `requests` (streamed to disk) for \
              the bodies (`xtask/bench/python_tree.py`). The CLI and the crate run with their \
-             default limits (both: 64 storage transfers at once, the `results/urls` of up to \
-             64 more files asked for ahead of them, and API requests through the client's \
-             adaptive limiter: 16 at once to start, between 4 and 64). Those limits, not the \
+             default limits (both: storage transfers through the download's adaptive limiter, \
+             16 at once to start, between 4 and 64; the `results/urls` of up to 64 more files \
+             asked for ahead of them; and API requests through the client's adaptive \
+             limiter: 16 at once to start, between 4 and 64). Those limits, not the \
              bound, set the pace here: a client that spends two \
              round trips per file (`results/urls`, then the GET) with N files at once needs at \
              least files × 2 × RTT ÷ N: {:.1} s with 8 at once, {:.1} s with 16.",
