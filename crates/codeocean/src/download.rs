@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
 use crate::client::{Client, signal_of};
 use crate::dest_state::{DestState, STATE_DIR, Stamp, reaches_state};
 use crate::error::{Error, ErrorKind, Result, from_reqwest};
-use crate::fs_gate::{FsGate, PartWriter};
+use crate::fs_gate::FsGate;
 use crate::limit::{ApiConcurrency, ApiLimiter, LimiterState, Signal, Ticket};
 use crate::tree::Tree;
 use crate::walk::WalkLimits;
@@ -296,7 +297,7 @@ pub fn safe_segments(path: &str) -> Result<Vec<&str>> {
 /// of its bytes can be resumed ([`resumable`]), or `None` when the file is already complete at
 /// its final name (completed from this same source and unchanged since, as the destination's
 /// journal says). All of it in one blocking call: a tree of small files would otherwise spend
-/// more time hopping to the blocking pool than transferring. The part file itself is opened
+/// more time hopping to a filesystem thread than transferring. The part file itself is opened
 /// only when its transfer starts ([`open_part`]), so files waiting for a transfer slot hold no
 /// file descriptor.
 fn prepare_part(
@@ -1042,7 +1043,7 @@ struct Transfer<'a> {
     path: &'a str,
     /// The listed size.
     size: Option<u64>,
-    file: PartWriter,
+    file: tokio::fs::File,
     /// Bytes in the part file.
     have: u64,
     /// The storage validator of the object the part file holds.
@@ -1080,12 +1081,7 @@ impl<'a> Transfer<'a> {
             state,
             path,
             size,
-            // Small files get small buffers: a tree of thousands of them allocates one each.
-            file: PartWriter::new(
-                job.fs.clone(),
-                part.file,
-                size.map_or(1 << 20, |s| s.saturating_sub(part.have).clamp(1, 1 << 20)) as usize,
-            ),
+            file: tokio::fs::File::from_std(part.file),
             have: part.have,
             validator: part.validator,
             place: part.place,
@@ -1298,7 +1294,13 @@ impl<'a> Transfer<'a> {
     async fn write_body(&mut self, resp: reqwest::Response) -> Result<Option<Error>> {
         let ctx = || self.job.context(self.path);
         let total = self.job.client.inner.request_timeout;
-        (self.file.seek(self.have).await).map_err(|e| Error::io(ctx(), e))?;
+        (self.file.seek(std::io::SeekFrom::Start(self.have)).await)
+            .map_err(|e| Error::io(ctx(), e))?;
+        // Small files get small buffers: a tree of thousands of them allocates one each.
+        let capacity = (self.size).map_or(1 << 20, |s| {
+            s.saturating_sub(self.have).clamp(8 << 10, 1 << 20)
+        });
+        let mut out = tokio::io::BufWriter::with_capacity(capacity as usize, &mut self.file);
         let mut body = resp.bytes_stream();
         let stall = tokio::time::sleep_until(self.stall_deadline);
         tokio::pin!(stall);
@@ -1321,7 +1323,7 @@ impl<'a> Transfer<'a> {
                 self.have += len;
                 break None;
             }
-            (self.file.write(&c).await).map_err(|e| Error::io(ctx(), e))?;
+            out.write_all(&c).await.map_err(|e| Error::io(ctx(), e))?;
             self.have += len;
             self.written += len;
             self.job.progress.bytes(self.path, len);
@@ -1337,7 +1339,7 @@ impl<'a> Transfer<'a> {
                 }
             }
         };
-        self.file.flush().await.map_err(|e| Error::io(ctx(), e))?;
+        out.flush().await.map_err(|e| Error::io(ctx(), e))?;
         Ok(broken)
     }
 
@@ -1398,7 +1400,7 @@ impl<'a> Transfer<'a> {
     /// Journals the complete part file and renames it into place.
     async fn commit(self) -> Result<Fetched> {
         let context = self.ctx();
-        let file = (self.file.into_std().await).map_err(|e| Error::io(context.clone(), e))?;
+        let file = self.file.into_std().await;
         // The bytes are in: the slot goes to the next transfer while this one is renamed.
         drop(self.slot);
         let sync = self.job.sync;

@@ -9,11 +9,10 @@
 //! allocator's arenas, memory that grew with the job's concurrency and bought nothing (local
 //! filesystem steps take microseconds). Here the job's steps queue for threads started as
 //! needed, never more than [`FS_CONCURRENCY`], which end with the job. The one exception is
-//! the body of a part file ([`PartWriter`]): its writes stay on Tokio's blocking pool, where
-//! a stream of large writes hands off faster, and a tree of small files makes one write per
-//! file.
+//! the body of a part file: `tokio::fs::File` writes it on Tokio's blocking pool, where a
+//! stream of large writes runs fastest (measured: a 1 GiB file through the job's threads took
+//! 0.98 s against 0.70 s, medians of 8), and a tree of small files makes one write per file.
 
-use std::io::{Seek as _, SeekFrom, Write as _};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -150,148 +149,6 @@ fn step_failed() -> Error {
     )
 }
 
-/// What a write gives back: the file, the emptied buffer (for the next write) and how the
-/// write went.
-type Written = (std::fs::File, Vec<u8>, std::io::Result<()>);
-
-/// A write in flight (`Err`: its thread panicked).
-type PendingWrite =
-    std::pin::Pin<Box<dyn Future<Output = std::result::Result<Written, ()>> + Send>>;
-
-/// A part file written behind the body: bytes gather in a buffer; a full buffer is written on
-/// the blocking pool while the next one fills, at most one write in flight, so receiving and
-/// writing overlap as they would with `tokio::fs::File` (without its copy of each buffer).
-/// Cutting the file goes through the job's gate.
-pub(crate) struct PartWriter {
-    gate: FsGate,
-    /// `None` while a write holds it.
-    file: Option<std::fs::File>,
-    /// The write in flight.
-    pending: Option<PendingWrite>,
-    /// Bytes gathered for the next write, which goes at `at`.
-    buf: Vec<u8>,
-    at: u64,
-    /// The buffer a finished write gave back.
-    spare: Vec<u8>,
-    capacity: usize,
-}
-
-impl PartWriter {
-    /// Writes `file` in writes of up to `capacity` bytes (allocated only once bytes come),
-    /// cutting it through `gate`.
-    pub(crate) fn new(gate: FsGate, file: std::fs::File, capacity: usize) -> Self {
-        Self {
-            gate,
-            file: Some(file),
-            pending: None,
-            buf: Vec::new(),
-            at: 0,
-            spare: Vec::new(),
-            capacity: capacity.max(1),
-        }
-    }
-
-    /// The next bytes go at `offset` (what was gathered is written first).
-    pub(crate) async fn seek(&mut self, offset: u64) -> std::io::Result<()> {
-        if self.at + self.buf.len() as u64 != offset {
-            self.submit().await?;
-            self.at = offset;
-        }
-        Ok(())
-    }
-
-    /// Appends `bytes` (written once a buffer fills, or at [`flush`](Self::flush)).
-    pub(crate) async fn write(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
-        while !bytes.is_empty() {
-            if self.buf.capacity() == 0 {
-                self.buf = std::mem::take(&mut self.spare);
-                self.buf.reserve_exact(self.capacity);
-            }
-            let room = self.capacity.saturating_sub(self.buf.len()).max(1);
-            let (now, rest) = bytes.split_at(room.min(bytes.len()));
-            self.buf.extend_from_slice(now);
-            bytes = rest;
-            if self.buf.len() >= self.capacity {
-                self.submit().await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes what was gathered and waits until every write is done.
-    pub(crate) async fn flush(&mut self) -> std::io::Result<()> {
-        self.submit().await?;
-        self.settle().await
-    }
-
-    /// Cuts the file to `len` bytes (after every write is done); the next bytes go there.
-    pub(crate) async fn set_len(&mut self, len: u64) -> std::io::Result<()> {
-        self.buf.clear();
-        self.settle().await?;
-        let file = self.file.take().expect("settled");
-        self.at = len;
-        let (file, r) = self
-            .gate
-            .run(move || {
-                let r = file.set_len(len);
-                Ok((file, r))
-            })
-            .await
-            .map_err(std::io::Error::other)?;
-        self.file = Some(file);
-        r
-    }
-
-    /// The file, once every write is done.
-    pub(crate) async fn into_std(mut self) -> std::io::Result<std::fs::File> {
-        self.flush().await?;
-        Ok(self.file.take().expect("settled"))
-    }
-
-    /// Starts writing the gathered bytes (after the write in flight).
-    async fn submit(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        self.settle().await?;
-        let mut file = self.file.take().expect("settled");
-        let mut buf = std::mem::take(&mut self.buf);
-        let at = self.at;
-        self.at += buf.len() as u64;
-        // On Tokio's blocking pool, not the job's threads: a stream of large writes hands off
-        // faster there (measured: 1 GiB in 0.76 s against 0.98 s, medians of 8), and a tree
-        // of small files makes one write per file.
-        let write = tokio::task::spawn_blocking(move || {
-            let r = file
-                .seek(SeekFrom::Start(at))
-                .and_then(|_| file.write_all(&buf));
-            buf.clear();
-            (file, buf, r)
-        });
-        self.pending = Some(Box::pin(async move { write.await.map_err(drop) }));
-        Ok(())
-    }
-
-    /// Waits for the write in flight (its error, if it failed); the file is back in place.
-    async fn settle(&mut self) -> std::io::Result<()> {
-        if let Some(task) = self.pending.take() {
-            let (file, buf, r) = task
-                .await
-                .map_err(|()| std::io::Error::other(step_failed()))?;
-            self.file = Some(file);
-            self.spare = buf;
-            r?;
-        }
-        if self.file.is_none() {
-            // Only a write task that panicked keeps it.
-            return Err(std::io::Error::other(
-                "the part file was lost by a failed write",
-            ));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -344,34 +201,5 @@ mod tests {
             assert_eq!(gate.run(move || Ok(i)).await.unwrap(), i);
         }
         assert_eq!(gate.0.lock_counts().threads, 1);
-    }
-
-    #[tokio::test]
-    async fn a_part_writer_writes_what_it_was_given_where_it_was_told() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("part");
-        let file = std::fs::File::create(&path).unwrap();
-        // Capacity 4: writes of whole buffers, a chunk split across them, one in flight while
-        // the next fills.
-        let mut w = PartWriter::new(FsGate::default(), file, 4);
-        w.seek(0).await.unwrap();
-        w.write(b"abcdefghij").await.unwrap();
-        w.write(b"").await.unwrap();
-        w.write(b"k").await.unwrap();
-        w.flush().await.unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"abcdefghijk");
-        // Starting over: emptied, the next bytes at 0.
-        w.write(b"dropped").await.unwrap();
-        w.set_len(0).await.unwrap();
-        w.write(b"xy").await.unwrap();
-        w.flush().await.unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"xy");
-        // A seek elsewhere writes what was gathered first.
-        w.write(b"z").await.unwrap();
-        w.seek(5).await.unwrap();
-        w.write(b"!").await.unwrap();
-        let file = w.into_std().await.unwrap();
-        assert_eq!(file.metadata().unwrap().len(), 6);
-        assert_eq!(std::fs::read(&path).unwrap(), b"xyz\0\0!");
     }
 }
