@@ -46,6 +46,10 @@ fn main() -> ExitCode {
                 for c in &summary.transfers.changes {
                     eprintln!("  {:.3}s {} {}", c.at.as_secs_f64(), c.concurrency, c.cause);
                 }
+                eprintln!("API limiter:");
+                for c in &client.api_limiter().changes {
+                    eprintln!("  {:.3}s {} {}", c.at.as_secs_f64(), c.concurrency, c.cause);
+                }
             }
             ExitCode::SUCCESS
         }

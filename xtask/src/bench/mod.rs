@@ -37,8 +37,9 @@
 //!    `429` answers each tool drew and where the crate's limiter ended.
 //!
 //! `--quick` (CI) shrinks every case (200 files, a 64 MiB file, fewer calls and waiters, 100 and
-//! 1,000 files for the scaling), runs one repetition, skips the build case and the CLI at
-//! `--engine-baseline` (its release build takes minutes). `--only 3,4` runs
+//! 1,000 files for the scaling), runs one repetition, runs the dev binaries `cargo test` built
+//! instead of building release ones, skips the build case and the CLI at `--engine-baseline`
+//! (release builds take minutes). `--only 3,4` runs
 //! only the cases listed (case 1 brings case 2, whose bandwidth its bound uses) and, when the
 //! report already exists, splices their sections into it (`report::splice`), each with a line
 //! saying when and at which commit it was rerun; the other sections and the machine facts stay
@@ -107,8 +108,8 @@ impl Options {
 /// The options of `cargo xtask bench`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
-    /// Small sizes, one repetition, no build case; the report goes to
-    /// target/bench/BENCHMARKS-quick.md
+    /// Small sizes, one repetition, dev binaries (those `cargo test` builds), no build case;
+    /// the report goes to target/bench/BENCHMARKS-quick.md
     #[arg(long)]
     pub quick: bool,
     /// Repetitions of each timed run [default: 5, or 1 with --quick]
@@ -201,7 +202,7 @@ pub fn run(root: &Path, args: &Args, command: &str) -> Result<()> {
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let mut bins = build(root, &target)?;
+    let mut bins = build(root, opts.quick)?;
     if !opts.quick && (opts.runs(1) || opts.runs(8)) {
         let (bin, commit) = build::baseline_cli(
             root,
@@ -332,39 +333,65 @@ struct Ctx<'a> {
     opts: &'a Options,
 }
 
-/// Builds the three release binaries in one cargo invocation.
-fn build(root: &Path, target: &Path) -> Result<Bins> {
+/// The binaries the cases run, built in one cargo invocation: in release mode, or with
+/// `quick` those of the dev profile, built as `cargo test --workspace` builds them (the same
+/// packages, targets and features, so after the test step of CI nothing is rebuilt: `--quick`
+/// keeps the harness working and measures nothing).
+fn build(root: &Path, quick: bool) -> Result<Bins> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!(
-        "bench: building release binaries (codeocean-cli, codeocean-sim, bench_download, \
-         bench_calls, bench_waiters)"
-    );
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "--release", "--locked", "--quiet"])
-        .args([
-            "-p",
-            "codeocean-cli",
-            "-p",
-            "codeocean-sim",
-            "-p",
-            "codeocean",
-        ])
-        .args(["--bins", "--example", "bench_download"])
-        .args(["--example", "bench_calls", "--example", "bench_waiters"])
-        .status()?;
-    if !status.success() {
-        bail!("cargo build --release failed");
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root).args([
+        "build",
+        "--locked",
+        "--quiet",
+        "--message-format=json-render-diagnostics",
+    ]);
+    if quick {
+        eprintln!("bench: building the dev binaries (those of `cargo test --workspace`)");
+        cmd.args(["--workspace", "--bins", "--examples"]);
+    } else {
+        eprintln!(
+            "bench: building release binaries (codeocean-cli, codeocean-sim, bench_download, \
+             bench_calls, bench_waiters)"
+        );
+        cmd.args(["--release", "-p", "codeocean-cli", "-p", "codeocean-sim"])
+            .args(["-p", "codeocean", "--bins", "--example", "bench_download"])
+            .args(["--example", "bench_calls", "--example", "bench_waiters"]);
     }
-    let release = target.join("release");
+    let out = cmd.stderr(std::process::Stdio::inherit()).output()?;
+    if !out.status.success() {
+        bail!("cargo build failed");
+    }
+    let executables = executables(&String::from_utf8_lossy(&out.stdout));
+    let find = |name: &str| {
+        executables
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+            .with_context(|| format!("cargo built no executable `{name}`"))
+    };
     Ok(Bins {
-        cli: release.join("codeocean"),
-        sim: release.join("codeocean-sim"),
-        crate_api: release.join("examples/bench_download"),
-        calls: release.join("examples/bench_calls"),
-        waiters: release.join("examples/bench_waiters"),
+        cli: find("codeocean")?,
+        sim: find("codeocean-sim")?,
+        crate_api: find("bench_download")?,
+        calls: find("bench_calls")?,
+        waiters: find("bench_waiters")?,
         baseline_cli: None,
     })
+}
+
+/// The executables in cargo's JSON messages (`--message-format=json`): each target's name and
+/// where its executable is.
+fn executables(messages: &str) -> Vec<(String, PathBuf)> {
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact")
+        .filter_map(|m| {
+            let exe = m["executable"].as_str()?;
+            Some((m["target"]["name"].as_str()?.to_owned(), PathBuf::from(exe)))
+        })
+        .collect()
 }
 
 /// A virtualenv with the Python SDK and requests under `target/bench-venv`; its python.
@@ -970,6 +997,29 @@ fn cli_download_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn executables_are_read_from_cargos_messages() {
+        let messages = [
+            r#"{"reason":"compiler-artifact","target":{"name":"codeocean"},"executable":"/t/debug/codeocean","fresh":true}"#,
+            r#"{"reason":"compiler-artifact","target":{"name":"codeocean"},"executable":null}"#,
+            r#"{"reason":"compiler-message","target":{"name":"x"},"executable":"/no"}"#,
+            "not json",
+            r#"{"reason":"compiler-artifact","target":{"name":"bench_calls"},"executable":"/t/debug/examples/bench_calls"}"#,
+            r#"{"reason":"build-finished","success":true}"#,
+        ]
+        .join("\n");
+        assert_eq!(
+            executables(&messages),
+            [
+                ("codeocean".to_owned(), PathBuf::from("/t/debug/codeocean")),
+                (
+                    "bench_calls".to_owned(),
+                    PathBuf::from("/t/debug/examples/bench_calls")
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn the_tree_targets_are_ratios_of_medians() {

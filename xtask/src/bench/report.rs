@@ -338,8 +338,8 @@ pub(crate) fn markdown(
     if quick {
         let _ = writeln!(
             out,
-            "> **--quick**: sizes scaled down and one repetition, to keep the harness alive in \
-             CI. These figures say nothing about performance.\n"
+            "> **--quick**: sizes scaled down, one repetition and debug builds, to keep the \
+             harness alive in CI. These figures say nothing about performance.\n"
         );
     }
     let _ = writeln!(out, "| machine | |\n| --- | --- |");
