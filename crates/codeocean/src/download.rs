@@ -1298,9 +1298,8 @@ impl<'a> Transfer<'a> {
             .map_err(|e| Error::io(ctx(), e))?;
         // Small files get small buffers, just what is left of them (a body never grows past
         // it: `size` stops the loop): a tree of thousands allocates one per transfer in flight.
-        let capacity = (self.size).map_or(1 << 20, |s| {
-            s.saturating_sub(self.have).clamp(1, 1 << 20)
-        });
+        let capacity =
+            (self.size).map_or(1 << 20, |s| s.saturating_sub(self.have).clamp(1, 1 << 20));
         let mut out = tokio::io::BufWriter::with_capacity(capacity as usize, &mut self.file);
         let mut body = resp.bytes_stream();
         let stall = tokio::time::sleep_until(self.stall_deadline);

@@ -931,6 +931,28 @@ mod tests {
         }
     }
 
+    /// [`Saturated`] whose capacity grows from `before` to `after` at `at` after it was made
+    /// (more instances come up behind a load balancer).
+    struct Growing {
+        before: usize,
+        after: usize,
+        at: Instant,
+    }
+
+    impl Server for Growing {
+        fn arrive(&self, _: Instant, _: usize) -> Answer {
+            Answer::Ok
+        }
+        fn latency(&self, operation: &'static str, in_flight: usize) -> Duration {
+            let capacity = if Instant::now() < self.at {
+                self.before
+            } else {
+                self.after
+            };
+            Saturated { capacity }.latency(operation, in_flight)
+        }
+    }
+
     /// A server of unlimited capacity whose latency varies between 80 and 160 ms, request by
     /// request (a fixed pseudo-random sequence): a real deployment over the internet.
     struct Jittery {
@@ -1156,6 +1178,30 @@ mod tests {
             r.elapsed.as_secs_f64() <= fixed.elapsed.as_secs_f64() * 1.1,
             "{r:?} {fixed:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_plateau_is_left_behind_when_the_servers_capacity_grows() {
+        // 16 at once pay for the first 2 s (the plateau rule holds the limit near 16), then
+        // 48 do: the ceiling the plateau set is passed slowly but passed, and the rate the
+        // plateau kept is beaten, so growth goes on until the new capacity.
+        let server = Growing {
+            before: 16,
+            after: 48,
+            at: Instant::now() + Duration::from_secs(2),
+        };
+        let r = run(server, adaptive(), 128, 200_000).await;
+        let changes = &r.state.changes;
+        let plateau = (changes.iter())
+            .position(|c| c.cause == LimitCause::Plateau && c.at < Duration::from_secs(2));
+        let Some(plateau) = plateau else {
+            panic!("no plateau before the capacity grew: {r:?}")
+        };
+        assert!(changes[plateau].concurrency <= 32, "{r:?}");
+        assert!(r.state.concurrency >= 40, "{r:?}");
+        // 2 s at 8,000 a second, then 24,000 a second: 9.7 s with the limit at the capacity
+        // from the start (measured: 9.7 s); within a quarter of it.
+        assert!(r.elapsed.as_secs_f64() <= 9.7 * 1.25, "{r:?}");
     }
 
     #[tokio::test(start_paused = true)]
