@@ -3,8 +3,8 @@
 //! tool errors, the whole job (run, wait, list, capped read, download), `--read-only`, and
 //! neither the token nor anything but the protocol on stdout (logs, even with -vvv, on
 //! stderr, without the token); and over streamable HTTP, by hand-written HTTP/1.1 requests,
-//! each session's own bearer token (none: a tool error; a wrong one: the 401) and the `Host`
-//! check. tests/python/mcp_check.py drives it with the official Python MCP client.
+//! each session's own bearer token (none: a tool error; a wrong one: the 401), progress
+//! notifications in a call's event stream, and the `Host` check. tests/python/mcp_check.py drives it with the official Python MCP client.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
@@ -592,6 +592,65 @@ fn mcp_over_http_takes_each_sessions_bearer_token_and_no_other() {
     let got = call(&auth, &session, 2);
     assert_ne!(got["isError"], true, "{got}");
     assert_eq!(got["structuredContent"]["id"], OK_CAPSULE, "{got}");
+
+    // Progress over HTTP: a call that asks for it (`_meta.progressToken`) is answered with an
+    // event stream whose progress notifications all come before its response.
+    let tool = |id: u64, name: &str, params: Value| {
+        let mut with = auth.to_vec();
+        with.push(("Mcp-Session-Id", &session));
+        with.push(("MCP-Protocol-Version", "2025-06-18"));
+        let mut params = params;
+        params["name"] = json!(name);
+        let (status, _, body) = http_post(
+            &addr,
+            "127.0.0.1",
+            &with,
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}),
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let run = rpc_answer(&tool(
+        3,
+        "run_capsule",
+        json!({"arguments": {"run_params": {"capsule_id": OK_CAPSULE}}}),
+    ));
+    let computation = run["result"]["structuredContent"]["id"].as_str().unwrap();
+    let body = tool(
+        4,
+        "wait_until_completed",
+        json!({"arguments": {"computation_id": computation, "timeout": 60},
+               "_meta": {"progressToken": "http-wait"}}),
+    );
+    let events: Vec<Value> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect();
+    let answered = (events.iter())
+        .position(|e| e["id"] == 4 && e.get("result").is_some())
+        .unwrap_or_else(|| panic!("no response in the stream: {body}"));
+    let notes: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i]["method"] == "notifications/progress")
+        .collect();
+    assert!(!notes.is_empty(), "no progress over HTTP: {body}");
+    assert!(
+        notes.iter().all(|&i| i < answered),
+        "progress after the response: {body}"
+    );
+    assert!(
+        (notes.iter()).all(|&i| events[i]["params"]["progressToken"] == "http-wait"),
+        "{body}"
+    );
+    let last = &events[*notes.last().unwrap()]["params"]["message"];
+    assert!(
+        (last.as_str().unwrap()).starts_with(&format!("computation {computation}: completed")),
+        "{last}"
+    );
+    assert_eq!(
+        events[answered]["result"]["structuredContent"]["state"], "completed",
+        "{body}"
+    );
 
     // A session without a token: a tool error naming the header.
     let anonymous = http_session(&addr, &[]);
