@@ -4,7 +4,8 @@
 //! neither the token nor anything but the protocol on stdout (logs, even with -vvv, on
 //! stderr, without the token); and over streamable HTTP, by hand-written HTTP/1.1 requests,
 //! each session's own bearer token (none: a tool error; a wrong one: the 401), progress
-//! notifications in a call's event stream, and the `Host` check. tests/python/mcp_check.py drives it with the official Python MCP client.
+//! notifications in a call's event stream, and the `Host` check. tests/python/mcp_check.py
+//! drives it with the official Python MCP client.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
