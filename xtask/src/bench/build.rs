@@ -317,12 +317,19 @@ fn clean_build(src: &Path, dir: &Path, tree: Tree, kind: Kind) -> Result<Built> 
     })
 }
 
-/// Distinct packages for which cargo reported a freshly built artifact.
-fn compiled_packages(messages: &str) -> usize {
+/// The `compiler-artifact` messages among cargo's JSON messages (`--message-format=json`),
+/// other lines skipped.
+pub(super) fn artifacts(messages: &str) -> impl Iterator<Item = Value> + '_ {
     messages
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["fresh"] == false)
+        .filter(|m| m["reason"] == "compiler-artifact")
+}
+
+/// Distinct packages for which cargo reported a freshly built artifact.
+fn compiled_packages(messages: &str) -> usize {
+    artifacts(messages)
+        .filter(|m| m["fresh"] == false)
         .filter_map(|m| m["package_id"].as_str().map(str::to_owned))
         .collect::<BTreeSet<_>>()
         .len()

@@ -383,10 +383,7 @@ fn build(root: &Path, quick: bool) -> Result<Bins> {
 /// The executables in cargo's JSON messages (`--message-format=json`): each target's name and
 /// where its executable is.
 fn executables(messages: &str) -> Vec<(String, PathBuf)> {
-    messages
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact")
+    build::artifacts(messages)
         .filter_map(|m| {
             let exe = m["executable"].as_str()?;
             Some((m["target"]["name"].as_str()?.to_owned(), PathBuf::from(exe)))
